@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages quantpipe needs to build, test and benchmark.
+# Usage: scripts/install-deps.sh [--oracles]
+#   --oracles  also installs what the golden-file generators need (PyTorch, numpy, Node.js).
+set -euo pipefail
+packages=(build-essential cmake pkg-config git
+          nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libutf8proc-dev
+          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-numpy)
+if [[ "${1:-}" == "--oracles" ]]; then
+  packages+=(python3-torch nodejs npm)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  echo "[install-deps] installing: ${missing[*]}" >&2
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >&2
+else
+  echo "[install-deps] all packages present" >&2
+fi

@@ -1,0 +1,75 @@
+#include "core/thread_pool.h"
+
+#include <algorithm>
+
+namespace qp {
+
+int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+ThreadPool::ThreadPool(int threads) {
+  const int total = threads > 0 ? threads : hardware_threads();
+  for (int i = 1; i < total; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& worker : workers_) worker.join();
+}
+
+namespace {
+// Chunk `index` of `chunks` over [0, n).
+std::pair<int64_t, int64_t> chunk_range(int64_t n, int chunks, int index) {
+  const int64_t base = n / chunks, extra = n % chunks;
+  const int64_t begin = index * base + std::min<int64_t>(index, extra);
+  return {begin, begin + base + (index < extra ? 1 : 0)};
+}
+}  // namespace
+
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  if (workers_.empty() || n == 1) {
+    fn(0, n);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &fn;
+    job_size_ = n;
+    pending_ = static_cast<int>(workers_.size());
+    ++generation_;
+  }
+  work_ready_.notify_all();
+  const auto [begin, end] = chunk_range(n, size(), 0);
+  if (begin < end) fn(begin, end);
+  std::unique_lock<std::mutex> lock(mutex_);
+  work_done_.wait(lock, [this] { return pending_ == 0; });
+  job_ = nullptr;
+}
+
+void ThreadPool::worker_loop(int index) {
+  int64_t seen_generation = 0;
+  for (;;) {
+    const std::function<void(int64_t, int64_t)>* job;
+    int64_t n;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
+      if (stopping_) return;
+      seen_generation = generation_;
+      job = job_;
+      n = job_size_;
+    }
+    const auto [begin, end] = chunk_range(n, size(), index);
+    if (begin < end) (*job)(begin, end);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) work_done_.notify_one();
+    }
+  }
+}
+
+}  // namespace qp

@@ -1,0 +1,56 @@
+// A Hugging Face model directory: config.json and the sentence-transformers
+// module files (modules.json, 1_Pooling/config.json, Normalize, 2_Dense).
+// Architecture hyper-parameters are read by the architecture's own file in
+// src/models; this layer only reads what every encoder shares.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qp {
+
+enum class PoolingMode { Cls, Mean, Max, MeanSqrtLen };
+
+struct PoolingConfig {
+  PoolingMode mode = PoolingMode::Mean;
+};
+
+// A sentence-transformers Dense module (2_Dense): out = act(W x + b).
+struct DenseModuleConfig {
+  std::filesystem::path dir;
+  int in_features = 0;
+  int out_features = 0;
+  bool bias = true;
+  std::string activation;  // "torch.nn.modules.linear.Identity", "torch.nn.modules.activation.Tanh", ...
+};
+
+struct SentenceTransformerConfig {
+  PoolingConfig pooling;
+  std::vector<DenseModuleConfig> dense;
+  bool normalize = false;
+};
+
+struct ModelDir {
+  std::filesystem::path dir;
+  nlohmann::json config;                                          // config.json as read
+  std::string model_type;                                         // "bert", "distilbert", "roberta", ...
+  std::vector<std::string> architectures;                         // may be empty
+  std::vector<std::string> id2label;                              // index -> label; empty when none
+  std::optional<SentenceTransformerConfig> sentence_transformer;  // set when modules.json exists
+
+  bool has_architecture(const std::string& name) const;
+};
+
+// Throws "<dir>/config.json: <problem>" for missing or broken files.
+ModelDir read_model_dir(const std::filesystem::path& dir);
+
+// Typed access to config.json keys with errors naming file and key.
+int config_int(const ModelDir& model, const std::string& key);
+int config_int_or(const ModelDir& model, const std::string& key, int fallback);
+double config_double_or(const ModelDir& model, const std::string& key, double fallback);
+std::string config_string_or(const ModelDir& model, const std::string& key, const std::string& fallback);
+
+}  // namespace qp

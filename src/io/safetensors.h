@@ -1,0 +1,56 @@
+// safetensors reader. Layout: u64 little-endian header length N, N bytes of JSON
+// {"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}},
+// then the data section; offsets are relative to the data section.
+// Every offset and size is checked against the file length, tensors may not
+// overlap, and the byte count must equal numel * dtype size.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/mapped_file.h"
+#include "core/tensor.h"
+
+namespace qp {
+
+class SafetensorsFile {
+ public:
+  // Maps and validates the file; throws qp::Error "[safetensors] <path>: <problem>".
+  explicit SafetensorsFile(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const { return file_.path(); }
+  const std::vector<TensorView>& tensors() const { return tensors_; }
+  const TensorView* find(const std::string& name) const;  // nullptr when absent
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+ private:
+  MappedFile file_;
+  std::vector<TensorView> tensors_;
+  std::map<std::string, size_t> index_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// All weights of a model directory: model.safetensors, or the shards listed in
+// model.safetensors.index.json. (pytorch_model.bin comes later.)
+class WeightStore {
+ public:
+  static WeightStore open_dir(const std::filesystem::path& dir);
+
+  const TensorView* find(const std::string& name) const;
+  // Throws "<dir>: missing tensor 'name'" when absent.
+  const TensorView& require(const std::string& name) const;
+  // require() + shape check + conversion to fp32.
+  std::vector<float> load_f32(const std::string& name, const Shape& expected_shape) const;
+  std::vector<std::string> names() const;
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::map<std::string, const TensorView*> by_name_;
+};
+
+}  // namespace qp

@@ -1,0 +1,63 @@
+// Public face of the fp32 kernel layer. Every op has a scalar reference in
+// src/kernels/ref_*.cpp; ISA variants live in src/kernels/avx2/ and
+// src/kernels/avx512/, compiled with their own flags and chosen once through a
+// dispatch table (see dispatch.h) capped by QUANTPIPE_CPU_ISA.
+//
+// Activations are packed: the sequences of a batch are concatenated row-wise
+// (T = total tokens, no padding); seq_offsets has S+1 entries, sequence s owns
+// rows [seq_offsets[s], seq_offsets[s+1]).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/cpu_isa.h"
+#include "core/thread_pool.h"
+
+namespace qp::kernels {
+
+enum class Epilogue { None, Gelu };
+
+// A Linear layer's weight in Hugging Face layout W[n][k] (y = x·Wᵀ + b),
+// repacked once into the layout of the ISA that is active when it is built.
+class LinearF32 {
+ public:
+  // bias may be null. Copies what it needs; w and bias may be freed afterwards.
+  LinearF32(const float* w, int n, int k, const float* bias);
+  LinearF32(LinearF32&&) noexcept;
+  LinearF32& operator=(LinearF32&&) noexcept;
+  ~LinearF32();
+
+  int n() const;
+  int k() const;
+  Isa isa() const;
+
+  // y[m][n] = epilogue(x[m][k]·W[n]ᵀ + b[n]). x has row stride k, y row stride n.
+  void forward(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue = Epilogue::None) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// out[r] = LayerNorm(x[r] + residual[r]) * gamma + beta, row by row (cols
+// wide). residual may be null; out may alias x.
+void add_layer_norm(const float* x, const float* residual, float* out, int64_t rows, int cols,
+                    const float* gamma, const float* beta, float eps, ThreadPool& pool);
+
+// Exact GELU: 0.5·x·(1 + erf(x/√2)), in place.
+void gelu(float* x, int64_t n, ThreadPool& pool);
+
+// Multi-head self-attention over packed sequences, no mask needed (no padding).
+// q, k, v: rows of length `ld_in` (q[t*ld_in + h*head_dim + d]); out: rows of
+// length `ld_out`. scores = q·kᵀ·scale, softmax over keys, out = p·v.
+void attention(const float* q, const float* k, const float* v, int ld_in, float* out, int ld_out,
+               std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool);
+
+// The ISA whose kernels the calls above use right now.
+Isa kernel_isa();
+
+}  // namespace qp::kernels

@@ -1,0 +1,54 @@
+// Tokenizer built from a Hugging Face tokenizer.json (fallback: vocab.txt +
+// tokenizer_config.json). Supported now: BertNormalizer, BertPreTokenizer,
+// WordPiece, TemplateProcessing / BertProcessing / RobertaProcessing,
+// truncation (longest_first) and padding.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qp {
+
+struct Encoding {
+  std::vector<int32_t> input_ids;
+  std::vector<int32_t> token_type_ids;
+  std::vector<int32_t> attention_mask;
+};
+
+class Tokenizer {
+ public:
+  // Loads <dir>/tokenizer.json, else <dir>/vocab.txt (+ tokenizer_config.json).
+  // Throws qp::Error naming the file and the problem.
+  static Tokenizer from_dir(const std::filesystem::path& dir);
+  static Tokenizer from_tokenizer_json(const std::filesystem::path& path);
+
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+  ~Tokenizer();
+
+  // max_length <= 0 means the tokenizer's own truncation setting (else none).
+  // Text that is not valid UTF-8 throws qp::Error.
+  Encoding encode(std::string_view text, std::optional<std::string_view> pair = std::nullopt,
+                  int max_length = 0) const;
+
+  // Truncation length from tokenizer.json / tokenizer_config.json, if any.
+  std::optional<int> default_max_length() const;
+  int pad_token_id() const;
+  int32_t token_to_id(std::string_view token) const;  // -1 when unknown
+  size_t vocab_size() const;
+
+ private:
+  struct Impl;
+  explicit Tokenizer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Pads encodings to the longest one (right side) with pad_id; mask 0 on pads.
+void pad_to_longest(std::vector<Encoding>& batch, int32_t pad_id);
+
+}  // namespace qp
