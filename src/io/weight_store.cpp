@@ -1,0 +1,106 @@
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/safetensors.h"
+
+namespace qp {
+namespace {
+
+using json = nlohmann::json;
+
+json read_index(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path.string(), ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  json index;
+  try {
+    index = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    fail(path.string(), ": invalid JSON (", e.what(), ")");
+  }
+  if (!index.is_object()) fail(path.string(), ": expected a JSON object, found ", index.type_name());
+  const auto map = index.find("weight_map");
+  if (map == index.end()) fail(path.string(), ": missing key 'weight_map'");
+  if (!map->is_object()) fail(path.string(), ": 'weight_map' is ", map->type_name(), ", expected an object");
+  for (const auto& [name, shard] : map->items()) {
+    if (!shard.is_string())
+      fail(path.string(), ": weight_map entry '", name, "' is ", shard.type_name(), ", expected a file name");
+    const std::filesystem::path file = shard.get<std::string>();
+    // Shards live in the model directory itself.
+    if (file.empty() || file.has_parent_path() || file == "." || file == "..")
+      fail(path.string(), ": weight_map entry '", name, "' names shard '", file.string(),
+           "', expected a file name in the same directory");
+  }
+  return *map;
+}
+
+}  // namespace
+
+WeightStore WeightStore::open_dir(const std::filesystem::path& dir) {
+  WeightStore store;
+  store.dir_ = dir;
+  const std::filesystem::path single = dir / "model.safetensors";
+  const std::filesystem::path index_path = dir / "model.safetensors.index.json";
+
+  if (std::filesystem::exists(single)) {
+    store.files_.push_back(std::make_unique<SafetensorsFile>(single));
+    for (const TensorView& view : store.files_.back()->tensors()) store.by_name_.emplace(view.name, &view);
+    return store;
+  }
+  if (!std::filesystem::exists(index_path))
+    fail(dir.string(), ": no model.safetensors or model.safetensors.index.json (pytorch_model.bin is not supported yet)");
+
+  const json weight_map = read_index(index_path);
+  std::set<std::string> shard_names;
+  for (const auto& [name, shard] : weight_map.items()) shard_names.insert(shard.get<std::string>());
+  std::map<std::string, const SafetensorsFile*> shards;
+  for (const std::string& shard : shard_names) {
+    const std::filesystem::path shard_path = dir / shard;
+    if (!std::filesystem::exists(shard_path))
+      fail(index_path.string(), ": shard '", shard, "' does not exist (", shard_path.string(), ")");
+    store.files_.push_back(std::make_unique<SafetensorsFile>(shard_path));
+    shards.emplace(shard, store.files_.back().get());
+  }
+  for (const auto& [name, shard] : weight_map.items()) {
+    const TensorView* view = shards.at(shard.get<std::string>())->find(name);
+    if (!view) fail(index_path.string(), ": tensor '", name, "' is not in its shard '", shard.get<std::string>(), "'");
+    store.by_name_.emplace(name, view);
+  }
+  return store;
+}
+
+const TensorView* WeightStore::find(const std::string& name) const {
+  const auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+const TensorView& WeightStore::require(const std::string& name) const {
+  const TensorView* view = find(name);
+  if (!view) fail(dir_.string(), ": missing tensor '", name, "'");
+  return *view;
+}
+
+std::vector<float> WeightStore::load_f32(const std::string& name, const Shape& expected_shape) const {
+  const TensorView& view = require(name);
+  if (view.shape != expected_shape)
+    fail(dir_.string(), ": tensor '", name, "' has shape ", shape_string(view.shape), ", expected ",
+         shape_string(expected_shape));
+  try {
+    return to_f32(view);
+  } catch (const Error& e) {
+    fail(dir_.string(), ": ", e.what());
+  }
+}
+
+std::vector<std::string> WeightStore::names() const {
+  std::vector<std::string> out;
+  out.reserve(by_name_.size());
+  for (const auto& [name, view] : by_name_) out.push_back(name);
+  return out;
+}
+
+}  // namespace qp
