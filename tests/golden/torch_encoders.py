@@ -192,21 +192,25 @@ class Encoder(nn.Module):
         self.layers = nn.ModuleList(Layer(hp) for _ in range(hp.layers))
 
     def forward(self, input_ids, token_type_ids, attention_mask):
-        x = self.embeddings(input_ids, token_type_ids, self._position_ids(input_ids))
-        # [B, 1, 1, L]: 0 for real keys, float32 min for padding (HF's extended attention mask).
-        keep = attention_mask[:, None, None, :].to(torch.float32)
-        mask_bias = (1.0 - keep) * torch.finfo(torch.float32).min
+        x = self.embeddings(input_ids, token_type_ids, self.position_ids(input_ids))
+        mask_bias = attention_bias(attention_mask)
         for layer in self.layers:
             x = layer(x, mask_bias)
         return x
 
-    def _position_ids(self, input_ids):
+    def position_ids(self, input_ids):
         if self.hp.model_type == "roberta":
             # create_position_ids_from_input_ids: count non-pad tokens, starting at pad_id + 1;
             # pad tokens themselves get pad_id.
             real = input_ids.ne(self.hp.pad_id).long()
             return torch.cumsum(real, dim=1) * real + self.hp.pad_id
         return torch.arange(input_ids.shape[1]).expand_as(input_ids)
+
+
+def attention_bias(attention_mask):
+    """[B, 1, 1, L]: 0 for real keys, float32 min for padding (HF's extended attention mask)."""
+    keep = attention_mask[:, None, None, :].to(torch.float32)
+    return (1.0 - keep) * torch.finfo(torch.float32).min
 
 
 class EncoderModel(nn.Module):
