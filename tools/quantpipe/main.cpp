@@ -1,10 +1,61 @@
-// quantpipe command-line entry point: builds the subcommand table, parses, and
-// turns any qp::Error into one clear line on stderr and a non-zero exit.
+// quantpipe command-line entry point: builds the subcommands from the table in
+// command.h, parses, runs, and turns any qp::Error into one clear line on
+// stderr and a non-zero exit.
 #include <iostream>
+#include <map>
 
+#include "command.h"
 #include "core/build_info.h"
+#include "core/cpu_isa.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace {
+
+std::string version_text() {
+  return qp::cat("quantpipe ", qp::kVersion, " (commit ", qp::kGitCommit, ", ISA path ",
+                 qp::isa_name(qp::active_isa()), ", detected ", qp::isa_name(qp::detected_isa()), ")");
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"quantpipe: quantize Hugging Face encoders, run them on a fast CPU engine, and measure them"};
+  app.require_subcommand(0, 1);
+  bool show_version = false, verbose = false, quiet = false;
+  app.add_flag("--version", show_version, "Print version, git commit and the ISA path in use");
+  app.add_flag("-v,--verbose", verbose, "Log debug messages to stderr");
+  app.add_flag("-q,--quiet", quiet, "Log only errors");
+
+  std::map<CLI::App*, qp::cli::Action> actions;
+  for (const qp::cli::Command& command : qp::cli::command_table()) {
+    CLI::App* sub = app.add_subcommand(command.name, command.help);
+    actions[sub] = command.configure(*sub);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (verbose) qp::set_log_level(qp::LogLevel::Debug);
+  if (quiet) qp::set_log_level(qp::LogLevel::Error);
+  if (show_version) {
+    std::cout << version_text() << "\n";
+    return 0;
+  }
+  for (const auto& [sub, action] : actions)
+    if (sub->parsed()) return action();
+  std::cout << app.help();
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  std::cout << "quantpipe " << qp::kVersion << " (" << qp::kGitCommit << ")\n";
-  return 0;
+  try {
+    return run(argc, argv);
+  } catch (const qp::Error& e) {
+    std::cerr << "quantpipe: error: " << e.what() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "quantpipe: internal error: " << e.what() << "\n";
+  }
+  return 1;
 }

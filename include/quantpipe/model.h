@@ -1,0 +1,87 @@
+// quantpipe's public model API: load a Hugging Face encoder directory, then
+// embed or classify text. Every CLI subcommand is a thin layer over this.
+//
+//   qp::Model model = qp::Model::load("models/all-MiniLM-L6-v2", {.threads = 2});
+//   auto vectors = model.embed({{"A man is playing a guitar."}});
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/model_dir.h"
+#include "models/encoder.h"
+#include "tokenize/tokenizer.h"
+
+namespace qp {
+
+struct LoadOptions {
+  int threads = 0;  // 0: all hardware threads
+};
+
+struct RunOptions {
+  int batch_size = 32;
+  int max_length = 0;  // 0: the tokenizer's truncation length, else the model's positions
+};
+
+struct TextInput {
+  std::string text;
+  std::optional<std::string> text_pair;
+};
+
+struct Classification {
+  int label_index = 0;
+  std::string label;
+  std::vector<float> scores;  // softmax of logits
+  std::vector<float> logits;
+};
+
+// Softmax scores and the arg-max label of one row of logits.
+Classification classification_from_logits(const std::vector<float>& logits, const std::vector<std::string>& labels);
+
+// How embed() turns token states into one vector. Sentence-transformers
+// models bring their own (modules.json); others default to mean pooling.
+struct EmbeddingHead {
+  PoolingMode pooling = PoolingMode::Mean;
+  bool normalize = false;
+};
+
+class Model {
+ public:
+  // Throws qp::Error naming the file and the problem.
+  static Model load(const std::filesystem::path& dir, const LoadOptions& options = {});
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  std::vector<Encoding> tokenize(const std::vector<TextInput>& inputs, int max_length = 0) const;
+
+  std::vector<std::vector<float>> embed(const std::vector<TextInput>& inputs, const RunOptions& options = {}) const;
+  std::vector<Classification> classify(const std::vector<TextInput>& inputs, const RunOptions& options = {}) const;
+
+  // The same on already tokenized inputs (benchmarks, tests).
+  std::vector<std::vector<float>> embed_encodings(const std::vector<Encoding>& encodings, int batch_size) const;
+  std::vector<std::vector<float>> logits_for_encodings(const std::vector<Encoding>& encodings,
+                                                       int batch_size) const;
+
+  const EncoderInfo& info() const;
+  const ModelDir& model_dir() const;
+  const Tokenizer& tokenizer() const;
+  const std::vector<std::string>& labels() const;  // id2label, or LABEL_i when absent
+  EmbeddingHead embedding_head() const;
+  void set_embedding_head(const EmbeddingHead& head);
+  int threads() const;
+  int default_max_length() const;
+  // Receives named intermediate tensors of every forward pass (debugging).
+  void set_tensor_sink(TensorSink* sink);
+
+ private:
+  struct Impl;
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qp

@@ -1,0 +1,141 @@
+#include "models/blocks.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace qp {
+
+LayerNormParams load_layer_norm(const WeightStore& weights, const std::string& prefix, int hidden,
+                                float eps) {
+  return {weights.load_f32(prefix + ".weight", {hidden}), weights.load_f32(prefix + ".bias", {hidden}), eps};
+}
+
+kernels::LinearF32 load_linear(const WeightStore& weights, const std::string& prefix, int out, int in,
+                               bool bias) {
+  const std::vector<float> w = weights.load_f32(prefix + ".weight", {out, in});
+  std::vector<float> b;
+  if (bias) b = weights.load_f32(prefix + ".bias", {out});
+  return kernels::LinearF32(w.data(), out, in, bias ? b.data() : nullptr);
+}
+
+kernels::LinearF32 load_stacked_linear(const WeightStore& weights, const std::vector<std::string>& prefixes,
+                                       int out_each, int in) {
+  std::vector<float> w, b;
+  w.reserve(prefixes.size() * out_each * in);
+  b.reserve(prefixes.size() * out_each);
+  for (const std::string& prefix : prefixes) {
+    const std::vector<float> part_w = weights.load_f32(prefix + ".weight", {out_each, in});
+    const std::vector<float> part_b = weights.load_f32(prefix + ".bias", {out_each});
+    w.insert(w.end(), part_w.begin(), part_w.end());
+    b.insert(b.end(), part_b.begin(), part_b.end());
+  }
+  return kernels::LinearF32(w.data(), static_cast<int>(prefixes.size()) * out_each, in, b.data());
+}
+
+namespace {
+void check_batch_fits(const EmbeddingWeights& weights, const EncoderBatch& batch) {
+  for (int s = 0; s < batch.num_sequences(); ++s)
+    if (batch.length(s) + weights.position_offset > weights.max_positions)
+      fail("sequence ", s, " has ", batch.length(s), " tokens but the model takes at most ",
+           weights.max_positions - weights.position_offset, " (max_position_embeddings)");
+  for (int t = 0; t < batch.total_tokens(); ++t) {
+    if (batch.input_ids[t] < 0 || batch.input_ids[t] >= weights.vocab)
+      fail("token id ", batch.input_ids[t], " is outside the vocabulary of ", weights.vocab);
+    const int type = batch.token_type_ids[t];
+    if (type != 0 && (type < 0 || type >= weights.type_vocab))
+      fail("token type id ", type, " is outside the model's ", weights.type_vocab, " types");
+  }
+}
+}  // namespace
+
+std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBatch& batch, ThreadPool& pool,
+                                TensorSink* sink) {
+  check_batch_fits(weights, batch);
+  const int h = weights.hidden;
+  std::vector<float> out(static_cast<size_t>(batch.total_tokens()) * h);
+  for (int s = 0; s < batch.num_sequences(); ++s) {
+    for (int t = batch.seq_offsets[s]; t < batch.seq_offsets[s + 1]; ++t) {
+      const int position = t - batch.seq_offsets[s] + weights.position_offset;
+      const float* word = &weights.word[static_cast<size_t>(batch.input_ids[t]) * h];
+      const float* pos = &weights.position[static_cast<size_t>(position) * h];
+      float* row = &out[static_cast<size_t>(t) * h];
+      for (int i = 0; i < h; ++i) row[i] = word[i] + pos[i];
+      if (!weights.token_type.empty()) {
+        const float* type = &weights.token_type[static_cast<size_t>(batch.token_type_ids[t]) * h];
+        for (int i = 0; i < h; ++i) row[i] += type[i];
+      }
+    }
+  }
+  emit(sink, "embeddings.sum", out, h);
+  kernels::add_layer_norm(out.data(), nullptr, out.data(), batch.total_tokens(), h, weights.norm.gamma.data(),
+                          weights.norm.beta.data(), weights.norm.eps, pool);
+  emit(sink, "embeddings.norm", out, h);
+  return out;
+}
+
+PostLnLayerWeights load_post_ln_layer(const WeightStore& weights, const PostLnLayerNames& names,
+                                      const PostLnShape& shape) {
+  const int h = shape.hidden, i = shape.intermediate;
+  return PostLnLayerWeights{
+      load_stacked_linear(weights, {names.query, names.key, names.value}, h, h),
+      load_linear(weights, names.attn_out, h, h),
+      load_layer_norm(weights, names.attn_norm, h, shape.eps),
+      load_linear(weights, names.ffn_up, i, h),
+      load_linear(weights, names.ffn_down, h, i),
+      load_layer_norm(weights, names.ffn_norm, h, shape.eps),
+  };
+}
+
+void run_post_ln_layer(const PostLnLayerWeights& layer, const PostLnShape& shape, const EncoderBatch& batch,
+                       std::vector<float>& hidden, ThreadPool& pool, TensorSink* sink, int layer_index) {
+  const int t = batch.total_tokens(), h = shape.hidden, head_dim = h / shape.heads;
+  const std::string name = "layer." + std::to_string(layer_index) + ".";
+
+  std::vector<float> qkv(static_cast<size_t>(t) * 3 * h);
+  layer.qkv.forward(hidden.data(), t, qkv.data(), pool);
+  emit(sink, name + "attn_qkv", qkv, 3 * h);
+
+  std::vector<float> context(static_cast<size_t>(t) * h);
+  kernels::attention(qkv.data(), qkv.data() + h, qkv.data() + 2 * h, 3 * h, context.data(), h,
+                     batch.seq_offsets, shape.heads, head_dim, 1.0f / std::sqrt(static_cast<float>(head_dim)),
+                     pool);
+  emit(sink, name + "attn_context", context, h);
+
+  std::vector<float> projected(static_cast<size_t>(t) * h);
+  layer.attn_out.forward(context.data(), t, projected.data(), pool);
+  emit(sink, name + "attn_out", projected, h);
+  kernels::add_layer_norm(projected.data(), hidden.data(), hidden.data(), t, h, layer.attn_norm.gamma.data(),
+                          layer.attn_norm.beta.data(), layer.attn_norm.eps, pool);
+  emit(sink, name + "attn_norm", hidden, h);
+
+  std::vector<float> up(static_cast<size_t>(t) * shape.intermediate);
+  layer.ffn_up.forward(hidden.data(), t, up.data(), pool, kernels::Epilogue::Gelu);
+  emit(sink, name + "ffn_up", up, shape.intermediate);
+  layer.ffn_down.forward(up.data(), t, projected.data(), pool);
+  emit(sink, name + "ffn_down", projected, h);
+  kernels::add_layer_norm(projected.data(), hidden.data(), hidden.data(), t, h, layer.ffn_norm.gamma.data(),
+                          layer.ffn_norm.beta.data(), layer.ffn_norm.eps, pool);
+  emit(sink, name + "out", hidden, h);
+}
+
+std::vector<float> first_token_rows(const std::vector<float>& hidden, int width, const EncoderBatch& batch) {
+  std::vector<float> rows;
+  rows.reserve(static_cast<size_t>(batch.num_sequences()) * width);
+  for (int s = 0; s < batch.num_sequences(); ++s) {
+    const float* row = &hidden[static_cast<size_t>(batch.seq_offsets[s]) * width];
+    rows.insert(rows.end(), row, row + width);
+  }
+  return rows;
+}
+
+void emit(TensorSink* sink, const std::string& name, const std::vector<float>& data, int64_t cols) {
+  if (sink) sink->on_tensor(name, data.data(), static_cast<int64_t>(data.size()) / cols, cols);
+}
+
+void require_gelu_activation(const std::string& where, const std::string& activation) {
+  if (activation != "gelu")
+    fail(where, ": activation '", activation, "' is not supported yet (only exact 'gelu')");
+}
+
+}  // namespace qp

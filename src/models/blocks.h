@@ -1,0 +1,85 @@
+// Building blocks the architectures share: weight loading helpers, token
+// embeddings and the post-LayerNorm transformer layer (BERT, RoBERTa,
+// DistilBERT all use it; they differ only in tensor names, embeddings and heads).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "kernels/kernels.h"
+#include "models/encoder.h"
+
+namespace qp {
+
+struct LayerNormParams {
+  std::vector<float> gamma;
+  std::vector<float> beta;
+  float eps = 1e-12f;
+};
+
+// <prefix>.weight and <prefix>.bias of width `hidden`.
+LayerNormParams load_layer_norm(const WeightStore& weights, const std::string& prefix, int hidden, float eps);
+// <prefix>.weight [out × in] and, when `bias`, <prefix>.bias [out].
+kernels::LinearF32 load_linear(const WeightStore& weights, const std::string& prefix, int out, int in,
+                               bool bias = true);
+// Several Linear layers of the same input stacked row-wise into one
+// (q, k, v → one [3·out × in] GEMM).
+kernels::LinearF32 load_stacked_linear(const WeightStore& weights, const std::vector<std::string>& prefixes,
+                                       int out_each, int in);
+
+struct EmbeddingWeights {
+  std::vector<float> word;         // [vocab × hidden]
+  std::vector<float> position;     // [max_positions × hidden]
+  std::vector<float> token_type;   // [type_vocab × hidden]; empty when the model has none
+  LayerNormParams norm;
+  int hidden = 0;
+  int vocab = 0;
+  int max_positions = 0;
+  int type_vocab = 0;
+  int position_offset = 0;  // first position id (RoBERTa: padding_idx + 1)
+};
+
+// word + position (+ token type) embeddings, then LayerNorm: [T × hidden].
+std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBatch& batch, ThreadPool& pool,
+                                TensorSink* sink);
+
+// Tensor names of one post-LN layer, e.g. for BERT layer 0
+// "bert.encoder.layer.0.attention.self.query".
+struct PostLnLayerNames {
+  std::string query, key, value, attn_out, attn_norm, ffn_up, ffn_down, ffn_norm;
+};
+
+struct PostLnLayerWeights {
+  kernels::LinearF32 qkv;       // [3H × H]
+  kernels::LinearF32 attn_out;  // [H × H]
+  LayerNormParams attn_norm;
+  kernels::LinearF32 ffn_up;    // [I × H], GELU fused
+  kernels::LinearF32 ffn_down;  // [H × I]
+  LayerNormParams ffn_norm;
+};
+
+struct PostLnShape {
+  int hidden = 0;
+  int heads = 0;
+  int intermediate = 0;
+  float eps = 1e-12f;
+};
+
+PostLnLayerWeights load_post_ln_layer(const WeightStore& weights, const PostLnLayerNames& names,
+                                      const PostLnShape& shape);
+
+// hidden = ffn_norm(h1 + FFN(h1)) with h1 = attn_norm(hidden + Attn(hidden)).
+void run_post_ln_layer(const PostLnLayerWeights& layer, const PostLnShape& shape, const EncoderBatch& batch,
+                       std::vector<float>& hidden, ThreadPool& pool, TensorSink* sink, int layer_index);
+
+// Rows seq_offsets[s] (the first token of each sequence) of hidden: [S × width].
+std::vector<float> first_token_rows(const std::vector<float>& hidden, int width, const EncoderBatch& batch);
+
+// Reports a named tensor to the sink when there is one.
+void emit(TensorSink* sink, const std::string& name, const std::vector<float>& data, int64_t cols);
+
+// Checks config.json's hidden_act: only exact GELU is supported for now.
+void require_gelu_activation(const std::string& where, const std::string& activation);
+
+}  // namespace qp

@@ -1,0 +1,23 @@
+#include "core/error.h"
+#include "models/encoder.h"
+
+namespace qp {
+
+EncoderBatch EncoderBatch::from_encodings(const std::vector<Encoding>& encodings) {
+  EncoderBatch batch;
+  for (const Encoding& enc : encodings) {
+    const bool has_types = !enc.token_type_ids.empty();
+    const bool has_mask = !enc.attention_mask.empty();
+    for (size_t i = 0; i < enc.input_ids.size(); ++i) {
+      if (has_mask && enc.attention_mask[i] == 0) continue;
+      batch.input_ids.push_back(enc.input_ids[i]);
+      batch.token_type_ids.push_back(has_types ? enc.token_type_ids[i] : 0);
+    }
+    if (static_cast<int>(batch.input_ids.size()) == batch.seq_offsets.back())
+      fail("a sequence in the batch has no tokens");
+    batch.seq_offsets.push_back(static_cast<int32_t>(batch.input_ids.size()));
+  }
+  return batch;
+}
+
+}  // namespace qp

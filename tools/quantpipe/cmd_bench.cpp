@@ -1,0 +1,140 @@
+// quantpipe bench: sentences/s, tokens/s and per-batch latency of embedding,
+// like llama-bench: one row per configuration, after warm-up, median ± stdev
+// over runs. Tokenization happens once before timing; what is timed is the
+// forward pass, pooling and normalisation.
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "core/build_info.h"
+#include "core/cpu_isa.h"
+#include "core/log.h"
+#include "eval/stats.h"
+#include "example_texts.h"
+#include "run_options.h"
+
+namespace qp::cli {
+namespace {
+
+struct BenchArgs {
+  std::string model, input;
+  std::vector<int> threads{1};
+  int batch_size = 32;
+  int max_length = 0;
+  int runs = 5;
+  int warmup = 1;
+  bool json = false;
+};
+
+struct BenchRow {
+  std::string model;
+  int threads = 0, batch = 0;
+  size_t sentences = 0, tokens = 0;
+  SampleStats run_seconds, batch_ms;
+  long long peak_rss = 0;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInput>& texts) {
+  const Model model = Model::load(args.model, {threads});
+  const std::vector<Encoding> encodings = model.tokenize(texts, args.max_length);
+  BenchRow row{std::filesystem::path(args.model).filename().string(), model.threads(), args.batch_size,
+               encodings.size()};
+  for (const Encoding& e : encodings) row.tokens += e.input_ids.size();
+  std::vector<double> run_seconds, batch_ms;
+  for (int run = 0; run < args.warmup + args.runs; ++run) {
+    const auto run_start = std::chrono::steady_clock::now();
+    for (size_t begin = 0; begin < encodings.size(); begin += args.batch_size) {
+      const std::vector<Encoding> slice(encodings.begin() + begin,
+                                        encodings.begin() + std::min(encodings.size(), begin + args.batch_size));
+      const auto batch_start = std::chrono::steady_clock::now();
+      model.embed_encodings(slice, args.batch_size);
+      if (run >= args.warmup) batch_ms.push_back(seconds_since(batch_start) * 1e3);
+    }
+    if (run >= args.warmup) run_seconds.push_back(seconds_since(run_start));
+    log_info("bench ", row.model, " threads=", row.threads, " run ", run + 1, "/", args.warmup + args.runs,
+             run < args.warmup ? " (warm-up)" : "", ": ", seconds_since(run_start), " s");
+  }
+  row.run_seconds = summarize(run_seconds);
+  row.batch_ms = summarize(batch_ms);
+  row.peak_rss = peak_rss_bytes();
+  return row;
+}
+
+nlohmann::json row_json(const BenchRow& r) {
+  const double sps = r.sentences / r.run_seconds.median, tps = r.tokens / r.run_seconds.median;
+  return {{"model", r.model},
+          {"format", "fp32"},
+          {"isa", std::string(isa_name(active_isa()))},
+          {"threads", r.threads},
+          {"batch_size", r.batch},
+          {"sentences", r.sentences},
+          {"tokens", r.tokens},
+          {"seconds_median", r.run_seconds.median},
+          {"seconds_stdev", r.run_seconds.stdev},
+          {"sentences_per_s", sps},
+          {"sentences_per_s_stdev", sps * r.run_seconds.stdev / r.run_seconds.median},
+          {"tokens_per_s", tps},
+          {"batch_latency_ms", {{"p50", r.batch_ms.p50}, {"p95", r.batch_ms.p95}, {"p99", r.batch_ms.p99}}},
+          {"peak_rss_mib", static_cast<double>(r.peak_rss) / (1 << 20)},
+          {"commit", kGitCommit}};
+}
+
+void print_markdown(const std::vector<nlohmann::json>& rows) {
+  std::cout << "| model | format | isa | threads | batch | sentences | tokens | sentences/s | tokens/s | "
+               "batch p50 ms | p95 ms | p99 ms | peak RSS MiB |\n"
+            << "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+            << std::fixed;
+  for (const auto& r : rows) {
+    std::cout << "| " << r["model"].get<std::string>() << " | " << r["format"].get<std::string>() << " | "
+              << r["isa"].get<std::string>() << " | " << r["threads"] << " | " << r["batch_size"] << " | "
+              << r["sentences"] << " | " << r["tokens"] << " | " << std::setprecision(1)
+              << r["sentences_per_s"].get<double>() << " ± " << r["sentences_per_s_stdev"].get<double>() << " | "
+              << std::setprecision(0) << r["tokens_per_s"].get<double>() << " | " << std::setprecision(2)
+              << r["batch_latency_ms"]["p50"].get<double>() << " | " << r["batch_latency_ms"]["p95"].get<double>()
+              << " | " << r["batch_latency_ms"]["p99"].get<double>() << " | " << std::setprecision(1)
+              << r["peak_rss_mib"].get<double>() << " |\n";
+  }
+  std::cout << "\ncommit " << kGitCommit << "; timed: forward + pooling (tokenization excluded); "
+            << "median over runs after warm-up\n";
+}
+
+}  // namespace
+
+Action configure_bench(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  app.add_option("-m,--model", args->model, "Model directory")->required();
+  app.add_option("-i,--input", args->input, "Texts, one per line (default: built-in example sentences)");
+  app.add_option("-t,--threads", args->threads, "Thread counts to measure, e.g. --threads 1,2")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("-b,--batch-size", args->batch_size, "Sequences per forward pass")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-length", args->max_length, "Truncate to this many tokens")->check(CLI::NonNegativeNumber);
+  app.add_option("--runs", args->runs, "Timed runs over the whole input")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--warmup", args->warmup, "Untimed warm-up runs")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_flag("--json", args->json, "Print JSON rows instead of a Markdown table");
+  return [args] {
+    std::vector<TextInput> texts;
+    if (args->input.empty()) {
+      for (const std::string& s : example_sentences()) texts.push_back({s, std::nullopt});
+    } else {
+      texts = lines_as_texts(read_input_lines(args->input));
+    }
+    std::vector<nlohmann::json> rows;
+    for (int threads : args->threads) rows.push_back(row_json(bench_one(*args, threads, texts)));
+    if (args->json)
+      std::cout << nlohmann::json(rows).dump(2) << "\n";
+    else
+      print_markdown(rows);
+    return 0;
+  };
+}
+
+}  // namespace qp::cli

@@ -1,0 +1,40 @@
+// The subcommand table: one row per subcommand, each defined in its own file.
+// A row adds its options to a CLI11 subcommand and returns the action to run
+// once parsing succeeded.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace qp::cli {
+
+using Action = std::function<int()>;
+
+struct Command {
+  const char* name;
+  const char* help;
+  Action (*configure)(CLI::App& subcommand);
+};
+
+Action configure_tokenize(CLI::App& app);
+Action configure_embed(CLI::App& app);
+Action configure_classify(CLI::App& app);
+Action configure_bench(CLI::App& app);
+Action configure_demo(CLI::App& app);
+
+inline const std::vector<Command>& command_table() {
+  static const std::vector<Command> table = {
+      {"tokenize", "Tokenize JSONL {\"text\", \"text_pair\"} (or plain lines) into input ids", configure_tokenize},
+      {"embed", "Embed one text per line into JSONL {\"embedding\": [...]}", configure_embed},
+      {"classify", "Classify JSONL {\"text\", \"text_pair\"} lines into labels, scores and logits",
+       configure_classify},
+      {"bench", "Measure sentences/s, tokens/s and latency of embedding on this machine", configure_bench},
+      {"demo", "Embed and classify example sentences (../shared models, else a generated tiny model)",
+       configure_demo},
+  };
+  return table;
+}
+
+}  // namespace qp::cli

@@ -1,0 +1,81 @@
+#include "run_options.h"
+
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace qp::cli {
+
+void add_model_run_options(CLI::App& app, ModelRunArgs& args) {
+  app.add_option("-m,--model", args.model, "Hugging Face model directory (or a quantpipe native directory)")
+      ->required();
+  app.add_option("-i,--input", args.input, "Input file (default: standard input)");
+  app.add_option("-t,--threads", args.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("-b,--batch-size", args.batch_size, "Sequences per forward pass")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-length", args.max_length,
+                 "Truncate to this many tokens (default: the tokenizer's setting, else 512)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+std::string input_name(const std::string& path) { return path.empty() ? "<stdin>" : path; }
+
+std::vector<InputLine> read_input_lines(const std::string& path) {
+  std::ifstream file;
+  if (!path.empty()) {
+    if (std::filesystem::is_directory(path)) fail(path, ": is a directory, expected an input file");
+    file.open(path, std::ios::binary);
+    if (!file) fail(path, ": cannot open input file");
+  }
+  std::istream& in = path.empty() ? std::cin : file;
+  std::vector<InputLine> lines;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back({number, std::move(line)});
+  }
+  if (lines.empty()) fail(input_name(path), ": no input lines (the input is empty)");
+  return lines;
+}
+
+TextInput parse_text_input(const InputLine& line, const std::string& source) {
+  if (line.text.empty() || line.text.front() != '{') return {line.text, std::nullopt};
+  const nlohmann::json json = nlohmann::json::parse(line.text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) return {line.text, std::nullopt};
+  const auto text = json.find("text");
+  if (text == json.end() || !text->is_string())
+    fail(source, ":", line.line_number, ": JSON line has no string field \"text\"");
+  TextInput input{text->get<std::string>(), std::nullopt};
+  if (const auto pair = json.find("text_pair"); pair != json.end() && !pair->is_null()) {
+    if (!pair->is_string()) fail(source, ":", line.line_number, ": \"text_pair\" must be a string");
+    input.text_pair = pair->get<std::string>();
+  }
+  return input;
+}
+
+std::vector<TextInput> lines_as_texts(const std::vector<InputLine>& lines) {
+  std::vector<TextInput> texts;
+  texts.reserve(lines.size());
+  for (const InputLine& line : lines) texts.push_back({line.text, std::nullopt});
+  return texts;
+}
+
+std::vector<Encoding> tokenize_lines(const Tokenizer& tokenizer, const std::vector<InputLine>& lines,
+                                     const std::vector<TextInput>& inputs, const std::string& source,
+                                     int max_length) {
+  std::vector<Encoding> encodings;
+  encodings.reserve(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    encodings.push_back(with_line_context(source, lines[i].line_number, [&] {
+      const TextInput& input = inputs[i];
+      std::optional<std::string_view> pair;
+      if (input.text_pair) pair = *input.text_pair;
+      return tokenizer.encode(input.text, pair, max_length);
+    }));
+  return encodings;
+}
+
+}  // namespace qp::cli
