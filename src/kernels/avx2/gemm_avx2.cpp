@@ -1,0 +1,75 @@
+// AVX2 fp32 GEMM micro-kernel: a 6 × 16 tile of C in 12 ymm registers, leaving
+// room for two panel loads and one broadcast out of the 16 registers.
+#include <immintrin.h>
+
+#include "kernels/avx2/ops_avx2.h"
+#include "kernels/avx2/vmath_avx2.h"
+#include "kernels/dispatch.h"
+
+namespace qp::kernels::avx2 {
+namespace {
+
+constexpr int kMr = 6;
+constexpr int kNr = 16;
+
+inline __m256 finish(__m256 v, const float* bias, bool gelu) {
+  if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias));
+  return gelu ? gelu_ps(v) : v;
+}
+
+template <int R>
+void tile(const GemmTile& t) {
+  const __m256i m0 = first_lanes(t.cols);
+  const __m256i m1 = first_lanes(t.cols - 8);
+  __m256 acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) {
+    if (t.accumulate) {
+      acc0[r] = _mm256_maskload_ps(t.c + r * t.ldc, m0);
+      acc1[r] = _mm256_maskload_ps(t.c + r * t.ldc + 8, m1);
+    } else {
+      acc0[r] = _mm256_setzero_ps();
+      acc1[r] = _mm256_setzero_ps();
+    }
+  }
+  const float* a = t.a;
+  const float* b = t.b;
+  const int64_t lda = t.lda;
+  for (int kk = 0; kk < t.kc; ++kk, b += kNr) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a + r * lda + kk);
+      acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
+    }
+  }
+  const float* bias = t.last ? t.bias : nullptr;
+  const bool gelu = t.last && t.epilogue == Epilogue::Gelu;
+  for (int r = 0; r < R; ++r) {
+    _mm256_maskstore_ps(t.c + r * t.ldc, m0, finish(acc0[r], bias, gelu));
+    _mm256_maskstore_ps(t.c + r * t.ldc + 8, m1, finish(acc1[r], bias ? bias + 8 : nullptr, gelu));
+  }
+}
+
+void gemm_tile(const GemmTile& t) {
+  switch (t.rows) {
+    case 1:
+      return tile<1>(t);
+    case 2:
+      return tile<2>(t);
+    case 3:
+      return tile<3>(t);
+    case 4:
+      return tile<4>(t);
+    case 5:
+      return tile<5>(t);
+    default:
+      return tile<6>(t);
+  }
+}
+
+}  // namespace
+
+const KernelTable kTable = {Isa::Avx2, kMr, kNr, gemm_tile, layer_norm_row, gelu, softmax_row};
+
+}  // namespace qp::kernels::avx2

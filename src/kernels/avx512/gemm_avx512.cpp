@@ -1,0 +1,89 @@
+// AVX-512 fp32 GEMM micro-kernel: an 8 × 32 tile of C lives in 16 zmm
+// registers; each k step loads one 32-wide row of the packed panel and
+// broadcasts one A value per row (16 independent FMA chains hide the latency).
+#include <immintrin.h>
+
+// GCC 12's AVX-512 headers pass _mm512_undefined_ps() through, which trips
+// false uninitialized warnings once inlined (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels/avx512/ops_avx512.h"
+#include "kernels/avx512/vmath_avx512.h"
+#include "kernels/dispatch.h"
+
+namespace qp::kernels::avx512 {
+namespace {
+
+constexpr int kMr = 8;
+constexpr int kNr = 32;
+
+template <int R>
+void tile(const GemmTile& t) {
+  const __mmask16 m0 = first_lanes(t.cols);
+  const __mmask16 m1 = t.cols > 16 ? first_lanes(t.cols - 16) : __mmask16(0);
+  __m512 acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) {
+    if (t.accumulate) {
+      acc0[r] = _mm512_maskz_loadu_ps(m0, t.c + r * t.ldc);
+      acc1[r] = _mm512_maskz_loadu_ps(m1, t.c + r * t.ldc + 16);
+    } else {
+      acc0[r] = _mm512_setzero_ps();
+      acc1[r] = _mm512_setzero_ps();
+    }
+  }
+  const float* a = t.a;
+  const float* b = t.b;
+  const int64_t lda = t.lda;
+  for (int kk = 0; kk < t.kc; ++kk, b += kNr) {
+    const __m512 b0 = _mm512_loadu_ps(b);
+    const __m512 b1 = _mm512_loadu_ps(b + 16);
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r * lda + kk]);
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
+  }
+  const bool bias = t.last && t.bias;
+  const bool gelu = t.last && t.epilogue == Epilogue::Gelu;
+  for (int r = 0; r < R; ++r) {
+    __m512 v0 = acc0[r], v1 = acc1[r];
+    if (bias) {
+      v0 = _mm512_add_ps(v0, _mm512_loadu_ps(t.bias));
+      v1 = _mm512_add_ps(v1, _mm512_loadu_ps(t.bias + 16));
+    }
+    if (gelu) {
+      v0 = gelu_ps(v0);
+      v1 = gelu_ps(v1);
+    }
+    _mm512_mask_storeu_ps(t.c + r * t.ldc, m0, v0);
+    _mm512_mask_storeu_ps(t.c + r * t.ldc + 16, m1, v1);
+  }
+}
+
+void gemm_tile(const GemmTile& t) {
+  switch (t.rows) {
+    case 1:
+      return tile<1>(t);
+    case 2:
+      return tile<2>(t);
+    case 3:
+      return tile<3>(t);
+    case 4:
+      return tile<4>(t);
+    case 5:
+      return tile<5>(t);
+    case 6:
+      return tile<6>(t);
+    case 7:
+      return tile<7>(t);
+    default:
+      return tile<8>(t);
+  }
+}
+
+}  // namespace
+
+const KernelTable kTable = {Isa::Avx512, kMr, kNr, gemm_tile, layer_norm_row, gelu, softmax_row};
+
+}  // namespace qp::kernels::avx512
