@@ -49,6 +49,10 @@ struct KernelTable {
   void (*gelu)(float* x, int64_t n);  // exact (erf) GELU in place
   // x[i] = softmax(x·scale)[i] over one row, max subtracted first.
   void (*softmax_row)(float* x, int n, float scale);
+  // Peak probe for the benchmarks: `iterations` rounds of independent
+  // multiply-adds held in registers, peak_flops_per_iteration flops each.
+  float (*fma_peak)(int64_t iterations);
+  int peak_flops_per_iteration;
 };
 
 // The row for `isa` (Amx uses the Avx512 row: AMX has no fp32 path).

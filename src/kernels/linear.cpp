@@ -20,9 +20,9 @@ struct LinearF32::Impl {
 namespace {
 
 // k slice per micro-kernel pass: a 256 × 32 panel slice (32 KiB) stays in L1.
-// Depths up to 384 (MiniLM) are not split, as a split would only add C traffic.
+// Shallower depths are not split, as a split would only add C traffic.
 int k_slice(int k) {
-  if (k <= 384) return std::max(k, 1);
+  if (k <= 256) return std::max(k, 1);
   const int slices = (k + 255) / 256;
   return (k + slices - 1) / slices;
 }

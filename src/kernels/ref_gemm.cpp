@@ -32,8 +32,23 @@ void gemm_tile(const GemmTile& t) {
   }
 }
 
+// Baseline x86-64 has no FMA: 12 independent multiply-add chains in SSE
+// scalar registers (two flops each).
+constexpr int kPeakChains = 12;
+
+float fma_peak(int64_t iterations) {
+  float acc[kPeakChains];
+  for (int i = 0; i < kPeakChains; ++i) acc[i] = static_cast<float>(i);
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < kPeakChains; ++i) acc[i] = acc[i] * 0.999999f + 1e-6f;
+  float sum = 0.0f;
+  for (float v : acc) sum += v;
+  return sum;
+}
+
 }  // namespace
 
-const KernelTable kTable = {Isa::Scalar, kMr, kNr, gemm_tile, layer_norm_row, gelu, softmax_row};
+const KernelTable kTable = {Isa::Scalar, kMr,         kNr,      gemm_tile,      layer_norm_row,
+                            gelu,        softmax_row, fma_peak, kPeakChains * 2};
 
 }  // namespace qp::kernels::ref

@@ -68,8 +68,25 @@ void gemm_tile(const GemmTile& t) {
   }
 }
 
+// 12 independent FMA chains cover the 4-cycle latency of two FMA pipes.
+constexpr int kPeakChains = 12;
+
+float fma_peak(int64_t iterations) {
+  __m256 acc[kPeakChains];
+  for (int i = 0; i < kPeakChains; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  const __m256 mul = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-6f);
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < kPeakChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], mul, add);
+  __m256 sum = acc[0];
+  for (int i = 1; i < kPeakChains; ++i) sum = _mm256_add_ps(sum, acc[i]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, sum);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
+}
+
 }  // namespace
 
-const KernelTable kTable = {Isa::Avx2, kMr, kNr, gemm_tile, layer_norm_row, gelu, softmax_row};
+const KernelTable kTable = {Isa::Avx2, kMr,         kNr,      gemm_tile,          layer_norm_row,
+                            gelu,      softmax_row, fma_peak, kPeakChains * 8 * 2};
 
 }  // namespace qp::kernels::avx2

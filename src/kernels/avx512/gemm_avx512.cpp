@@ -82,8 +82,23 @@ void gemm_tile(const GemmTile& t) {
   }
 }
 
+// 12 independent FMA chains cover the 4-cycle latency of two FMA pipes.
+constexpr int kPeakChains = 12;
+
+float fma_peak(int64_t iterations) {
+  __m512 acc[kPeakChains];
+  for (int i = 0; i < kPeakChains; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512 mul = _mm512_set1_ps(0.999999f), add = _mm512_set1_ps(1e-6f);
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < kPeakChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], mul, add);
+  __m512 sum = acc[0];
+  for (int i = 1; i < kPeakChains; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  return _mm512_reduce_add_ps(sum);
+}
+
 }  // namespace
 
-const KernelTable kTable = {Isa::Avx512, kMr, kNr, gemm_tile, layer_norm_row, gelu, softmax_row};
+const KernelTable kTable = {Isa::Avx512, kMr,         kNr,      gemm_tile,           layer_norm_row,
+                            gelu,        softmax_row, fma_peak, kPeakChains * 16 * 2};
 
 }  // namespace qp::kernels::avx512
