@@ -17,15 +17,16 @@ inline __m256 finish(__m256 v, const float* bias, bool gelu) {
   return gelu ? gelu_ps(v) : v;
 }
 
+// The row loops are unrolled so GCC keeps acc0/acc1 in registers instead of
+// storing the arrays back to the stack on every k step.
 template <int R>
 void tile(const GemmTile& t) {
-  const __m256i m0 = first_lanes(t.cols);
-  const __m256i m1 = first_lanes(t.cols - 8);
   __m256 acc0[R], acc1[R];
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     if (t.accumulate) {
-      acc0[r] = _mm256_maskload_ps(t.c + r * t.ldc, m0);
-      acc1[r] = _mm256_maskload_ps(t.c + r * t.ldc + 8, m1);
+      acc0[r] = _mm256_maskload_ps(t.c + r * t.ldc, first_lanes(t.cols));
+      acc1[r] = _mm256_maskload_ps(t.c + r * t.ldc + 8, first_lanes(t.cols - 8));
     } else {
       acc0[r] = _mm256_setzero_ps();
       acc1[r] = _mm256_setzero_ps();
@@ -34,17 +35,23 @@ void tile(const GemmTile& t) {
   const float* a = t.a;
   const float* b = t.b;
   const int64_t lda = t.lda;
-  for (int kk = 0; kk < t.kc; ++kk, b += kNr) {
+  const int kc = t.kc;  // a local, so the loop bound is not reloaded after every FMA
+  for (int kk = 0; kk < kc; ++kk, b += kNr) {
     const __m256 b0 = _mm256_loadu_ps(b);
     const __m256 b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 av = _mm256_broadcast_ss(a + r * lda + kk);
       acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
       acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
     }
   }
+  // The store masks are built only now: all 16 ymm registers are busy above.
+  const __m256i m0 = first_lanes(t.cols);
+  const __m256i m1 = first_lanes(t.cols - 8);
   const float* bias = t.last ? t.bias : nullptr;
   const bool gelu = t.last && t.epilogue == Epilogue::Gelu;
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     _mm256_maskstore_ps(t.c + r * t.ldc, m0, finish(acc0[r], bias, gelu));
     _mm256_maskstore_ps(t.c + r * t.ldc + 8, m1, finish(acc1[r], bias ? bias + 8 : nullptr, gelu));

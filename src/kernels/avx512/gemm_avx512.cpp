@@ -18,11 +18,14 @@ namespace {
 constexpr int kMr = 8;
 constexpr int kNr = 32;
 
+// The row loops are unrolled so GCC keeps acc0/acc1 in registers instead of
+// storing the arrays back to the stack on every k step.
 template <int R>
 void tile(const GemmTile& t) {
   const __mmask16 m0 = first_lanes(t.cols);
   const __mmask16 m1 = t.cols > 16 ? first_lanes(t.cols - 16) : __mmask16(0);
   __m512 acc0[R], acc1[R];
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     if (t.accumulate) {
       acc0[r] = _mm512_maskz_loadu_ps(m0, t.c + r * t.ldc);
@@ -35,9 +38,11 @@ void tile(const GemmTile& t) {
   const float* a = t.a;
   const float* b = t.b;
   const int64_t lda = t.lda;
-  for (int kk = 0; kk < t.kc; ++kk, b += kNr) {
+  const int kc = t.kc;  // a local, so the loop bound is not reloaded after every FMA
+  for (int kk = 0; kk < kc; ++kk, b += kNr) {
     const __m512 b0 = _mm512_loadu_ps(b);
     const __m512 b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512 av = _mm512_set1_ps(a[r * lda + kk]);
       acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
@@ -46,6 +51,7 @@ void tile(const GemmTile& t) {
   }
   const bool bias = t.last && t.bias;
   const bool gelu = t.last && t.epilogue == Epilogue::Gelu;
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     __m512 v0 = acc0[r], v1 = acc1[r];
     if (bias) {
