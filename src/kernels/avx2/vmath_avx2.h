@@ -1,0 +1,61 @@
+// Vector exp, erf and GELU on 8 floats, for the AVX2 translation units only.
+// Internal linkage throughout, so the linker can never hand these AVX2 bodies
+// to baseline callers.
+#pragma once
+
+#include <immintrin.h>
+
+#include "kernels/erf_coeffs.h"
+
+namespace qp::kernels::avx2 {
+namespace {
+
+template <int N>
+inline __m256 horner(const float (&c)[N], __m256 t) {
+  __m256 r = _mm256_set1_ps(c[N - 1]);
+  for (int i = N - 2; i >= 0; --i) r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(c[i]));
+  return r;
+}
+
+// exp(x) as in the AVX-512 variant, but 2ⁿ is built in the exponent field, so
+// x is clamped to keep n in [-126, 127] (results below ~1e-38 are not zero,
+// which no caller can tell apart after a sum).
+inline __m256 exp_ps(__m256 x) {
+  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.37f)), _mm256_set1_ps(-87.33f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  static constexpr float kTaylor[8] = {1.0f,      1.0f,       1.0f / 2,   1.0f / 6,
+                                       1.0f / 24, 1.0f / 120, 1.0f / 720, 1.0f / 5040};
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(horner(kTaylor, r), _mm256_castsi256_ps(bits));
+}
+
+// erf(x) from the two pieces in erf_coeffs.h, sign restored at the end.
+inline __m256 erf_ps(__m256 x) {
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  const __m256 a = _mm256_andnot_ps(sign_bit, x);
+  const __m256 u = _mm256_mul_ps(a, a);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 small = _mm256_mul_ps(a, horner(kErfSmall, _mm256_fmsub_ps(_mm256_set1_ps(2.0f), u, one)));
+  const __m256 t = _mm256_fmsub_ps(a, _mm256_set1_ps(2.0f / 3.0f), _mm256_set1_ps(5.0f / 3.0f));
+  const __m256 tail = _mm256_mul_ps(exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), u)), horner(kErfcScaled, t));
+  __m256 r = _mm256_sub_ps(one, tail);
+  r = _mm256_blendv_ps(r, small, _mm256_cmp_ps(a, _mm256_set1_ps(kErfSplit), _CMP_LE_OQ));
+  r = _mm256_blendv_ps(r, one, _mm256_cmp_ps(a, _mm256_set1_ps(kErfSaturate), _CMP_GE_OQ));
+  return _mm256_or_ps(r, _mm256_and_ps(x, sign_bit));
+}
+
+inline __m256 gelu_ps(__m256 x) {
+  const __m256 e = erf_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752440f)));
+  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+// All-ones in the first n lanes (n may be ≤ 0 or ≥ 8), for maskload/maskstore.
+inline __m256i first_lanes(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+}  // namespace
+}  // namespace qp::kernels::avx2

@@ -1,0 +1,59 @@
+// Vector exp, erf and GELU on 16 floats, for the AVX-512 translation units
+// only. Everything here has internal linkage: an inline function with external
+// linkage compiled with AVX-512 flags could be picked by the linker for
+// baseline callers and fault on older CPUs.
+#pragma once
+
+#include <immintrin.h>
+
+#include "kernels/erf_coeffs.h"
+
+namespace qp::kernels::avx512 {
+namespace {
+
+template <int N>
+inline __m512 horner(const float (&c)[N], __m512 t) {
+  __m512 r = _mm512_set1_ps(c[N - 1]);
+  for (int i = N - 2; i >= 0; --i) r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(c[i]));
+  return r;
+}
+
+// exp(x): x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so n·ln2_hi is
+// exact), exp(r) by its Taylor series to r⁷ (relative error < 1e-8 before
+// rounding), then scalef multiplies by 2ⁿ, flushing gracefully to 0.
+inline __m512 exp_ps(__m512 x) {
+  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.7f)), _mm512_set1_ps(-104.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  static constexpr float kTaylor[8] = {1.0f,      1.0f,       1.0f / 2,   1.0f / 6,
+                                       1.0f / 24, 1.0f / 120, 1.0f / 720, 1.0f / 5040};
+  return _mm512_scalef_ps(horner(kTaylor, r), n);
+}
+
+// erf(x) from the two pieces in erf_coeffs.h, sign restored at the end.
+inline __m512 erf_ps(__m512 x) {
+  const __m512 sign_bit = _mm512_set1_ps(-0.0f);
+  const __m512 a = _mm512_andnot_ps(sign_bit, x);
+  const __m512 u = _mm512_mul_ps(a, a);
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 small = _mm512_mul_ps(a, horner(kErfSmall, _mm512_fmsub_ps(_mm512_set1_ps(2.0f), u, one)));
+  const __m512 t = _mm512_fmsub_ps(a, _mm512_set1_ps(2.0f / 3.0f), _mm512_set1_ps(5.0f / 3.0f));
+  const __m512 tail = _mm512_mul_ps(exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), u)), horner(kErfcScaled, t));
+  __m512 r = _mm512_sub_ps(one, tail);
+  r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(kErfSplit), _CMP_LE_OQ), r, small);
+  r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(kErfSaturate), _CMP_GE_OQ), r, one);
+  return _mm512_or_ps(r, _mm512_and_ps(x, sign_bit));
+}
+
+inline __m512 gelu_ps(__m512 x) {
+  const __m512 e = erf_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f)));
+  return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+// Mask of the first n (≤ 16) lanes.
+inline __mmask16 first_lanes(int n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
+
+}  // namespace
+}  // namespace qp::kernels::avx512

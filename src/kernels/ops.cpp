@@ -1,0 +1,87 @@
+// Thread-level drivers for the non-GEMM ops: they split rows, elements or
+// (sequence, head) pairs over the pool and call the active ISA's row.
+#include <algorithm>
+
+#include "kernels/dispatch.h"
+#include "kernels/kernels.h"
+
+namespace qp::kernels {
+
+void add_layer_norm(const float* x, const float* residual, float* out, int64_t rows, int cols,
+                    const float* gamma, const float* beta, float eps, ThreadPool& pool) {
+  const KernelTable& table = active_kernel_table();
+  pool.parallel_for(rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* res = residual ? residual + r * cols : nullptr;
+      table.layer_norm_row(x + r * cols, res, out + r * cols, cols, gamma, beta, eps);
+    }
+  });
+}
+
+void gelu(float* x, int64_t n, ThreadPool& pool) {
+  const KernelTable& table = active_kernel_table();
+  // Below this, waking the workers costs more than the work.
+  constexpr int64_t kSerialLimit = 16384;
+  if (n <= kSerialLimit) {
+    table.gelu(x, n);
+    return;
+  }
+  constexpr int64_t kChunk = 1024;
+  pool.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t begin, int64_t end) {
+    const int64_t lo = begin * kChunk, hi = std::min(n, end * kChunk);
+    table.gelu(x + lo, hi - lo);
+  });
+}
+
+namespace {
+
+// Per-thread scratch for one (sequence, head) pair, sized for the longest sequence.
+struct AttentionScratch {
+  AlignedFloats keys, values, scores;
+  AttentionScratch(int max_len, int head_dim, int nr)
+      : keys(alloc_floats(static_cast<int64_t>(panel_count(max_len, nr)) * nr * head_dim)),
+        values(alloc_floats(static_cast<int64_t>(panel_count(head_dim, nr)) * nr * max_len)),
+        scores(alloc_floats(static_cast<int64_t>(max_len) * max_len)) {}
+};
+
+// scores = q·kᵀ (keys packed as the "weight"), softmax per row with the scale,
+// then out = p·v (v packed transposed), both through the GEMM micro-kernel.
+void attend_one(const KernelTable& table, AttentionScratch& s, const float* q, const float* k, const float* v,
+                int ld_in, float* out, int ld_out, int len, int head_dim, float scale) {
+  const int nr = table.nr;
+  pack_panels(k, ld_in, len, head_dim, nr, s.keys.get());
+  const PackedGemm qk{q, ld_in, s.keys.get(), nullptr, s.scores.get(), len, len, head_dim, Epilogue::None};
+  gemm_block(table, qk, 0, len, 0, panel_count(len, nr), std::max(head_dim, 1));
+  for (int i = 0; i < len; ++i) table.softmax_row(s.scores.get() + static_cast<int64_t>(i) * len, len, scale);
+  pack_panels_transposed(v, ld_in, head_dim, len, nr, s.values.get());
+  const PackedGemm pv{s.scores.get(), len, s.values.get(), nullptr, out, ld_out,
+                      head_dim,       len, Epilogue::None};
+  gemm_block(table, pv, 0, len, 0, panel_count(head_dim, nr), len);
+}
+
+}  // namespace
+
+void attention(const float* q, const float* k, const float* v, int ld_in, float* out, int ld_out,
+               std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool) {
+  if (seq_offsets.size() < 2 || heads <= 0 || head_dim <= 0) return;
+  const KernelTable& table = active_kernel_table();
+  const int64_t sequences = static_cast<int64_t>(seq_offsets.size()) - 1;
+  int max_len = 0;
+  for (int64_t s = 0; s < sequences; ++s) max_len = std::max(max_len, seq_offsets[s + 1] - seq_offsets[s]);
+  if (max_len == 0) return;
+  pool.parallel_for(sequences * heads, [&](int64_t begin, int64_t end) {
+    AttentionScratch scratch(max_len, head_dim, table.nr);
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t s = task / heads;
+      const int h = static_cast<int>(task % heads);
+      const int64_t t0 = seq_offsets[s];
+      const int len = seq_offsets[s + 1] - seq_offsets[s];
+      if (len <= 0) continue;
+      const int64_t in = t0 * ld_in + static_cast<int64_t>(h) * head_dim;
+      attend_one(table, scratch, q + in, k + in, v + in, ld_in, out + t0 * ld_out + h * head_dim, ld_out, len,
+                 head_dim, scale);
+    }
+  });
+}
+
+}  // namespace qp::kernels

@@ -1,0 +1,267 @@
+// Kernel tests: every ISA this CPU has against the scalar reference, and the
+// scalar reference against double-precision arithmetic.
+#include "kernels/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/cpu_isa.h"
+#include "core/thread_pool.h"
+
+namespace qp::kernels {
+namespace {
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> isas;
+  for (int i = 0; i <= static_cast<int>(detected_isa()); ++i) isas.push_back(static_cast<Isa>(i));
+  return isas;
+}
+
+// Restores the ISA cap a test found, whatever the test switched to.
+class IsaCapGuard {
+ public:
+  IsaCapGuard() : saved_(active_isa()) {}
+  ~IsaCapGuard() { set_isa_cap(saved_); }
+
+ private:
+  Isa saved_;
+};
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+double gelu_double(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+
+// y = x·Wᵀ + b (then GELU) in double.
+std::vector<double> linear_double(const std::vector<float>& x, const std::vector<float>& w,
+                                  const std::vector<float>& b, int m, int n, int k, bool gelu) {
+  std::vector<double> y(static_cast<size_t>(m) * n);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double s = 0;
+      for (int kk = 0; kk < k; ++kk) s += double(x[size_t(i) * k + kk]) * w[size_t(j) * k + kk];
+      s += b[j];
+      y[size_t(i) * n + j] = gelu ? gelu_double(s) : s;
+    }
+  return y;
+}
+
+// Largest |a − ref| over the arrays, and the largest |ref|.
+template <typename A, typename R>
+std::pair<double, double> max_diff(const std::vector<A>& a, const std::vector<R>& ref) {
+  double diff = 0, mag = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::fabs(double(a[i]) - double(ref[i])));
+    mag = std::max(mag, std::fabs(double(ref[i])));
+  }
+  return {diff, mag};
+}
+
+struct Shape {
+  int m, n, k;
+};
+
+std::vector<Shape> gemm_shapes() {
+  std::vector<Shape> shapes;
+  for (int m : {1, 3, 17, 129})
+    for (int n : {1, 7, 33, 384, 1152})
+      for (int k : {1, 5, 64, 384, 1536}) shapes.push_back({m, n, k});
+  shapes.push_back({40, 3072, 768});  // BERT-base FFN: k split into slices
+  return shapes;
+}
+
+TEST(Kernels, LinearMatchesDoubleOnEveryIsa) {
+  IsaCapGuard guard;
+  ThreadPool pool(3);
+  uint32_t seed = 1;
+  for (const Shape& s : gemm_shapes()) {
+    const auto x = random_floats(size_t(s.m) * s.k, seed++);
+    const auto w = random_floats(size_t(s.n) * s.k, seed++);
+    const auto b = random_floats(s.n, seed++);
+    const bool gelu = (s.m + s.n + s.k) % 2 == 0;
+    const auto ref = linear_double(x, w, b, s.m, s.n, s.k, gelu);
+    std::vector<float> scalar_y;
+    for (Isa isa : available_isas()) {
+      set_isa_cap(isa);
+      const LinearF32 linear(w.data(), s.n, s.k, b.data());
+      std::vector<float> y(ref.size(), NAN);
+      linear.forward(x.data(), s.m, y.data(), pool, gelu ? Epilogue::Gelu : Epilogue::None);
+      const auto [diff, mag] = max_diff(y, ref);
+      // fp32 rounding grows like √k relative to the output magnitude.
+      const double budget = 1e-6 * std::sqrt(double(s.k)) * std::max(1.0, mag);
+      EXPECT_LE(diff, budget) << isa_name(isa) << " m=" << s.m << " n=" << s.n << " k=" << s.k;
+      if (isa == Isa::Scalar) {
+        scalar_y = y;
+      } else {
+        const auto [d, m] = max_diff(y, scalar_y);
+        EXPECT_LE(d, budget) << isa_name(isa) << " vs scalar m=" << s.m << " n=" << s.n << " k=" << s.k;
+      }
+    }
+  }
+}
+
+TEST(Kernels, LinearWithoutBiasAndEmptyDepth) {
+  IsaCapGuard guard;
+  ThreadPool pool(2);
+  for (Isa isa : available_isas()) {
+    set_isa_cap(isa);
+    const auto w = random_floats(7 * 5, 3);
+    const auto x = random_floats(3 * 5, 4);
+    const LinearF32 linear(w.data(), 7, 5, nullptr);
+    std::vector<float> y(21);
+    linear.forward(x.data(), 3, y.data(), pool);
+    const auto ref = linear_double(x, w, std::vector<float>(7, 0.0f), 3, 7, 5, false);
+    EXPECT_LE(max_diff(y, ref).first, 1e-6) << isa_name(isa);
+    const std::vector<float> bias = {1.5f, -2.0f};
+    const LinearF32 empty(nullptr, 2, 0, bias.data());
+    std::vector<float> z(4, NAN);
+    empty.forward(nullptr, 2, z.data(), pool);
+    EXPECT_EQ(z, (std::vector<float>{1.5f, -2.0f, 1.5f, -2.0f})) << isa_name(isa);
+  }
+}
+
+TEST(Kernels, GeluMatchesErfFormula) {
+  IsaCapGuard guard;
+  ThreadPool pool(2);
+  std::vector<float> x;
+  for (int i = -200000; i <= 200000; ++i) x.push_back(i * 6e-5f);  // dense over [-12, 12]
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 30.0f, -30.0f, 1e4f, -1e4f}) x.push_back(v);
+  for (Isa isa : available_isas()) {
+    set_isa_cap(isa);
+    for (size_t n : {size_t(1), size_t(7), size_t(33), x.size()}) {
+      std::vector<float> y(x.begin(), x.begin() + n);
+      gelu(y.data(), int64_t(n), pool);
+      double worst = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const double err = std::fabs(y[i] - gelu_double(x[i])) / std::max(1.0, std::fabs(double(x[i])));
+        worst = std::max(worst, err);
+      }
+      EXPECT_LE(worst, 3e-7) << isa_name(isa) << " n=" << n;
+    }
+  }
+}
+
+std::vector<double> layer_norm_double(const std::vector<float>& x, const std::vector<float>& res, int rows,
+                                      int cols, const std::vector<float>& g, const std::vector<float>& b,
+                                      double eps) {
+  std::vector<double> out(x.size());
+  for (int r = 0; r < rows; ++r) {
+    std::vector<double> v(cols);
+    double mean = 0, var = 0;
+    for (int c = 0; c < cols; ++c)
+      mean += v[c] = double(x[r * cols + c]) + (res.empty() ? 0 : res[r * cols + c]);
+    mean /= cols;
+    for (double e : v) var += (e - mean) * (e - mean);
+    const double inv = 1 / std::sqrt(var / cols + eps);
+    for (int c = 0; c < cols; ++c) out[r * cols + c] = (v[c] - mean) * inv * g[c] + b[c];
+  }
+  return out;
+}
+
+TEST(Kernels, AddLayerNormMatchesDouble) {
+  IsaCapGuard guard;
+  ThreadPool pool(2);
+  for (Isa isa : available_isas()) {
+    set_isa_cap(isa);
+    for (int cols : {1, 7, 33, 384, 768}) {
+      for (bool with_residual : {false, true}) {
+        const int rows = 5;
+        auto x = random_floats(size_t(rows) * cols, cols, -3.0f, 5.0f);  // offset mean on purpose
+        const auto res = with_residual ? random_floats(x.size(), cols + 1) : std::vector<float>();
+        const auto g = random_floats(cols, 7, 0.5f, 1.5f), b = random_floats(cols, 8);
+        const auto ref = layer_norm_double(x, res, rows, cols, g, b, 1e-12);
+        add_layer_norm(x.data(), with_residual ? res.data() : nullptr, x.data(), rows, cols, g.data(),
+                       b.data(), 1e-12f, pool);  // in place: out aliases x
+        EXPECT_LE(max_diff(x, ref).first, 1e-5) << isa_name(isa) << " cols=" << cols;
+      }
+    }
+  }
+}
+
+// Naive attention in double for the packed batch.
+std::vector<double> attention_double(const std::vector<float>& q, const std::vector<float>& k,
+                                     const std::vector<float>& v, int ld_in, int ld_out,
+                                     const std::vector<int32_t>& offsets, int heads, int hd, double scale) {
+  std::vector<double> out(size_t(offsets.back()) * ld_out, 0.0);
+  for (size_t s = 0; s + 1 < offsets.size(); ++s)
+    for (int h = 0; h < heads; ++h)
+      for (int i = offsets[s]; i < offsets[s + 1]; ++i) {
+        std::vector<double> p;
+        for (int j = offsets[s]; j < offsets[s + 1]; ++j) {
+          double dot = 0;
+          for (int d = 0; d < hd; ++d) dot += double(q[i * ld_in + h * hd + d]) * k[j * ld_in + h * hd + d];
+          p.push_back(dot * scale);
+        }
+        const double mx = *std::max_element(p.begin(), p.end());
+        double sum = 0;
+        for (double& e : p) sum += e = std::exp(e - mx);
+        for (int d = 0; d < hd; ++d) {
+          double acc = 0;
+          for (size_t j = 0; j < p.size(); ++j) acc += p[j] / sum * v[(offsets[s] + j) * ld_in + h * hd + d];
+          out[size_t(i) * ld_out + h * hd + d] = acc;
+        }
+      }
+  return out;
+}
+
+TEST(Kernels, AttentionOverPackedSequences) {
+  IsaCapGuard guard;
+  ThreadPool pool(3);
+  const std::vector<int32_t> offsets = {0, 1, 6, 134, 167};  // lengths 1, 5, 128, 33
+  for (int hd : {32, 64}) {
+    const int heads = 3, ld_in = heads * hd + 16, ld_out = heads * hd;  // ld_in > width, as in fused QKV
+    const size_t t = offsets.back();
+    const auto q = random_floats(t * ld_in, hd, -2.0f, 2.0f);
+    const auto k = random_floats(t * ld_in, hd + 1, -2.0f, 2.0f);
+    const auto v = random_floats(t * ld_in, hd + 2);
+    const double scale = 1.0 / std::sqrt(double(hd));
+    const auto ref = attention_double(q, k, v, ld_in, ld_out, offsets, heads, hd, scale);
+    for (Isa isa : available_isas()) {
+      set_isa_cap(isa);
+      std::vector<float> out(t * ld_out, NAN);
+      attention(q.data(), k.data(), v.data(), ld_in, out.data(), ld_out, offsets, heads, hd, float(scale),
+                pool);
+      EXPECT_LE(max_diff(out, ref).first, 2e-6) << isa_name(isa) << " head_dim=" << hd;
+    }
+  }
+}
+
+TEST(Kernels, IsaCapPicksKernels) {
+  IsaCapGuard guard;
+  ThreadPool pool(1);
+  const auto w = random_floats(33 * 64, 9);
+  const auto x = random_floats(17 * 64, 10);
+  std::vector<std::vector<float>> outputs;
+  std::vector<LinearF32> layers;
+  for (Isa isa : available_isas()) {
+    set_isa_cap(isa);
+    const Isa expected = isa == Isa::Amx ? Isa::Avx512 : isa;  // AMX has no fp32 path
+    EXPECT_EQ(kernel_isa(), expected);
+    layers.emplace_back(w.data(), 33, 64, nullptr);
+    EXPECT_EQ(layers.back().isa(), expected);
+  }
+  // A layer keeps the kernels it was packed for after the cap changes.
+  set_isa_cap(Isa::Scalar);
+  std::vector<float> scalar_y(17 * 33);
+  layers.front().forward(x.data(), 17, scalar_y.data(), pool);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    EXPECT_EQ(layers[i].isa(), i == 3 ? Isa::Avx512 : static_cast<Isa>(i));
+    std::vector<float> y(17 * 33);
+    layers[i].forward(x.data(), 17, y.data(), pool);
+    EXPECT_LE(max_diff(y, scalar_y).first, 1e-5);
+  }
+  EXPECT_EQ(isa_from_name("avx2"), Isa::Avx2);
+  EXPECT_FALSE(isa_from_name("sse9").has_value());
+}
+
+}  // namespace
+}  // namespace qp::kernels
