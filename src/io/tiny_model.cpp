@@ -1,7 +1,9 @@
 #include "io/tiny_model.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -323,10 +325,9 @@ void write_tiny_bert(const std::filesystem::path& dir, const TinyBertSpec& spec)
     fail(dir.string(), ": cannot create temporary directory ", pattern, ": ", std::strerror(errno));
   const std::filesystem::path temp = pattern;
   try {
-    std::filesystem::permissions(
-        temp, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                  std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                  std::filesystem::perms::others_exec);
+    // mkdtemp makes the directory 0700; a model directory is normally readable by all.
+    if (::chmod(temp.c_str(), 0755) != 0)
+      fail(dir.string(), ": cannot set permissions of ", temp.string(), ": ", std::strerror(errno));
     write_contents(temp, spec);
     if (::rename(temp.c_str(), target.c_str()) != 0)
       fail(dir.string(), ": cannot rename ", temp.string(), " into place: ", std::strerror(errno));
