@@ -44,7 +44,8 @@ std::string string_at(const json& object, const std::string& key, const std::fil
 bool bool_or(const json& object, const std::string& key, bool fallback, const std::filesystem::path& file) {
   const auto it = object.find(key);
   if (it == object.end() || it->is_null()) return fallback;
-  if (!it->is_boolean()) fail(file.string(), ": key '", key, "' is ", it->type_name(), ", expected a boolean");
+  if (!it->is_boolean())
+    fail(file.string(), ": key '", key, "' is ", it->type_name(), ", expected a boolean");
   return it->get<bool>();
 }
 
@@ -54,7 +55,8 @@ int int_at(const json& object, const std::string& key, const std::filesystem::pa
   if (!it->is_number_integer())
     fail(file.string(), ": key '", key, "' is ", it->dump(), " (", it->type_name(), "), expected an integer");
   const int64_t value = it->get<int64_t>();
-  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int>::max()))
+  if (it->is_number_unsigned() &&
+      it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int>::max()))
     fail(file.string(), ": key '", key, "' is ", it->dump(), ", out of the int range");
   if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max())
     fail(file.string(), ": key '", key, "' is ", it->dump(), ", out of the int range");
@@ -65,9 +67,11 @@ std::vector<std::string> read_architectures(const json& config, const std::files
   std::vector<std::string> out;
   const auto it = config.find("architectures");
   if (it == config.end() || it->is_null()) return out;
-  if (!it->is_array()) fail(file.string(), ": key 'architectures' is ", it->type_name(), ", expected a list of strings");
+  if (!it->is_array())
+    fail(file.string(), ": key 'architectures' is ", it->type_name(), ", expected a list of strings");
   for (const json& item : *it) {
-    if (!item.is_string()) fail(file.string(), ": key 'architectures' holds ", item.dump(), ", expected strings");
+    if (!item.is_string())
+      fail(file.string(), ": key 'architectures' holds ", item.dump(), ", expected strings");
     out.push_back(item.get<std::string>());
   }
   return out;
@@ -82,15 +86,16 @@ std::vector<std::string> read_id2label(const json& config, const std::filesystem
   std::vector<std::string> labels(count);
   std::vector<bool> present(count, false);
   for (const auto& [key, value] : it->items()) {
-    const bool digits = !key.empty() && key.size() <= 9 && std::all_of(key.begin(), key.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
+    const bool digits = !key.empty() && key.size() <= 9 &&
+                        std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!digits) fail(file.string(), ": id2label key '", key, "' is not a non-negative integer");
     const size_t index = std::stoul(key);
     if (index >= count)
-      fail(file.string(), ": id2label key '", key, "' is out of range: ", count, " labels need keys 0..", count - 1);
+      fail(file.string(), ": id2label key '", key, "' is out of range: ", count, " labels need keys 0..",
+           count - 1);
     if (present[index]) fail(file.string(), ": id2label index ", index, " is given twice");
-    if (!value.is_string()) fail(file.string(), ": id2label '", key, "' is ", value.type_name(), ", expected a string");
+    if (!value.is_string())
+      fail(file.string(), ": id2label '", key, "' is ", value.type_name(), ", expected a string");
     labels[index] = value.get<std::string>();
     present[index] = true;
   }
@@ -118,11 +123,14 @@ PoolingConfig read_pooling(const std::filesystem::path& module_dir) {
   PoolingConfig pooling;
   for (const PoolingKey& row : kPoolingKeys) {
     if (!bool_or(config, std::string(row.key), false, file)) continue;
-    if (!row.mode) fail(file.string(), ": pooling mode '", row.key, "' is not supported (use cls, mean, max or mean_sqrt_len)");
+    if (!row.mode)
+      fail(file.string(), ": pooling mode '", row.key,
+           "' is not supported (use cls, mean, max or mean_sqrt_len)");
     enabled.push_back(row.key);
     pooling.mode = *row.mode;
   }
-  if (enabled.empty()) fail(file.string(), ": no pooling mode is enabled (expected one pooling_mode_* key set to true)");
+  if (enabled.empty())
+    fail(file.string(), ": no pooling mode is enabled (expected one pooling_mode_* key set to true)");
   if (enabled.size() > 1)
     fail(file.string(), ": pooling modes '", enabled[0], "' and '", enabled[1],
          "' are both enabled; combined pooling is not supported");
@@ -141,13 +149,14 @@ DenseModuleConfig read_dense(const std::filesystem::path& module_dir) {
          dense.out_features);
   dense.bias = bool_or(config, "bias", true, file);
   dense.activation = config.contains("activation_function") ? string_at(config, "activation_function", file)
-                                                             : "torch.nn.modules.linear.Identity";
+                                                            : "torch.nn.modules.linear.Identity";
   return dense;
 }
 
 bool type_is(const std::string& type, std::string_view name) {
   // "sentence_transformers.models.Pooling" or a bare "Pooling".
-  return type == name || (type.size() > name.size() && type.ends_with(name) && type[type.size() - name.size() - 1] == '.');
+  return type == name ||
+         (type.size() > name.size() && type.ends_with(name) && type[type.size() - name.size() - 1] == '.');
 }
 
 SentenceTransformerConfig read_modules(const std::filesystem::path& dir) {
@@ -170,7 +179,8 @@ SentenceTransformerConfig read_modules(const std::filesystem::path& dir) {
     } else if (type_is(type, "Dense")) {
       st.dense.push_back(read_dense(dir / path));
     } else {
-      fail(file.string(), ": module type '", type, "' is not supported (Transformer, Pooling, Dense, Normalize are)");
+      fail(file.string(), ": module type '", type,
+           "' is not supported (Transformer, Pooling, Dense, Normalize are)");
     }
   }
   if (!has_pooling) fail(file.string(), ": no Pooling module (sentence-transformers models need one)");
@@ -197,7 +207,9 @@ ModelDir read_model_dir(const std::filesystem::path& dir) {
   return model;
 }
 
-int config_int(const ModelDir& model, const std::string& key) { return int_at(model.config, key, config_path(model)); }
+int config_int(const ModelDir& model, const std::string& key) {
+  return int_at(model.config, key, config_path(model));
+}
 
 int config_int_or(const ModelDir& model, const std::string& key, int fallback) {
   const auto it = model.config.find(key);
@@ -209,7 +221,8 @@ double config_double_or(const ModelDir& model, const std::string& key, double fa
   const auto it = model.config.find(key);
   if (it == model.config.end() || it->is_null()) return fallback;
   if (!it->is_number())
-    fail(config_path(model).string(), ": key '", key, "' is ", it->dump(), " (", it->type_name(), "), expected a number");
+    fail(config_path(model).string(), ": key '", key, "' is ", it->dump(), " (", it->type_name(),
+         "), expected a number");
   return it->get<double>();
 }
 
@@ -217,7 +230,8 @@ std::string config_string_or(const ModelDir& model, const std::string& key, cons
   const auto it = model.config.find(key);
   if (it == model.config.end() || it->is_null()) return fallback;
   if (!it->is_string())
-    fail(config_path(model).string(), ": key '", key, "' is ", it->dump(), " (", it->type_name(), "), expected a string");
+    fail(config_path(model).string(), ": key '", key, "' is ", it->dump(), " (", it->type_name(),
+         "), expected a string");
   return it->get<std::string>();
 }
 

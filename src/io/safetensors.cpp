@@ -30,7 +30,8 @@ struct Entry {
 
 class HeaderParser {
  public:
-  HeaderParser(const std::filesystem::path& path, uint64_t data_size) : path_(path.string()), data_size_(data_size) {}
+  HeaderParser(const std::filesystem::path& path, uint64_t data_size)
+      : path_(path.string()), data_size_(data_size) {}
 
   template <typename... Parts>
   [[noreturn]] void error(Parts&&... parts) const {
@@ -73,7 +74,8 @@ class HeaderParser {
   Shape shape(const std::string& name, const json& value) const {
     const auto it = value.find("shape");
     if (it == value.end()) error("tensor '", name, "' has no shape");
-    if (!it->is_array()) error("tensor '", name, "' has shape ", it->dump(), ", expected a list of non-negative ints");
+    if (!it->is_array())
+      error("tensor '", name, "' has shape ", it->dump(), ", expected a list of non-negative ints");
     Shape out;
     for (const json& dim : *it) {
       // A parsed non-negative integer is always number_unsigned in nlohmann::json.
@@ -90,13 +92,15 @@ class HeaderParser {
   void offsets(const std::string& name, const json& value, Entry& e) const {
     const auto it = value.find("data_offsets");
     if (it == value.end()) error("tensor '", name, "' has no data_offsets");
-    const bool two_ints = it->is_array() && it->size() == 2 && (*it)[0].is_number_unsigned() &&
-                          (*it)[1].is_number_unsigned();
+    const bool two_ints =
+        it->is_array() && it->size() == 2 && (*it)[0].is_number_unsigned() && (*it)[1].is_number_unsigned();
     if (!two_ints)
-      error("tensor '", name, "' has data_offsets ", it->dump(), ", expected [begin, end] (two non-negative ints)");
+      error("tensor '", name, "' has data_offsets ", it->dump(),
+            ", expected [begin, end] (two non-negative ints)");
     e.begin = (*it)[0].get<uint64_t>();
     e.end = (*it)[1].get<uint64_t>();
-    if (e.begin > e.end) error("tensor '", name, "' has data_offsets [", e.begin, ", ", e.end, "] with begin > end");
+    if (e.begin > e.end)
+      error("tensor '", name, "' has data_offsets [", e.begin, ", ", e.end, "] with begin > end");
     if (e.end > data_size_)
       error("tensor '", name, "' ends at byte ", e.end, " but the data section has ", data_size_, " bytes");
   }
@@ -122,14 +126,15 @@ class HeaderParser {
 
 // Tensors sorted by offset may not share bytes (empty tensors take none).
 void check_overlaps(std::vector<Entry> entries, const HeaderParser& parser) {
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
   const Entry* previous = nullptr;
   for (const Entry& e : entries) {
     if (e.begin == e.end) continue;
     if (previous && e.begin < previous->end)
-      parser.error("tensors '", previous->name, "' [", previous->begin, ", ", previous->end, ") and '", e.name,
-                   "' [", e.begin, ", ", e.end, ") overlap");
+      parser.error("tensors '", previous->name, "' [", previous->begin, ", ", previous->end, ") and '",
+                   e.name, "' [", e.begin, ", ", e.end, ") overlap");
     if (!previous || e.end > previous->end) previous = &e;
   }
 }

@@ -26,8 +26,8 @@ void validate(const std::filesystem::path& path, const std::vector<TensorToWrite
       if (d < 0) fail(where, "tensor '", t.name, "' has negative dimension in shape ", shape_string(t.shape));
     const uint64_t expected = static_cast<uint64_t>(shape_numel(t.shape)) * dtype_size(t.dtype);
     if (t.bytes.size() != expected)
-      fail(where, "tensor '", t.name, "' has ", t.bytes.size(), " bytes but shape ", shape_string(t.shape), " of ",
-           dtype_name(t.dtype), " needs ", expected);
+      fail(where, "tensor '", t.name, "' has ", t.bytes.size(), " bytes but shape ", shape_string(t.shape),
+           " of ", dtype_name(t.dtype), " needs ", expected);
   }
 }
 
@@ -41,7 +41,8 @@ std::vector<size_t> data_order(const std::vector<TensorToWrite>& tensors) {
   return order;
 }
 
-std::string build_header(const std::vector<TensorToWrite>& tensors, const std::map<std::string, std::string>& metadata) {
+std::string build_header(const std::vector<TensorToWrite>& tensors,
+                         const std::map<std::string, std::string>& metadata) {
   std::vector<uint64_t> begin(tensors.size());
   uint64_t offset = 0;
   for (size_t i : data_order(tensors)) {

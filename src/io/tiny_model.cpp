@@ -1,7 +1,9 @@
 #include "io/tiny_model.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -20,35 +22,57 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr const char* kWords =
-    "the of and to a in is it you that he was for on are with as i his they be at one have this from or had by "
+    "the of and to a in is it you that he was for on are with as i his they be at one have this from or had "
+    "by "
     "not but what some we can out other were all there when up use your how said an each she which do their "
-    "time if will way about many then them write would like so these her long make thing see him two has look "
+    "time if will way about many then them write would like so these her long make thing see him two has "
+    "look "
     "more day could go come did number sound no most people my over know water than call first who may down "
-    "side been now find any new work part take get place made live where after back little only round man year "
-    "came show every good me give our under name very through just form sentence great think say help low line "
-    "differ turn cause much mean before move right boy old too same tell does set three want air well also play "
-    "small end put home read hand port large spell add even land here must big high such follow act why ask men "
-    "change went light kind off need house picture try us again animal point mother world near build self earth "
-    "father head stand own page should country found answer school grow study still learn plant cover food sun "
-    "four between state keep eye never last let thought city tree cross farm hard start might story saw far sea "
-    "draw left late run while press close night real life few north open seem together next white children begin "
+    "side been now find any new work part take get place made live where after back little only round man "
+    "year "
+    "came show every good me give our under name very through just form sentence great think say help low "
+    "line "
+    "differ turn cause much mean before move right boy old too same tell does set three want air well also "
+    "play "
+    "small end put home read hand port large spell add even land here must big high such follow act why ask "
+    "men "
+    "change went light kind off need house picture try us again animal point mother world near build self "
+    "earth "
+    "father head stand own page should country found answer school grow study still learn plant cover food "
+    "sun "
+    "four between state keep eye never last let thought city tree cross farm hard start might story saw far "
+    "sea "
+    "draw left late run while press close night real life few north open seem together next white children "
+    "begin "
     "walk example ease paper group always music those both mark often letter until mile river car feet care "
-    "second book carry took science eat room friend began idea fish mountain stop once base hear horse cut sure "
-    "watch color face wood main enough plain girl usual young ready above ever red list though feel talk bird "
+    "second book carry took science eat room friend began idea fish mountain stop once base hear horse cut "
+    "sure "
+    "watch color face wood main enough plain girl usual young ready above ever red list though feel talk "
+    "bird "
     "soon body dog family direct pose leave song measure door product black short class wind question happen "
-    "complete ship area half rock order fire south problem piece told knew pass since top whole king space heard "
-    "best hour better true during hundred five remember step early hold west ground interest reach fast verb sing "
+    "complete ship area half rock order fire south problem piece told knew pass since top whole king space "
+    "heard "
+    "best hour better true during hundred five remember step early hold west ground interest reach fast verb "
+    "sing "
     "listen six table travel less morning ten simple several toward war lay against pattern slow center love "
-    "person money serve appear road map rain rule govern pull cold notice voice unit power town fine certain fly "
-    "fall lead dark machine note wait plan figure star box field rest able pound done beauty drive stood contain "
-    "front teach week final gave green quick develop ocean warm free minute strong special mind behind clear tail "
-    "produce fact street inch nothing course stay wheel full force blue object decide surface deep moon island "
-    "foot system busy test record boat common gold possible plane age dry wonder laugh thousand ago ran check game "
-    "shape yes hot miss brought heat snow bed bring sit perhaps fill east weight language among movie film happy "
-    "sad bad nice cat cats dogs playing running sitting street park ball woman women smiling holding wearing shirt";
+    "person money serve appear road map rain rule govern pull cold notice voice unit power town fine certain "
+    "fly "
+    "fall lead dark machine note wait plan figure star box field rest able pound done beauty drive stood "
+    "contain "
+    "front teach week final gave green quick develop ocean warm free minute strong special mind behind clear "
+    "tail "
+    "produce fact street inch nothing course stay wheel full force blue object decide surface deep moon "
+    "island "
+    "foot system busy test record boat common gold possible plane age dry wonder laugh thousand ago ran "
+    "check game "
+    "shape yes hot miss brought heat snow bed bring sit perhaps fill east weight language among movie film "
+    "happy "
+    "sad bad nice cat cats dogs playing running sitting street park ball woman women smiling holding wearing "
+    "shirt";
 
 constexpr const char* kPunctuation = ".,!?'\"-:;()/&";
-constexpr const char* kSuffixes[] = {"##s", "##es", "##ed", "##ing", "##ly", "##er", "##est", "##ion", "##ness", "##ful"};
+constexpr const char* kSuffixes[] = {"##s",  "##es",  "##ed",  "##ing",  "##ly",
+                                     "##er", "##est", "##ion", "##ness", "##ful"};
 
 std::vector<std::string> build_vocab() {
   std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
@@ -208,11 +232,15 @@ void write_tokenizer_files(const std::filesystem::path& dir, const TinyBertSpec&
   std::string text;
   for (const std::string& token : vocab) text += token + "\n";
   write_file_atomic(dir / "vocab.txt", text);
-  const json tokenizer_config = {{"tokenizer_class", "BertTokenizer"}, {"do_lower_case", true},
-                                 {"tokenize_chinese_chars", true},     {"strip_accents", nullptr},
+  const json tokenizer_config = {{"tokenizer_class", "BertTokenizer"},
+                                 {"do_lower_case", true},
+                                 {"tokenize_chinese_chars", true},
+                                 {"strip_accents", nullptr},
                                  {"model_max_length", spec.max_positions},
-                                 {"pad_token", "[PAD]"},               {"unk_token", "[UNK]"},
-                                 {"cls_token", "[CLS]"},               {"sep_token", "[SEP]"},
+                                 {"pad_token", "[PAD]"},
+                                 {"unk_token", "[UNK]"},
+                                 {"cls_token", "[CLS]"},
+                                 {"sep_token", "[SEP]"},
                                  {"mask_token", "[MASK]"}};
   write_file_atomic(dir / "tokenizer_config.json", tokenizer_config.dump(2) + "\n");
   const json special = {{"pad_token", "[PAD]"},
@@ -227,7 +255,10 @@ void write_sentence_transformer_files(const std::filesystem::path& dir, const Ti
   const json modules = json::array({
       {{"idx", 0}, {"name", "0"}, {"path", ""}, {"type", "sentence_transformers.models.Transformer"}},
       {{"idx", 1}, {"name", "1"}, {"path", "1_Pooling"}, {"type", "sentence_transformers.models.Pooling"}},
-      {{"idx", 2}, {"name", "2"}, {"path", "2_Normalize"}, {"type", "sentence_transformers.models.Normalize"}},
+      {{"idx", 2},
+       {"name", "2"},
+       {"path", "2_Normalize"},
+       {"type", "sentence_transformers.models.Normalize"}},
   });
   write_file_atomic(dir / "modules.json", modules.dump(2) + "\n");
   std::filesystem::create_directory(dir / "1_Pooling");
@@ -246,9 +277,11 @@ void write_sentence_transformer_files(const std::filesystem::path& dir, const Ti
 
 void check_spec(const std::filesystem::path& dir, const TinyBertSpec& spec) {
   const std::string where = dir.string() + ": tiny BERT spec: ";
-  if (spec.hidden <= 0 || spec.layers <= 0 || spec.heads <= 0 || spec.intermediate <= 0 || spec.max_positions <= 0)
+  if (spec.hidden <= 0 || spec.layers <= 0 || spec.heads <= 0 || spec.intermediate <= 0 ||
+      spec.max_positions <= 0)
     fail(where, "hidden, layers, heads, intermediate and max_positions must be positive");
-  if (spec.hidden % spec.heads != 0) fail(where, "hidden ", spec.hidden, " is not a multiple of heads ", spec.heads);
+  if (spec.hidden % spec.heads != 0)
+    fail(where, "hidden ", spec.hidden, " is not a multiple of heads ", spec.heads);
   if (spec.num_labels < 0) fail(where, "num_labels must be >= 0, found ", spec.num_labels);
   if (spec.dtype != DType::F32 && spec.dtype != DType::F16)
     fail(where, "dtype ", dtype_name(spec.dtype), " is not supported (F32 or F16)");
@@ -259,7 +292,8 @@ void check_spec(const std::filesystem::path& dir, const TinyBertSpec& spec) {
 
 void write_contents(const std::filesystem::path& dir, const TinyBertSpec& spec) {
   const std::vector<std::string>& all_words = tiny_bert_vocab();
-  const std::vector<std::string> vocab(all_words.begin(), all_words.begin() + (spec.vocab ? spec.vocab : all_words.size()));
+  const std::vector<std::string> vocab(all_words.begin(),
+                                       all_words.begin() + (spec.vocab ? spec.vocab : all_words.size()));
   const int vocab_size = static_cast<int>(vocab.size());
 
   const std::vector<TinyTensor> tensors = make_weights(spec, vocab_size);
@@ -291,9 +325,9 @@ void write_tiny_bert(const std::filesystem::path& dir, const TinyBertSpec& spec)
     fail(dir.string(), ": cannot create temporary directory ", pattern, ": ", std::strerror(errno));
   const std::filesystem::path temp = pattern;
   try {
-    std::filesystem::permissions(temp, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                           std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                                           std::filesystem::perms::others_exec);
+    // mkdtemp makes the directory 0700; a model directory is normally readable by all.
+    if (::chmod(temp.c_str(), 0755) != 0)
+      fail(dir.string(), ": cannot set permissions of ", temp.string(), ": ", std::strerror(errno));
     write_contents(temp, spec);
     if (::rename(temp.c_str(), target.c_str()) != 0)
       fail(dir.string(), ": cannot rename ", temp.string(), " into place: ", std::strerror(errno));

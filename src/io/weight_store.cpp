@@ -52,7 +52,8 @@ WeightStore WeightStore::open_dir(const std::filesystem::path& dir) {
     return store;
   }
   if (!std::filesystem::exists(index_path))
-    fail(dir.string(), ": no model.safetensors or model.safetensors.index.json (pytorch_model.bin is not supported yet)");
+    fail(dir.string(),
+         ": no model.safetensors or model.safetensors.index.json (pytorch_model.bin is not supported yet)");
 
   const json weight_map = read_index(index_path);
   std::set<std::string> shard_names;
@@ -67,7 +68,8 @@ WeightStore WeightStore::open_dir(const std::filesystem::path& dir) {
   }
   for (const auto& [name, shard] : weight_map.items()) {
     const TensorView* view = shards.at(shard.get<std::string>())->find(name);
-    if (!view) fail(index_path.string(), ": tensor '", name, "' is not in its shard '", shard.get<std::string>(), "'");
+    if (!view)
+      fail(index_path.string(), ": tensor '", name, "' is not in its shard '", shard.get<std::string>(), "'");
     store.by_name_.emplace(name, view);
   }
   return store;
