@@ -19,12 +19,30 @@ const repoDir = path.resolve(__dirname, '..', '..');
 const sharedDir = path.resolve(process.argv[2] || path.join(repoDir, '..', 'shared'));
 const goldenDir = path.join(repoDir, 'tests', 'golden', 'tokenizer');
 
-// Every `step`-th row of each source (1 = all rows).
+// Every `step`-th row of each source (1 = all rows). `normalizer` (optional) replaces
+// fields of the BertNormalizer, to cover the options the shared files leave at one
+// setting; tokenizer_test.cpp applies the same change (keep the two in step).
 const TOKENIZERS = [
   { name: 'minilm-l6-genre', file: 'models/minilm-l6-genre/tokenizer.json', step: 1 },
-  { name: 'all-MiniLM-L6-v2', file: 'tokenizers/all-MiniLM-L6-v2/tokenizer.json', step: 20 },
+  { name: 'all-MiniLM-L6-v2', file: 'tokenizers/all-MiniLM-L6-v2/tokenizer.json', step: 40 },
   { name: 'all-mpnet-base-v2', file: 'tokenizers/all-mpnet-base-v2/tokenizer.json', step: 12 },
+  {
+    name: 'minilm-l6-genre-keep-accents', file: 'models/minilm-l6-genre/tokenizer.json', step: 50,
+    normalizer: { strip_accents: false },
+  },
+  {
+    name: 'minilm-l6-genre-cased', file: 'models/minilm-l6-genre/tokenizer.json', step: 50,
+    normalizer: { lowercase: false, strip_accents: false, handle_chinese_chars: false },
+  },
 ];
+
+function loadTokenizer(spec) {
+  const file = path.join(sharedDir, spec.file);
+  if (!spec.normalizer) return Tokenizer.fromFile(file);
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  Object.assign(json.normalizer, spec.normalizer);
+  return Tokenizer.fromString(JSON.stringify(json));
+}
 
 function readLines(file) {
   const text = fs.readFileSync(file, 'utf8');
@@ -66,7 +84,7 @@ function collectInputs(step) {
 
 async function main() {
   for (const spec of TOKENIZERS) {
-    const tokenizer = Tokenizer.fromFile(path.join(sharedDir, spec.file));
+    const tokenizer = loadTokenizer(spec);
     tokenizer.disablePadding();
     const out = [];
     for (const input of collectInputs(spec.step)) {
