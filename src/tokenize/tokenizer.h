@@ -1,7 +1,11 @@
 // Tokenizer built from a Hugging Face tokenizer.json (fallback: vocab.txt +
-// tokenizer_config.json). Supported now: BertNormalizer, BertPreTokenizer,
-// WordPiece, TemplateProcessing / BertProcessing / RobertaProcessing,
-// truncation (longest_first) and padding.
+// tokenizer_config.json). Supported now: normalizers BertNormalizer, Lowercase,
+// StripAccents, NFD/NFC/NFKD/NFKC, Sequence; pre-tokenizers BertPreTokenizer,
+// WhitespaceSplit, Sequence; the WordPiece model; added tokens matched in the text;
+// TemplateProcessing / BertProcessing / RobertaProcessing; truncation (LongestFirst,
+// OnlyFirst, OnlySecond; Right or Left) and padding. Ids match the Hugging Face
+// tokenizers library (tests/golden/tokenizer). encode() is const and keeps no
+// state, so one Tokenizer may serve several threads.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,47 @@
+// Added tokens ("added_tokens" in tokenizer.json) found literally in the text, as
+// Hugging Face does: tokens with normalized=false are matched on the raw text, the
+// others on the normalized text; leftmost-longest; lstrip/rstrip take the
+// neighbouring whitespace; single_word needs word boundaries on both sides.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tokenize/pre_tokenizer.h"
+
+namespace qp::tok {
+
+struct AddedToken {
+  std::u32string content;  // already normalized when normalized is true
+  int32_t id = -1;
+  bool special = false;
+  bool normalized = false;
+  bool lstrip = false;
+  bool rstrip = false;
+  bool single_word = false;
+};
+
+// A piece of text: either a matched added token (id >= 0) or plain text to tokenize.
+struct Segment {
+  Span span;
+  int32_t id = -1;
+};
+
+class AddedTokens {
+ public:
+  void add(AddedToken token);
+  bool empty() const { return tokens_.empty(); }
+
+  // Cuts text[span] into segments using the tokens whose normalized flag equals
+  // `normalized`; appends to out.
+  void split(const std::u32string& text, Span span, bool normalized, std::vector<Segment>& out) const;
+
+ private:
+  // Index of the longest token matching at text[pos], or -1.
+  int longest_match(const std::u32string& text, size_t pos, size_t end, bool normalized) const;
+
+  std::vector<AddedToken> tokens_;
+};
+
+}  // namespace qp::tok

@@ -1,0 +1,118 @@
+#include "tokenize/tokenizer.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "tokenize/tokenizer_impl.h"
+#include "tokenize/unicode.h"
+
+namespace qp {
+
+struct Tokenizer::Impl : tok::TokenizerParts {
+  explicit Impl(tok::TokenizerParts parts) : tok::TokenizerParts(std::move(parts)) {}
+
+  // Buffers reused across the pieces of one encode call.
+  struct Scratch {
+    std::u32string chars, piece, normalize;
+    std::vector<tok::Segment> segments, inner;
+    std::vector<tok::Span> words, split;
+    tok::WordPieceScratch wordpiece;
+  };
+
+  void tokenize_piece(Scratch& s, std::vector<int32_t>& ids) const {
+    if (normalizer) normalizer->normalize(s.piece, s.normalize);
+    s.inner.clear();
+    added_tokens.split(s.piece, {0, s.piece.size()}, true, s.inner);
+    for (const auto& seg : s.inner) {
+      if (seg.id >= 0) {
+        ids.push_back(seg.id);
+        continue;
+      }
+      s.words.assign(1, seg.span);
+      if (pre_tokenizer) pre_tokenizer->split(s.piece, s.words, s.split);
+      const std::u32string_view view(s.piece);
+      for (const auto& [b, e] : s.words) model.tokenize(view.substr(b, e - b), ids, s.wordpiece);
+    }
+  }
+
+  std::vector<int32_t> encode_sequence(std::string_view text, Scratch& s) const {
+    std::vector<int32_t> ids;
+    tok::decode_utf8(text, s.chars);
+    s.segments.clear();
+    added_tokens.split(s.chars, {0, s.chars.size()}, false, s.segments);
+    for (const auto& seg : s.segments) {
+      if (seg.id >= 0) {
+        ids.push_back(seg.id);
+        continue;
+      }
+      s.piece.assign(s.chars, seg.span.first, seg.span.second - seg.span.first);
+      tokenize_piece(s, ids);
+    }
+    return ids;
+  }
+};
+
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Tokenizer Tokenizer::from_tokenizer_json(const std::filesystem::path& path) {
+  return Tokenizer(std::make_unique<Impl>(tok::load_tokenizer_json(path)));
+}
+
+Tokenizer Tokenizer::from_dir(const std::filesystem::path& dir) {
+  if (std::filesystem::exists(dir / "tokenizer.json")) return from_tokenizer_json(dir / "tokenizer.json");
+  if (std::filesystem::exists(dir / "vocab.txt"))
+    return Tokenizer(std::make_unique<Impl>(tok::load_vocab_txt(dir)));
+  fail("[tokenizer] ", dir.string(), ": neither tokenizer.json nor vocab.txt is there");
+}
+
+Encoding Tokenizer::encode(std::string_view text, std::optional<std::string_view> pair,
+                           int max_length) const {
+  Impl::Scratch scratch;
+  std::vector<int32_t> a = impl_->encode_sequence(text, scratch);
+  std::vector<int32_t> b;
+  if (pair) b = impl_->encode_sequence(*pair, scratch);
+  std::vector<int32_t>* b_ptr = pair ? &b : nullptr;
+
+  std::optional<tok::Truncation> trunc = impl_->truncation;
+  if (max_length > 0) {
+    if (!trunc) trunc.emplace();
+    trunc->max_length = max_length;
+  }
+  if (trunc) {
+    const int added = static_cast<int>(impl_->post_processor.added_tokens(pair.has_value()));
+    if (trunc->max_length < added)
+      fail("[tokenizer] max_length ", trunc->max_length, " leaves no room for the ", added,
+           " special tokens");
+    tok::truncate_pair(a, b_ptr, *trunc, trunc->max_length - added);
+  }
+  return impl_->post_processor.apply(a, b_ptr);
+}
+
+std::optional<int> Tokenizer::default_max_length() const {
+  if (!impl_->truncation) return std::nullopt;
+  return impl_->truncation->max_length;
+}
+
+int Tokenizer::pad_token_id() const { return impl_->pad_id; }
+
+int32_t Tokenizer::token_to_id(std::string_view token) const { return impl_->model.token_to_id(token); }
+
+size_t Tokenizer::vocab_size() const { return impl_->model.size(); }
+
+void pad_to_longest(std::vector<Encoding>& batch, int32_t pad_id) {
+  size_t longest = 0;
+  for (const auto& e : batch) longest = std::max(longest, e.input_ids.size());
+  for (auto& e : batch) {
+    const size_t n = e.input_ids.size();
+    e.attention_mask.resize(n, 1);
+    e.token_type_ids.resize(n, 0);
+    e.input_ids.resize(longest, pad_id);
+    e.token_type_ids.resize(longest, 0);
+    e.attention_mask.resize(longest, 0);
+  }
+}
+
+}  // namespace qp
