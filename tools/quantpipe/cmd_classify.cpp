@@ -23,7 +23,7 @@ Action configure_classify(CLI::App& app) {
     log_info("classifying ", encodings.size(), " inputs with ", model.threads(), " threads");
     for (const auto& logits : model.logits_for_encodings(encodings, args->batch_size)) {
       const Classification c = classification_from_logits(logits, model.labels());
-      std::cout << nlohmann::json{{"label", c.label}, {"scores", c.scores}, {"logits", c.logits}}.dump() << "\n";
+      std::cout << nlohmann::ordered_json{{"label", c.label}, {"scores", c.scores}, {"logits", c.logits}}.dump() << "\n";
     }
     return 0;
   };

@@ -26,7 +26,7 @@ Action configure_tokenize(CLI::App& app) {
     std::vector<TextInput> inputs;
     for (const InputLine& line : lines) inputs.push_back(parse_text_input(line, source));
     for (const Encoding& enc : tokenize_lines(tokenizer, lines, inputs, source, max_length)) {
-      const nlohmann::json out = {{"input_ids", enc.input_ids}, {"token_type_ids", enc.token_type_ids}};
+      const nlohmann::ordered_json out = {{"input_ids", enc.input_ids}, {"token_type_ids", enc.token_type_ids}};
       std::cout << out.dump() << "\n";
     }
     return 0;
