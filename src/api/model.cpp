@@ -29,6 +29,7 @@ struct Model::Impl {
       const size_t end = std::min(encodings.size(), begin + step);
       const std::vector<Encoding> slice(encodings.begin() + begin, encodings.begin() + end);
       const EncoderBatch batch = EncoderBatch::from_encodings(slice);
+      if (sink) sink->begin_pass();
       const std::vector<float> hidden = encoder->encode(batch, *pool, sink);
       fn(batch, hidden);
     }

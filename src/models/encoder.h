@@ -31,6 +31,8 @@ struct EncoderBatch {
 class TensorSink {
  public:
   virtual ~TensorSink() = default;
+  // Called before each forward pass over a batch.
+  virtual void begin_pass() {}
   virtual void on_tensor(const std::string& name, const float* data, int64_t rows, int64_t cols) = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include "command.h"
 #include "core/log.h"
+#include "io/tensor_dump.h"
 #include "run_options.h"
 
 namespace qp::cli {
@@ -13,7 +14,9 @@ Action configure_classify(CLI::App& app) {
   auto args = std::make_shared<ModelRunArgs>();
   add_model_run_options(app, *args);
   return [args] {
-    const Model model = Model::load(args->model, {args->threads});
+    Model model = Model::load(args->model, {args->threads});
+    TensorDumpSink dump;
+    if (!args->dump_tensors.empty()) model.set_tensor_sink(&dump);
     const std::vector<InputLine> lines = read_input_lines(args->input);
     const std::string source = input_name(args->input);
     std::vector<TextInput> inputs;
@@ -25,6 +28,7 @@ Action configure_classify(CLI::App& app) {
       const Classification c = classification_from_logits(logits, model.labels());
       std::cout << nlohmann::ordered_json{{"label", c.label}, {"scores", c.scores}, {"logits", c.logits}}.dump() << "\n";
     }
+    if (!args->dump_tensors.empty()) dump.write(args->dump_tensors);
     return 0;
   };
 }

@@ -4,6 +4,7 @@
 
 #include "command.h"
 #include "core/log.h"
+#include "io/tensor_dump.h"
 #include "run_options.h"
 
 namespace qp::cli {
@@ -37,8 +38,11 @@ Action configure_embed(CLI::App& app) {
     const auto encodings =
         tokenize_lines(model.tokenizer(), lines, lines_as_texts(lines), input_name(args->run.input), max_length);
     log_info("embedding ", encodings.size(), " texts with ", model.threads(), " threads");
+    TensorDumpSink dump;
+    if (!args->run.dump_tensors.empty()) model.set_tensor_sink(&dump);
     for (const auto& embedding : model.embed_encodings(encodings, args->run.batch_size))
       std::cout << nlohmann::json{{"embedding", embedding}}.dump() << "\n";
+    if (!args->run.dump_tensors.empty()) dump.write(args->run.dump_tensors);
     return 0;
   };
 }

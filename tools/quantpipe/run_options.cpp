@@ -19,6 +19,9 @@ void add_model_run_options(CLI::App& app, ModelRunArgs& args) {
   app.add_option("--max-length", args.max_length,
                  "Truncate to this many tokens (default: the tokenizer's setting, else 512)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--dump-tensors", args.dump_tensors,
+                 "Write every named intermediate tensor (embeddings, each layer's attention and FFN "
+                 "outputs, head) to this safetensors file, for layer-by-layer comparison");
 }
 
 std::string input_name(const std::string& path) { return path.empty() ? "<stdin>" : path; }

@@ -17,6 +17,7 @@ struct ModelRunArgs {
   int threads = 0;
   int batch_size = 32;
   int max_length = 0;
+  std::string dump_tensors;  // safetensors file for every named intermediate
 
   RunOptions run_options() const { return {batch_size, max_length}; }
 };
