@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "core/cpu_isa.h"
@@ -20,9 +21,24 @@ namespace qp::kernels {
 
 enum class Epilogue { None, Gelu };
 
+// Anything that computes y = epilogue(x·Wᵀ + b) for a Linear layer: fp32
+// weights (LinearF32), quantized weights (QuantLinear), or several layers of
+// the same input side by side (StackedLinear). Models hold these.
+class LinearLayer {
+ public:
+  virtual ~LinearLayer() = default;
+  virtual int n() const = 0;
+  virtual int k() const = 0;
+  // x: m rows of k (row stride k); y: m rows of n (row stride n).
+  virtual void forward(const float* x, int m, float* y, ThreadPool& pool,
+                       Epilogue epilogue = Epilogue::None) const = 0;
+  // Short description of the weight format, e.g. "f32" or "q4 g64".
+  virtual std::string format() const = 0;
+};
+
 // A Linear layer's weight in Hugging Face layout W[n][k] (y = x·Wᵀ + b),
 // repacked once into the layout of the ISA that is active when it is built.
-class LinearF32 {
+class LinearF32 final : public LinearLayer {
  public:
   // bias may be null. Copies what it needs; w and bias may be freed afterwards.
   LinearF32(const float* w, int n, int k, const float* bias);
@@ -30,12 +46,14 @@ class LinearF32 {
   LinearF32& operator=(LinearF32&&) noexcept;
   ~LinearF32();
 
-  int n() const;
-  int k() const;
+  int n() const override;
+  int k() const override;
   Isa isa() const;
+  std::string format() const override { return "f32"; }
 
   // y[m][n] = epilogue(x[m][k]·W[n]ᵀ + b[n]). x has row stride k, y row stride n.
-  void forward(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue = Epilogue::None) const;
+  void forward(const float* x, int m, float* y, ThreadPool& pool,
+               Epilogue epilogue = Epilogue::None) const override;
 
   struct Impl;
 

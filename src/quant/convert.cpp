@@ -1,0 +1,181 @@
+#include "quant/convert.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "core/atomic_file.h"
+#include "core/build_info.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/hash.h"
+#include "core/staging_dir.h"
+#include "io/model_dir.h"
+#include "io/safetensors.h"
+#include "io/safetensors_writer.h"
+#include "quant/quantize_ref.h"
+
+namespace qp::quant {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Owns the bytes of every tensor until the file is written.
+struct OutputTensors {
+  std::vector<TensorToWrite> tensors;
+  std::vector<std::vector<std::byte>> buffers;
+
+  template <typename T>
+  void add(const std::string& name, DType dtype, Shape shape, const std::vector<T>& values) {
+    const auto* bytes = reinterpret_cast<const std::byte*>(values.data());
+    buffers.emplace_back(bytes, bytes + values.size() * sizeof(T));
+    tensors.push_back({name, dtype, std::move(shape), std::span(buffers.back())});
+  }
+  void add_view(const TensorView& view) {
+    tensors.push_back({view.name, view.dtype, view.shape, std::span(view.data, view.nbytes)});
+  }
+};
+
+bool is_weight_file(const fs::path& file) {
+  const std::string name = file.filename().string();
+  return file.extension() == ".safetensors" || name == "model.safetensors.index.json" ||
+         name.rfind("pytorch_model", 0) == 0 || name == "config.json" || name == "quantpipe.json";
+}
+
+void copy_companion_files(const fs::path& source, const fs::path& dest) {
+  for (const auto& entry : fs::directory_iterator(source)) {
+    if (entry.is_regular_file() && is_weight_file(entry.path())) continue;
+    fs::copy(entry.path(), dest / entry.path().filename(), fs::copy_options::recursive);
+  }
+}
+
+// MLX's "quantization" block: the main scheme's group and bits, one entry per
+// module that differs, and false for Linear/Embedding weights left unquantized.
+nlohmann::json mlx_quantization_config(const std::vector<ConvertedTensor>& tensors, const PlanOptions& plan) {
+  const int default_group = storage_group(plan.linear, 1 << 20);
+  const int default_bits = weight_format(plan.linear).bits;
+  nlohmann::json q = {{"group_size", default_group}, {"bits", default_bits}, {"mode", "affine"}};
+  for (const ConvertedTensor& t : tensors) {
+    const PlannedTensor& p = t.plan;
+    if (p.action == TensorAction::Quantize) {
+      const int group = storage_group(*p.scheme, p.shape[1]);
+      const int bits = weight_format(*p.scheme).bits;
+      if (group != default_group || bits != default_bits)
+        q[p.module_path()] = {{"group_size", group}, {"bits", bits}};
+    } else if (p.shape.size() == 2 && p.reason.find("normalisation") == std::string::npos &&
+               p.reason.find("not a 2-D") == std::string::npos) {
+      q[p.module_path()] = false;
+    }
+  }
+  return q;
+}
+
+ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan, const QuantOptions& quant,
+                               OutputTensors& out, OutputTensors* fp16) {
+  ConvertedTensor result{plan, static_cast<int64_t>(view.nbytes), view.numel() * 4};
+  const bool is_float = view.dtype == DType::F32 || view.dtype == DType::F16 || view.dtype == DType::BF16;
+  std::vector<float> values;
+  if (plan.action == TensorAction::Quantize || (fp16 && is_float)) values = to_f32(view);
+  if (plan.action == TensorAction::Keep) {
+    out.add_view(view);
+    result.stored_bytes = static_cast<int64_t>(view.nbytes);
+  } else {
+    const int64_t n = view.shape[0], k = view.shape[1];
+    const QuantizedTensor q = quantize_ref(view.name, values, n, k, *plan.scheme, quant);
+    const std::string module = plan.module_path();
+    out.add(module + ".weight", DType::U32, {n, q.words_per_row()}, q.packed);
+    out.add(module + ".scales", DType::F32, {n, q.groups_per_row()}, q.scales);
+    out.add(module + ".biases", DType::F32, {n, q.groups_per_row()}, q.biases);
+    result.stored_bytes = static_cast<int64_t>((q.packed.size() + q.scales.size() + q.biases.size()) * 4);
+    const std::vector<float> restored = q.dequantize();
+    result.error = compare_tensors(values, restored);
+    if (fp16) values = restored;
+  }
+  if (fp16) {
+    if (!is_float) {
+      fp16->add_view(view);
+    } else {
+      std::vector<uint16_t> halves(values.size());
+      for (size_t i = 0; i < values.size(); ++i) halves[i] = f32_to_f16(values[i]);
+      fp16->add(view.name, DType::F16, view.shape, halves);
+    }
+  }
+  return result;
+}
+
+void write_fp16_dual_output(const fs::path& source, const fs::path& dir, const ModelDir& model,
+                            const OutputTensors& tensors) {
+  fs::create_directory(dir);
+  write_safetensors(dir / "model.safetensors", tensors.tensors, {{"format", "pt"}});
+  nlohmann::json config = model.config;
+  config["torch_dtype"] = "float16";
+  write_file_atomic(dir / "config.json", config.dump(2) + "\n");
+  copy_companion_files(source, dir);
+}
+
+}  // namespace
+
+int64_t ConvertReport::source_bytes() const {
+  int64_t total = 0;
+  for (const auto& t : tensors) total += t.source_bytes;
+  return total;
+}
+
+int64_t ConvertReport::stored_bytes() const {
+  int64_t total = 0;
+  for (const auto& t : tensors) total += t.stored_bytes;
+  return total;
+}
+
+std::string model_fingerprint(const fs::path& dir) {
+  Fingerprint fp;
+  fp.add_file(dir / "config.json");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_regular_file() && entry.path().extension() == ".safetensors") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    fp.add(file.filename().string());
+    fp.add_file(file);
+  }
+  return fp.hex();
+}
+
+std::vector<PlannedTensor> plan_conversion(const fs::path& source, const PlanOptions& options) {
+  read_model_dir(source);  // validates config.json first
+  return make_plan(WeightStore::open_dir(source), options);
+}
+
+ConvertReport convert_model(const fs::path& source, const fs::path& out, const ConvertOptions& options,
+                            const ProgressFn& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  const ModelDir model = read_model_dir(source);
+  const WeightStore weights = WeightStore::open_dir(source);
+  const std::vector<PlannedTensor> plan = make_plan(weights, options.plan);
+  StagingDir staging(out, options.force);
+
+  ConvertReport report;
+  report.source_fingerprint = model_fingerprint(source);
+  report.target_size_mb = options.target_size_mb;
+  OutputTensors tensors, fp16;
+  std::map<std::string, std::string> metadata = {{"format", "mlx"},
+                                                 {"quantpipe.format_version", std::to_string(kNativeFormatVersion)}};
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const TensorView& view = weights.require(plan[i].name);
+    report.tensors.push_back(
+        convert_tensor(view, plan[i], options.quant, tensors, options.emit_fp16 ? &fp16 : nullptr));
+    if (plan[i].scheme) metadata["quantpipe.scheme." + plan[i].module_path()] = format_scheme(*plan[i].scheme);
+    if (progress) progress(static_cast<int>(i), static_cast<int>(plan.size()), report.tensors.back());
+  }
+  write_safetensors(staging.path() / "model.safetensors", tensors.tensors, metadata);
+  nlohmann::json config = model.config;
+  config["quantization"] = mlx_quantization_config(report.tensors, options.plan);
+  write_file_atomic(staging.path() / "config.json", config.dump(2) + "\n");
+  copy_companion_files(source, staging.path());
+  if (options.emit_fp16) write_fp16_dual_output(source, staging.path() / "fp16", model, fp16);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_file_atomic(staging.path() / "quantpipe.json", report.to_json(options).dump(2) + "\n");
+  staging.commit();
+  return report;
+}
+
+}  // namespace qp::quant

@@ -1,0 +1,63 @@
+// quantpipe convert: a Hugging Face model directory → the native quantized
+// format (docs/FORMAT.md): model.safetensors with MLX-layout packed codes,
+// scales and biases; config.json with "quantization" as MLX reads it; the
+// tokenizer and sentence-transformers files copied through; quantpipe.json
+// with the plan, sizes, timings and per-tensor error statistics. Optionally
+// the dequantized fp16 "dual output" in <out>/fp16/. Written atomically.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quant/error_stats.h"
+#include "quant/format_table.h"
+#include "quant/plan.h"
+
+namespace qp::quant {
+
+inline constexpr int kNativeFormatVersion = 1;
+
+struct ConvertOptions {
+  PlanOptions plan;
+  QuantOptions quant;
+  bool force = false;      // replace an existing output
+  bool emit_fp16 = false;  // also write <out>/fp16/
+  std::optional<double> target_size_mb;
+};
+
+struct ConvertedTensor {
+  PlannedTensor plan;
+  int64_t source_bytes = 0;  // as stored in the source (F16 sources: 2 bytes per value)
+  int64_t fp32_bytes = 0;    // numel · 4
+  int64_t stored_bytes = 0;  // codes + scales + biases, or the kept tensor
+  ErrorStats error;          // zero error for kept tensors
+};
+
+struct ConvertReport {
+  std::vector<ConvertedTensor> tensors;
+  std::string source_fingerprint;
+  double seconds = 0;
+  std::optional<double> target_size_mb;
+
+  int64_t source_bytes() const;
+  int64_t stored_bytes() const;
+  nlohmann::json to_json(const ConvertOptions& options) const;  // the quantpipe.json body
+};
+
+using ProgressFn = std::function<void(int index, int total, const ConvertedTensor& tensor)>;
+
+// The plan alone (for --dry-run).
+std::vector<PlannedTensor> plan_conversion(const std::filesystem::path& source, const PlanOptions& options);
+
+// Converts; throws qp::Error naming the file and problem, leaving no partial output.
+ConvertReport convert_model(const std::filesystem::path& source, const std::filesystem::path& out,
+                            const ConvertOptions& options, const ProgressFn& progress = {});
+
+// Fingerprint of a model directory's config.json and weight files.
+std::string model_fingerprint(const std::filesystem::path& dir);
+
+}  // namespace qp::quant

@@ -1,0 +1,50 @@
+// The per-tensor quantization plan: which Hugging Face tensor gets which
+// scheme. Defaults: linear weights of the encoder get the main scheme, the
+// word embeddings 8-bit, and LayerNorm, biases, position / token-type
+// embeddings and the classification head (pooler, classifier) stay as they
+// are. --keep REGEX and --override REGEX=SCHEME act on HF tensor names; the
+// last matching override wins. A scheme a tensor's shape cannot take (K not
+// divisible by the group) falls back visibly: the plan records why.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+#include "io/safetensors.h"
+#include "quant/scheme.h"
+
+namespace qp::quant {
+
+struct PlanOptions {
+  QuantScheme linear = parse_scheme("q4_affine_g64");
+  QuantScheme embedding = parse_scheme("q8_affine_g64");
+  bool quantize_embeddings = true;
+  std::vector<std::string> keep;                              // regexes on tensor names
+  std::vector<std::pair<std::string, QuantScheme>> overrides;  // regex → scheme
+};
+
+enum class TensorAction { Keep, Quantize };
+
+struct PlannedTensor {
+  std::string name;
+  Shape shape;
+  DType dtype = DType::F32;
+  TensorAction action = TensorAction::Keep;
+  std::optional<QuantScheme> scheme;  // set when action == Quantize
+  std::string reason;                 // why: "linear", "word embeddings", "kept: LayerNorm", "fallback: …"
+  bool fell_back = false;             // the requested scheme did not fit and another was used
+
+  // The MLX module path: "bert.encoder.layer.0.attention.self.query" for its ".weight".
+  std::string module_path() const;
+};
+
+// "--override REGEX=SCHEME" → {regex, scheme}; throws naming the text.
+std::pair<std::string, QuantScheme> parse_override(const std::string& text);
+
+// Plans every tensor of the store, in its order. Throws for an invalid regex.
+std::vector<PlannedTensor> make_plan(const WeightStore& weights, const PlanOptions& options);
+
+}  // namespace qp::quant
