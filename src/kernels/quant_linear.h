@@ -19,22 +19,24 @@
 
 namespace qp::kernels {
 
-class QuantLinear {
+class QuantLinear final : public LinearLayer {
  public:
   // packed: [n, k·bits/32] MLX words; scales, biases: [n, k/group]; bias: [n] or
   // null. Copies what it needs. Throws qp::Error for unsupported bits or shapes.
   QuantLinear(const uint32_t* packed, const float* scales, const float* biases, int n, int k, int bits,
               int group, const float* bias);
 
-  int n() const { return n_; }
-  int k() const { return k_; }
+  int n() const override { return n_; }
+  int k() const override { return k_; }
+  std::string format() const override;
   int bits() const { return bits_; }
   int group() const { return group_; }
   // Bytes held for the weight: codes + scales + biases (+ layer bias).
   int64_t weight_bytes() const;
 
   // y[m][n] = epilogue(x[m][k]·Wᵀ + b[n]), as LinearF32::forward.
-  void forward(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue = Epilogue::None) const;
+  void forward(const float* x, int m, float* y, ThreadPool& pool,
+               Epilogue epilogue = Epilogue::None) const override;
 
  private:
   int n_ = 0;

@@ -40,6 +40,8 @@ QuantizedActivations quantize_activations(const float* x, int m, int k, int grou
 
 }  // namespace
 
+std::string QuantLinear::format() const { return "q" + std::to_string(bits_) + " g" + std::to_string(group_); }
+
 float quantize_activation_row(const float* x, int k, int8_t* x_q) {
   float absmax = 0.0f;
   bool finite = true;
