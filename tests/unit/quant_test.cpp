@@ -216,6 +216,17 @@ TEST(QuantRef, AffineFollowsMlxEdgeRule) {
   EXPECT_EQ(c.codes[1], 15);
 }
 
+TEST(QuantRef, AffineDegenerateGroupsStayFinite) {
+  // MLX floors the scale magnitude at 1e-7, so constant and all-zero groups
+  // decode to their value instead of NaN.
+  const std::vector<float> constant(32, 0.3f), zeros(32, 0.0f);
+  for (int bits : kAllBits) {
+    const QuantScheme scheme{bits, QuantKind::Affine, Granularity::PerGroup, 32};
+    for (float v : quantize_ref("c", constant, 1, 32, scheme).dequantize()) EXPECT_EQ(v, 0.3f) << bits;
+    for (float v : quantize_ref("z", zeros, 1, 32, scheme).dequantize()) EXPECT_EQ(v, 0.0f) << bits;
+  }
+}
+
 TEST(QuantRef, TernaryCodesAndThreshold) {
   // absmean of {2, -2, 0.9, -0.3} repeated = 1.3; w/scale = 1.54, -1.54, 0.69, -0.23.
   std::vector<float> w;
