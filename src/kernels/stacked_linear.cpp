@@ -28,7 +28,8 @@ void StackedLinear::forward(const float* x, int m, float* y, ThreadPool& pool, E
     part_out.resize(static_cast<size_t>(m) * part->n());
     part->forward(x, m, part_out.data(), pool, epilogue);
     for (int r = 0; r < m; ++r)
-      std::copy_n(&part_out[static_cast<size_t>(r) * part->n()], part->n(), &y[static_cast<size_t>(r) * n_ + column]);
+      std::copy_n(&part_out[static_cast<size_t>(r) * part->n()], part->n(),
+                  &y[static_cast<size_t>(r) * n_ + column]);
     column += part->n();
   }
 }

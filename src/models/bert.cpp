@@ -22,10 +22,11 @@ class Bert final : public EncoderModel {
              ", expected [num_labels, ", h, "]");
       num_labels_ = static_cast<int>(classifier->shape[0]);
       const std::string prefix = weights.find("bert.pooler.dense.weight") ? "bert." : "";
-      pooler_ = std::make_unique<kernels::LinearF32>(load_linear(weights, prefix + "pooler.dense", h, h));
-      classifier_ = std::make_unique<kernels::LinearF32>(load_linear(weights, "classifier", num_labels_, h));
+      pooler_ = load_linear(weights, prefix + "pooler.dense", h, h);
+      classifier_ = load_linear(weights, "classifier", num_labels_, h);
     }
-    info_ = {"bert", h, body_.config.layers, body_.config.layer.heads, body_.config.max_positions, num_labels_};
+    info_ = {"bert",     h, body_.config.layers, body_.config.layer.heads, body_.config.max_positions,
+             num_labels_};
   }
 
   const EncoderInfo& info() const override { return info_; }
@@ -51,8 +52,8 @@ class Bert final : public EncoderModel {
 
  private:
   BertBody body_;
-  std::unique_ptr<kernels::LinearF32> pooler_;
-  std::unique_ptr<kernels::LinearF32> classifier_;
+  LinearPtr pooler_;
+  LinearPtr classifier_;
   int num_labels_ = 0;
   EncoderInfo info_;
 };

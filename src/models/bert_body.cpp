@@ -27,10 +27,14 @@ BertBodyConfig read_bert_body_config(const ModelDir& model) {
 namespace {
 PostLnLayerNames layer_names(const std::string& prefix, int i) {
   const std::string l = prefix + "encoder.layer." + std::to_string(i) + ".";
-  return {l + "attention.self.query",      l + "attention.self.key",
-          l + "attention.self.value",      l + "attention.output.dense",
-          l + "attention.output.LayerNorm", l + "intermediate.dense",
-          l + "output.dense",              l + "output.LayerNorm"};
+  return {l + "attention.self.query",
+          l + "attention.self.key",
+          l + "attention.self.value",
+          l + "attention.output.dense",
+          l + "attention.output.LayerNorm",
+          l + "intermediate.dense",
+          l + "output.dense",
+          l + "output.LayerNorm"};
 }
 }  // namespace
 
@@ -46,11 +50,14 @@ BertBody BertBody::load(const ModelDir& model, const WeightStore& weights, const
   e.max_positions = c.max_positions;
   e.type_vocab = c.type_vocab;
   e.position_offset = position_offset;
-  e.word = weights.load_f32(prefix + "embeddings.word_embeddings.weight", {c.vocab, h});
-  e.position = weights.load_f32(prefix + "embeddings.position_embeddings.weight", {c.max_positions, h});
-  e.token_type = weights.load_f32(prefix + "embeddings.token_type_embeddings.weight", {c.type_vocab, h});
+  e.word = EmbeddingTable::load(weights, prefix + "embeddings.word_embeddings.weight", c.vocab, h);
+  e.position =
+      EmbeddingTable::load(weights, prefix + "embeddings.position_embeddings.weight", c.max_positions, h);
+  e.token_type =
+      EmbeddingTable::load(weights, prefix + "embeddings.token_type_embeddings.weight", c.type_vocab, h);
   e.norm = load_layer_norm(weights, prefix + "embeddings.LayerNorm", h, c.layer.eps);
-  for (int i = 0; i < c.layers; ++i) body.layers.push_back(load_post_ln_layer(weights, layer_names(prefix, i), c.layer));
+  for (int i = 0; i < c.layers; ++i)
+    body.layers.push_back(load_post_ln_layer(weights, layer_names(prefix, i), c.layer));
   return body;
 }
 

@@ -11,28 +11,6 @@ LayerNormParams load_layer_norm(const WeightStore& weights, const std::string& p
   return {weights.load_f32(prefix + ".weight", {hidden}), weights.load_f32(prefix + ".bias", {hidden}), eps};
 }
 
-kernels::LinearF32 load_linear(const WeightStore& weights, const std::string& prefix, int out, int in,
-                               bool bias) {
-  const std::vector<float> w = weights.load_f32(prefix + ".weight", {out, in});
-  std::vector<float> b;
-  if (bias) b = weights.load_f32(prefix + ".bias", {out});
-  return kernels::LinearF32(w.data(), out, in, bias ? b.data() : nullptr);
-}
-
-kernels::LinearF32 load_stacked_linear(const WeightStore& weights, const std::vector<std::string>& prefixes,
-                                       int out_each, int in) {
-  std::vector<float> w, b;
-  w.reserve(prefixes.size() * out_each * in);
-  b.reserve(prefixes.size() * out_each);
-  for (const std::string& prefix : prefixes) {
-    const std::vector<float> part_w = weights.load_f32(prefix + ".weight", {out_each, in});
-    const std::vector<float> part_b = weights.load_f32(prefix + ".bias", {out_each});
-    w.insert(w.end(), part_w.begin(), part_w.end());
-    b.insert(b.end(), part_b.begin(), part_b.end());
-  }
-  return kernels::LinearF32(w.data(), static_cast<int>(prefixes.size()) * out_each, in, b.data());
-}
-
 namespace {
 void check_batch_fits(const EmbeddingWeights& weights, const EncoderBatch& batch) {
   for (int s = 0; s < batch.num_sequences(); ++s)
@@ -57,14 +35,10 @@ std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBa
   for (int s = 0; s < batch.num_sequences(); ++s) {
     for (int t = batch.seq_offsets[s]; t < batch.seq_offsets[s + 1]; ++t) {
       const int position = t - batch.seq_offsets[s] + weights.position_offset;
-      const float* word = &weights.word[static_cast<size_t>(batch.input_ids[t]) * h];
-      const float* pos = &weights.position[static_cast<size_t>(position) * h];
       float* row = &out[static_cast<size_t>(t) * h];
-      for (int i = 0; i < h; ++i) row[i] = word[i] + pos[i];
-      if (!weights.token_type.empty()) {
-        const float* type = &weights.token_type[static_cast<size_t>(batch.token_type_ids[t]) * h];
-        for (int i = 0; i < h; ++i) row[i] += type[i];
-      }
+      weights.word.add_row(batch.input_ids[t], row);
+      weights.position.add_row(position, row);
+      if (!weights.token_type.empty()) weights.token_type.add_row(batch.token_type_ids[t], row);
     }
   }
   emit(sink, "embeddings.sum", out, h);
@@ -93,7 +67,7 @@ void run_post_ln_layer(const PostLnLayerWeights& layer, const PostLnShape& shape
   const std::string name = "layer." + std::to_string(layer_index) + ".";
 
   std::vector<float> qkv(static_cast<size_t>(t) * 3 * h);
-  layer.qkv.forward(hidden.data(), t, qkv.data(), pool);
+  layer.qkv->forward(hidden.data(), t, qkv.data(), pool);
   emit(sink, name + "attn_qkv", qkv, 3 * h);
 
   std::vector<float> context(static_cast<size_t>(t) * h);
@@ -103,16 +77,16 @@ void run_post_ln_layer(const PostLnLayerWeights& layer, const PostLnShape& shape
   emit(sink, name + "attn_context", context, h);
 
   std::vector<float> projected(static_cast<size_t>(t) * h);
-  layer.attn_out.forward(context.data(), t, projected.data(), pool);
+  layer.attn_out->forward(context.data(), t, projected.data(), pool);
   emit(sink, name + "attn_out", projected, h);
   kernels::add_layer_norm(projected.data(), hidden.data(), hidden.data(), t, h, layer.attn_norm.gamma.data(),
                           layer.attn_norm.beta.data(), layer.attn_norm.eps, pool);
   emit(sink, name + "attn_norm", hidden, h);
 
   std::vector<float> up(static_cast<size_t>(t) * shape.intermediate);
-  layer.ffn_up.forward(hidden.data(), t, up.data(), pool, kernels::Epilogue::Gelu);
+  layer.ffn_up->forward(hidden.data(), t, up.data(), pool, kernels::Epilogue::Gelu);
   emit(sink, name + "ffn_up", up, shape.intermediate);
-  layer.ffn_down.forward(up.data(), t, projected.data(), pool);
+  layer.ffn_down->forward(up.data(), t, projected.data(), pool);
   emit(sink, name + "ffn_down", projected, h);
   kernels::add_layer_norm(projected.data(), hidden.data(), hidden.data(), t, h, layer.ffn_norm.gamma.data(),
                           layer.ffn_norm.beta.data(), layer.ffn_norm.eps, pool);

@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "kernels/kernels.h"
 #include "models/encoder.h"
+#include "models/weight_loader.h"
 
 namespace qp {
 
@@ -20,18 +21,11 @@ struct LayerNormParams {
 
 // <prefix>.weight and <prefix>.bias of width `hidden`.
 LayerNormParams load_layer_norm(const WeightStore& weights, const std::string& prefix, int hidden, float eps);
-// <prefix>.weight [out × in] and, when `bias`, <prefix>.bias [out].
-kernels::LinearF32 load_linear(const WeightStore& weights, const std::string& prefix, int out, int in,
-                               bool bias = true);
-// Several Linear layers of the same input stacked row-wise into one
-// (q, k, v → one [3·out × in] GEMM).
-kernels::LinearF32 load_stacked_linear(const WeightStore& weights, const std::vector<std::string>& prefixes,
-                                       int out_each, int in);
 
 struct EmbeddingWeights {
-  std::vector<float> word;         // [vocab × hidden]
-  std::vector<float> position;     // [max_positions × hidden]
-  std::vector<float> token_type;   // [type_vocab × hidden]; empty when the model has none
+  EmbeddingTable word;        // [vocab × hidden]
+  EmbeddingTable position;    // [max_positions × hidden]
+  EmbeddingTable token_type;  // [type_vocab × hidden]; empty when the model has none
   LayerNormParams norm;
   int hidden = 0;
   int vocab = 0;
@@ -51,11 +45,11 @@ struct PostLnLayerNames {
 };
 
 struct PostLnLayerWeights {
-  kernels::LinearF32 qkv;       // [3H × H]
-  kernels::LinearF32 attn_out;  // [H × H]
+  LinearPtr qkv;       // [3H × H]
+  LinearPtr attn_out;  // [H × H]
   LayerNormParams attn_norm;
-  kernels::LinearF32 ffn_up;    // [I × H], GELU fused
-  kernels::LinearF32 ffn_down;  // [H × I]
+  LinearPtr ffn_up;    // [I × H], GELU fused
+  LinearPtr ffn_down;  // [H × I]
   LayerNormParams ffn_norm;
 };
 

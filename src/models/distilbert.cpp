@@ -31,21 +31,24 @@ class DistilBert final : public EncoderModel {
     if (model.config.value("sinusoidal_pos_embds", false))
       fail(where, ": sinusoidal_pos_embds is not supported");
 
-    const std::string prefix = weights.find("distilbert.embeddings.word_embeddings.weight") ? "distilbert." : "";
+    const std::string prefix =
+        weights.find("distilbert.embeddings.word_embeddings.weight") ? "distilbert." : "";
     const int h = shape_.hidden;
     embeddings_.hidden = h;
     embeddings_.vocab = config_int(model, "vocab_size");
     embeddings_.max_positions = config_int_or(model, "max_position_embeddings", 512);
-    embeddings_.word = weights.load_f32(prefix + "embeddings.word_embeddings.weight", {embeddings_.vocab, h});
-    embeddings_.position =
-        weights.load_f32(prefix + "embeddings.position_embeddings.weight", {embeddings_.max_positions, h});
+    embeddings_.word =
+        EmbeddingTable::load(weights, prefix + "embeddings.word_embeddings.weight", embeddings_.vocab, h);
+    embeddings_.position = EmbeddingTable::load(weights, prefix + "embeddings.position_embeddings.weight",
+                                                embeddings_.max_positions, h);
     embeddings_.norm = load_layer_norm(weights, prefix + "embeddings.LayerNorm", h, shape_.eps);
-    for (int i = 0; i < layers; ++i) layers_.push_back(load_post_ln_layer(weights, layer_names(prefix, i), shape_));
+    for (int i = 0; i < layers; ++i)
+      layers_.push_back(load_post_ln_layer(weights, layer_names(prefix, i), shape_));
 
     if (const TensorView* classifier = weights.find("classifier.weight")) {
       num_labels_ = static_cast<int>(classifier->shape.empty() ? 0 : classifier->shape[0]);
-      pre_classifier_ = std::make_unique<kernels::LinearF32>(load_linear(weights, "pre_classifier", h, h));
-      classifier_ = std::make_unique<kernels::LinearF32>(load_linear(weights, "classifier", num_labels_, h));
+      pre_classifier_ = load_linear(weights, "pre_classifier", h, h);
+      classifier_ = load_linear(weights, "classifier", num_labels_, h);
     }
     info_ = {"distilbert", h, layers, shape_.heads, embeddings_.max_positions, num_labels_};
   }
@@ -77,8 +80,8 @@ class DistilBert final : public EncoderModel {
   PostLnShape shape_;
   EmbeddingWeights embeddings_;
   std::vector<PostLnLayerWeights> layers_;
-  std::unique_ptr<kernels::LinearF32> pre_classifier_;
-  std::unique_ptr<kernels::LinearF32> classifier_;
+  LinearPtr pre_classifier_;
+  LinearPtr classifier_;
   int num_labels_ = 0;
   EncoderInfo info_;
 };

@@ -42,7 +42,7 @@ struct EncoderInfo {
   int num_layers = 0;
   int num_heads = 0;
   int max_positions = 0;
-  int num_labels = 0;        // 0 when the model has no classification head
+  int num_labels = 0;  // 0 when the model has no classification head
 };
 
 class EncoderModel {

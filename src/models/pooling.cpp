@@ -52,8 +52,7 @@ DenseModule::DenseModule(const DenseModuleConfig& config) : out_features_(config
     fail((config.dir / "config.json").string(), ": Dense activation '", act,
          "' is not supported (Identity or Tanh)");
   const WeightStore weights = WeightStore::open_dir(config.dir);
-  linear_ = std::make_unique<kernels::LinearF32>(
-      load_linear(weights, "linear", config.out_features, config.in_features, config.bias));
+  linear_ = load_linear(weights, "linear", config.out_features, config.in_features, config.bias);
 }
 
 std::vector<float> DenseModule::forward(const std::vector<float>& rows, ThreadPool& pool) const {

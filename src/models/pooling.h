@@ -8,6 +8,7 @@
 #include "io/model_dir.h"
 #include "kernels/kernels.h"
 #include "models/encoder.h"
+#include "models/weight_loader.h"
 
 namespace qp {
 
@@ -26,7 +27,7 @@ class DenseModule {
   std::vector<float> forward(const std::vector<float>& rows, ThreadPool& pool) const;
 
  private:
-  std::unique_ptr<kernels::LinearF32> linear_;
+  LinearPtr linear_;
   int out_features_ = 0;
   bool tanh_ = false;
 };

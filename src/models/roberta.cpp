@@ -24,11 +24,15 @@ class Roberta final : public EncoderModel {
         fail(weights.dir().string(), ": classifier.out_proj.weight has shape ", shape_string(out_proj->shape),
              ", expected [num_labels, ", h, "]");
       num_labels_ = static_cast<int>(out_proj->shape[0]);
-      dense_ = std::make_unique<kernels::LinearF32>(load_linear(weights, "classifier.dense", h, h));
-      out_proj_ = std::make_unique<kernels::LinearF32>(load_linear(weights, "classifier.out_proj", num_labels_, h));
+      dense_ = load_linear(weights, "classifier.dense", h, h);
+      out_proj_ = load_linear(weights, "classifier.out_proj", num_labels_, h);
     }
-    info_ = {"roberta", h, body_.config.layers, body_.config.layer.heads,
-             body_.config.max_positions - body_.embeddings.position_offset, num_labels_};
+    info_ = {"roberta",
+             h,
+             body_.config.layers,
+             body_.config.layer.heads,
+             body_.config.max_positions - body_.embeddings.position_offset,
+             num_labels_};
   }
 
   const EncoderInfo& info() const override { return info_; }
@@ -54,8 +58,8 @@ class Roberta final : public EncoderModel {
 
  private:
   BertBody body_;
-  std::unique_ptr<kernels::LinearF32> dense_;
-  std::unique_ptr<kernels::LinearF32> out_proj_;
+  LinearPtr dense_;
+  LinearPtr out_proj_;
   int num_labels_ = 0;
   EncoderInfo info_;
 };

@@ -157,13 +157,14 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
   report.source_fingerprint = model_fingerprint(source);
   report.target_size_mb = options.target_size_mb;
   OutputTensors tensors, fp16;
-  std::map<std::string, std::string> metadata = {{"format", "mlx"},
-                                                 {"quantpipe.format_version", std::to_string(kNativeFormatVersion)}};
+  std::map<std::string, std::string> metadata = {
+      {"format", "mlx"}, {"quantpipe.format_version", std::to_string(kNativeFormatVersion)}};
   for (size_t i = 0; i < plan.size(); ++i) {
     const TensorView& view = weights.require(plan[i].name);
     report.tensors.push_back(
         convert_tensor(view, plan[i], options.quant, tensors, options.emit_fp16 ? &fp16 : nullptr));
-    if (plan[i].scheme) metadata["quantpipe.scheme." + plan[i].module_path()] = format_scheme(*plan[i].scheme);
+    if (plan[i].scheme)
+      metadata["quantpipe.scheme." + plan[i].module_path()] = format_scheme(*plan[i].scheme);
     if (progress) progress(static_cast<int>(i), static_cast<int>(plan.size()), report.tensors.back());
   }
   write_safetensors(staging.path() / "model.safetensors", tensors.tensors, metadata);

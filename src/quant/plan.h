@@ -22,7 +22,7 @@ struct PlanOptions {
   QuantScheme linear = parse_scheme("q4_affine_g64");
   QuantScheme embedding = parse_scheme("q8_affine_g64");
   bool quantize_embeddings = true;
-  std::vector<std::string> keep;                              // regexes on tensor names
+  std::vector<std::string> keep;                               // regexes on tensor names
   std::vector<std::pair<std::string, QuantScheme>> overrides;  // regex → scheme
 };
 

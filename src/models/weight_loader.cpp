@@ -1,0 +1,147 @@
+#include "models/weight_loader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/quant_linear.h"
+#include "kernels/stacked_linear.h"
+#include "quant/pack.h"
+
+namespace qp {
+namespace {
+
+// A quantized weight in MLX layout, checked against the expected [out × in].
+struct QuantizedWeight {
+  const uint32_t* packed = nullptr;
+  std::vector<uint32_t> packed_copy;  // when the mapped bytes are not 4-byte aligned
+  std::vector<float> scales, biases;
+  int bits = 0, group = 0;
+};
+
+bool is_quantized(const WeightStore& weights, const std::string& prefix) {
+  return weights.find(prefix + ".scales") != nullptr;
+}
+
+QuantizedWeight read_quantized(const WeightStore& weights, const std::string& prefix, int out, int in) {
+  const TensorView& packed = weights.require(prefix + ".weight");
+  const std::string where = weights.dir().string() + ": " + prefix;
+  if (packed.dtype != DType::U32 || packed.shape.size() != 2 || packed.shape[0] != out)
+    fail(where, ".weight: expected U32 codes of shape [", out, ", …], got ", dtype_name(packed.dtype), " ",
+         shape_string(packed.shape));
+  const int64_t words = packed.shape[1];
+  QuantizedWeight q;
+  q.bits = static_cast<int>(words * 32 / in);
+  if (words * 32 % in != 0 || q.bits < 2 || q.bits > 8 || q.bits == 7)
+    fail(where, ".weight: ", words, " words per row do not hold ", in, " codes of 2–8 bits");
+  const TensorView& scales = weights.require(prefix + ".scales");
+  if (scales.shape.size() != 2 || scales.shape[0] != out || scales.shape[1] <= 0 || in % scales.shape[1] != 0)
+    fail(where, ".scales: shape ", shape_string(scales.shape), " does not divide [", out, ", ", in,
+         "] into groups");
+  q.group = static_cast<int>(in / scales.shape[1]);
+  q.scales = to_f32(scales);
+  q.biases = weights.load_f32(prefix + ".biases", scales.shape);
+  if (reinterpret_cast<uintptr_t>(packed.data) % alignof(uint32_t) == 0) {
+    q.packed = reinterpret_cast<const uint32_t*>(packed.data);
+  } else {
+    q.packed_copy.resize(packed.nbytes / 4);
+    std::memcpy(q.packed_copy.data(), packed.data, packed.nbytes);
+    q.packed = q.packed_copy.data();
+  }
+  return q;
+}
+
+std::vector<float> optional_bias(const WeightStore& weights, const std::string& prefix, int out, bool bias) {
+  return bias ? weights.load_f32(prefix + ".bias", {out}) : std::vector<float>{};
+}
+
+}  // namespace
+
+LinearPtr load_linear(const WeightStore& weights, const std::string& prefix, int out, int in, bool bias) {
+  const std::vector<float> b = optional_bias(weights, prefix, out, bias);
+  const float* bias_ptr = bias ? b.data() : nullptr;
+  if (is_quantized(weights, prefix)) {
+    const QuantizedWeight q = read_quantized(weights, prefix, out, in);
+    return std::make_unique<kernels::QuantLinear>(q.packed, q.scales.data(), q.biases.data(), out, in, q.bits,
+                                                  q.group, bias_ptr);
+  }
+  const std::vector<float> w = weights.load_f32(prefix + ".weight", {out, in});
+  return std::make_unique<kernels::LinearF32>(w.data(), out, in, bias_ptr);
+}
+
+LinearPtr load_stacked_linear(const WeightStore& weights, const std::vector<std::string>& prefixes,
+                              int out_each, int in) {
+  size_t quantized = 0;
+  for (const std::string& p : prefixes) quantized += is_quantized(weights, p);
+  std::vector<float> bias;
+  for (const std::string& p : prefixes) {
+    const std::vector<float> part = weights.load_f32(p + ".bias", {out_each});
+    bias.insert(bias.end(), part.begin(), part.end());
+  }
+  const int total = static_cast<int>(prefixes.size()) * out_each;
+  if (quantized == 0) {
+    std::vector<float> w;
+    for (const std::string& p : prefixes) {
+      const std::vector<float> part = weights.load_f32(p + ".weight", {out_each, in});
+      w.insert(w.end(), part.begin(), part.end());
+    }
+    return std::make_unique<kernels::LinearF32>(w.data(), total, in, bias.data());
+  }
+  if (quantized == prefixes.size()) {
+    std::vector<QuantizedWeight> parts;
+    for (const std::string& p : prefixes) parts.push_back(read_quantized(weights, p, out_each, in));
+    const bool same_format = std::all_of(parts.begin(), parts.end(), [&](const QuantizedWeight& q) {
+      return q.bits == parts[0].bits && q.group == parts[0].group;
+    });
+    if (same_format) {
+      const size_t words = static_cast<size_t>(out_each) * in * parts[0].bits / 32;
+      std::vector<uint32_t> packed;
+      std::vector<float> scales, biases;
+      for (const QuantizedWeight& q : parts) {
+        packed.insert(packed.end(), q.packed, q.packed + words);
+        scales.insert(scales.end(), q.scales.begin(), q.scales.end());
+        biases.insert(biases.end(), q.biases.begin(), q.biases.end());
+      }
+      return std::make_unique<kernels::QuantLinear>(packed.data(), scales.data(), biases.data(), total, in,
+                                                    parts[0].bits, parts[0].group, bias.data());
+    }
+  }
+  std::vector<LinearPtr> layers;
+  for (const std::string& p : prefixes) layers.push_back(load_linear(weights, p, out_each, in));
+  return std::make_unique<kernels::StackedLinear>(std::move(layers));
+}
+
+EmbeddingTable EmbeddingTable::load(const WeightStore& weights, const std::string& name, int rows,
+                                    int width) {
+  EmbeddingTable table;
+  table.rows_ = rows;
+  table.width_ = width;
+  const std::string suffix = ".weight";
+  const std::string prefix = name.substr(0, name.size() - suffix.size());
+  if (name.size() > suffix.size() && is_quantized(weights, prefix)) {
+    QuantizedWeight q = read_quantized(weights, prefix, rows, width);
+    table.codes_.resize(static_cast<size_t>(rows) * width);
+    quant::unpack_codes_into(q.packed, q.bits, static_cast<int64_t>(rows) * width, table.codes_.data());
+    table.scales_ = std::move(q.scales);
+    table.biases_ = std::move(q.biases);
+    table.group_ = q.group;
+  } else {
+    table.values_ = weights.load_f32(name, {rows, width});
+  }
+  return table;
+}
+
+void EmbeddingTable::add_row(int r, float* out) const {
+  if (codes_.empty()) {
+    const float* row = &values_[static_cast<size_t>(r) * width_];
+    for (int i = 0; i < width_; ++i) out[i] += row[i];
+    return;
+  }
+  const uint8_t* codes = &codes_[static_cast<size_t>(r) * width_];
+  const size_t groups = static_cast<size_t>(width_ / group_);
+  const float* scales = &scales_[r * groups];
+  const float* biases = &biases_[r * groups];
+  for (int i = 0; i < width_; ++i) out[i] += scales[i / group_] * codes[i] + biases[i / group_];
+}
+
+}  // namespace qp

@@ -1,0 +1,47 @@
+// Loads Linear layers and embedding tables from a model directory in either
+// form: plain Hugging Face (fp32 / f16 / bf16 "<path>.weight") or quantpipe's
+// native quantized format (MLX layout: "<path>.weight" U32 codes +
+// "<path>.scales" + "<path>.biases"). Quantized weights stay quantized.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "kernels/kernels.h"
+
+namespace qp {
+
+using LinearPtr = std::unique_ptr<kernels::LinearLayer>;
+
+// <prefix>.weight [out × in] (+ <prefix>.bias [out] when `bias`).
+LinearPtr load_linear(const WeightStore& weights, const std::string& prefix, int out, int in,
+                      bool bias = true);
+
+// Several Linear layers of the same input as one [Σout × in] layer: fused into
+// one weight when all share a format, else side by side (StackedLinear).
+LinearPtr load_stacked_linear(const WeightStore& weights, const std::vector<std::string>& prefixes,
+                              int out_each, int in);
+
+// An embedding matrix [rows × width]; quantized tables dequantize one row at
+// a time on lookup.
+class EmbeddingTable {
+ public:
+  EmbeddingTable() = default;
+  // Loads "<name>" (e.g. "embeddings.word_embeddings.weight").
+  static EmbeddingTable load(const WeightStore& weights, const std::string& name, int rows, int width);
+
+  bool empty() const { return rows_ == 0; }
+  int rows() const { return rows_; }
+  // out[0..width) += row r (dequantized when quantized).
+  void add_row(int r, float* out) const;
+
+ private:
+  int rows_ = 0, width_ = 0, group_ = 0;
+  std::vector<float> values_;   // fp32 table, when not quantized
+  std::vector<uint8_t> codes_;  // [rows × width] when quantized
+  std::vector<float> scales_, biases_;
+};
+
+}  // namespace qp
