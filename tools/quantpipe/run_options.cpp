@@ -12,7 +12,8 @@ void add_model_run_options(CLI::App& app, ModelRunArgs& args) {
   app.add_option("-m,--model", args.model, "Hugging Face model directory (or a quantpipe native directory)")
       ->required();
   app.add_option("-i,--input", args.input, "Input file (default: standard input)");
-  app.add_option("-t,--threads", args.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("-t,--threads", args.threads, "Worker threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("-b,--batch-size", args.batch_size, "Sequences per forward pass")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -61,6 +62,16 @@ std::vector<TextInput> lines_as_texts(const std::vector<InputLine>& lines) {
   texts.reserve(lines.size());
   for (const InputLine& line : lines) texts.push_back({line.text, std::nullopt});
   return texts;
+}
+
+int resolve_max_length(const Model& model, int requested) {
+  if (requested <= 0) return model.default_max_length();
+  const int positions = model.info().max_positions;
+  if (requested > positions)
+    fail("--max-length ", requested, " is more than the ", positions,
+         " tokens the model takes (max_position_embeddings in ",
+         (model.model_dir().dir / "config.json").string(), ")");
+  return requested;
 }
 
 std::vector<Encoding> tokenize_lines(const Tokenizer& tokenizer, const std::vector<InputLine>& lines,

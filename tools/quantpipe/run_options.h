@@ -50,6 +50,11 @@ auto with_line_context(const std::string& source, int line_number, Fn&& fn) -> d
   }
 }
 
+// The truncation length for a model run: --max-length when given, else the
+// model's default. Throws naming the flag when it is more than the model's
+// positions (the forward pass could not take such a sequence).
+int resolve_max_length(const Model& model, int requested);
+
 // Tokenizes every input to at most max_length tokens, naming the input line
 // of any failure.
 std::vector<Encoding> tokenize_lines(const Tokenizer& tokenizer, const std::vector<InputLine>& lines,
