@@ -196,6 +196,13 @@ TEST(CliInfo, UnknownOptionIsRefused) {
   EXPECT_EQ(r.term_signal, 0) << r;
 }
 
+TEST(CliInfo, OutOfRangeOptionSaysTheBound) {
+  const CliResult r = run_cli({"embed", "--model", "m", "--batch-size", "0"});
+  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_EQ(r.term_signal, 0) << r;
+  EXPECT_TRUE(contains(r.err, "--batch-size: must be at least 1, got 0")) << r;
+}
+
 // ---------------------------------------------------------------------------
 // Happy paths on tiny generated models
 

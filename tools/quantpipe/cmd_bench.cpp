@@ -116,15 +116,12 @@ Action configure_bench(CLI::App& app) {
       ->capture_default_str();
   app.add_option("-b,--batch-size", args->batch_size, "Sequences per forward pass")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--max-length", args->max_length, "Truncate to this many tokens")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(1));
+  app.add_option("--max-length", args->max_length, "Truncate to this many tokens")->check(at_least(0));
   app.add_option("--runs", args->runs, "Timed runs over the whole input")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--warmup", args->warmup, "Untimed warm-up runs")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(1));
+  app.add_option("--warmup", args->warmup, "Untimed warm-up runs")->capture_default_str()->check(at_least(0));
   app.add_flag("--json", args->json, "Print JSON rows instead of a Markdown table");
   return [args] {
     std::vector<TextInput> texts;

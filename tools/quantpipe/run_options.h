@@ -21,6 +21,10 @@ struct ModelRunArgs {
   RunOptions run_options() const { return {batch_size, max_length}; }
 };
 
+// Checks that an integer option is at least `minimum`; the message reads
+// "--batch-size: must be at least 1, got 0".
+CLI::Validator at_least(int minimum);
+
 // --model (required), --input, --threads, --batch-size, --max-length.
 void add_model_run_options(CLI::App& app, ModelRunArgs& args);
 
