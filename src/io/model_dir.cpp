@@ -196,6 +196,9 @@ bool ModelDir::has_architecture(const std::string& name) const {
 }
 
 ModelDir read_model_dir(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir)) fail(dir.string(), ": model directory not found");
+  if (!std::filesystem::is_directory(dir))
+    fail(dir.string(), ": is not a directory (expected a Hugging Face model directory)");
   ModelDir model;
   model.dir = dir;
   const std::filesystem::path file = dir / "config.json";

@@ -44,7 +44,8 @@ struct ModelDir {
   bool has_architecture(const std::string& name) const;
 };
 
-// Throws "<dir>/config.json: <problem>" for missing or broken files.
+// Throws "<dir>: model directory not found" when dir is absent, and
+// "<dir>/config.json: <problem>" for missing or broken files.
 ModelDir read_model_dir(const std::filesystem::path& dir);
 
 // Typed access to config.json keys with errors naming file and key.

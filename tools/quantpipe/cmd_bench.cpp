@@ -42,7 +42,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInput>& texts) {
   const Model model = Model::load(args.model, {threads});
-  const std::vector<Encoding> encodings = model.tokenize(texts, args.max_length);
+  const std::vector<Encoding> encodings = model.tokenize(texts, resolve_max_length(model, args.max_length));
   BenchRow row{std::filesystem::path(args.model).filename().string(), model.threads(), args.batch_size,
                encodings.size()};
   for (const Encoding& e : encodings) row.tokens += e.input_ids.size();
@@ -50,8 +50,8 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
   for (int run = 0; run < args.warmup + args.runs; ++run) {
     const auto run_start = std::chrono::steady_clock::now();
     for (size_t begin = 0; begin < encodings.size(); begin += args.batch_size) {
-      const std::vector<Encoding> slice(encodings.begin() + begin,
-                                        encodings.begin() + std::min(encodings.size(), begin + args.batch_size));
+      const std::vector<Encoding> slice(
+          encodings.begin() + begin, encodings.begin() + std::min(encodings.size(), begin + args.batch_size));
       const auto batch_start = std::chrono::steady_clock::now();
       model.embed_encodings(slice, args.batch_size);
       if (run >= args.warmup) batch_ms.push_back(seconds_since(batch_start) * 1e3);
@@ -94,10 +94,11 @@ void print_markdown(const std::vector<nlohmann::json>& rows) {
     std::cout << "| " << r["model"].get<std::string>() << " | " << r["format"].get<std::string>() << " | "
               << r["isa"].get<std::string>() << " | " << r["threads"] << " | " << r["batch_size"] << " | "
               << r["sentences"] << " | " << r["tokens"] << " | " << std::setprecision(1)
-              << r["sentences_per_s"].get<double>() << " ± " << r["sentences_per_s_stdev"].get<double>() << " | "
-              << std::setprecision(0) << r["tokens_per_s"].get<double>() << " | " << std::setprecision(2)
-              << r["batch_latency_ms"]["p50"].get<double>() << " | " << r["batch_latency_ms"]["p95"].get<double>()
-              << " | " << r["batch_latency_ms"]["p99"].get<double>() << " | " << std::setprecision(1)
+              << r["sentences_per_s"].get<double>() << " ± " << r["sentences_per_s_stdev"].get<double>()
+              << " | " << std::setprecision(0) << r["tokens_per_s"].get<double>() << " | "
+              << std::setprecision(2) << r["batch_latency_ms"]["p50"].get<double>() << " | "
+              << r["batch_latency_ms"]["p95"].get<double>() << " | "
+              << r["batch_latency_ms"]["p99"].get<double>() << " | " << std::setprecision(1)
               << r["peak_rss_mib"].get<double>() << " |\n";
   }
   std::cout << "\ncommit " << kGitCommit << "; timed: forward + pooling (tokenization excluded); "
@@ -115,10 +116,12 @@ Action configure_bench(CLI::App& app) {
       ->capture_default_str();
   app.add_option("-b,--batch-size", args->batch_size, "Sequences per forward pass")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--max-length", args->max_length, "Truncate to this many tokens")->check(CLI::NonNegativeNumber);
-  app.add_option("--runs", args->runs, "Timed runs over the whole input")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--warmup", args->warmup, "Untimed warm-up runs")->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->check(at_least(1));
+  app.add_option("--max-length", args->max_length, "Truncate to this many tokens")->check(at_least(0));
+  app.add_option("--runs", args->runs, "Timed runs over the whole input")
+      ->capture_default_str()
+      ->check(at_least(1));
+  app.add_option("--warmup", args->warmup, "Untimed warm-up runs")->capture_default_str()->check(at_least(0));
   app.add_flag("--json", args->json, "Print JSON rows instead of a Markdown table");
   return [args] {
     std::vector<TextInput> texts;

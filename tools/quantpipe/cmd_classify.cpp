@@ -21,12 +21,14 @@ Action configure_classify(CLI::App& app) {
     const std::string source = input_name(args->input);
     std::vector<TextInput> inputs;
     for (const InputLine& line : lines) inputs.push_back(parse_text_input(line, source));
-    const int max_length = args->max_length > 0 ? args->max_length : model.default_max_length();
+    const int max_length = resolve_max_length(model, args->max_length);
     const auto encodings = tokenize_lines(model.tokenizer(), lines, inputs, source, max_length);
     log_info("classifying ", encodings.size(), " inputs with ", model.threads(), " threads");
     for (const auto& logits : model.logits_for_encodings(encodings, args->batch_size)) {
       const Classification c = classification_from_logits(logits, model.labels());
-      std::cout << nlohmann::ordered_json{{"label", c.label}, {"scores", c.scores}, {"logits", c.logits}}.dump() << "\n";
+      std::cout
+          << nlohmann::ordered_json{{"label", c.label}, {"scores", c.scores}, {"logits", c.logits}}.dump()
+          << "\n";
     }
     if (!args->dump_tensors.empty()) dump.write(args->dump_tensors);
     return 0;

@@ -10,9 +10,10 @@
 namespace qp::cli {
 
 namespace {
-const std::map<std::string, PoolingMode> kPoolingNames = {
-    {"cls", PoolingMode::Cls}, {"mean", PoolingMode::Mean}, {"max", PoolingMode::Max},
-    {"mean_sqrt_len", PoolingMode::MeanSqrtLen}};
+const std::map<std::string, PoolingMode> kPoolingNames = {{"cls", PoolingMode::Cls},
+                                                          {"mean", PoolingMode::Mean},
+                                                          {"max", PoolingMode::Max},
+                                                          {"mean_sqrt_len", PoolingMode::MeanSqrtLen}};
 }  // namespace
 
 Action configure_embed(CLI::App& app) {
@@ -23,10 +24,12 @@ Action configure_embed(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   add_model_run_options(app, args->run);
-  app.add_option("--pooling", args->pooling,
-                 "Override pooling (default: the model's 1_Pooling, else mean): cls, mean, max, mean_sqrt_len")
+  app.add_option(
+         "--pooling", args->pooling,
+         "Override pooling (default: the model's 1_Pooling, else mean): cls, mean, max, mean_sqrt_len")
       ->transform(CLI::CheckedTransformer(kPoolingNames, CLI::ignore_case));
-  app.add_flag("--normalize", args->normalize, "L2-normalise embeddings (sentence-transformers models say so themselves)");
+  app.add_flag("--normalize", args->normalize,
+               "L2-normalise embeddings (sentence-transformers models say so themselves)");
   return [args] {
     Model model = Model::load(args->run.model, {args->run.threads});
     EmbeddingHead head = model.embedding_head();
@@ -34,9 +37,9 @@ Action configure_embed(CLI::App& app) {
     if (args->normalize) head.normalize = true;
     model.set_embedding_head(head);
     const std::vector<InputLine> lines = read_input_lines(args->run.input);
-    const int max_length = args->run.max_length > 0 ? args->run.max_length : model.default_max_length();
-    const auto encodings =
-        tokenize_lines(model.tokenizer(), lines, lines_as_texts(lines), input_name(args->run.input), max_length);
+    const int max_length = resolve_max_length(model, args->run.max_length);
+    const auto encodings = tokenize_lines(model.tokenizer(), lines, lines_as_texts(lines),
+                                          input_name(args->run.input), max_length);
     log_info("embedding ", encodings.size(), " texts with ", model.threads(), " threads");
     TensorDumpSink dump;
     if (!args->run.dump_tensors.empty()) model.set_tensor_sink(&dump);

@@ -1,5 +1,6 @@
 #include "run_options.h"
 
+#include <charconv>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -8,17 +9,32 @@
 
 namespace qp::cli {
 
+CLI::Validator at_least(int minimum) {
+  const auto check = [minimum](std::string& value) -> std::string {
+    int parsed = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    if (error != std::errc() || end != value.data() + value.size())
+      return "expected an integer, got '" + value + "'";
+    if (parsed < minimum) return "must be at least " + std::to_string(minimum) + ", got " + value;
+    return {};
+  };
+  const std::string name = minimum == 0   ? "NONNEGATIVE"
+                           : minimum == 1 ? "POSITIVE"
+                                          : ">=" + std::to_string(minimum);
+  return CLI::Validator(check, name);
+}
+
 void add_model_run_options(CLI::App& app, ModelRunArgs& args) {
   app.add_option("-m,--model", args.model, "Hugging Face model directory (or a quantpipe native directory)")
       ->required();
   app.add_option("-i,--input", args.input, "Input file (default: standard input)");
-  app.add_option("-t,--threads", args.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("-t,--threads", args.threads, "Worker threads (default: all cores)")->check(at_least(0));
   app.add_option("-b,--batch-size", args.batch_size, "Sequences per forward pass")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   app.add_option("--max-length", args.max_length,
                  "Truncate to this many tokens (default: the tokenizer's setting, else 512)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   app.add_option("--dump-tensors", args.dump_tensors,
                  "Write every named intermediate tensor (embeddings, each layer's attention and FFN "
                  "outputs, head) to this safetensors file, for layer-by-layer comparison");
@@ -64,6 +80,16 @@ std::vector<TextInput> lines_as_texts(const std::vector<InputLine>& lines) {
   texts.reserve(lines.size());
   for (const InputLine& line : lines) texts.push_back({line.text, std::nullopt});
   return texts;
+}
+
+int resolve_max_length(const Model& model, int requested) {
+  if (requested <= 0) return model.default_max_length();
+  const int positions = model.info().max_positions;
+  if (requested > positions)
+    fail("--max-length ", requested, " is more than the ", positions,
+         " tokens the model takes (max_position_embeddings in ",
+         (model.model_dir().dir / "config.json").string(), ")");
+  return requested;
 }
 
 std::vector<Encoding> tokenize_lines(const Tokenizer& tokenizer, const std::vector<InputLine>& lines,

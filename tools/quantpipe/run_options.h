@@ -22,6 +22,10 @@ struct ModelRunArgs {
   RunOptions run_options() const { return {batch_size, max_length}; }
 };
 
+// Checks that an integer option is at least `minimum`; the message reads
+// "--batch-size: must be at least 1, got 0".
+CLI::Validator at_least(int minimum);
+
 // --model (required), --input, --threads, --batch-size, --max-length.
 void add_model_run_options(CLI::App& app, ModelRunArgs& args);
 
@@ -50,6 +54,11 @@ auto with_line_context(const std::string& source, int line_number, Fn&& fn) -> d
     fail(source, ":", line_number, ": ", e.what());
   }
 }
+
+// The truncation length for a model run: --max-length when given, else the
+// model's default. Throws naming the flag when it is more than the model's
+// positions (the forward pass could not take such a sequence).
+int resolve_max_length(const Model& model, int requested);
 
 // Tokenizes every input to at most max_length tokens, naming the input line
 // of any failure.
