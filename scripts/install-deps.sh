@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages quantpipe needs to build, test and benchmark.
 # Usage: scripts/install-deps.sh [--oracles]
-#   --oracles  also installs what the golden-file generators need (PyTorch, numpy, Node.js).
+#   --oracles  also installs PyTorch (python3-torch) for the golden-file generators and the
+#              PyTorch benchmarks. The tokenizer goldens need Node.js + npm, which are not
+#              installed here (the machine's own Node.js is used when present).
 set -euo pipefail
 packages=(build-essential cmake pkg-config git
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libutf8proc-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3 python3-numpy)
 if [[ "${1:-}" == "--oracles" ]]; then
-  packages+=(python3-torch nodejs npm)
+  packages+=(python3-torch)
 fi
 missing=()
 for p in "${packages[@]}"; do
