@@ -28,12 +28,14 @@ void show_embeddings(const std::filesystem::path& dir, int threads) {
   std::cout << std::fixed << std::setprecision(3);
   for (size_t i = 0; i < texts.size(); ++i) {
     std::cout << "  [" << i << "] " << std::left << std::setw(40) << texts[i].text << std::right;
-    for (size_t j = 0; j < texts.size(); ++j) std::cout << "  " << std::setw(6) << cosine_similarity(vectors[i], vectors[j]);
+    for (size_t j = 0; j < texts.size(); ++j)
+      std::cout << "  " << std::setw(6) << cosine_similarity(vectors[i], vectors[j]);
     std::cout << "\n";
   }
 }
 
-void show_classification(const std::filesystem::path& dir, const std::vector<TextInput>& inputs, int threads) {
+void show_classification(const std::filesystem::path& dir, const std::vector<TextInput>& inputs,
+                         int threads) {
   const Model model = Model::load(dir, {threads});
   std::cout << "\n## classify: " << dir.filename().string() << "\n\n";
   const auto results = model.classify(inputs);
@@ -77,8 +79,8 @@ Action configure_demo(CLI::App& app) {
     classifier.num_labels = 3;
     write_tiny_bert(root / "tiny-classifier", classifier);
     show_embeddings(root / "tiny-embedder", *threads);
-    show_classification(root / "tiny-classifier", {{example_sentences()[0], {}}, {example_sentences()[3], {}}},
-                        *threads);
+    show_classification(root / "tiny-classifier",
+                        {{example_sentences()[0], {}}, {example_sentences()[3], {}}}, *threads);
     return 0;
   };
 }

@@ -23,13 +23,22 @@ Action configure_embed(CLI::App& app);
 Action configure_classify(CLI::App& app);
 Action configure_bench(CLI::App& app);
 Action configure_demo(CLI::App& app);
+Action configure_convert(CLI::App& app);
+Action configure_inspect(CLI::App& app);
 
 inline const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
-      {"tokenize", "Tokenize JSONL {\"text\", \"text_pair\"} (or plain lines) into input ids", configure_tokenize},
+      {"tokenize", "Tokenize JSONL {\"text\", \"text_pair\"} (or plain lines) into input ids",
+       configure_tokenize},
       {"embed", "Embed one text per line into JSONL {\"embedding\": [...]}", configure_embed},
       {"classify", "Classify JSONL {\"text\", \"text_pair\"} lines into labels, scores and logits",
        configure_classify},
+      {"convert",
+       "Quantize a Hugging Face model into quantpipe's native format (packed integers, MLX layout)",
+       configure_convert},
+      {"inspect",
+       "List the tensors, dtypes, shapes, schemes and sizes of a model directory or safetensors file",
+       configure_inspect},
       {"bench", "Measure sentences/s, tokens/s and latency of embedding on this machine", configure_bench},
       {"demo", "Embed and classify example sentences (../shared models, else a generated tiny model)",
        configure_demo},

@@ -1,6 +1,7 @@
 // quantpipe command-line entry point: builds the subcommands from the table in
 // command.h, parses, runs, and turns any qp::Error into one clear line on
 // stderr and a non-zero exit.
+#include <csignal>
 #include <iostream>
 #include <map>
 
@@ -50,6 +51,9 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A full disk or a file-size limit must surface as a write error with a
+  // message, not kill the process with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return run(argc, argv);
   } catch (const qp::Error& e) {

@@ -1,0 +1,138 @@
+// quantpipe convert: a Hugging Face model directory → quantpipe's native
+// quantized directory (MLX layout; see docs/FORMAT.md). One progress line per
+// tensor on stderr, a size summary on stdout.
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+
+#include "command.h"
+#include "core/log.h"
+#include "quant/convert.h"
+
+namespace qp::cli {
+namespace {
+
+struct ConvertArgs {
+  std::string model, out;
+  std::string bits = "4";
+  int group_size = 64;
+  std::string scheme = "affine";
+  bool per_channel = false;
+  std::string embedding = "q8_affine_g64";
+  std::vector<std::string> keep, overrides;
+  bool dry_run = false, force = false, emit_fp16 = false;
+  float ternary_threshold = 0.5f;
+  double target_size_mb = 0;
+};
+
+// --bits/--scheme/--group-size/--per-channel → a scheme name the parser checks.
+quant::QuantScheme linear_scheme(const ConvertArgs& args) {
+  const std::string granularity = args.per_channel ? "ch" : "g" + std::to_string(args.group_size);
+  if (args.bits == "ternary") return quant::parse_scheme("ternary_" + granularity);
+  if (args.scheme != "sym" && args.scheme != "affine")
+    fail("--scheme '", args.scheme, "': expected sym or affine");
+  return quant::parse_scheme("q" + args.bits + "_" + args.scheme + "_" + granularity);
+}
+
+std::string mib(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+
+std::string shape_text(const Shape& shape) {
+  std::string text;
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? "×" : "") + std::to_string(shape[i]);
+  return "[" + text + "]";
+}
+
+void print_progress(int index, int total, const quant::ConvertedTensor& t) {
+  const std::string target = t.plan.scheme ? quant::format_scheme(*t.plan.scheme) : "keep";
+  char line[512];
+  std::snprintf(line, sizeof line, "[%3d/%3d] %-52s %-12s %s→%-16s %s→%s", index + 1, total,
+                t.plan.name.c_str(), shape_text(t.plan.shape).c_str(),
+                std::string(dtype_name(t.plan.dtype)).c_str(), target.c_str(), mib(t.source_bytes).c_str(),
+                mib(t.stored_bytes).c_str());
+  std::string text = line;
+  if (t.plan.scheme) {
+    std::snprintf(line, sizeof line, "  cos %.5f  rel.mse %.2e", t.error.cosine, t.error.relative_mse);
+    text += line;
+  }
+  if (t.plan.fell_back) text += "  (" + t.plan.reason + ")";
+  std::cerr << text << "\n";
+}
+
+void print_plan(const std::vector<quant::PlannedTensor>& plan) {
+  std::cout << "| tensor | shape | dtype | action | reason |\n|---|---|---|---|---|\n";
+  for (const auto& t : plan)
+    std::cout << "| " << t.name << " | " << shape_text(t.shape) << " | " << dtype_name(t.dtype) << " | "
+              << (t.scheme ? quant::format_scheme(*t.scheme) : "keep") << " | " << t.reason << " |\n";
+}
+
+void print_summary(const nlohmann::json& report, const std::string& out) {
+  const auto& sizes = report["sizes"];
+  std::cout << std::fixed << std::setprecision(3) << "wrote " << out << "\n"
+            << "  whole model: " << mib(sizes["original_bytes"]) << " → " << mib(sizes["quantized_bytes"])
+            << " (" << sizes["compression_ratio"].get<double>() << "× smaller)\n";
+  for (const char* part : {"linear", "word_embeddings", "kept"}) {
+    const auto& s = sizes[part];
+    std::cout << "  " << std::left << std::setw(16) << part << std::right << mib(s["fp32_bytes"])
+              << " as fp32 → " << mib(s["stored_bytes"]) << " stored (" << s["ratio_vs_fp32"].get<double>()
+              << "× of fp32)\n";
+  }
+  std::cout << "  took " << report["timings"]["convert_seconds"].get<double>() << " s\n";
+}
+
+}  // namespace
+
+Action configure_convert(CLI::App& app) {
+  auto args = std::make_shared<ConvertArgs>();
+  app.add_option("-m,--model", args->model, "Hugging Face model directory")->required();
+  app.add_option("-o,--out", args->out, "Output directory (written atomically)");
+  app.add_option("--bits", args->bits, "Bits of the linear weights: 8, 6, 5, 4, 3, 2 or ternary")
+      ->capture_default_str();
+  app.add_option("--group-size", args->group_size, "Group along K: 32, 64 or 128")->capture_default_str();
+  app.add_option("--scheme", args->scheme, "sym (zero exact, scale only) or affine (scale + bias, as MLX)")
+      ->capture_default_str();
+  app.add_flag("--per-channel", args->per_channel, "One scale per output channel instead of per group");
+  app.add_option("--embedding", args->embedding, "Scheme of the word embeddings, or 'keep'")
+      ->capture_default_str();
+  app.add_option("--keep", args->keep,
+                 "Leave tensors whose HF name matches this regex unquantized (repeatable)");
+  app.add_option("--override", args->overrides,
+                 "REGEX=SCHEME for tensors whose name matches (repeatable; last wins)");
+  app.add_option("--ternary-threshold", args->ternary_threshold,
+                 "Ternary: |w| below this × absmean scale becomes 0")
+      ->capture_default_str();
+  app.add_option("--target-size-mb", args->target_size_mb, "Size target recorded in quantpipe.json");
+  app.add_flag("--dry-run", args->dry_run, "Print the per-tensor plan and write nothing");
+  app.add_flag("--force", args->force, "Replace an existing output directory");
+  app.add_flag("--emit-fp16", args->emit_fp16, "Also write the dequantized fp16 model to <out>/fp16/");
+  app.footer("Schemes (for --embedding and --override), e.g. q8_sym_ch, q4_affine_g64, ternary_g64:\n" +
+             quant::weight_formats_help());
+  return [args] {
+    quant::ConvertOptions options;
+    options.plan.linear = linear_scheme(*args);
+    options.plan.quantize_embeddings = args->embedding != "keep";
+    if (options.plan.quantize_embeddings) options.plan.embedding = quant::parse_scheme(args->embedding);
+    options.plan.keep = args->keep;
+    for (const std::string& text : args->overrides)
+      options.plan.overrides.push_back(quant::parse_override(text));
+    options.quant.ternary_threshold = args->ternary_threshold;
+    options.force = args->force;
+    options.emit_fp16 = args->emit_fp16;
+    if (args->target_size_mb > 0) options.target_size_mb = args->target_size_mb;
+    if (args->dry_run) {
+      print_plan(quant::plan_conversion(args->model, options.plan));
+      return 0;
+    }
+    if (args->out.empty()) fail("--out is required (unless --dry-run)");
+    log_info("converting ", args->model, " → ", args->out, " (linear ",
+             quant::format_scheme(options.plan.linear), ")");
+    const quant::ConvertReport report = quant::convert_model(args->model, args->out, options, print_progress);
+    print_summary(report.to_json(options), args->out);
+    return 0;
+  };
+}
+
+}  // namespace qp::cli
