@@ -207,6 +207,13 @@ ModelDir read_model_dir(const std::filesystem::path& dir) {
   model.architectures = read_architectures(model.config, file);
   model.id2label = read_id2label(model.config, file);
   if (std::filesystem::exists(dir / "modules.json")) model.sentence_transformer = read_modules(dir);
+  if (std::filesystem::exists(dir / "quantpipe.json")) {
+    const std::filesystem::path meta_file = dir / "quantpipe.json";
+    model.native_format_version = int_at(read_json_object(meta_file), "format_version", meta_file);
+    if (model.native_format_version > kNativeFormatVersion)
+      fail(meta_file.string(), ": format version ", model.native_format_version,
+           " is newer than this quantpipe reads (", kNativeFormatVersion, "); upgrade quantpipe");
+  }
   return model;
 }
 

@@ -33,6 +33,10 @@ struct SentenceTransformerConfig {
   bool normalize = false;
 };
 
+// Version of quantpipe's native quantized format (docs/FORMAT.md) this build
+// writes and the newest it reads.
+inline constexpr int kNativeFormatVersion = 1;
+
 struct ModelDir {
   std::filesystem::path dir;
   nlohmann::json config;                                          // config.json as read
@@ -40,6 +44,7 @@ struct ModelDir {
   std::vector<std::string> architectures;                         // may be empty
   std::vector<std::string> id2label;                              // index -> label; empty when none
   std::optional<SentenceTransformerConfig> sentence_transformer;  // set when modules.json exists
+  int native_format_version = 0;  // quantpipe.json's format_version; 0 for a Hugging Face directory
 
   bool has_architecture(const std::string& name) const;
 };

@@ -154,6 +154,7 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
   StagingDir staging(out, options.force);
 
   ConvertReport report;
+  report.source_path = fs::absolute(source).string();
   report.source_fingerprint = model_fingerprint(source);
   report.target_size_mb = options.target_size_mb;
   OutputTensors tensors, fp16;

@@ -13,13 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "io/model_dir.h"
 #include "quant/error_stats.h"
 #include "quant/format_table.h"
 #include "quant/plan.h"
 
 namespace qp::quant {
-
-inline constexpr int kNativeFormatVersion = 1;
 
 struct ConvertOptions {
   PlanOptions plan;
@@ -39,6 +38,7 @@ struct ConvertedTensor {
 
 struct ConvertReport {
   std::vector<ConvertedTensor> tensors;
+  std::string source_path;
   std::string source_fingerprint;
   double seconds = 0;
   std::optional<double> target_size_mb;

@@ -75,7 +75,7 @@ nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
   return {{"format", "quantpipe-native"},
           {"format_version", kNativeFormatVersion},
           {"tool", {{"name", "quantpipe"}, {"version", kVersion}, {"commit", kGitCommit}}},
-          {"source", {{"fingerprint", source_fingerprint}}},
+          {"source", {{"path", source_path}, {"fingerprint", source_fingerprint}}},
           {"plan",
            {{"linear", format_scheme(options.plan.linear)},
             {"embedding", options.plan.quantize_embeddings ? format_scheme(options.plan.embedding) : "keep"},

@@ -195,3 +195,24 @@ TEST(SharedModels, PublishedMiniLmTokenizerDir) {
 
 }  // namespace
 }  // namespace qp
+
+namespace qp {
+namespace {
+
+TEST(ModelDirNative, NewerFormatVersionIsRefused) {
+  test::TempDir tmp;
+  write_file_atomic(tmp.path() / "config.json", R"({"model_type": "bert"})");
+  write_file_atomic(tmp.path() / "quantpipe.json", R"({"format_version": 99})");
+  try {
+    read_model_dir(tmp.path());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("quantpipe.json: format version 99 is newer"), std::string::npos)
+        << e.what();
+  }
+  write_file_atomic(tmp.path() / "quantpipe.json", R"({"format_version": 1})");
+  EXPECT_EQ(read_model_dir(tmp.path()).native_format_version, 1);
+}
+
+}  // namespace
+}  // namespace qp
