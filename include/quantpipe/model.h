@@ -74,6 +74,9 @@ class Model {
   EmbeddingHead embedding_head() const;
   void set_embedding_head(const EmbeddingHead& head);
   int threads() const;
+  // "fp32" for a Hugging Face model (computed in fp32 whatever the stored
+  // dtype), else the native model's main scheme, e.g. "q4_affine_g64".
+  std::string weight_format() const;
   int default_max_length() const;
   // Receives named intermediate tensors of every forward pass (debugging).
   void set_tensor_sink(TensorSink* sink);

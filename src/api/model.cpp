@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -143,6 +144,14 @@ const std::vector<std::string>& Model::labels() const { return impl_->labels; }
 EmbeddingHead Model::embedding_head() const { return impl_->head; }
 void Model::set_embedding_head(const EmbeddingHead& head) { impl_->head = head; }
 int Model::threads() const { return impl_->pool->size(); }
+
+std::string Model::weight_format() const {
+  if (impl_->dir.native_format_version == 0) return "fp32";
+  std::ifstream in(impl_->dir.dir / "quantpipe.json");
+  const nlohmann::json meta = nlohmann::json::parse(in, nullptr, false);
+  if (meta.is_discarded() || !meta.contains("plan")) return "quantized";
+  return meta["plan"].value("linear", "quantized");
+}
 void Model::set_tensor_sink(TensorSink* sink) { impl_->sink = sink; }
 
 }  // namespace qp

@@ -29,7 +29,7 @@ struct BenchArgs {
 };
 
 struct BenchRow {
-  std::string model;
+  std::string model, format;
   int threads = 0, batch = 0;
   size_t sentences = 0, tokens = 0;
   SampleStats run_seconds, batch_ms;
@@ -43,8 +43,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInput>& texts) {
   const Model model = Model::load(args.model, {threads});
   const std::vector<Encoding> encodings = model.tokenize(texts, resolve_max_length(model, args.max_length));
-  BenchRow row{std::filesystem::path(args.model).filename().string(), model.threads(), args.batch_size,
-               encodings.size()};
+  BenchRow row{std::filesystem::path(args.model).filename().string(), model.weight_format(), model.threads(),
+               args.batch_size, encodings.size()};
   for (const Encoding& e : encodings) row.tokens += e.input_ids.size();
   std::vector<double> run_seconds, batch_ms;
   for (int run = 0; run < args.warmup + args.runs; ++run) {
@@ -69,7 +69,7 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
 nlohmann::json row_json(const BenchRow& r) {
   const double sps = r.sentences / r.run_seconds.median, tps = r.tokens / r.run_seconds.median;
   return {{"model", r.model},
-          {"format", "fp32"},
+          {"format", r.format},
           {"isa", std::string(isa_name(active_isa()))},
           {"threads", r.threads},
           {"batch_size", r.batch},
