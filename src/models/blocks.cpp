@@ -1,5 +1,6 @@
 #include "models/blocks.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -91,6 +92,39 @@ void run_post_ln_layer(const PostLnLayerWeights& layer, const PostLnShape& shape
   kernels::add_layer_norm(projected.data(), hidden.data(), hidden.data(), t, h, layer.ffn_norm.gamma.data(),
                           layer.ffn_norm.beta.data(), layer.ffn_norm.eps, pool);
   emit(sink, name + "out", hidden, h);
+}
+
+std::vector<float> FirstTokenHead::logits(const EncoderBatch& batch, const std::vector<float>& hidden,
+                                          ThreadPool& pool, TensorSink* sink) const {
+  const int h = dense->k(), s = batch.num_sequences();
+  const std::vector<float> first = first_token_rows(hidden, h, batch);
+  std::vector<float> mid(static_cast<size_t>(s) * dense->n());
+  dense->forward(first.data(), s, mid.data(), pool);
+  for (float& v : mid) v = activation == Activation::Tanh ? std::tanh(v) : std::max(v, 0.0f);
+  emit(sink, dense_name, mid, dense->n());
+  std::vector<float> result(static_cast<size_t>(s) * num_labels());
+  out->forward(mid.data(), s, result.data(), pool);
+  emit(sink, "logits", result, num_labels());
+  return result;
+}
+
+std::unique_ptr<FirstTokenHead> load_first_token_head(const WeightStore& weights,
+                                                      const std::string& dense_prefix,
+                                                      const std::string& out_prefix, int hidden,
+                                                      FirstTokenHead::Activation activation,
+                                                      const std::string& dense_name) {
+  const TensorView* out = weights.find(out_prefix + ".weight");
+  if (!out) return nullptr;
+  if (out->shape.size() != 2 || out->shape[0] <= 0)
+    fail(weights.dir().string(), ": ", out_prefix, ".weight has shape ", shape_string(out->shape),
+         ", expected [num_labels, ", hidden, "]");
+  const int labels = static_cast<int>(out->shape[0]);
+  auto head = std::make_unique<FirstTokenHead>();
+  head->dense = load_linear(weights, dense_prefix, hidden, hidden);
+  head->out = load_linear(weights, out_prefix, labels, hidden);
+  head->activation = activation;
+  head->dense_name = dense_name;
+  return head;
 }
 
 std::vector<float> first_token_rows(const std::vector<float>& hidden, int width, const EncoderBatch& batch) {

@@ -67,6 +67,29 @@ PostLnLayerWeights load_post_ln_layer(const WeightStore& weights, const PostLnLa
 void run_post_ln_layer(const PostLnLayerWeights& layer, const PostLnShape& shape, const EncoderBatch& batch,
                        std::vector<float>& hidden, ThreadPool& pool, TensorSink* sink, int layer_index);
 
+// A classification head on each sequence's first token:
+// logits = out(activation(dense(h[first]))). BERT's pooler + classifier,
+// RoBERTa's classifier.dense + out_proj and DistilBERT's pre_classifier +
+// classifier are all this shape.
+struct FirstTokenHead {
+  enum class Activation { Tanh, Relu };
+  LinearPtr dense;  // [hidden × hidden]
+  LinearPtr out;    // [labels × hidden]
+  Activation activation = Activation::Tanh;
+  std::string dense_name;  // name of the intermediate for the tensor sink
+
+  int num_labels() const { return out->n(); }
+  std::vector<float> logits(const EncoderBatch& batch, const std::vector<float>& hidden, ThreadPool& pool,
+                            TensorSink* sink) const;
+};
+
+// The head when "<out_prefix>.weight" exists, else nullptr.
+std::unique_ptr<FirstTokenHead> load_first_token_head(const WeightStore& weights,
+                                                      const std::string& dense_prefix,
+                                                      const std::string& out_prefix, int hidden,
+                                                      FirstTokenHead::Activation activation,
+                                                      const std::string& dense_name);
+
 // Rows seq_offsets[s] (the first token of each sequence) of hidden: [S × width].
 std::vector<float> first_token_rows(const std::vector<float>& hidden, int width, const EncoderBatch& batch);
 

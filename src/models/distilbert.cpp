@@ -1,8 +1,6 @@
 // DistilBERT: post-LN layers without token type embeddings, its own config keys
 // (dim, n_layers, n_heads, hidden_dim) and tensor names, and a head
 // pre_classifier → ReLU → classifier on h[CLS]. LayerNorm eps is fixed at 1e-12.
-#include <algorithm>
-
 #include "core/error.h"
 #include "models/bert_body.h"
 #include "models/registry.h"
@@ -45,12 +43,10 @@ class DistilBert final : public EncoderModel {
     for (int i = 0; i < layers; ++i)
       layers_.push_back(load_post_ln_layer(weights, layer_names(prefix, i), shape_));
 
-    if (const TensorView* classifier = weights.find("classifier.weight")) {
-      num_labels_ = static_cast<int>(classifier->shape.empty() ? 0 : classifier->shape[0]);
-      pre_classifier_ = load_linear(weights, "pre_classifier", h, h);
-      classifier_ = load_linear(weights, "classifier", num_labels_, h);
-    }
-    info_ = {"distilbert", h, layers, shape_.heads, embeddings_.max_positions, num_labels_};
+    head_ = load_first_token_head(weights, "pre_classifier", "classifier", h,
+                                  FirstTokenHead::Activation::Relu, "pre_classifier");
+    info_ = {
+        "distilbert", h, layers, shape_.heads, embeddings_.max_positions, head_ ? head_->num_labels() : 0};
   }
 
   const EncoderInfo& info() const override { return info_; }
@@ -63,26 +59,15 @@ class DistilBert final : public EncoderModel {
 
   std::vector<float> classify(const EncoderBatch& batch, const std::vector<float>& hidden, ThreadPool& pool,
                               TensorSink* sink) const override {
-    if (!classifier_) fail("this DistilBERT model has no classification head (no classifier.weight)");
-    const int h = shape_.hidden, s = batch.num_sequences();
-    const std::vector<float> cls = first_token_rows(hidden, h, batch);
-    std::vector<float> pre(static_cast<size_t>(s) * h);
-    pre_classifier_->forward(cls.data(), s, pre.data(), pool);
-    for (float& v : pre) v = std::max(v, 0.0f);
-    emit(sink, "pre_classifier", pre, h);
-    std::vector<float> logits(static_cast<size_t>(s) * num_labels_);
-    classifier_->forward(pre.data(), s, logits.data(), pool);
-    emit(sink, "logits", logits, num_labels_);
-    return logits;
+    if (!head_) fail("this DistilBERT model has no classification head (no classifier.weight)");
+    return head_->logits(batch, hidden, pool, sink);
   }
 
  private:
   PostLnShape shape_;
   EmbeddingWeights embeddings_;
   std::vector<PostLnLayerWeights> layers_;
-  LinearPtr pre_classifier_;
-  LinearPtr classifier_;
-  int num_labels_ = 0;
+  std::unique_ptr<FirstTokenHead> head_;
   EncoderInfo info_;
 };
 
