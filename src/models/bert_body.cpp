@@ -74,4 +74,49 @@ void run_post_ln_stack(const std::vector<PostLnLayerWeights>& layers, const Post
     run_post_ln_layer(layers[i], shape, batch, hidden, pool, sink, static_cast<int>(i));
 }
 
+namespace {
+
+class BertFamilyEncoder final : public EncoderModel {
+ public:
+  BertFamilyEncoder(const ModelDir& model, const WeightStore& weights, const BertFamilySpec& spec)
+      : body_(BertBody::load(model, weights, spec.prefix, spec.position_offset)) {
+    const int h = body_.config.layer.hidden;
+    head_ = load_first_token_head(weights, spec.head_dense, spec.head_out, h,
+                                  FirstTokenHead::Activation::Tanh, spec.head_dense_name);
+    missing_head_ =
+        cat("this ", spec.architecture, " model has no classification head (no ", spec.head_out, ".weight)");
+    info_ = {spec.architecture,
+             h,
+             body_.config.layers,
+             body_.config.layer.heads,
+             body_.config.max_positions - spec.position_offset,
+             head_ ? head_->num_labels() : 0};
+  }
+
+  const EncoderInfo& info() const override { return info_; }
+
+  std::vector<float> encode(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink) const override {
+    return body_.encode(batch, pool, sink);
+  }
+
+  std::vector<float> classify(const EncoderBatch& batch, const std::vector<float>& hidden, ThreadPool& pool,
+                              TensorSink* sink) const override {
+    if (!head_) fail(missing_head_);
+    return head_->logits(batch, hidden, pool, sink);
+  }
+
+ private:
+  BertBody body_;
+  std::unique_ptr<FirstTokenHead> head_;
+  std::string missing_head_;
+  EncoderInfo info_;
+};
+
+}  // namespace
+
+std::unique_ptr<EncoderModel> create_bert_family(const ModelDir& model, const WeightStore& weights,
+                                                 const BertFamilySpec& spec) {
+  return std::make_unique<BertFamilyEncoder>(model, weights, spec);
+}
+
 }  // namespace qp

@@ -9,6 +9,7 @@
 
 #include "io/model_dir.h"
 #include "models/blocks.h"
+#include "models/encoder.h"
 
 namespace qp {
 
@@ -33,6 +34,19 @@ struct BertBody {
 
   std::vector<float> encode(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink) const;
 };
+
+// What distinguishes one BERT-family architecture from another: where its
+// tensors live, where positions start, and the names of its head.
+struct BertFamilySpec {
+  std::string architecture;  // "bert", "roberta"
+  std::string prefix;        // of the body's tensors in this checkpoint ("bert.", "roberta." or "")
+  int position_offset = 0;   // first position id
+  std::string head_dense, head_out, head_dense_name;
+};
+
+// An EncoderModel made of a BertBody and an optional FirstTokenHead (tanh).
+std::unique_ptr<EncoderModel> create_bert_family(const ModelDir& model, const WeightStore& weights,
+                                                 const BertFamilySpec& spec);
 
 // Runs the post-LN layers over embedded tokens.
 void run_post_ln_stack(const std::vector<PostLnLayerWeights>& layers, const PostLnShape& shape,
