@@ -23,6 +23,8 @@ struct BenchArgs {
   std::vector<int> threads{1};
   int batch_size = 32;
   int max_length = 0;
+  int seq_len = 0;      // > 0: synthetic sequences of exactly this many tokens
+  int sequences = 128;  // how many, with --seq-len
   int runs = 5;
   int warmup = 1;
   bool json = false;
@@ -30,7 +32,7 @@ struct BenchArgs {
 
 struct BenchRow {
   std::string model, format;
-  int threads = 0, batch = 0;
+  int threads = 0, batch = 0, seq_len = 0;
   size_t sentences = 0, tokens = 0;
   SampleStats run_seconds, batch_ms;
   long long peak_rss = 0;
@@ -40,11 +42,25 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// `count` encodings of exactly `length` tokens: the texts run together and
+// cut, so the token mix is realistic while every sequence has the same length.
+std::vector<Encoding> fixed_length_encodings(const Model& model, const std::vector<TextInput>& texts, int length,
+                                             int count) {
+  std::string long_text;
+  while (true) {
+    for (const TextInput& t : texts) long_text += t.text + " ";
+    const Encoding e = model.tokenize({{long_text, std::nullopt}}, length).front();
+    if (static_cast<int>(e.input_ids.size()) >= length) return std::vector<Encoding>(count, e);
+  }
+}
+
 BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInput>& texts) {
   const Model model = Model::load(args.model, {threads});
-  const std::vector<Encoding> encodings = model.tokenize(texts, resolve_max_length(model, args.max_length));
+  const std::vector<Encoding> encodings =
+      args.seq_len > 0 ? fixed_length_encodings(model, texts, resolve_max_length(model, args.seq_len), args.sequences)
+                       : model.tokenize(texts, resolve_max_length(model, args.max_length));
   BenchRow row{std::filesystem::path(args.model).filename().string(), model.weight_format(), model.threads(),
-               args.batch_size, encodings.size()};
+               args.batch_size, args.seq_len, encodings.size()};
   for (const Encoding& e : encodings) row.tokens += e.input_ids.size();
   std::vector<double> run_seconds, batch_ms;
   for (int run = 0; run < args.warmup + args.runs; ++run) {
@@ -73,6 +89,7 @@ nlohmann::json row_json(const BenchRow& r) {
           {"isa", std::string(isa_name(active_isa()))},
           {"threads", r.threads},
           {"batch_size", r.batch},
+          {"seq_len", r.seq_len > 0 ? nlohmann::json(r.seq_len) : nlohmann::json("varied")},
           {"sentences", r.sentences},
           {"tokens", r.tokens},
           {"seconds_median", r.run_seconds.median},
@@ -86,13 +103,13 @@ nlohmann::json row_json(const BenchRow& r) {
 }
 
 void print_markdown(const std::vector<nlohmann::json>& rows) {
-  std::cout << "| model | format | isa | threads | batch | sentences | tokens | sentences/s | tokens/s | "
+  std::cout << "| model | format | isa | threads | batch | seq | sentences | tokens | sentences/s | tokens/s | "
                "batch p50 ms | p95 ms | p99 ms | peak RSS MiB |\n"
-            << "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+            << "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
             << std::fixed;
   for (const auto& r : rows) {
     std::cout << "| " << r["model"].get<std::string>() << " | " << r["format"].get<std::string>() << " | "
-              << r["isa"].get<std::string>() << " | " << r["threads"] << " | " << r["batch_size"] << " | "
+              << r["isa"].get<std::string>() << " | " << r["threads"] << " | " << r["batch_size"] << " | " << (r["seq_len"].is_string() ? r["seq_len"].get<std::string>() : r["seq_len"].dump()) << " | "
               << r["sentences"] << " | " << r["tokens"] << " | " << std::setprecision(1)
               << r["sentences_per_s"].get<double>() << " ± " << r["sentences_per_s_stdev"].get<double>()
               << " | " << std::setprecision(0) << r["tokens_per_s"].get<double>() << " | "
@@ -118,6 +135,9 @@ Action configure_bench(CLI::App& app) {
       ->capture_default_str()
       ->check(at_least(1));
   app.add_option("--max-length", args->max_length, "Truncate to this many tokens")->check(at_least(0));
+  app.add_option("--seq-len", args->seq_len,
+                 "Synthetic sequences of exactly N tokens (cut from the texts) instead of one per text");
+  app.add_option("--sequences", args->sequences, "How many sequences with --seq-len")->capture_default_str();
   app.add_option("--runs", args->runs, "Timed runs over the whole input")
       ->capture_default_str()
       ->check(at_least(1));
