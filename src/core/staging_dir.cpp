@@ -23,8 +23,10 @@ StagingDir::StagingDir(const fs::path& target, bool replace) : target_(fs::absol
   std::error_code ec;
   if (fs::exists(target_, ec) && !replace)
     fail(target_.string(), ": already exists; pass --force to replace it");
-  if (!fs::is_directory(target_.parent_path(), ec))
-    fail(target_.string(), ": parent directory ", target_.parent_path().string(), " does not exist");
+  const fs::path parent = target_.parent_path();
+  if (!fs::exists(parent, ec))
+    fail(target_.string(), ": parent directory ", parent.string(), " does not exist");
+  if (!fs::is_directory(parent, ec)) fail(target_.string(), ": ", parent.string(), " is not a directory");
   temp_ = make_temp_dir(target_, ".tmp-");
 }
 

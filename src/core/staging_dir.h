@@ -1,7 +1,9 @@
 // Builds an output directory under a temporary name beside its final place
 // and renames it into place only when everything is written, so a failed or
 // interrupted run never leaves a half-written output and never damages an
-// earlier good one.
+// earlier good one. A process killed outright (SIGKILL) cannot remove its
+// "<target>.tmp-XXXXXX" directory: that stale directory is all it leaves, a
+// later run uses a fresh name and is not disturbed by it, and it may be deleted.
 #pragma once
 
 #include <filesystem>

@@ -75,7 +75,11 @@ std::pair<std::string, QuantScheme> parse_override(const std::string& text) {
   const size_t eq = text.rfind('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
     fail("--override '", text, "': expected REGEX=SCHEME, e.g. 'attention\\.output=q8_sym_ch'");
-  return {text.substr(0, eq), parse_scheme(text.substr(eq + 1))};
+  try {
+    return {text.substr(0, eq), parse_scheme(text.substr(eq + 1))};
+  } catch (const Error& e) {
+    fail("--override '", text, "': ", e.what());
+  }
 }
 
 std::vector<PlannedTensor> make_plan(const WeightStore& weights, const PlanOptions& options) {

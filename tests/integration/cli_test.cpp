@@ -3,10 +3,7 @@
 // there) as a child process on tiny generated models, then checks the exit
 // code, the JSONL on stdout, and that every bad input ends in exactly one clear
 // error line on stderr.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <cerrno>
 #include <cmath>
@@ -21,10 +18,9 @@
 
 #include "../unit/io_test_util.h"
 #include "../unit/test_paths.h"
+#include "cli_runner.h"
 #include "core/build_info.h"
 #include "io/tiny_model.h"
-
-extern char** environ;
 
 namespace qp {
 namespace {
@@ -32,73 +28,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct CliResult {
-  int exit_code = -1;   // -1 when the process did not exit normally
-  int term_signal = 0;  // the signal that ended it, else 0
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const CliResult& r) {
-  return os << "exit " << r.exit_code << ", signal " << r.term_signal << "\n--- stdout ---\n"
-            << r.out.substr(0, 2000) << "\n--- stderr ---\n"
-            << r.err.substr(0, 4000);
-}
-
-// Runs quantpipe with `args`, standard input read from `stdin_path`; stdout and
-// stderr go to files in a temporary directory and are returned.
-CliResult run_cli(const std::vector<std::string>& args, const fs::path& stdin_path = "/dev/null") {
-  const test::TempDir capture;
-  const std::string out_path = (capture.path() / "stdout").string();
-  const std::string err_path = (capture.path() / "stderr").string();
-  const std::string in_path = stdin_path.string();
-  const std::string binary = test::quantpipe_binary().string();
-
-  std::vector<std::string> storage;
-  storage.push_back(binary);
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  const int spawn_error = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-
-  CliResult result;
-  if (spawn_error != 0) {
-    ADD_FAILURE() << "cannot start " << binary << ": " << std::strerror(spawn_error);
-    return result;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
-  result.out = test::read_bytes(out_path);
-  result.err = test::read_bytes(err_path);
-  return result;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-// stderr without the "[info]" log lines.
-std::vector<std::string> error_lines(const std::string& err) {
-  std::vector<std::string> lines;
-  for (std::string& line : split_lines(err))
-    if (line.rfind("[info]", 0) != 0) lines.push_back(std::move(line));
-  return lines;
-}
+using test::CliResult;
+using test::contains;
+using test::error_lines;
+using test::expect_clean_failure;
+using test::run_cli;
+using test::split_lines;
 
 std::vector<json> parse_jsonl(const std::string& out) {
   std::vector<json> rows;
@@ -121,22 +56,6 @@ float max_abs_diff(const std::vector<std::vector<float>>& a, const std::vector<s
       worst = std::max(worst, std::fabs(a[i][j] - b[i][j]));
   }
   return worst;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-// A failed run: exit code 1 (not a signal), nothing on stdout, and one error
-// line on stderr that contains every part.
-void expect_clean_failure(const CliResult& r, std::initializer_list<std::string> parts) {
-  EXPECT_EQ(r.term_signal, 0) << r;
-  EXPECT_EQ(r.exit_code, 1) << r;
-  EXPECT_EQ(r.out, "") << r;
-  const std::vector<std::string> lines = error_lines(r.err);
-  ASSERT_EQ(lines.size(), 1u) << r;
-  for (const std::string& part : parts)
-    EXPECT_TRUE(contains(lines[0], part)) << "'" << part << "' not in: " << lines[0];
 }
 
 std::string repeat_words(int count) {

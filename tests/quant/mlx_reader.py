@@ -2,6 +2,7 @@
 """Independent reader of quantpipe's MLX-layout output (stdlib + numpy only).
 
 Usage: mlx_reader.py DIR
+       mlx_reader.py --fp16 MODEL_DIR
 
 DIR holds model.safetensors, config.json with MLX's "quantization" block
 ({"group_size", "bits", "<module.path>": {"group_size", "bits"}}), and for each
@@ -10,6 +11,13 @@ float32 values [N, K]. For every <path>.weight (U32) with <path>.scales and
 <path>.biases the codes are unpacked the way MLX reads them (a little-endian bit
 stream per row, code i in bits [i*bits, (i+1)*bits)) and dequantized as
 w = scale * q + bias. Prints max |delta| per tensor; exits 1 on any mismatch.
+
+With --fp16, MODEL_DIR is a directory written by `quantpipe convert --emit-fp16`:
+model.safetensors and config.json as above, and fp16/model.safetensors with the
+dequantized weights in float16 under the Hugging Face names (<path>.weight).
+Every quantized module is dequantized here and compared with that float16
+tensor; the two may differ only by float16 rounding (half a unit in the last
+place, 2^-11 relative, or 2^-25 absolute below the normal range).
 
 Written from the MLX documentation of mlx.core.quantize / dequantize, not from
 quantpipe's C++ code, so that the two implementations check each other.
@@ -95,7 +103,68 @@ def check_module(directory, tensors, config, path):
     return ok
 
 
+def dequantize(tensors, config, path):
+    """MLX's formula; returns (w [N, K] float32, group, bits) or raises ValueError."""
+    group, bits = module_params(config, path)
+    words = tensors[path + ".weight"]
+    scales = tensors[path + ".scales"].astype(np.float32)
+    biases = tensors[path + ".biases"].astype(np.float32)
+    codes = unpack(words, bits)
+    n, k = codes.shape
+    if k * bits != words.shape[1] * 32:
+        raise ValueError(f"{path}: {words.shape[1]} words per row do not hold a whole number of {bits}-bit codes")
+    if scales.shape != (n, k // group) or biases.shape != scales.shape:
+        raise ValueError(f"{path}: scales {scales.shape} / biases {biases.shape} do not fit [{n}, {k}] with group {group}")
+    w = np.repeat(scales, group, axis=1) * codes.astype(np.float32) + np.repeat(biases, group, axis=1)
+    return w, group, bits
+
+
+def quantized_modules(tensors):
+    return sorted(
+        name[: -len(".weight")]
+        for name, array in tensors.items()
+        if name.endswith(".weight") and array.dtype == np.uint32
+        and name[: -len(".weight")] + ".scales" in tensors
+        and name[: -len(".weight")] + ".biases" in tensors
+    )
+
+
+def check_fp16(directory):
+    with open(os.path.join(directory, "config.json")) as f:
+        config = json.load(f)
+    tensors = read_safetensors(os.path.join(directory, "model.safetensors"))
+    halves = read_safetensors(os.path.join(directory, "fp16", "model.safetensors"))
+    modules = quantized_modules(tensors)
+    if not modules:
+        print("no quantized tensors found")
+        return 1
+    good = 0
+    for path in modules:
+        try:
+            w, group, bits = dequantize(tensors, config, path)
+        except ValueError as e:
+            print(e)
+            continue
+        half = halves.get(path + ".weight")
+        if half is None or half.dtype != np.float16 or half.shape != w.shape:
+            got = "absent" if half is None else f"{half.dtype} {list(half.shape)}"
+            print(f"{path}: fp16 dual output {path}.weight is {got}, expected float16 {list(w.shape)}")
+            continue
+        delta = np.abs(w - half.astype(np.float32))
+        allowed = np.maximum(np.abs(w) * 2.0**-11, 2.0**-25) * (1 + 1e-5)
+        worst = float(np.max(delta / allowed))
+        exact = float(np.mean(w.astype(np.float16) == half))
+        ok = worst <= 1.0 and np.all(np.isfinite(half))
+        good += ok
+        print(f"{path}: bits={bits} group={group} shape={list(w.shape)} "
+              f"max|delta|/fp16 rounding={worst:.3f} same fp16={exact:.4f} {'ok' if ok else 'MISMATCH'}")
+    print(f"{good}/{len(modules)} quantized tensors match the fp16 dual output")
+    return 0 if good == len(modules) else 1
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--fp16":
+        return check_fp16(sys.argv[2])
     if len(sys.argv) != 2:
         print(__doc__)
         return 2
@@ -103,13 +172,7 @@ def main():
     with open(os.path.join(directory, "config.json")) as f:
         config = json.load(f)
     tensors = read_safetensors(os.path.join(directory, "model.safetensors"))
-    modules = sorted(
-        name[: -len(".weight")]
-        for name, array in tensors.items()
-        if name.endswith(".weight") and array.dtype == np.uint32
-        and name[: -len(".weight")] + ".scales" in tensors
-        and name[: -len(".weight")] + ".biases" in tensors
-    )
+    modules = quantized_modules(tensors)
     if not modules:
         print("no quantized tensors found")
         return 1

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "quant/convert.h"
 
@@ -25,13 +26,26 @@ struct ConvertArgs {
   double target_size_mb = 0;
 };
 
+// Parses a scheme given through `options` (e.g. "--bits 7 --group-size 64"), so
+// that a refusal names what the user typed, not only the composed scheme name.
+quant::QuantScheme parse_scheme_for(const std::string& options, const std::string& name) {
+  try {
+    return quant::parse_scheme(name);
+  } catch (const Error& e) {
+    fail(options, ": ", e.what());
+  }
+}
+
 // --bits/--scheme/--group-size/--per-channel → a scheme name the parser checks.
 quant::QuantScheme linear_scheme(const ConvertArgs& args) {
   const std::string granularity = args.per_channel ? "ch" : "g" + std::to_string(args.group_size);
-  if (args.bits == "ternary") return quant::parse_scheme("ternary_" + granularity);
+  const std::string given =
+      "--bits " + args.bits + (args.bits == "ternary" ? "" : " --scheme " + args.scheme) +
+      (args.per_channel ? " --per-channel" : " --group-size " + std::to_string(args.group_size));
+  if (args.bits == "ternary") return parse_scheme_for(given, "ternary_" + granularity);
   if (args.scheme != "sym" && args.scheme != "affine")
     fail("--scheme '", args.scheme, "': expected sym or affine");
-  return quant::parse_scheme("q" + args.bits + "_" + args.scheme + "_" + granularity);
+  return parse_scheme_for(given, "q" + args.bits + "_" + args.scheme + "_" + granularity);
 }
 
 std::string mib(int64_t bytes) {
@@ -114,7 +128,8 @@ Action configure_convert(CLI::App& app) {
     quant::ConvertOptions options;
     options.plan.linear = linear_scheme(*args);
     options.plan.quantize_embeddings = args->embedding != "keep";
-    if (options.plan.quantize_embeddings) options.plan.embedding = quant::parse_scheme(args->embedding);
+    if (options.plan.quantize_embeddings)
+      options.plan.embedding = parse_scheme_for("--embedding " + args->embedding, args->embedding);
     options.plan.keep = args->keep;
     for (const std::string& text : args->overrides)
       options.plan.overrides.push_back(quant::parse_override(text));
