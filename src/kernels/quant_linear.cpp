@@ -167,7 +167,7 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
   base.group = group_;
   base.bits = bits_;
   base.epilogue = epilogue;
-  pool.parallel_for(static_cast<int64_t>(row_blocks) * panel_blocks, [&](int64_t begin, int64_t end) {
+  const auto run = [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
       const int rb = static_cast<int>(task / panel_blocks), pb = static_cast<int>(task % panel_blocks);
       const int m1 = std::min(m, (rb + 1) * row_block);
@@ -189,7 +189,14 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
         }
       }
     }
-  });
+  };
+  // Waking a worker costs several microseconds, as much as a whole batch-1
+  // MiniLM layer (≈ 0.5 M multiply-adds), so small products stay on this thread.
+  const int64_t tasks = static_cast<int64_t>(row_blocks) * panel_blocks;
+  if (static_cast<int64_t>(m) * n_ * k_ < (int64_t{1} << 21))
+    run(0, tasks);
+  else
+    pool.parallel_for(tasks, run);
 }
 
 }  // namespace qp::kernels

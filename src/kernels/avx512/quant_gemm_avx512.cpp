@@ -90,8 +90,9 @@ inline void block(const uint8_t* w, const int8_t* x, int64_t ldx, Sets<R>& acc) 
 // int32 dots of one group: steps unrolled so each set gets its own fields.
 template <int C, int R>
 inline void group_dots(const uint8_t*& w, const int8_t* x, int64_t ldx, int steps, __m512i (&acc)[R][2]) {
-  constexpr int kDepth = 4 * 8 / C, kFields = 8 / C;
-  constexpr int kUnroll = kSets < R >> kFields ? kSets<R> / kFields : 1;
+  constexpr int kDepth = 4 * 8 / C, kFields = 8 / C, kSetCount = kSets<R>;
+  // Enough whole steps per block that every set gets a field.
+  constexpr int kUnroll = kSetCount > kFields ? kSetCount / kFields : 1;
   Sets<R> sets;
 #pragma GCC unroll 4
   for (int u = 0; u < kSets<R>; ++u)
@@ -112,8 +113,9 @@ inline void group_dots(const uint8_t*& w, const int8_t* x, int64_t ldx, int step
 }
 
 // a·acc + bias, GELU if asked, stored to the valid columns of each token.
+// Always inlined: as a call it would take facc through the stack.
 template <int R>
-void finish(const QuantTile& t, __m512 (&facc)[R][2]) {
+[[gnu::always_inline]] inline void finish(const QuantTile& t, __m512 (&facc)[R][2]) {
   const __mmask16 m0 = first_lanes(t.cols);
   const __mmask16 m1 = t.cols > 16 ? first_lanes(t.cols - 16) : __mmask16(0);
   const __m512 b0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
