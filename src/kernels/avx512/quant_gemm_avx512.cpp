@@ -32,11 +32,21 @@ inline __m512i broadcast4(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// Field i of a container-C step: the codes of 16 outputs × 4 depths.
-template <int C, int I>
+// Few tokens per call (batch 1) leave the kernel short of ALU slots, not of
+// vpdpbusd ones, so there field I is only masked in place, never shifted: its
+// accumulator then holds 2^(I·C)·dot exactly (every product is a multiple of
+// it, and 4·255·127 per step leaves int32 ample room) and is shifted back once
+// per group. With more tokens the extra accumulators would not fit.
+template <int C, int R>
+constexpr bool kInPlace = C < 8 && R <= 2;
+
+// Field I of a container-C step: the codes of 16 outputs × 4 depths.
+template <int C, int I, bool InPlace>
 inline __m512i field(__m512i raw) {
   if constexpr (C == 8) {
     return raw;
+  } else if constexpr (InPlace) {
+    return _mm512_and_si512(raw, _mm512_set1_epi8(static_cast<char>(((1 << C) - 1) << (I * C))));
   } else {
     // A 16-bit shift drags the next byte's low bits in above bit 8 − I·C;
     // the byte mask removes them, since I·C + C ≤ 8.
@@ -47,17 +57,18 @@ inline __m512i field(__m512i raw) {
 
 // vpdpbusd has a latency of several cycles, so a token needs more than its 2
 // accumulators in flight: field/step u of an unrolled block goes to set u % S,
-// with S = 4/R sets (8 chains for R ≤ 2), summed when the group ends.
-template <int R>
-constexpr int kSets = R >= 3 ? 1 : 4 / R;
+// with S = 4/R sets (8 chains for R ≤ 2; at least one per field when fields
+// are masked in place), summed when the group ends.
+template <int C, int R>
+constexpr int kSets = R >= 3 ? 1 : (4 / R > 8 / C ? 4 / R : 8 / C);
 
-template <int R>
-using Sets = __m512i[kSets<R>][R][2];
+template <int C, int R>
+using Sets = __m512i[kSets<C, R>][R][2];
 
 // Field I of one step, for every token, into accumulator set Set.
 template <int C, int R, int I, int Set>
-inline void step_field(__m512i raw0, __m512i raw1, const int8_t* x, int64_t ldx, Sets<R>& acc) {
-  const __m512i w0 = field<C, I>(raw0), w1 = field<C, I>(raw1);
+inline void step_field(__m512i raw0, __m512i raw1, const int8_t* x, int64_t ldx, Sets<C, R>& acc) {
+  const __m512i w0 = field<C, I, kInPlace<C, R>>(raw0), w1 = field<C, I, kInPlace<C, R>>(raw1);
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
     const __m512i xb = broadcast4(x + r * ldx + 4 * I);
@@ -68,10 +79,10 @@ inline void step_field(__m512i raw0, __m512i raw1, const int8_t* x, int64_t ldx,
 
 // Fields I.. of step U, field I of step U going to set (U·fields + I) % S.
 template <int C, int R, int U, int I = 0>
-inline void fields(__m512i raw0, __m512i raw1, const int8_t* x, int64_t ldx, Sets<R>& acc) {
+inline void fields(__m512i raw0, __m512i raw1, const int8_t* x, int64_t ldx, Sets<C, R>& acc) {
   constexpr int kFields = 8 / C;
   if constexpr (I < kFields) {
-    step_field<C, R, I, (U * kFields + I) % kSets<R>>(raw0, raw1, x, ldx, acc);
+    step_field<C, R, I, (U * kFields + I) % kSets<C, R>>(raw0, raw1, x, ldx, acc);
     fields<C, R, U, I + 1>(raw0, raw1, x, ldx, acc);
   }
 }
@@ -79,7 +90,7 @@ inline void fields(__m512i raw0, __m512i raw1, const int8_t* x, int64_t ldx, Set
 // Steps U.. of an unrolled block. Everything that picks a set is a template
 // argument, so the sets stay in registers.
 template <int C, int R, int Unroll, int U = 0>
-inline void block(const uint8_t* w, const int8_t* x, int64_t ldx, Sets<R>& acc) {
+inline void block(const uint8_t* w, const int8_t* x, int64_t ldx, Sets<C, R>& acc) {
   if constexpr (U < Unroll) {
     const __m512i raw0 = _mm512_loadu_si512(w + 128 * U), raw1 = _mm512_loadu_si512(w + 128 * U + 64);
     fields<C, R, U>(raw0, raw1, x + U * 32 / C, ldx, acc);
@@ -90,12 +101,12 @@ inline void block(const uint8_t* w, const int8_t* x, int64_t ldx, Sets<R>& acc) 
 // int32 dots of one group: steps unrolled so each set gets its own fields.
 template <int C, int R>
 inline void group_dots(const uint8_t*& w, const int8_t* x, int64_t ldx, int steps, __m512i (&acc)[R][2]) {
-  constexpr int kDepth = 4 * 8 / C, kFields = 8 / C, kSetCount = kSets<R>;
+  constexpr int kDepth = 4 * 8 / C, kFields = 8 / C, kSetCount = kSets<C, R>;
   // Enough whole steps per block that every set gets a field.
   constexpr int kUnroll = kSetCount > kFields ? kSetCount / kFields : 1;
-  Sets<R> sets;
+  Sets<C, R> sets;
 #pragma GCC unroll 4
-  for (int u = 0; u < kSets<R>; ++u)
+  for (int u = 0; u < kSetCount; ++u)
     for (int r = 0; r < R; ++r) sets[u][r][0] = sets[u][r][1] = _mm512_setzero_si512();
   int s = 0;
   for (; s + kUnroll <= steps; s += kUnroll, w += 128 * kUnroll, x += kDepth * kUnroll)
@@ -105,9 +116,11 @@ inline void group_dots(const uint8_t*& w, const int8_t* x, int64_t ldx, int step
   for (int r = 0; r < R; ++r) {
     acc[r][0] = sets[0][r][0];
     acc[r][1] = sets[0][r][1];
-    for (int u = 1; u < kSets<R>; ++u) {
-      acc[r][0] = _mm512_add_epi32(acc[r][0], sets[u][r][0]);
-      acc[r][1] = _mm512_add_epi32(acc[r][1], sets[u][r][1]);
+    for (int u = 1; u < kSetCount; ++u) {
+      // Set u holds field u % fields when masked in place (S is a multiple of it).
+      const int shift = kInPlace<C, R> ? (u % kFields) * C : 0;
+      acc[r][0] = _mm512_add_epi32(acc[r][0], _mm512_srai_epi32(sets[u][r][0], shift));
+      acc[r][1] = _mm512_add_epi32(acc[r][1], _mm512_srai_epi32(sets[u][r][1], shift));
     }
   }
 }
