@@ -7,17 +7,23 @@
 //   y[n] = Σ_g Σ_{k∈g} (a·x_q[k])·(s_g·q[n][k] + b_g)
 //        = a·Σ_g (s_g·Σ_{k∈g} x_q[k]·q[n][k] + b_g·Σ_{k∈g} x_q[k])
 // The group sums of x_q do not depend on n, so they are computed once per row.
-// This file's implementation (ref_quant_gemm.cpp) is the scalar reference; SIMD
-// variants come later and are tested against it.
+// ref_quant_gemm.cpp is the scalar reference (the oracle); quant_linear.cpp
+// picks a row of the quantized dispatch table (quant_dispatch.h) when the
+// layer is built and, for the AVX2 / AVX-512 rows, repacks the codes once into
+// their panel layout instead of keeping one byte per code.
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
 
 namespace qp::kernels {
+
+struct QuantKernelTable;
 
 class QuantLinear final : public LinearLayer {
  public:
@@ -30,8 +36,11 @@ class QuantLinear final : public LinearLayer {
   int k() const override { return k_; }
   std::string format() const override;
   int bits() const { return bits_; }
+  // The ISA whose kernel forward() runs (fixed at construction).
+  Isa isa() const;
   int group() const { return group_; }
-  // Bytes held for the weight: codes + scales + biases (+ layer bias).
+  // Bytes held for the weight: codes (one per code for the scalar path, packed
+  // for the SIMD ones) + scales + biases (+ layer bias).
   int64_t weight_bytes() const;
 
   // y[m][n] = epilogue(x[m][k]·Wᵀ + b[n]), as LinearF32::forward.
@@ -39,14 +48,25 @@ class QuantLinear final : public LinearLayer {
                Epilogue epilogue = Epilogue::None) const override;
 
  private:
+  struct FreeBytes {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  void forward_reference(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue) const;
+  void forward_packed(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue) const;
+
+  const QuantKernelTable* table_ = nullptr;  // null: scalar reference
   int n_ = 0;
   int k_ = 0;
   int bits_ = 0;
   int group_ = 0;
-  std::vector<uint8_t> codes_;  // [n, k]
-  std::vector<float> scales_;   // [n, k/group]
-  std::vector<float> biases_;   // [n, k/group]
-  std::vector<float> bias_;     // [n] or empty
+  int64_t code_bytes_ = 0;
+  // Scalar path: codes_ [n, k], scales_/biases_ [n, k/group], bias_ [n] or
+  // empty. Packed path: codes_ in the panel layout (64-byte aligned),
+  // scales_/biases_ [panel][group][32], bias_ padded to whole panels or empty.
+  std::unique_ptr<uint8_t[], FreeBytes> codes_;
+  std::vector<float> scales_;
+  std::vector<float> biases_;
+  std::vector<float> bias_;
 };
 
 // Per-token int8 activation quantization (exposed for tests and SIMD variants):

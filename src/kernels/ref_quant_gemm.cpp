@@ -2,10 +2,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include "kernels/quant_dispatch.h"
 #include "kernels/quant_linear.h"
 #include "kernels/ref_ops.h"
-#include "quant/pack.h"
 
 namespace qp::kernels {
 namespace {
@@ -40,8 +39,6 @@ QuantizedActivations quantize_activations(const float* x, int m, int k, int grou
 
 }  // namespace
 
-std::string QuantLinear::format() const { return "q" + std::to_string(bits_) + " g" + std::to_string(group_); }
-
 float quantize_activation_row(const float* x, int k, int8_t* x_q) {
   float absmax = 0.0f;
   bool finite = true;
@@ -64,31 +61,8 @@ float quantize_activation_row(const float* x, int k, int8_t* x_q) {
   return scale;
 }
 
-QuantLinear::QuantLinear(const uint32_t* packed, const float* scales, const float* biases, int n, int k,
-                         int bits, int group, const float* bias)
-    : n_(n), k_(k), bits_(bits), group_(group) {
-  if (bits < 2 || bits > 8 || bits == 7)
-    fail("[kernels] QuantLinear: ", bits, " bits is not supported (2, 3, 4, 5, 6 or 8)");
-  if (n <= 0 || k <= 0 || group <= 0 || k % group != 0 || (static_cast<int64_t>(k) * bits) % 32 != 0)
-    fail("[kernels] QuantLinear: bad shape n=", n, " k=", k, " group=", group, " bits=", bits);
-  if (!packed || !scales || !biases) fail("[kernels] QuantLinear: packed, scales and biases are required");
-  const int64_t words_per_row = static_cast<int64_t>(k) * bits / 32;
-  const int64_t groups = static_cast<int64_t>(n) * (k / group);
-  codes_.resize(static_cast<size_t>(n) * k);
-  for (int r = 0; r < n; ++r)
-    quant::unpack_codes_into(packed + r * words_per_row, bits, k, &codes_[static_cast<size_t>(r) * k]);
-  scales_.assign(scales, scales + groups);
-  biases_.assign(biases, biases + groups);
-  if (bias) bias_.assign(bias, bias + n);
-}
-
-int64_t QuantLinear::weight_bytes() const {
-  return static_cast<int64_t>(codes_.size()) +
-         4 * static_cast<int64_t>(scales_.size() + biases_.size() + bias_.size());
-}
-
-void QuantLinear::forward(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue) const {
-  if (m <= 0) return;
+void QuantLinear::forward_reference(const float* x, int m, float* y, ThreadPool& pool,
+                                    Epilogue epilogue) const {
   const QuantizedActivations act = quantize_activations(x, m, k_, group_, pool);
   const int groups = k_ / group_;
   // Columns split across threads: each thread streams its own weight rows once
@@ -116,4 +90,23 @@ void QuantLinear::forward(const float* x, int m, float* y, ThreadPool& pool, Epi
   });
 }
 
+namespace ref {
+namespace {
+
+float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_sums) {
+  const float scale = quantize_activation_row(x, k, x_q);
+  for (int g = 0; g < k / group; ++g) {
+    int32_t sum = 0;
+    for (int i = g * group; i < (g + 1) * group; ++i) sum += x_q[i];
+    group_sums[g] = static_cast<float>(sum);
+  }
+  return scale;
+}
+
+}  // namespace
+
+// No packed micro-kernel: QuantLinear runs forward_reference for this row.
+const QuantKernelTable kQuantTable = {Isa::Scalar, 0, quantize_row, nullptr, nullptr, 0};
+
+}  // namespace ref
 }  // namespace qp::kernels

@@ -1,0 +1,209 @@
+// AVX2 quantized GEMM (layout and contract in quant_dispatch.h), without VNNI:
+// vpmaddubsw multiplies u8 codes by s8 activations into saturating s16 pair
+// sums, vpmaddwd against ones widens them to int32. Exactness:
+//  - codes ≤ 15 (2/3/4-bit): a pair is ≤ 2·15·127 = 3810, so the fields of a
+//    step (up to 4 pairs, ≤ 15240) are summed in s16 before one vpmaddwd;
+//  - codes ≤ 63 (5/6-bit): a pair is ≤ 16002 < 32767, one vpmaddwd each;
+//  - 8-bit codes could saturate (2·255·127 = 64770), so each code is split
+//    into nibbles q = 16·h + l; both products are exact and vpmaddwd weighs
+//    them with 16 and 1 while widening.
+// A call covers 2 tokens × 16 outputs (half a panel) in 8 of the 16 ymm
+// registers; gemm_tile runs both halves.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/avx2/vmath_avx2.h"
+#include "kernels/quant_dispatch.h"
+
+namespace qp::kernels::avx2 {
+namespace {
+
+constexpr int kQuantMr = 2;
+
+enum class Codes { Narrow, Six, Eight };  // ≤ 4-bit, 5/6-bit, 8-bit
+
+inline __m256i broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+
+inline __m256i field(__m256i raw, int shift, int c) {
+  const __m256i mask = _mm256_set1_epi8(static_cast<char>((1 << c) - 1));
+  return _mm256_and_si256(_mm256_srli_epi16(raw, shift), mask);
+}
+
+// int32 dot contributions of one byte-container step (32 bytes = 8 outputs ×
+// 4 depths) against one token's 4 x_q at x.
+template <Codes K>
+inline __m256i step_dot(__m256i raw, const int8_t* x) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  if constexpr (K == Codes::Six) return _mm256_madd_epi16(_mm256_maddubs_epi16(raw, broadcast4(x)), ones);
+  const __m256i xb = broadcast4(x);
+  const __m256i h = _mm256_maddubs_epi16(field(raw, 4, 4), xb);
+  const __m256i l = _mm256_maddubs_epi16(field(raw, 0, 4), xb);
+  return _mm256_add_epi32(_mm256_madd_epi16(h, _mm256_set1_epi16(16)), _mm256_madd_epi16(l, ones));
+}
+
+// Narrow codes in a C-bit container (8/C fields of 4 depths): all fields
+// summed in s16 first.
+template <int C>
+inline __m256i step_dot_narrow(__m256i raw, const int8_t* x) {
+  __m256i s = _mm256_maddubs_epi16(field(raw, 0, C), broadcast4(x));
+#pragma GCC unroll 4
+  for (int i = 1; i < 8 / C; ++i)
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(field(raw, i * C, C), broadcast4(x + 4 * i)));
+  return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
+}
+
+template <int C, Codes K>
+inline __m256i dot(__m256i raw, const int8_t* x) {
+  if constexpr (K == Codes::Narrow)
+    return step_dot_narrow<C>(raw, x);
+  else
+    return step_dot<K>(raw, x);
+}
+
+// R tokens × 16 outputs starting at output `half`·16 of the panel.
+template <int C, Codes K, int R>
+void half_tile(const QuantTile& t, int half) {
+  constexpr int kDepth = 4 * 8 / C;
+  const int groups = t.k / t.group, steps = t.group / kDepth;
+  const uint8_t* w = t.codes + half * 64;
+  __m256 facc[R][2];
+  for (int r = 0; r < R; ++r) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
+  for (int g = 0; g < groups; ++g) {
+    __m256i acc[R][2];
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    const int8_t* x = t.xq + g * t.group;
+    for (int s = 0; s < steps; ++s, w += 128, x += kDepth) {
+      const __m256i raw0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+      const __m256i raw1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+#pragma GCC unroll 2
+      for (int r = 0; r < R; ++r) {
+        acc[r][0] = _mm256_add_epi32(acc[r][0], dot<C, K>(raw0, x + r * t.ldx));
+        acc[r][1] = _mm256_add_epi32(acc[r][1], dot<C, K>(raw1, x + r * t.ldx));
+      }
+    }
+    const float* sc = t.scales + g * kQuantNr + half * 16;
+    const float* bi = t.biases + g * kQuantNr + half * 16;
+#pragma GCC unroll 2
+    for (int r = 0; r < R; ++r) {
+      const __m256 sum = _mm256_set1_ps(t.group_sums[r * t.ldg + g]);
+      for (int j = 0; j < 2; ++j)
+        facc[r][j] = _mm256_fmadd_ps(
+            _mm256_loadu_ps(bi + 8 * j), sum,
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][j]), _mm256_loadu_ps(sc + 8 * j), facc[r][j]));
+    }
+  }
+  const int cols = t.cols - half * 16;
+  for (int r = 0; r < R; ++r) {
+    const __m256 a = _mm256_set1_ps(t.act_scale[r]);
+    for (int j = 0; j < 2; ++j) {
+      const __m256 b = t.bias ? _mm256_loadu_ps(t.bias + half * 16 + 8 * j) : _mm256_setzero_ps();
+      __m256 v = _mm256_fmadd_ps(a, facc[r][j], b);
+      if (t.epilogue == Epilogue::Gelu) v = gelu_ps(v);
+      _mm256_maskstore_ps(t.y + r * t.ldy + half * 16 + 8 * j, first_lanes(cols - 8 * j), v);
+    }
+  }
+}
+
+template <int C, Codes K>
+void tile(const QuantTile& t) {
+  for (int half = 0; half < 2 && half * 16 < t.cols; ++half) {
+    if (t.rows == 1)
+      half_tile<C, K, 1>(t, half);
+    else
+      half_tile<C, K, 2>(t, half);
+  }
+}
+
+void gemm_tile(const QuantTile& t) {
+  if (t.bits <= 2) return tile<2, Codes::Narrow>(t);
+  if (t.bits <= 4) return tile<4, Codes::Narrow>(t);
+  if (t.bits <= 6) return tile<8, Codes::Six>(t);
+  return tile<8, Codes::Eight>(t);
+}
+
+// Eight x_q values from eight int32 lanes already clamped to ±127.
+inline void store8(int8_t* dst, __m256i q, int n) {
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+  const __m128i b = _mm_packs_epi16(w, w);
+  if (n >= 8) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), b);
+  } else {
+    alignas(16) int8_t tmp[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b);
+    std::memcpy(dst, tmp, static_cast<size_t>(n));
+  }
+}
+
+inline int32_t hsum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// Bit-identical to the scalar reference (same absmax, same 127/absmax, and
+// cvtps rounds to nearest even as rint does in the default rounding mode).
+float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_sums) {
+  const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
+  __m256 vmax = _mm256_setzero_ps(), bad = _mm256_setzero_ps();
+  for (int i = 0; i < k; i += 8) {
+    const __m256 v = _mm256_andnot_ps(sign, _mm256_maskload_ps(x + i, first_lanes(k - i)));
+    bad = _mm256_or_ps(bad, _mm256_cmp_ps(v, inf, _CMP_NLT_UQ));  // ±inf or NaN
+    vmax = _mm256_max_ps(vmax, v);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vmax);
+  const float absmax = *std::max_element(lanes, lanes + 8);
+  const bool non_finite = _mm256_movemask_ps(bad) != 0;
+  const int groups = k / group;
+  if (non_finite || absmax == 0.0f) {
+    std::memset(x_q, 0, static_cast<size_t>(k));
+    std::fill_n(group_sums, groups, 0.0f);
+    return non_finite ? NAN : 0.0f;  // NaN scale: the output row shows the fault
+  }
+  const __m256 inverse = _mm256_set1_ps(127.0f / absmax);
+  const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
+  for (int g = 0; g < groups; ++g) {
+    __m256i sum = _mm256_setzero_si256();
+    for (int i = g * group; i < (g + 1) * group; i += 8) {
+      const int n = (g + 1) * group - i;
+      const __m256 v = _mm256_maskload_ps(x + i, first_lanes(n));
+      __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(v, inverse));
+      q = _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
+      sum = _mm256_add_epi32(sum, q);
+      store8(x_q + i, q, n);
+    }
+    group_sums[g] = static_cast<float>(hsum(sum));
+  }
+  return absmax / 127.0f;
+}
+
+// Independent vpmaddubsw → vpmaddwd → vpaddd chains: AVX2's int8 dot rate.
+// Each chain feeds its own sum back in, so nothing can be hoisted.
+constexpr int kPeakChains = 10;
+
+int32_t int8_peak(int64_t iterations) {
+  __m256i acc[kPeakChains];
+  for (int i = 0; i < kPeakChains; ++i) acc[i] = _mm256_set1_epi32(i);
+  const __m256i b = _mm256_set1_epi8(-2), ones = _mm256_set1_epi16(1);
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < kPeakChains; ++i)
+      acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(acc[i], b), ones));
+  __m256i sum = acc[0];
+  for (int i = 1; i < kPeakChains; ++i) sum = _mm256_add_epi32(sum, acc[i]);
+  return hsum(sum);
+}
+
+}  // namespace
+
+const QuantKernelTable kQuantTable = {Isa::Avx2, kQuantMr,  quantize_row,
+                                      gemm_tile, int8_peak, kPeakChains * 32 * 2};
+
+}  // namespace qp::kernels::avx2
