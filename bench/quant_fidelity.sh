@@ -4,7 +4,8 @@
 # q4_affine_g64 (checked against the thresholds) and at q3_affine_g64,
 # q2_affine_g64 and ternary_g64 (measured only), and prints one line per model
 # and scheme: mean cosine vs fp32, label agreement, fp32 → quantized metric.
-# Quantized weights run on the scalar reference kernel: expect tens of minutes
+# Quantized weights run on the fastest kernel this CPU has (AVX-512 VNNI /
+# AVX2; QUANTPIPE_CPU_ISA=scalar for the reference): expect several minutes
 # on 2 cores.
 #
 # Usage: bench/quant_fidelity.sh [extra gtest flags]
