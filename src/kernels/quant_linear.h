@@ -1,6 +1,6 @@
 // A Linear layer whose weight stays quantized in memory: MLX affine codes
-// (w = scale·q + bias per (row, group), see src/quant/pack.h) unpacked once to one
-// byte per weight, never expanded to floats.
+// (w = scale·q + bias per (row, group), see src/quant/pack.h), never expanded
+// to floats.
 //
 // forward() quantizes each activation row to int8 (per token: a = absmax/127,
 // x_q = rint(x/a)) and accumulates in int32 per group:

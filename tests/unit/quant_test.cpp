@@ -366,7 +366,8 @@ TEST(QuantLinear, MatchesFp32MatmulOfDequantizedWeights) {
     // whole 32-row panels and stores ≤ 4-bit codes in 2- or 4-bit containers.
     const int64_t rows = linear.isa() == Isa::Scalar ? n : (n + 31) / 32 * 32;
     const int64_t code_bits = linear.isa() == Isa::Scalar ? 8 : kernels::code_container_bits(q.bits);
-    EXPECT_EQ(linear.weight_bytes(), rows * k * code_bits / 8 + 4 * (2 * rows * (k / q.group) + rows)) << name;
+    EXPECT_EQ(linear.weight_bytes(), rows * k * code_bits / 8 + 4 * (2 * rows * (k / q.group) + rows))
+        << name;
     std::vector<float> y(m * n);
     linear.forward(x.data(), m, y.data(), pool);
     const double e = relative_error(matmul_dequantized(x, m, q, bias), y);
