@@ -92,9 +92,10 @@ std::vector<PlannedTensor> make_plan(const WeightStore& weights, const PlanOptio
   std::vector<PlannedTensor> plan;
   for (const std::string& name : weights.names()) {
     const TensorView& view = weights.require(name);
-    PlannedTensor t{name, view.shape, view.dtype};
-    plan.push_back(t);
-    PlannedTensor& entry = plan.back();
+    PlannedTensor& entry = plan.emplace_back();
+    entry.name = name;
+    entry.shape = view.shape;
+    entry.dtype = view.dtype;
     const bool is_float = view.dtype == DType::F32 || view.dtype == DType::F16 || view.dtype == DType::BF16;
     if (!is_float || view.shape.size() != 2 || name.size() < 7 || name.substr(name.size() - 7) != ".weight") {
       entry.reason = "kept: not a 2-D float weight";

@@ -18,7 +18,8 @@ constexpr double kThreeDecimals = 0.0005;
 double classification_accuracy(const std::string& model_name, const std::string& data_file,
                                const ColumnMapping& columns) {
   const Model model = Model::load(test::shared_dir() / "models" / model_name, {0});
-  const std::vector<LabelledExample> examples = read_jsonl_dataset(test::shared_dir() / "data" / data_file, columns);
+  const std::vector<LabelledExample> examples =
+      read_jsonl_dataset(test::shared_dir() / "data" / data_file, columns);
   std::vector<TextInput> inputs;
   std::vector<std::string> gold, predicted;
   for (const LabelledExample& e : examples) {
@@ -38,7 +39,8 @@ TEST(SharedAccuracy, GenreClassifierMatchesPublishedAccuracy) {
 
 TEST(SharedAccuracy, NliClassifierMatchesPublishedAccuracy) {
   QP_REQUIRE_SHARED("models/minilm-l6-nli");
-  const double acc = classification_accuracy("minilm-l6-nli", "mnli/dev_a.jsonl", {"premise", "hypothesis", "label"});
+  const double acc =
+      classification_accuracy("minilm-l6-nli", "mnli/dev_a.jsonl", {"premise", "hypothesis", "label"});
   std::cout << "[ accuracy ] minilm-l6-nli on mnli/dev_a.jsonl: " << acc << "\n";
   EXPECT_NEAR(acc, 0.3708, kThreeDecimals);
 }

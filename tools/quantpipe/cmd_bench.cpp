@@ -44,8 +44,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 // `count` encodings of exactly `length` tokens: the texts run together and
 // cut, so the token mix is realistic while every sequence has the same length.
-std::vector<Encoding> fixed_length_encodings(const Model& model, const std::vector<TextInput>& texts, int length,
-                                             int count) {
+std::vector<Encoding> fixed_length_encodings(const Model& model, const std::vector<TextInput>& texts,
+                                             int length, int count) {
   std::string long_text;
   while (true) {
     for (const TextInput& t : texts) long_text += t.text + " ";
@@ -57,10 +57,19 @@ std::vector<Encoding> fixed_length_encodings(const Model& model, const std::vect
 BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInput>& texts) {
   const Model model = Model::load(args.model, {threads});
   const std::vector<Encoding> encodings =
-      args.seq_len > 0 ? fixed_length_encodings(model, texts, resolve_max_length(model, args.seq_len), args.sequences)
-                       : model.tokenize(texts, resolve_max_length(model, args.max_length));
-  BenchRow row{std::filesystem::path(args.model).filename().string(), model.weight_format(), model.threads(),
-               args.batch_size, args.seq_len, encodings.size()};
+      args.seq_len > 0
+          ? fixed_length_encodings(model, texts, resolve_max_length(model, args.seq_len), args.sequences)
+          : model.tokenize(texts, resolve_max_length(model, args.max_length));
+  BenchRow row{std::filesystem::path(args.model).filename().string(),
+               model.weight_format(),
+               model.threads(),
+               args.batch_size,
+               args.seq_len,
+               encodings.size(),
+               0,
+               {},
+               {},
+               0};
   for (const Encoding& e : encodings) row.tokens += e.input_ids.size();
   std::vector<double> run_seconds, batch_ms;
   for (int run = 0; run < args.warmup + args.runs; ++run) {
@@ -103,13 +112,15 @@ nlohmann::json row_json(const BenchRow& r) {
 }
 
 void print_markdown(const std::vector<nlohmann::json>& rows) {
-  std::cout << "| model | format | isa | threads | batch | seq | sentences | tokens | sentences/s | tokens/s | "
-               "batch p50 ms | p95 ms | p99 ms | peak RSS MiB |\n"
-            << "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
-            << std::fixed;
+  std::cout
+      << "| model | format | isa | threads | batch | seq | sentences | tokens | sentences/s | tokens/s | "
+         "batch p50 ms | p95 ms | p99 ms | peak RSS MiB |\n"
+      << "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+      << std::fixed;
   for (const auto& r : rows) {
     std::cout << "| " << r["model"].get<std::string>() << " | " << r["format"].get<std::string>() << " | "
-              << r["isa"].get<std::string>() << " | " << r["threads"] << " | " << r["batch_size"] << " | " << (r["seq_len"].is_string() ? r["seq_len"].get<std::string>() : r["seq_len"].dump()) << " | "
+              << r["isa"].get<std::string>() << " | " << r["threads"] << " | " << r["batch_size"] << " | "
+              << (r["seq_len"].is_string() ? r["seq_len"].get<std::string>() : r["seq_len"].dump()) << " | "
               << r["sentences"] << " | " << r["tokens"] << " | " << std::setprecision(1)
               << r["sentences_per_s"].get<double>() << " ± " << r["sentences_per_s_stdev"].get<double>()
               << " | " << std::setprecision(0) << r["tokens_per_s"].get<double>() << " | "
