@@ -1,0 +1,115 @@
+// Pipeline configuration: YAML files parsed into plain structs, with defaults
+// filled in and everything checked once at load time, so the rest of the
+// pipeline never re-validates and never sees YAML.
+//
+// A config file has a top-level map with `models:` and/or `datasets:` (lists of
+// maps). Several files are merged; names must be unique across all of them and
+// every model benchmark must name a dataset defined in one of them.
+//
+// Relative paths (model `path`, dataset `path`, `preprocessing.cache_dir`) are
+// resolved against the directory of the config file that contains them, so a
+// config means the same thing whatever the working directory is.
+//
+// Errors are qp::Error with "<file>:<line>: <key>: <what>", e.g.
+// "configs/models.yaml:14: models[2].quantization.bits: expected one of 8, 6,
+// 5, 4, 3, 2, ternary, got 7".
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eval/datasets.h"
+#include "quant/scheme.h"
+
+namespace qp::pipeline {
+
+// Where an entry was declared, kept for messages raised after loading (gates,
+// reports) that should point back at the config.
+struct ConfigSource {
+  std::string file;
+  int line = 0;  // 1-based
+
+  std::string str() const;  // "file:line"
+};
+
+enum class ModelTask { Classification, Nli, Embedding, ZeroShot };
+enum class SchemeKind { Symmetric, Affine };
+enum class DatasetProvider { HuggingFace, Local };
+enum class DatasetFormat { Jsonl, Csv, Tsv };
+
+// The YAML spelling of each enum value ("zero-shot", "sym", "huggingface", "tsv").
+std::string_view to_string(ModelTask task);
+std::string_view to_string(SchemeKind kind);
+std::string_view to_string(DatasetProvider provider);
+std::string_view to_string(DatasetFormat format);
+
+// One quantized variant of a model and the gates it must pass.
+struct QuantizationConfig {
+  int bits = 8;          // 8, 6, 5, 4, 3 or 2; ignored when ternary
+  bool ternary = false;  // `bits: ternary`
+  std::string dtype;     // informational ("int8", "int4"); not used to pick the scheme
+  int group_size = 64;
+  SchemeKind scheme = SchemeKind::Affine;  // ignored when ternary
+  bool per_channel = false;                // one scale per output row instead of per group
+  std::optional<double> target_size_mb;
+  std::optional<double> max_accuracy_drop;  // percentage points below fp32
+  ConfigSource source;
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string hf_name;         // hub id; exactly one of hf_name and path is set
+  std::filesystem::path path;  // local model directory, resolved (see top)
+  ModelTask task = ModelTask::Classification;
+  std::vector<QuantizationConfig> quantization;  // at least one
+  std::vector<std::string> benchmarks;           // dataset names
+  ConfigSource source;
+};
+
+struct Preprocessing {
+  int max_length = 128;
+  bool truncation = true;
+  std::string padding = "longest";  // longest | max_length | none
+  std::filesystem::path cache_dir;  // empty: the pipeline's default
+};
+
+struct DatasetConfig {
+  std::string name;
+  DatasetProvider provider = DatasetProvider::Local;
+  std::string hf_name;  // hub dataset id, e.g. "glue" (huggingface only)
+  std::string subset;   // e.g. "mnli"
+  std::vector<std::string> splits = {"validation"};
+  std::vector<std::string> metrics;  // at least one
+  Preprocessing preprocessing;
+  std::filesystem::path path;                   // local only, resolved (see top)
+  DatasetFormat format = DatasetFormat::Jsonl;  // local only; from the extension when absent
+  ColumnMapping columns;
+  std::map<std::string, std::string> label_mapping;  // dataset label value → model label name
+  std::optional<int64_t> limit;                      // at most this many rows
+  ConfigSource source;
+};
+
+struct PipelineConfig {
+  std::vector<ModelConfig> models;
+  std::vector<DatasetConfig> datasets;
+  std::vector<std::string> files;  // the files read, in order
+
+  const DatasetConfig* find_dataset(std::string_view name) const;
+};
+
+// Loads and merges every file matched by the patterns (plain paths or glob(3)
+// patterns); throws qp::Error naming the file, line and key of the problem.
+PipelineConfig load_pipeline_config(const std::vector<std::string>& patterns);
+
+// The scheme name a quantization entry stands for: bits 8 + sym + per_channel →
+// "q8_sym_ch", bits 4 + group 64 → "q4_affine_g64", ternary → "ternary_g64".
+std::string scheme_name(const QuantizationConfig& quantization);
+// The parsed scheme; throws the scheme's own error when the combination is invalid.
+quant::QuantScheme resolve_scheme(const QuantizationConfig& quantization);
+
+}  // namespace qp::pipeline

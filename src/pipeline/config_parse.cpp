@@ -1,0 +1,276 @@
+// Parsing of models: and datasets: entries, with defaults and per-field checks.
+#include "pipeline/config_parse.h"
+
+#include <cctype>
+#include <utility>
+
+#include "core/error.h"
+
+namespace qp::pipeline {
+namespace {
+
+// YAML spellings, one row per enum value; used both to parse and to print.
+template <typename E>
+using Names = std::vector<std::pair<E, std::string_view>>;
+
+const Names<ModelTask>& task_names() {
+  static const Names<ModelTask> names = {{ModelTask::Classification, "classification"},
+                                         {ModelTask::Nli, "nli"},
+                                         {ModelTask::Embedding, "embedding"},
+                                         {ModelTask::ZeroShot, "zero-shot"}};
+  return names;
+}
+const Names<SchemeKind>& kind_names() {
+  static const Names<SchemeKind> names = {{SchemeKind::Symmetric, "sym"}, {SchemeKind::Affine, "affine"}};
+  return names;
+}
+const Names<DatasetProvider>& provider_names() {
+  static const Names<DatasetProvider> names = {{DatasetProvider::HuggingFace, "huggingface"},
+                                               {DatasetProvider::Local, "local"}};
+  return names;
+}
+const Names<DatasetFormat>& format_names() {
+  static const Names<DatasetFormat> names = {
+      {DatasetFormat::Jsonl, "jsonl"}, {DatasetFormat::Csv, "csv"}, {DatasetFormat::Tsv, "tsv"}};
+  return names;
+}
+
+template <typename E>
+std::string_view name_of(E value, const Names<E>& names) {
+  for (const auto& [candidate, name] : names)
+    if (candidate == value) return name;
+  return "?";
+}
+
+std::string join(const std::vector<std::string_view>& words) {
+  std::string out;
+  for (std::string_view word : words) out += cat(out.empty() ? "" : ", ", word);
+  return out;
+}
+
+// Fails with "expected one of a, b, c, got x" unless the text is one of the choices.
+std::string one_of(const YamlField& field, const std::vector<std::string_view>& choices) {
+  const std::string text = field.as_string();
+  for (std::string_view choice : choices)
+    if (text == choice) return text;
+  field.fail(cat("expected one of ", join(choices), ", got ", text));
+}
+
+template <typename E>
+E parse_enum(const YamlField& field, const Names<E>& names) {
+  std::vector<std::string_view> choices;
+  for (const auto& row : names) choices.push_back(row.second);
+  const std::string text = one_of(field, choices);
+  for (const auto& [value, name] : names)
+    if (name == text) return value;
+  return names.front().first;  // unreachable: one_of accepted text
+}
+
+// Names become directory and report names, so keep them to portable characters.
+std::string parse_name(const YamlField& field) {
+  const std::string name = field.as_string();
+  if (name.empty()) field.fail("must not be empty");
+  for (char c : name) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    if (!ok) field.fail(cat("'", name, "' may only use letters, digits, '-', '_' and '.'"));
+  }
+  return name;
+}
+
+// Relative paths are taken from the config file's directory (see config.h).
+std::filesystem::path parse_path(const YamlField& field) {
+  const std::filesystem::path path = field.as_string();
+  if (path.empty()) field.fail("must not be empty");
+  if (path.is_absolute()) return path.lexically_normal();
+  return (std::filesystem::path(field.file).parent_path() / path).lexically_normal();
+}
+
+std::optional<double> parse_optional_number(const YamlMap& map, std::string_view key, double minimum,
+                                            bool inclusive) {
+  std::optional<YamlField> field = map.get(key);
+  if (!field) return std::nullopt;
+  const double value = field->as_number();
+  if (value < minimum || (!inclusive && value == minimum))
+    field->fail(cat("must be ", inclusive ? "at least " : "greater than ", minimum, ", got ", value));
+  return value;
+}
+
+int64_t parse_positive(const YamlField& field) {
+  const int64_t value = field.as_int();
+  if (value <= 0) field.fail(cat("must be positive, got ", value));
+  return value;
+}
+
+// Reads "bits": a width MLX packs, or the word ternary.
+void parse_bits(const YamlField& field, QuantizationConfig& q) {
+  const std::string text = one_of(field, {"8", "6", "5", "4", "3", "2", "ternary"});
+  q.ternary = text == "ternary";
+  if (!q.ternary) q.bits = std::stoi(text);
+}
+
+QuantizationConfig parse_quantization(const YamlField& field) {
+  const YamlMap map(
+      field, {"bits", "dtype", "group_size", "scheme", "per_channel", "target_size_mb", "max_accuracy_drop"});
+  QuantizationConfig q;
+  q.source = {field.file, field.line()};
+  parse_bits(map.need("bits"), q);
+  if (auto f = map.get("dtype")) q.dtype = f->as_string();
+  if (auto f = map.get("group_size"))
+    q.group_size = static_cast<int>(std::stoi(one_of(*f, {"32", "64", "128"})));
+  if (auto f = map.get("scheme")) q.scheme = parse_enum(*f, kind_names());
+  if (auto f = map.get("per_channel")) q.per_channel = f->as_bool();
+  q.target_size_mb = parse_optional_number(map, "target_size_mb", 0, false);
+  q.max_accuracy_drop = parse_optional_number(map, "max_accuracy_drop", 0, true);
+  // The bits/scheme/granularity combination is checked by the quantizer's own rules.
+  try {
+    resolve_scheme(q);
+  } catch (const Error& e) {
+    field.fail(e.what());
+  }
+  return q;
+}
+
+// `quantization:` is one map or a list of maps, one per variant.
+std::vector<QuantizationConfig> parse_quantizations(const YamlField& field) {
+  if (field.node.IsMap()) return {parse_quantization(field)};
+  std::vector<QuantizationConfig> entries;
+  for (const YamlField& item : field.items()) entries.push_back(parse_quantization(item));
+  if (entries.empty()) field.fail("needs at least one entry");
+  return entries;
+}
+
+ModelConfig parse_model(const YamlField& field, std::vector<BenchmarkRef>& refs) {
+  const YamlMap map(field, {"name", "hf_name", "path", "task", "quantization", "benchmarks"});
+  ModelConfig model;
+  model.source = {field.file, field.line()};
+  model.name = parse_name(map.need("name"));
+  if (auto f = map.get("hf_name")) model.hf_name = f->as_string();
+  if (auto f = map.get("path")) model.path = parse_path(*f);
+  if (model.hf_name.empty() == model.path.empty())
+    field.fail(
+        cat("model '", model.name, "' needs exactly one of 'hf_name' (hub id) and 'path' (local directory)"));
+  model.task = parse_enum(map.need("task"), task_names());
+  model.quantization = parse_quantizations(map.need("quantization"));
+  if (auto f = map.get("benchmarks")) {
+    const std::vector<YamlField> items = f->node.IsScalar() ? std::vector<YamlField>{*f} : f->items();
+    for (const YamlField& item : items) {
+      model.benchmarks.push_back(item.as_string());
+      refs.push_back({model.name, model.benchmarks.back(), item});
+    }
+  }
+  return model;
+}
+
+Preprocessing parse_preprocessing(const YamlField& field) {
+  const YamlMap map(field, {"max_length", "truncation", "padding", "cache_dir"});
+  Preprocessing pre;
+  if (auto f = map.get("max_length")) pre.max_length = static_cast<int>(parse_positive(*f));
+  if (auto f = map.get("truncation")) pre.truncation = f->as_bool();
+  if (auto f = map.get("padding")) pre.padding = one_of(*f, {"longest", "max_length", "none"});
+  if (auto f = map.get("cache_dir")) pre.cache_dir = parse_path(*f);
+  return pre;
+}
+
+ColumnMapping parse_columns(const YamlField& field) {
+  const YamlMap map(field, {"text", "text_pair", "label"});
+  ColumnMapping columns;
+  if (auto f = map.get("text")) columns.text = f->as_string();
+  if (auto f = map.get("text_pair")) columns.text_pair = f->as_string();
+  if (auto f = map.get("label")) columns.label = f->as_string();
+  return columns;
+}
+
+std::map<std::string, std::string> parse_label_mapping(const YamlField& field) {
+  std::map<std::string, std::string> mapping;
+  for (const auto& [from, to] : YamlMap(field).entries()) mapping[from] = to.as_string();
+  return mapping;
+}
+
+// Metric names the evaluator knows; a typo here would otherwise surface only
+// after a long run.
+void check_metrics(const YamlField& field, const std::vector<std::string>& metrics) {
+  static const std::vector<std::string_view> known = {"accuracy", "f1",        "macro_f1", "spearman",
+                                                      "pearson",  "agreement", "cosine"};
+  if (metrics.empty()) field.fail("needs at least one metric");
+  const std::vector<YamlField> items = field.node.IsScalar() ? std::vector<YamlField>{field} : field.items();
+  for (const YamlField& item : items) one_of(item, known);
+}
+
+DatasetFormat infer_format(const YamlField& path_field, const std::filesystem::path& path) {
+  const std::string ext = path.extension().string();
+  for (const auto& [format, name] : format_names())
+    if (ext == cat(".", name)) return format;
+  path_field.fail(
+      cat("cannot tell the format from '", path.filename().string(), "'; set format: jsonl, csv or tsv"));
+}
+
+// Keys that only make sense for the other provider are errors, not silently ignored.
+void forbid(const YamlMap& map, std::string_view key, std::string_view provider) {
+  if (auto f = map.get(key)) f->fail(cat("only for provider ", provider));
+}
+
+void parse_huggingface_source(const YamlMap& map, DatasetConfig& d) {
+  d.hf_name = map.need("hf_name").as_string();
+  if (auto f = map.get("subset")) d.subset = f->as_string();
+  if (auto f = map.get("splits")) d.splits = f->as_string_list();
+  if (d.splits.empty()) map.need("splits").fail("needs at least one split");
+  forbid(map, "path", "local");
+  forbid(map, "format", "local");
+}
+
+void parse_local_source(const YamlMap& map, DatasetConfig& d) {
+  const YamlField path = map.need("path");
+  d.path = parse_path(path);
+  if (auto f = map.get("format")) {
+    d.format = parse_enum(*f, format_names());
+  } else {
+    d.format = infer_format(path, d.path);
+  }
+  for (std::string_view key : {"hf_name", "subset", "splits"}) forbid(map, key, "huggingface");
+}
+
+DatasetConfig parse_dataset(const YamlField& field) {
+  const YamlMap map(field, {"name", "provider", "hf_name", "subset", "splits", "metrics", "preprocessing",
+                            "path", "format", "columns", "label_mapping", "limit"});
+  DatasetConfig d;
+  d.source = {field.file, field.line()};
+  d.name = parse_name(map.need("name"));
+  d.provider = parse_enum(map.need("provider"), provider_names());
+  if (d.provider == DatasetProvider::HuggingFace) {
+    parse_huggingface_source(map, d);
+  } else {
+    parse_local_source(map, d);
+  }
+  const YamlField metrics = map.need("metrics");
+  d.metrics = metrics.as_string_list();
+  check_metrics(metrics, d.metrics);
+  if (auto f = map.get("preprocessing")) d.preprocessing = parse_preprocessing(*f);
+  if (auto f = map.get("columns")) d.columns = parse_columns(*f);
+  if (auto f = map.get("label_mapping")) d.label_mapping = parse_label_mapping(*f);
+  if (auto f = map.get("limit")) d.limit = parse_positive(*f);
+  return d;
+}
+
+}  // namespace
+
+std::string_view to_string(ModelTask task) { return name_of(task, task_names()); }
+std::string_view to_string(SchemeKind kind) { return name_of(kind, kind_names()); }
+std::string_view to_string(DatasetProvider provider) { return name_of(provider, provider_names()); }
+std::string_view to_string(DatasetFormat format) { return name_of(format, format_names()); }
+
+ParsedFile parse_config_document(const YAML::Node& root, const std::string& file) {
+  if (!root.IsDefined() || root.IsNull())
+    fail(file, ": empty config file (expected 'models:' and/or 'datasets:')");
+  const YamlMap map({file, "", root}, {"models", "datasets"});
+  ParsedFile parsed;
+  if (auto f = map.get("models"))
+    for (const YamlField& item : f->items())
+      parsed.config.models.push_back(parse_model(item, parsed.benchmarks));
+  if (auto f = map.get("datasets"))
+    for (const YamlField& item : f->items()) parsed.config.datasets.push_back(parse_dataset(item));
+  if (parsed.config.models.empty() && parsed.config.datasets.empty())
+    fail(file, ": defines no models and no datasets (expected 'models:' and/or 'datasets:')");
+  return parsed;
+}
+
+}  // namespace qp::pipeline
