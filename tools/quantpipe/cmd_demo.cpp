@@ -3,10 +3,12 @@
 // with the real models in ../shared when present, else with a tiny model that
 // quantpipe generates itself (random weights: the flow, not the quality).
 #include <cmath>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 
 #include "command.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "eval/metrics.h"
 #include "example_texts.h"
@@ -68,10 +70,12 @@ Action configure_demo(CLI::App& app) {
                           *threads);
       return 0;
     }
-    const std::filesystem::path root = std::filesystem::temp_directory_path() / "quantpipe-demo";
+    // A fresh directory per run, so concurrent demos never share files.
+    std::string pattern = (std::filesystem::temp_directory_path() / "quantpipe-demo-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) fail(pattern, ": cannot create a temporary directory");
+    const std::filesystem::path root = pattern;
     std::cout << "# quantpipe demo: ../shared not found, using tiny generated models in " << root.string()
               << " (random weights: this shows the flow, not quality)\n";
-    std::filesystem::remove_all(root);
     TinyBertSpec embedder;
     embedder.sentence_transformer = true;
     write_tiny_bert(root / "tiny-embedder", embedder);

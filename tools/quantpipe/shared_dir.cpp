@@ -1,6 +1,7 @@
 #include "shared_dir.h"
 
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace qp::cli {
@@ -8,7 +9,10 @@ namespace qp::cli {
 std::optional<std::filesystem::path> find_shared_dir() {
   namespace fs = std::filesystem;
   std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("QUANTPIPE_SHARED_DIR")) candidates.emplace_back(env);
+  if (const char* env = std::getenv("QUANTPIPE_SHARED_DIR")) {
+    if (std::string(env) == "none") return std::nullopt;
+    candidates.emplace_back(env);
+  }
   candidates.push_back(fs::current_path() / "shared");
   candidates.push_back(fs::current_path().parent_path() / "shared");
   std::error_code ec;
