@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,12 @@ struct Classification {
   std::vector<float> logits;
 };
 
+// Tokenizes one input (text, and its pair when present) to at most max_length tokens.
+Encoding encode_input(const Tokenizer& tokenizer, const TextInput& input, int max_length);
+
 // Softmax scores and the arg-max label of one row of logits.
-Classification classification_from_logits(const std::vector<float>& logits, const std::vector<std::string>& labels);
+Classification classification_from_logits(const std::vector<float>& logits,
+                                          const std::vector<std::string>& labels);
 
 // How embed() turns token states into one vector. Sentence-transformers
 // models bring their own (modules.json); others default to mean pooling.
@@ -59,12 +64,14 @@ class Model {
 
   std::vector<Encoding> tokenize(const std::vector<TextInput>& inputs, int max_length = 0) const;
 
-  std::vector<std::vector<float>> embed(const std::vector<TextInput>& inputs, const RunOptions& options = {}) const;
-  std::vector<Classification> classify(const std::vector<TextInput>& inputs, const RunOptions& options = {}) const;
+  std::vector<std::vector<float>> embed(const std::vector<TextInput>& inputs,
+                                        const RunOptions& options = {}) const;
+  std::vector<Classification> classify(const std::vector<TextInput>& inputs,
+                                       const RunOptions& options = {}) const;
 
   // The same on already tokenized inputs (benchmarks, tests).
-  std::vector<std::vector<float>> embed_encodings(const std::vector<Encoding>& encodings, int batch_size) const;
-  std::vector<std::vector<float>> logits_for_encodings(const std::vector<Encoding>& encodings,
+  std::vector<std::vector<float>> embed_encodings(std::span<const Encoding> encodings, int batch_size) const;
+  std::vector<std::vector<float>> logits_for_encodings(std::span<const Encoding> encodings,
                                                        int batch_size) const;
 
   const EncoderInfo& info() const;

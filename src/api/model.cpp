@@ -24,12 +24,12 @@ struct Model::Impl {
 
   // Runs fn(batch, hidden) over consecutive slices of `encodings`.
   template <typename Fn>
-  void for_each_batch(const std::vector<Encoding>& encodings, int batch_size, Fn&& fn) const {
+  void for_each_batch(std::span<const Encoding> encodings, int batch_size, Fn&& fn) const {
     const size_t step = static_cast<size_t>(std::max(1, batch_size));
     for (size_t begin = 0; begin < encodings.size(); begin += step) {
       const size_t end = std::min(encodings.size(), begin + step);
-      const std::vector<Encoding> slice(encodings.begin() + begin, encodings.begin() + end);
-      const EncoderBatch batch = EncoderBatch::from_encodings(slice);
+      const EncoderBatch batch =
+          EncoderBatch::from_encodings(std::span(encodings).subspan(begin, end - begin));
       if (sink) sink->begin_pass();
       const std::vector<float> hidden = encoder->encode(batch, *pool, sink);
       fn(batch, hidden);
@@ -50,7 +50,8 @@ Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) 
   impl->tokenizer.emplace(Tokenizer::from_dir(dir));
   if (impl->dir.sentence_transformer) {
     impl->head = {impl->dir.sentence_transformer->pooling.mode, impl->dir.sentence_transformer->normalize};
-    for (const DenseModuleConfig& dense : impl->dir.sentence_transformer->dense) impl->dense.emplace_back(dense);
+    for (const DenseModuleConfig& dense : impl->dir.sentence_transformer->dense)
+      impl->dense.emplace_back(dense);
   }
   impl->labels = impl->dir.id2label;
   for (int i = static_cast<int>(impl->labels.size()); i < impl->encoder->info().num_labels; ++i)
@@ -70,33 +71,32 @@ std::vector<Encoding> Model::tokenize(const std::vector<TextInput>& inputs, int 
   std::vector<Encoding> encodings;
   encodings.reserve(inputs.size());
   for (const TextInput& input : inputs) {
-    std::optional<std::string_view> pair;
-    if (input.text_pair) pair = *input.text_pair;
-    encodings.push_back(impl_->tokenizer->encode(input.text, pair, length));
+    encodings.push_back(encode_input(*impl_->tokenizer, input, length));
   }
   return encodings;
 }
 
-std::vector<std::vector<float>> Model::embed_encodings(const std::vector<Encoding>& encodings,
+std::vector<std::vector<float>> Model::embed_encodings(std::span<const Encoding> encodings,
                                                        int batch_size) const {
   std::vector<std::vector<float>> result;
   result.reserve(encodings.size());
-  impl_->for_each_batch(encodings, batch_size, [&](const EncoderBatch& batch, const std::vector<float>& hidden) {
-    int width = impl_->encoder->info().hidden_size;
-    std::vector<float> pooled = pool_sequences(hidden, width, batch, impl_->head.pooling);
-    for (const DenseModule& dense : impl_->dense) {
-      pooled = dense.forward(pooled, *impl_->pool);
-      width = dense.out_features();
-    }
-    if (impl_->head.normalize) l2_normalize_rows(pooled, width);
-    for (int s = 0; s < batch.num_sequences(); ++s)
-      result.emplace_back(pooled.begin() + static_cast<size_t>(s) * width,
-                          pooled.begin() + static_cast<size_t>(s + 1) * width);
-  });
+  impl_->for_each_batch(
+      encodings, batch_size, [&](const EncoderBatch& batch, const std::vector<float>& hidden) {
+        int width = impl_->encoder->info().hidden_size;
+        std::vector<float> pooled = pool_sequences(hidden, width, batch, impl_->head.pooling);
+        for (const DenseModule& dense : impl_->dense) {
+          pooled = dense.forward(pooled, *impl_->pool);
+          width = dense.out_features();
+        }
+        if (impl_->head.normalize) l2_normalize_rows(pooled, width);
+        for (int s = 0; s < batch.num_sequences(); ++s)
+          result.emplace_back(pooled.begin() + static_cast<size_t>(s) * width,
+                              pooled.begin() + static_cast<size_t>(s + 1) * width);
+      });
   return result;
 }
 
-std::vector<std::vector<float>> Model::logits_for_encodings(const std::vector<Encoding>& encodings,
+std::vector<std::vector<float>> Model::logits_for_encodings(std::span<const Encoding> encodings,
                                                             int batch_size) const {
   const int labels = impl_->encoder->info().num_labels;
   if (labels == 0)
@@ -105,32 +105,43 @@ std::vector<std::vector<float>> Model::logits_for_encodings(const std::vector<En
          "); use embed instead");
   std::vector<std::vector<float>> result;
   result.reserve(encodings.size());
-  impl_->for_each_batch(encodings, batch_size, [&](const EncoderBatch& batch, const std::vector<float>& hidden) {
-    const std::vector<float> logits = impl_->encoder->classify(batch, hidden, *impl_->pool, impl_->sink);
-    for (int s = 0; s < batch.num_sequences(); ++s)
-      result.emplace_back(logits.begin() + static_cast<size_t>(s) * labels,
-                          logits.begin() + static_cast<size_t>(s + 1) * labels);
-  });
+  impl_->for_each_batch(
+      encodings, batch_size, [&](const EncoderBatch& batch, const std::vector<float>& hidden) {
+        const std::vector<float> logits = impl_->encoder->classify(batch, hidden, *impl_->pool, impl_->sink);
+        for (int s = 0; s < batch.num_sequences(); ++s)
+          result.emplace_back(logits.begin() + static_cast<size_t>(s) * labels,
+                              logits.begin() + static_cast<size_t>(s + 1) * labels);
+      });
   return result;
 }
 
-std::vector<std::vector<float>> Model::embed(const std::vector<TextInput>& inputs, const RunOptions& options) const {
+std::vector<std::vector<float>> Model::embed(const std::vector<TextInput>& inputs,
+                                             const RunOptions& options) const {
   return embed_encodings(tokenize(inputs, options.max_length), options.batch_size);
 }
 
-Classification classification_from_logits(const std::vector<float>& logits, const std::vector<std::string>& labels) {
+Encoding encode_input(const Tokenizer& tokenizer, const TextInput& input, int max_length) {
+  std::optional<std::string_view> pair;
+  if (input.text_pair) pair = *input.text_pair;
+  return tokenizer.encode(input.text, pair, max_length);
+}
+
+Classification classification_from_logits(const std::vector<float>& logits,
+                                          const std::vector<std::string>& labels) {
   Classification c;
   c.logits = logits;
   const float max_logit = *std::max_element(logits.begin(), logits.end());
   double sum = 0;
   for (float v : logits) sum += std::exp(static_cast<double>(v - max_logit));
-  for (float v : logits) c.scores.push_back(static_cast<float>(std::exp(static_cast<double>(v - max_logit)) / sum));
+  for (float v : logits)
+    c.scores.push_back(static_cast<float>(std::exp(static_cast<double>(v - max_logit)) / sum));
   c.label_index = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
   c.label = labels[c.label_index];
   return c;
 }
 
-std::vector<Classification> Model::classify(const std::vector<TextInput>& inputs, const RunOptions& options) const {
+std::vector<Classification> Model::classify(const std::vector<TextInput>& inputs,
+                                            const RunOptions& options) const {
   std::vector<Classification> result;
   for (const auto& logits : logits_for_encodings(tokenize(inputs, options.max_length), options.batch_size))
     result.push_back(classification_from_logits(logits, impl_->labels));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ struct EncoderBatch {
   int length(int s) const { return seq_offsets[s + 1] - seq_offsets[s]; }
 
   // Drops padding (attention_mask == 0) and concatenates.
-  static EncoderBatch from_encodings(const std::vector<Encoding>& encodings);
+  static EncoderBatch from_encodings(std::span<const Encoding> encodings);
 };
 
 // Receives every named intermediate tensor of a forward pass ("layer.3.ffn_out"),

@@ -3,7 +3,7 @@
 
 namespace qp {
 
-EncoderBatch EncoderBatch::from_encodings(const std::vector<Encoding>& encodings) {
+EncoderBatch EncoderBatch::from_encodings(std::span<const Encoding> encodings) {
   EncoderBatch batch;
   for (const Encoding& enc : encodings) {
     const bool has_types = !enc.token_type_ids.empty();

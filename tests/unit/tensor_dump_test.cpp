@@ -1,12 +1,13 @@
 // Every named intermediate reaches the dump, and the last layer's output in the
 // file is exactly what encode() returned.
+#include "io/tensor_dump.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 
 #include "io/model_dir.h"
 #include "io/safetensors.h"
-#include "io/tensor_dump.h"
 #include "models/registry.h"
 #include "test_paths.h"
 
@@ -20,7 +21,8 @@ TEST(TensorDump, WritesEveryNamedIntermediate) {
   const auto encoder = create_encoder(model_dir, weights);
   ThreadPool pool(1);
   Encoding a{{2, 10, 11, 3}, {0, 0, 0, 0}, {}}, b{{2, 12, 3}, {0, 0, 0}, {}};
-  const EncoderBatch batch = EncoderBatch::from_encodings({a, b});
+  const std::vector<Encoding> encodings = {a, b};
+  const EncoderBatch batch = EncoderBatch::from_encodings(encodings);
 
   TensorDumpSink sink;
   sink.begin_pass();
@@ -31,9 +33,9 @@ TEST(TensorDump, WritesEveryNamedIntermediate) {
 
   const SafetensorsFile file(tmp.path() / "dump.safetensors");
   for (const char* name : {"batch0.embeddings.sum", "batch0.embeddings.norm", "batch0.layer.0.attn_qkv",
-                           "batch0.layer.0.attn_context", "batch0.layer.0.attn_out", "batch0.layer.0.attn_norm",
-                           "batch0.layer.0.ffn_up", "batch0.layer.0.ffn_down", "batch0.layer.1.out",
-                           "batch0.pooler", "batch0.logits"})
+                           "batch0.layer.0.attn_context", "batch0.layer.0.attn_out",
+                           "batch0.layer.0.attn_norm", "batch0.layer.0.ffn_up", "batch0.layer.0.ffn_down",
+                           "batch0.layer.1.out", "batch0.pooler", "batch0.logits"})
     EXPECT_NE(file.find(name), nullptr) << name;
   const TensorView* last = file.find("batch0.layer.1.out");
   ASSERT_NE(last, nullptr);

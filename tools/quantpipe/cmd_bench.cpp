@@ -75,8 +75,8 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
   for (int run = 0; run < args.warmup + args.runs; ++run) {
     const auto run_start = std::chrono::steady_clock::now();
     for (size_t begin = 0; begin < encodings.size(); begin += args.batch_size) {
-      const std::vector<Encoding> slice(
-          encodings.begin() + begin, encodings.begin() + std::min(encodings.size(), begin + args.batch_size));
+      const auto slice =
+          std::span(encodings).subspan(begin, std::min<size_t>(args.batch_size, encodings.size() - begin));
       const auto batch_start = std::chrono::steady_clock::now();
       model.embed_encodings(slice, args.batch_size);
       if (run >= args.warmup) batch_ms.push_back(seconds_since(batch_start) * 1e3);

@@ -98,12 +98,8 @@ std::vector<Encoding> tokenize_lines(const Tokenizer& tokenizer, const std::vect
   std::vector<Encoding> encodings;
   encodings.reserve(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i)
-    encodings.push_back(with_line_context(source, lines[i].line_number, [&] {
-      const TextInput& input = inputs[i];
-      std::optional<std::string_view> pair;
-      if (input.text_pair) pair = *input.text_pair;
-      return tokenizer.encode(input.text, pair, max_length);
-    }));
+    encodings.push_back(with_line_context(source, lines[i].line_number,
+                                          [&] { return encode_input(tokenizer, inputs[i], max_length); }));
   return encodings;
 }
 
