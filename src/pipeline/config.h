@@ -58,6 +58,11 @@ struct QuantizationConfig {
   bool per_channel = false;                // one scale per output row instead of per group
   std::optional<double> target_size_mb;
   std::optional<double> max_accuracy_drop;  // percentage points below fp32
+  // Gate thresholds with their defaults (see eval/gates.h).
+  double min_speedup = 1.2;     // quantized ÷ fp32 queries per minute
+  double size_tolerance = 0.1;  // fraction of target_size_mb
+  double min_agreement = 0.85;  // label agreement with fp32 (collapse floor)
+  double min_cosine = 0.90;     // mean cosine with fp32 embeddings (collapse floor)
   ConfigSource source;
 };
 
@@ -91,6 +96,9 @@ struct DatasetConfig {
   ColumnMapping columns;
   std::map<std::string, std::string> label_mapping;  // dataset label value → model label name
   std::optional<int64_t> limit;                      // at most this many rows
+  // Zero-shot classification with an NLI model (see eval/zero_shot.h).
+  std::vector<std::string> candidate_labels;
+  std::string hypothesis_template = "This example is {}.";
   ConfigSource source;
 };
 

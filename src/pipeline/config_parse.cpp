@@ -95,6 +95,13 @@ std::optional<double> parse_optional_number(const YamlMap& map, std::string_view
   return value;
 }
 
+// A floor in [0, 1] (agreement, cosine).
+std::optional<double> parse_fraction(const YamlMap& map, std::string_view key) {
+  std::optional<double> value = parse_optional_number(map, key, 0, true);
+  if (value && *value > 1) map.need(key).fail(cat("must be at most 1, got ", *value));
+  return value;
+}
+
 int64_t parse_positive(const YamlField& field) {
   const int64_t value = field.as_int();
   if (value <= 0) field.fail(cat("must be positive, got ", value));
@@ -110,7 +117,8 @@ void parse_bits(const YamlField& field, QuantizationConfig& q) {
 
 QuantizationConfig parse_quantization(const YamlField& field) {
   const YamlMap map(
-      field, {"bits", "dtype", "group_size", "scheme", "per_channel", "target_size_mb", "max_accuracy_drop"});
+      field, {"bits", "dtype", "group_size", "scheme", "per_channel", "target_size_mb", "max_accuracy_drop",
+              "min_speedup", "size_tolerance", "min_agreement", "min_cosine"});
   QuantizationConfig q;
   q.source = {field.file, field.line()};
   parse_bits(map.need("bits"), q);
@@ -121,6 +129,10 @@ QuantizationConfig parse_quantization(const YamlField& field) {
   if (auto f = map.get("per_channel")) q.per_channel = f->as_bool();
   q.target_size_mb = parse_optional_number(map, "target_size_mb", 0, false);
   q.max_accuracy_drop = parse_optional_number(map, "max_accuracy_drop", 0, true);
+  if (auto v = parse_optional_number(map, "min_speedup", 0, true)) q.min_speedup = *v;
+  if (auto v = parse_optional_number(map, "size_tolerance", 0, true)) q.size_tolerance = *v;
+  if (auto v = parse_fraction(map, "min_agreement")) q.min_agreement = *v;
+  if (auto v = parse_fraction(map, "min_cosine")) q.min_cosine = *v;
   // The bits/scheme/granularity combination is checked by the quantizer's own rules.
   try {
     resolve_scheme(q);

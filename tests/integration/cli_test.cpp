@@ -446,20 +446,3 @@ TEST(CliShared, EmbedMatchesReferenceEmbedding) {
 
 }  // namespace
 }  // namespace qp
-
-namespace qp {
-namespace {
-
-// Without ../shared the default job still runs, on tiny models it generates.
-TEST(CliDemo, RunsOnGeneratedTinyModelsWithoutShared) {
-  const test::CliResult r = test::run_program(
-      {"/bin/bash", "-c",
-       "QUANTPIPE_SHARED_DIR=none exec '" + test::quantpipe_binary().string() + "' demo -t 1"});
-  EXPECT_EQ(r.exit_code, 0) << r;
-  EXPECT_NE(r.out.find("tiny generated models"), std::string::npos) << r;
-  EXPECT_NE(r.out.find("## embed: tiny-embedder"), std::string::npos) << r;
-  EXPECT_NE(r.out.find("## classify: tiny-classifier"), std::string::npos) << r;
-}
-
-}  // namespace
-}  // namespace qp

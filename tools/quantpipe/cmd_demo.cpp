@@ -1,91 +1,114 @@
-// quantpipe demo: the built-in default job. Embeds example sentences and
-// prints their cosine similarities, and classifies a few sentences and pairs,
-// with the real models in ../shared when present, else with a tiny model that
-// quantpipe generates itself (random weights: the flow, not the quality).
-#include <cmath>
-#include <cstdlib>
-#include <iomanip>
+// quantpipe demo: the built-in default job — the whole pipeline (convert,
+// evaluate fp32 vs quantized, quality gates, report) on a config it writes
+// itself: the real models and dev sets in ../shared when present, else tiny
+// models and texts that quantpipe generates (random weights: that shows the
+// flow, not quality). Prints the report and where the files are.
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/log.h"
-#include "eval/metrics.h"
 #include "example_texts.h"
 #include "io/tiny_model.h"
-#include "run_options.h"
+#include "pipeline/workspace.h"
+#include "pipeline_command.h"
 #include "shared_dir.h"
 
 namespace qp::cli {
+namespace fs = std::filesystem;
 namespace {
 
-void show_embeddings(const std::filesystem::path& dir, int threads) {
-  const Model model = Model::load(dir, {threads});
-  const std::vector<TextInput> texts = {{"A man is playing a guitar.", {}},
-                                        {"Someone plays an instrument.", {}},
-                                        {"A woman is slicing an onion.", {}},
-                                        {"The stock market fell sharply today.", {}}};
-  const auto vectors = model.embed(texts);
-  std::cout << "\n## embed: " << dir.filename().string() << " (" << vectors[0].size() << " dims)\n\n";
-  std::cout << std::fixed << std::setprecision(3);
-  for (size_t i = 0; i < texts.size(); ++i) {
-    std::cout << "  [" << i << "] " << std::left << std::setw(40) << texts[i].text << std::right;
-    for (size_t j = 0; j < texts.size(); ++j)
-      std::cout << "  " << std::setw(6) << cosine_similarity(vectors[i], vectors[j]);
-    std::cout << "\n";
-  }
+// YAML quoting for paths (JSON strings are valid YAML scalars).
+std::string quoted(const fs::path& path) { return nlohmann::json(path.string()).dump(); }
+
+// The three shared models, each at 8 and 4 bits, on their dev sets.
+std::string shared_config(const fs::path& shared) {
+  const fs::path m = shared / "models", d = shared / "data";
+  const std::string variants =
+      "    quantization:\n"
+      "      - {bits: 8, scheme: sym, per_channel: true, max_accuracy_drop: 1.0}\n"
+      "      - {bits: 4, scheme: affine, group_size: 64, max_accuracy_drop: 3.0}\n";
+  return cat(
+      "# Written by `quantpipe demo`: the models and dev sets in ", shared.string(), "\nmodels:\n",
+      "  - name: minilm-l6-genre\n    path: ", quoted(m / "minilm-l6-genre"), "\n    task: classification\n",
+      variants, "    benchmarks: [genre]\n",  //
+      "  - name: minilm-l6-sts\n    path: ", quoted(m / "minilm-l6-sts"), "\n    task: embedding\n", variants,
+      "    benchmarks: [stsb]\n",  //
+      "  - name: minilm-l6-nli\n    path: ", quoted(m / "minilm-l6-nli"), "\n    task: nli\n", variants,
+      "    benchmarks: [mnli]\n",  //
+      "datasets:\n", "  - {name: genre, provider: local, path: ", quoted(d / "genre/dev_a.jsonl"),
+      ", metrics: [accuracy, agreement]}\n",
+      "  - {name: stsb, provider: local, path: ", quoted(d / "stsb/dev_a.tsv"),
+      ", columns: {text: sentence1, text_pair: sentence2, label: score}, metrics: [spearman, pearson]}\n",
+      "  - {name: mnli, provider: local, path: ", quoted(d / "mnli/dev_a.jsonl"),
+      ", columns: {text: premise, text_pair: hypothesis, label: label}, metrics: [accuracy, agreement]}\n");
 }
 
-void show_classification(const std::filesystem::path& dir, const std::vector<TextInput>& inputs,
-                         int threads) {
-  const Model model = Model::load(dir, {threads});
-  std::cout << "\n## classify: " << dir.filename().string() << "\n\n";
-  const auto results = model.classify(inputs);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    std::cout << "  " << std::left << std::setw(14) << results[i].label << std::right << " p=" << std::fixed
-              << std::setprecision(3) << results[i].scores[results[i].label_index] << "  " << inputs[i].text;
-    if (inputs[i].text_pair) std::cout << "  ||  " << *inputs[i].text_pair;
-    std::cout << "\n";
-  }
+// Tiny generated models and the built-in sentences (unlabelled: agreement and
+// cosine with fp32 only). Tiny models are all overhead, so no speed gate.
+std::string tiny_config(const fs::path& dir) {
+  TinyBertSpec base;
+  base.hidden = 64;
+  base.intermediate = 128;
+  TinyBertSpec classifier = base, embedder = base;
+  classifier.num_labels = 3;
+  embedder.sentence_transformer = true;
+  for (const auto& [name, spec] :
+       {std::pair{"tiny-classifier", classifier}, std::pair{"tiny-embedder", embedder}})
+    if (!fs::exists(dir / name / "config.json")) write_tiny_bert(dir / name, spec);
+  std::string texts;
+  for (const std::string& s : example_sentences()) texts += nlohmann::json({{"text", s}}).dump() + "\n";
+  write_file_atomic(dir / "texts.jsonl", texts);
+  const std::string variants =
+      "    quantization:\n"
+      "      - {bits: 8, scheme: sym, per_channel: true, min_speedup: 0}\n"
+      "      - {bits: 4, scheme: affine, group_size: 32, min_speedup: 0, min_agreement: 0.5, min_cosine: "
+      "0.5}\n";
+  return cat("# Written by `quantpipe demo`: tiny generated models (../shared not found)\nmodels:\n",
+             "  - name: tiny-classifier\n    path: ", quoted(dir / "tiny-classifier"),
+             "\n    task: classification\n", variants, "    benchmarks: [texts]\n",
+             "  - name: tiny-embedder\n    path: ", quoted(dir / "tiny-embedder"), "\n    task: embedding\n",
+             variants, "    benchmarks: [texts]\n",
+             "datasets:\n  - {name: texts, provider: local, path: ", quoted(dir / "texts.jsonl"),
+             ", columns: {text: text, label: \"\"}, metrics: [agreement]}\n");
 }
 
 }  // namespace
 
 Action configure_demo(CLI::App& app) {
-  auto threads = std::make_shared<int>(0);
-  app.add_option("-t,--threads", *threads, "Worker threads (default: all cores)");
-  return [threads] {
+  auto request = std::make_shared<PipelineRequest>();
+  app.add_option("-t,--threads", request->options.eval.threads,
+                 "Threads for each evaluation (default: all cores)");
+  app.add_option("-j,--jobs", request->options.jobs, "Conversions to run at a time")->capture_default_str();
+  app.add_option("--workspace", request->workspace,
+                 "Workspace directory (default: $QUANTPIPE_TEMP_DIR, $MLX_TEMP_DIR or $TMPDIR/quantpipe)");
+  app.add_flag("--dry-run", request->dry_run, "Print the plan only");
+  app.footer("Runs `quantpipe pipeline` on a config it writes to <workspace>/demo/demo.yaml.");
+  return [request] {
+    const pipeline::Workspace ws = request->workspace.empty() ? pipeline::Workspace::from_environment()
+                                                              : pipeline::Workspace(request->workspace);
+    const fs::path dir = ws.root() / "demo";
+    fs::create_directories(dir);
+    std::string config;
     if (auto shared = find_shared_dir()) {
-      std::cout << "# quantpipe demo with the models in " << shared->string() << "\n";
-      show_embeddings(*shared / "models/minilm-l6-sts", *threads);
-      show_classification(*shared / "models/minilm-l6-genre",
-                          {{"Two dogs run across a grassy field.", {}},
-                           {"A gripping, beautifully acted thriller.", {}},
-                           {"The river flows through three countries before reaching the sea.", {}},
-                           {"Well, I guess we could try calling them again tomorrow.", {}}},
-                          *threads);
-      show_classification(*shared / "models/minilm-l6-nli",
-                          {{"A soccer game with multiple males playing.", "Some men are playing a sport."},
-                           {"A man inspects a uniform.", "The man is sleeping."}},
-                          *threads);
-      return 0;
+      std::cout << "# quantpipe demo: the pipeline on the models and data in " << shared->string() << "\n";
+      config = shared_config(*shared);
+    } else {
+      std::cout
+          << "# quantpipe demo: ../shared not found, so tiny generated models (random weights: this shows "
+             "the flow, not quality)\n";
+      config = tiny_config(dir);
     }
-    // A fresh directory per run, so concurrent demos never share files.
-    std::string pattern = (std::filesystem::temp_directory_path() / "quantpipe-demo-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) fail(pattern, ": cannot create a temporary directory");
-    const std::filesystem::path root = pattern;
-    std::cout << "# quantpipe demo: ../shared not found, using tiny generated models in " << root.string()
-              << " (random weights: this shows the flow, not quality)\n";
-    TinyBertSpec embedder;
-    embedder.sentence_transformer = true;
-    write_tiny_bert(root / "tiny-embedder", embedder);
-    TinyBertSpec classifier;
-    classifier.num_labels = 3;
-    write_tiny_bert(root / "tiny-classifier", classifier);
-    show_embeddings(root / "tiny-embedder", *threads);
-    show_classification(root / "tiny-classifier",
-                        {{example_sentences()[0], {}}, {example_sentences()[3], {}}}, *threads);
-    return 0;
+    write_file_atomic(dir / "demo.yaml", config);
+    PipelineRequest run = *request;
+    run.configs = {(dir / "demo.yaml").string()};
+    run.workspace = ws.root().string();
+    const int status = run_pipeline_command(run);
+    if (std::ifstream report{ws.report_markdown()}; report && !run.dry_run)
+      std::cout << "\n" << report.rdbuf();
+    return status;
   };
 }
 

@@ -25,6 +25,8 @@ Action configure_bench(CLI::App& app);
 Action configure_demo(CLI::App& app);
 Action configure_convert(CLI::App& app);
 Action configure_inspect(CLI::App& app);
+Action configure_pipeline(CLI::App& app);
+Action configure_monitor(CLI::App& app);
 
 inline const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
@@ -39,6 +41,11 @@ inline const std::vector<Command>& command_table() {
       {"inspect",
        "List the tensors, dtypes, shapes, schemes and sizes of a model directory or safetensors file",
        configure_inspect},
+      {"pipeline",
+       "Run the whole chain from YAML configs: convert, evaluate fp32 vs quantized, quality gates, report",
+       configure_pipeline},
+      {"monitor", "Follow a running or finished pipeline in the workspace: jobs done/running/failed, ETA",
+       configure_monitor},
       {"bench", "Measure sentences/s, tokens/s and latency of embedding on this machine", configure_bench},
       {"demo", "Embed and classify example sentences (../shared models, else a generated tiny model)",
        configure_demo},

@@ -1,0 +1,159 @@
+#include "pipeline/plan.h"
+
+#include <algorithm>
+
+#include "core/build_info.h"
+#include "core/error.h"
+#include "core/hash.h"
+#include "io/hub_cache.h"
+#include "io/model_dir.h"
+#include "quant/convert.h"
+
+namespace qp::pipeline {
+namespace fs = std::filesystem;
+namespace {
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Local path or hub cache; on failure the job records why instead of the plan
+// failing, so a dry run still shows everything and the other models still run.
+void resolve_source(const ModelConfig& model, Job& job) {
+  if (!model.path.empty()) {
+    if (fs::exists(model.path / "config.json")) {
+      job.source = model.path;
+    } else {
+      job.source_problem =
+          cat(model.path.string(), ": model directory not found (no config.json), from ", model.source.str());
+    }
+    return;
+  }
+  const fs::path cache = hub_cache_root();
+  if (auto dir = find_cached_hub_model(model.hf_name, cache)) {
+    job.source = *dir;
+  } else {
+    job.source_problem = hub_model_missing_message(model.hf_name, cache);
+  }
+}
+
+std::string convert_command(const Job& job) {
+  const QuantizationConfig& q = *job.quantization;
+  std::string cmd =
+      cat("quantpipe convert --model ", job.source.empty() ? job.model->hf_name : job.source.string(),
+          " --out ", job.output.string(), " --bits ", q.ternary ? "ternary" : std::to_string(q.bits));
+  if (!q.ternary) cmd += cat(" --scheme ", to_string(q.scheme));
+  cmd += q.per_channel ? std::string(" --per-channel") : cat(" --group-size ", q.group_size);
+  if (q.target_size_mb) cmd += cat(" --target-size-mb ", *q.target_size_mb);
+  return cmd + " --force";
+}
+
+std::string eval_command(const Job& job, const std::vector<std::string>& files) {
+  std::string cmd = cat("quantpipe eval --model ", job.output.string(), " --dataset ", job.dataset->name);
+  for (const std::string& file : files) cmd += cat(" --config ", file);
+  return cmd;
+}
+
+// Everything about a conversion that changes its bytes.
+std::string conversion_fingerprint(const Job& job) {
+  Fingerprint fp;
+  fp.add(quant::model_fingerprint(job.source));
+  fp.add(job.quant);
+  fp.add(cat("native-format-", kNativeFormatVersion, " quantpipe-", kVersion));
+  return fp.hex();
+}
+
+std::string dataset_fingerprint(const DatasetConfig& d) {
+  Fingerprint fp;
+  fp.add(cat(d.name, "|", to_string(d.provider), "|", d.hf_name, "|", d.subset, "|", d.columns.text, "|",
+             d.columns.text_pair, "|", d.columns.label, "|", d.limit.value_or(0), "|",
+             d.preprocessing.max_length));
+  for (const std::string& split : d.splits) fp.add(split);
+  for (const auto& [from, to] : d.label_mapping) fp.add(from + "=" + to);
+  for (const std::string& label : d.candidate_labels) fp.add("candidate=" + label);
+  fp.add(d.hypothesis_template);
+  std::error_code ec;
+  if (d.provider == DatasetProvider::Local && fs::is_regular_file(d.path, ec)) fp.add_file(d.path);
+  return fp.hex();
+}
+
+// Gate thresholds are part of an evaluation's fingerprint: the stored verdict
+// depends on them.
+std::string evaluation_fingerprint(const Job& job, const std::string& conversion) {
+  const QuantizationConfig& q = *job.quantization;
+  Fingerprint fp;
+  fp.add(conversion);
+  fp.add(dataset_fingerprint(*job.dataset));
+  fp.add(cat(to_string(job.model->task), "|", q.max_accuracy_drop.value_or(-1), "|",
+             q.target_size_mb.value_or(-1), "|", q.min_speedup, "|", q.size_tolerance, "|", q.min_agreement,
+             "|", q.min_cosine));
+  return fp.hex();
+}
+
+}  // namespace
+
+size_t Plan::count(JobKind kind) const {
+  return std::count_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.kind == kind; });
+}
+
+std::vector<std::string> split_names(const std::string& text) {
+  std::vector<std::string> names;
+  std::string current;
+  for (char c : text + " ") {
+    if (c == ' ' || c == ',' || c == '\t') {
+      if (!current.empty()) names.push_back(current);
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  return names;
+}
+
+Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const PlanFilter& filter) {
+  for (const std::string& name : filter.models)
+    if (std::none_of(config.models.begin(), config.models.end(),
+                     [&](const ModelConfig& m) { return m.name == name; }))
+      fail("--models: no model named '", name, "' in ", config.files.size(), " config file(s)");
+  for (const std::string& name : filter.datasets)
+    if (!config.find_dataset(name)) fail("--datasets: no dataset named '", name, "' in the config");
+
+  Plan plan;
+  plan.config_files = config.files;
+  std::vector<Job> evaluations;
+  for (const ModelConfig& model : config.models) {
+    if (!filter.models.empty() && !contains(filter.models, model.name)) continue;
+    for (const QuantizationConfig& q : model.quantization) {
+      Job convert;
+      convert.kind = JobKind::Convert;
+      convert.model = &model;
+      convert.quantization = &q;
+      convert.quant = scheme_name(q);
+      convert.id = cat("convert.", model.name, ".", convert.quant);
+      convert.output = workspace.model_dir(model.name, convert.quant);
+      resolve_source(model, convert);
+      if (!convert.source.empty()) convert.fingerprint = conversion_fingerprint(convert);
+      convert.command = convert_command(convert);
+      for (const std::string& dataset_name : model.benchmarks) {
+        if (!filter.datasets.empty() && !contains(filter.datasets, dataset_name)) continue;
+        Job eval = convert;
+        eval.kind = JobKind::Evaluate;
+        eval.dataset = config.find_dataset(dataset_name);
+        eval.id = cat("eval.", model.name, ".", convert.quant, ".", dataset_name);
+        if (!convert.fingerprint.empty())
+          eval.fingerprint = evaluation_fingerprint(eval, convert.fingerprint);
+        eval.command = eval_command(eval, config.files);
+        evaluations.push_back(std::move(eval));
+      }
+      plan.jobs.push_back(std::move(convert));
+    }
+  }
+  // One fp32 baseline run serves every quantization of a model on a dataset.
+  std::stable_sort(evaluations.begin(), evaluations.end(), [](const Job& a, const Job& b) {
+    return std::tie(a.model->name, a.dataset->name) < std::tie(b.model->name, b.dataset->name);
+  });
+  plan.jobs.insert(plan.jobs.end(), evaluations.begin(), evaluations.end());
+  return plan;
+}
+
+}  // namespace qp::pipeline

@@ -1,0 +1,51 @@
+// The job plan: model × quantization → a conversion job, and model ×
+// quantization × benchmark dataset → an evaluation job that depends on it.
+// Each job carries a fingerprint of what determines its result (source
+// weights, plan, dataset, tool version), so unchanged work can be skipped,
+// and the quantpipe command that does the same step by hand.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pipeline/config.h"
+#include "pipeline/workspace.h"
+
+namespace qp::pipeline {
+
+enum class JobKind { Convert, Evaluate };
+
+struct Job {
+  std::string id;  // "convert.<model>.<quant>", "eval.<model>.<quant>.<dataset>"
+  JobKind kind = JobKind::Convert;
+  const ModelConfig* model = nullptr;  // points into the PipelineConfig
+  const QuantizationConfig* quantization = nullptr;
+  const DatasetConfig* dataset = nullptr;  // Evaluate only
+  std::string quant;                       // scheme name, e.g. "q8_sym_ch"
+  std::filesystem::path source;            // fp32 model directory; empty when unavailable
+  std::string source_problem;              // why the source is unavailable (hub model not cached, …)
+  std::filesystem::path output;            // the converted model directory
+  std::string fingerprint;                 // empty when the source is unavailable
+  std::string command;                     // the equivalent quantpipe command line
+};
+
+struct PlanFilter {
+  std::vector<std::string> models;    // empty: all
+  std::vector<std::string> datasets;  // empty: every benchmark of each model
+};
+
+struct Plan {
+  std::vector<Job> jobs;  // conversions first, then evaluations grouped by model and dataset
+  std::vector<std::string> config_files;
+
+  size_t count(JobKind kind) const;
+};
+
+// Builds the plan; throws qp::Error when a filter names an unknown model or dataset.
+Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const PlanFilter& filter);
+
+// Splits "a b,c" into {"a", "b", "c"} (the --models / --datasets lists).
+std::vector<std::string> split_names(const std::string& text);
+
+}  // namespace qp::pipeline

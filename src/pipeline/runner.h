@@ -1,0 +1,40 @@
+// Runs a plan: conversions in parallel (up to `jobs` at a time; each is
+// single-threaded), then evaluations one group at a time with all threads, so
+// that no conversion disturbs the speed being measured. Work whose
+// fingerprint is unchanged since a finished run is skipped. Every step writes
+// its files into the workspace (see workspace.h) atomically, then the
+// per-model comparison documents and the report are written.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pipeline/eval_step.h"
+#include "pipeline/plan.h"
+#include "pipeline/workspace.h"
+
+namespace qp::pipeline {
+
+struct PipelineOptions {
+  int jobs = 1;           // conversions at a time
+  bool skip = true;       // skip unchanged work (--no-skip turns it off)
+  bool terminal = false;  // draw a progress bar (stderr is a terminal)
+  EvalStepOptions eval;
+};
+
+struct PipelineOutcome {
+  int done = 0, skipped = 0, failed = 0;
+  int gates_failed = 0;               // evaluations whose gates did not all pass
+  std::vector<std::string> problems;  // one line per failed job or gate
+  std::filesystem::path report_markdown, report_html;
+
+  bool ok() const { return failed == 0 && gates_failed == 0; }
+};
+
+PipelineOutcome run_pipeline(const Plan& plan, const Workspace& workspace, const PipelineOptions& options);
+
+// Whether a job's finished result is still valid for its current fingerprint.
+bool is_up_to_date(const Job& job, const Workspace& workspace);
+
+}  // namespace qp::pipeline

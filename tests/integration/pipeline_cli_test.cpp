@@ -1,0 +1,247 @@
+// quantpipe pipeline / monitor / demo end to end on tiny generated models (no
+// ../shared needed): the workspace files, skip-if-unchanged, --no-skip,
+// dry-run, parallel conversions, failing gates and unavailable models.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "io/tiny_model.h"
+
+namespace qp {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::contains;
+
+json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << path;
+  return json::parse(in, nullptr, false);
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int count(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+class PipelineCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TinyBertSpec classifier;
+    classifier.hidden = 64;
+    classifier.intermediate = 128;
+    classifier.num_labels = 3;
+    write_tiny_bert(dir_.path() / "classifier", classifier);
+    TinyBertSpec embedder = classifier;
+    embedder.num_labels = 0;
+    embedder.sentence_transformer = true;
+    write_tiny_bert(dir_.path() / "embedder", embedder);
+    std::ofstream labelled(dir_.path() / "labelled.jsonl");
+    const char* texts[] = {"the cat sat on the mat",    "a dog runs in the park", "we went to the city",
+                           "the man is playing a game", "it is a good day",       "she reads a book"};
+    for (int i = 0; i < 6; ++i)
+      labelled << json({{"text", texts[i]}, {"label", "LABEL_" + std::to_string(i % 3)}}).dump() << "\n";
+    std::ofstream pairs(dir_.path() / "pairs.tsv");
+    pairs << "sentence1\tsentence2\tscore\n";
+    for (int i = 0; i < 6; ++i) pairs << texts[i] << "\t" << texts[(i + 1) % 6] << "\t" << i * 0.8 << "\n";
+    write_config(kConfig);
+  }
+
+  static constexpr const char* kConfig = R"(models:
+  - name: classifier
+    path: classifier
+    task: classification
+    quantization:
+      - {bits: 8, scheme: sym, per_channel: true, min_speedup: 0, max_accuracy_drop: 100}
+    benchmarks: [labelled]
+  - name: embedder
+    path: embedder
+    task: embedding
+    quantization:
+      - {bits: 8, scheme: sym, per_channel: true, min_speedup: 0}
+    benchmarks: [pairs]
+datasets:
+  - {name: labelled, provider: local, path: labelled.jsonl, metrics: [accuracy]}
+  - {name: pairs, provider: local, path: pairs.tsv, columns: {text: sentence1, text_pair: sentence2, label: score}, metrics: [spearman]}
+)";
+
+  void write_config(const std::string& text) { std::ofstream(config()) << text; }
+  std::string config() const { return (dir_.path() / "pipeline.yaml").string(); }
+  fs::path ws() const { return dir_.path() / "ws"; }
+
+  test::CliResult pipeline(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"pipeline",    "--config", config(), "--workspace",
+                                     ws().string(), "-t",       "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::run_cli(args);
+  }
+
+  test::TempDir dir_;
+};
+
+TEST_F(PipelineCli, RunWritesTheWorkspaceThenSkipsUnchangedWork) {
+  const test::CliResult first = pipeline();
+  ASSERT_EQ(first.exit_code, 0) << first;
+  EXPECT_TRUE(contains(first.out, "4 done, 0 skipped, 0 failed")) << first;
+  // Plain progress lines (stderr is not a terminal here), one per job.
+  EXPECT_TRUE(contains(first.err, "[1/4] done convert classifier q8_sym_ch")) << first;
+  EXPECT_TRUE(contains(first.err, "[4/4] done eval")) << first;
+
+  for (const char* file :
+       {"logs/conversion_classifier.log", "logs/conversion_embedder.log",
+        "results/classifier_conversion.json", "test_results/classifier_q8_sym_ch_results.json",
+        "test_results/embedder_q8_sym_ch_results.json", "comparisons/classifier_comparison.json",
+        "comparisons/embedder_comparison.json", "models/classifier_q8_sym_ch/quantpipe.json",
+        "state/run.json", "report.md", "report.html"})
+    EXPECT_TRUE(fs::exists(ws() / file)) << file;
+  EXPECT_TRUE(
+      contains(read_text(ws() / "logs/conversion_classifier.log"), "done convert classifier q8_sym_ch"));
+
+  // The six metrics, for fp32 and quantized, plus fidelity and gates.
+  const json doc = read_json(ws() / "comparisons/classifier_comparison.json");
+  ASSERT_EQ(doc["entries"].size(), 1u) << doc.dump(2);
+  const json& entry = doc["entries"][0];
+  for (const char* side : {"baseline", "quantized"}) {
+    const json& run = entry["comparison"][side];
+    EXPECT_EQ(run["rows"], 6) << side;
+    EXPECT_TRUE(run["metrics"].contains("accuracy")) << side;
+    for (const char* key : {"queries_per_minute", "model_size_mb", "tokens_per_second"})
+      EXPECT_GT(run[key].get<double>(), 0) << side << " " << key;
+    EXPECT_GT(run["memory"]["rss_peak_mb"].get<double>(), 0) << side;
+    EXPECT_GE(run["memory"]["rss_peak_mb"].get<double>(), run["memory"]["rss_avg_mb"].get<double>()) << side;
+    EXPECT_LE(run["latency_ms"]["p50"].get<double>(), run["latency_ms"]["p99"].get<double>()) << side;
+  }
+  EXPECT_EQ(entry["comparison"]["baseline"]["format"], "fp32");
+  EXPECT_EQ(entry["comparison"]["quantized"]["format"], "q8_sym_ch");
+  EXPECT_LT(entry["comparison"]["quantized"]["model_size_mb"].get<double>(),
+            entry["comparison"]["baseline"]["model_size_mb"].get<double>());
+  EXPECT_GT(entry["comparison"]["fidelity"]["mean_cosine"].get<double>(), 0.99);
+  EXPECT_TRUE(entry["passed"].get<bool>()) << entry["gates"].dump(2);
+  EXPECT_TRUE(entry.contains("conversion"));  // the quantpipe.json body, for the per-tensor chart
+  const json sts = read_json(ws() / "comparisons/embedder_comparison.json")["entries"][0];
+  EXPECT_EQ(sts["comparison"]["quantized"]["primary_metric"], "spearman");
+
+  // Unchanged: everything is skipped and the results stay complete.
+  const test::CliResult second = pipeline();
+  ASSERT_EQ(second.exit_code, 0) << second;
+  EXPECT_TRUE(contains(second.out, "0 done, 4 skipped, 0 failed")) << second;
+  EXPECT_EQ(count(second.err, "] skipped "), 4) << second;
+  EXPECT_EQ(read_json(ws() / "comparisons/classifier_comparison.json")["entries"].size(), 1u);
+
+  // --no-skip reruns everything.
+  const test::CliResult third = pipeline({"--no-skip"});
+  ASSERT_EQ(third.exit_code, 0) << third;
+  EXPECT_TRUE(contains(third.out, "4 done, 0 skipped")) << third;
+
+  // A new quantization runs only its own jobs; the rest stays skipped.
+  std::string changed = kConfig;
+  changed.replace(changed.find("    benchmarks: [labelled]"), 0,
+                  "      - {bits: 4, group_size: 32, min_speedup: 0, min_agreement: 0, min_cosine: 0}\n");
+  write_config(changed);
+  const test::CliResult fourth = pipeline();
+  ASSERT_EQ(fourth.exit_code, 0) << fourth;
+  EXPECT_TRUE(contains(fourth.out, "2 done, 4 skipped")) << fourth;
+  EXPECT_EQ(read_json(ws() / "comparisons/classifier_comparison.json")["entries"].size(), 2u);
+
+  // The monitor reads the finished run from the workspace.
+  const test::CliResult monitor = test::run_cli({"monitor", "--workspace", ws().string()});
+  EXPECT_EQ(monitor.exit_code, 0) << monitor;
+  EXPECT_TRUE(contains(monitor.out, "finished after")) << monitor;
+  EXPECT_TRUE(contains(monitor.out, "6/6 jobs — 2 done, 4 skipped, 0 failed")) << monitor;
+}
+
+TEST_F(PipelineCli, DryRunPrintsPlanAndCommandsAndRunsNothing) {
+  const test::CliResult r = pipeline({"--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "2 conversions, 2 evaluations")) << r;
+  EXPECT_TRUE(contains(r.out, "convert.classifier.q8_sym_ch  [run]")) << r;
+  EXPECT_TRUE(contains(r.out, "quantpipe convert --model ")) << r;
+  EXPECT_TRUE(contains(r.out, "quantpipe eval --model ")) << r;
+  EXPECT_FALSE(fs::exists(ws() / "state")) << "a dry run must write nothing";
+  // After a real run the dry run says what would be skipped.
+  ASSERT_EQ(pipeline({"--models", "classifier"}).exit_code, 0);
+  const test::CliResult again = pipeline({"--dry-run"});
+  EXPECT_TRUE(contains(again.out, "convert.classifier.q8_sym_ch  [skip (unchanged since the last run)]"))
+      << again;
+  EXPECT_TRUE(contains(again.out, "convert.embedder.q8_sym_ch  [run]")) << again;
+}
+
+TEST_F(PipelineCli, ParallelConversionsGiveTheSameResults) {
+  const test::CliResult r = pipeline({"--jobs", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "4 done, 0 skipped, 0 failed")) << r;
+  EXPECT_TRUE(fs::exists(ws() / "models/classifier_q8_sym_ch/model.safetensors"));
+  EXPECT_TRUE(fs::exists(ws() / "models/embedder_q8_sym_ch/model.safetensors"));
+}
+
+TEST_F(PipelineCli, FailedGateExitsTwoAndSaysWhichAndByHowMuch) {
+  std::string strict = kConfig;
+  strict.replace(strict.find("min_speedup: 0, max_accuracy_drop"), 14, "min_speedup: 50");
+  write_config(strict);
+  const test::CliResult r = pipeline({"--models", "classifier"});
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_TRUE(contains(r.out, "1 evaluation(s) failed a quality gate")) << r;
+  EXPECT_TRUE(contains(r.out, "FAIL eval.classifier.q8_sym_ch.labelled")) << r;
+  EXPECT_TRUE(contains(r.out, "speed")) << r;
+  const json entry = read_json(ws() / "comparisons/classifier_comparison.json")["entries"][0];
+  EXPECT_FALSE(entry["passed"].get<bool>());
+  EXPECT_TRUE(contains(read_text(ws() / "report.md"), "FAIL")) << read_text(ws() / "report.md");
+}
+
+TEST_F(PipelineCli, UnavailableModelFailsLoudlyOthersStillRun) {
+  std::string text = kConfig;
+  text.replace(text.find("datasets:"), 0,
+               "  - {name: hub-only, hf_name: org/not-downloaded, task: nli, quantization: {bits: 8}, "
+               "benchmarks: [labelled]}\n");
+  write_config(text);
+  const std::string cache = (dir_.path() / "empty-hub").string();
+  const test::CliResult r = test::run_program(
+      {"/bin/bash", "-c",
+       "HF_HUB_CACHE='" + cache + "' exec '" + test::quantpipe_binary().string() + "' pipeline --config '" +
+           config() + "' --workspace '" + ws().string() + "' -t 1"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_TRUE(contains(r.out, "4 done, 0 skipped, 2 failed")) << r;
+  EXPECT_TRUE(contains(r.out,
+                       "FAIL convert.hub-only.q8_sym_ch: hub model 'org/not-downloaded' is not in the "
+                       "Hugging Face cache"))
+      << r;
+  EXPECT_TRUE(contains(r.out, "FAIL eval.hub-only.q8_sym_ch.labelled: not evaluated")) << r;
+  const test::CliResult monitor = test::run_cli({"monitor", "--workspace", ws().string()});
+  EXPECT_EQ(monitor.exit_code, 1) << monitor;  // the run had failures
+  EXPECT_TRUE(contains(monitor.out, "FAILED   convert.hub-only.q8_sym_ch")) << monitor;
+}
+
+TEST_F(PipelineCli, BadConfigAndEmptyWorkspaceAreClearErrors) {
+  write_config("models:\n  - name: x\n    path: nowhere\n    task: nope\n");
+  test::expect_clean_failure(pipeline(), {"pipeline.yaml:4", "task"});
+  test::expect_clean_failure(test::run_cli({"monitor", "--workspace", (dir_.path() / "none").string()}),
+                             {"run.json", "no pipeline run"});
+}
+
+// Without ../shared the README's main command still runs the pipeline, on tiny
+// models it generates, and prints the report.
+TEST(CliDemo, RunsThePipelineOnGeneratedTinyModelsWithoutShared) {
+  test::TempDir dir;
+  const test::CliResult r =
+      test::run_program({"/bin/bash", "-c",
+                         "QUANTPIPE_SHARED_DIR=none exec '" + test::quantpipe_binary().string() +
+                             "' demo -t 1 --workspace '" + dir.path().string() + "'"});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "tiny generated models")) << r;
+  EXPECT_TRUE(contains(r.out, "0 failed")) << r;
+  EXPECT_TRUE(contains(r.out, "report: " + (dir.path() / "report.html").string())) << r;
+  EXPECT_TRUE(fs::exists(dir.path() / "comparisons/tiny-classifier_comparison.json"));
+  EXPECT_TRUE(fs::exists(dir.path() / "demo/demo.yaml"));
+}
+
+}  // namespace
+}  // namespace qp

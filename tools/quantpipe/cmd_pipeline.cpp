@@ -1,0 +1,116 @@
+// quantpipe pipeline: the whole chain from YAML configs — plan model ×
+// quantization × dataset jobs, convert (in parallel), evaluate fp32 and
+// quantized on the same inputs, apply the quality gates, write results and
+// the report into the workspace. Exit 0 when every job ran and every gate
+// passed, 2 when a gate failed, 1 when a job (or the setup) failed.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "command.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "pipeline/config.h"
+#include "pipeline/plan.h"
+#include "pipeline/runner.h"
+#include "pipeline_command.h"
+#include "run_options.h"
+
+namespace qp::cli {
+namespace {
+
+struct PipelineArgs {
+  std::vector<std::string> configs{"configs/*.yaml"};
+  std::string models, datasets, workspace;
+  bool dry_run = false, no_skip = false;
+  int jobs = 1, threads = 0, batch_size = 32;
+  int64_t limit = 0;
+};
+
+void print_plan(const pipeline::Plan& plan, const pipeline::Workspace& workspace, bool skip) {
+  std::cout << "# plan: " << plan.count(pipeline::JobKind::Convert) << " conversions, "
+            << plan.count(pipeline::JobKind::Evaluate) << " evaluations (workspace "
+            << workspace.root().string() << ")\n\n";
+  for (const pipeline::Job& job : plan.jobs) {
+    std::string status = "run";
+    if (!job.source_problem.empty()) {
+      status = "cannot run: " + job.source_problem;
+    } else if (skip && pipeline::is_up_to_date(job, workspace)) {
+      status = "skip (unchanged since the last run)";
+    }
+    std::cout << job.id << "  [" << status << "]\n    " << job.command << "\n";
+  }
+}
+
+}  // namespace
+
+int run_pipeline_command(const PipelineRequest& request) {
+  const pipeline::PipelineConfig config = pipeline::load_pipeline_config(request.configs);
+  const pipeline::Workspace workspace = request.workspace.empty() ? pipeline::Workspace::from_environment()
+                                                                  : pipeline::Workspace(request.workspace);
+  const pipeline::Plan plan = pipeline::make_plan(
+      config, workspace, {pipeline::split_names(request.models), pipeline::split_names(request.datasets)});
+  if (plan.jobs.empty())
+    fail("the plan is empty: no model in ", config.files.size(), " config file(s) matches");
+  if (request.dry_run) {
+    print_plan(plan, workspace, request.options.skip);
+    return 0;
+  }
+  log_info("pipeline: ", plan.jobs.size(), " jobs from ", config.files.size(), " config file(s); workspace ",
+           workspace.root().string(), " (follow with: quantpipe monitor --workspace ",
+           workspace.root().string(), ")");
+  pipeline::PipelineOptions options = request.options;
+  options.terminal = isatty(STDERR_FILENO);
+  options.eval.dataset_cache = workspace.dataset_cache();
+  const pipeline::PipelineOutcome outcome = pipeline::run_pipeline(plan, workspace, options);
+
+  std::cout << "\n# pipeline: " << outcome.done << " done, " << outcome.skipped << " skipped, "
+            << outcome.failed << " failed; " << outcome.gates_failed
+            << " evaluation(s) failed a quality gate\n";
+  for (const std::string& problem : outcome.problems) std::cout << "  FAIL " << problem << "\n";
+  if (!outcome.report_markdown.empty())
+    std::cout << "\nreport: " << outcome.report_html.string() << "\n        "
+              << outcome.report_markdown.string() << "\n";
+  std::cout << "results: " << workspace.root().string() << "/{results,test_results,comparisons,logs}\n";
+  if (outcome.failed > 0) return 1;
+  return outcome.gates_failed > 0 ? 2 : 0;
+}
+
+Action configure_pipeline(CLI::App& app) {
+  auto args = std::make_shared<PipelineArgs>();
+  app.add_option("-c,--config", args->configs, "Config files or glob patterns (repeatable)")
+      ->capture_default_str();
+  app.add_option("--models", args->models, "Only these models (names, space- or comma-separated)");
+  app.add_option("--datasets", args->datasets, "Only these benchmark datasets (names)");
+  app.add_flag("--dry-run", args->dry_run, "Print the plan and the equivalent commands; run nothing");
+  app.add_flag("--no-skip", args->no_skip, "Rerun work even when its fingerprint is unchanged");
+  app.add_option("-j,--jobs", args->jobs, "Conversions to run at a time")
+      ->check(at_least(1))
+      ->capture_default_str();
+  app.add_option("-t,--threads", args->threads, "Threads for each evaluation (default: all cores)");
+  app.add_option("-b,--batch-size", args->batch_size, "Batch size of the evaluation runs")
+      ->check(at_least(1))
+      ->capture_default_str();
+  app.add_option("--limit", args->limit, "Use at most this many rows of every dataset (quick runs)");
+  app.add_option("--workspace", args->workspace,
+                 "Workspace directory (default: $QUANTPIPE_TEMP_DIR, $MLX_TEMP_DIR or $TMPDIR/quantpipe)");
+  app.footer(
+      "Exit status: 0 all jobs ran and every gate passed; 2 a quality gate failed; 1 a job failed.\n"
+      "Files: <workspace>/logs, results, test_results, comparisons, report.md, report.html.");
+  return [args] {
+    PipelineRequest request;
+    request.configs = args->configs;
+    request.models = args->models;
+    request.datasets = args->datasets;
+    request.workspace = args->workspace;
+    request.dry_run = args->dry_run;
+    request.options.skip = !args->no_skip;
+    request.options.jobs = args->jobs;
+    request.options.eval.threads = args->threads;
+    request.options.eval.batch_size = args->batch_size;
+    if (args->limit > 0) request.options.eval.limit = args->limit;
+    return run_pipeline_command(request);
+  };
+}
+
+}  // namespace qp::cli

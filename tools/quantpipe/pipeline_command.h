@@ -1,0 +1,23 @@
+// The pipeline subcommand as a function, so `quantpipe demo` can run the same
+// thing on its own generated config.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipeline/runner.h"
+
+namespace qp::cli {
+
+struct PipelineRequest {
+  std::vector<std::string> configs;
+  std::string models, datasets;  // space/comma-separated filters; empty: all
+  std::string workspace;         // empty: from the environment
+  bool dry_run = false;
+  pipeline::PipelineOptions options;
+};
+
+// Returns the exit status (see cmd_pipeline.cpp).
+int run_pipeline_command(const PipelineRequest& request);
+
+}  // namespace qp::cli
