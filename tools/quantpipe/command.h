@@ -25,6 +25,7 @@ Action configure_bench(CLI::App& app);
 Action configure_demo(CLI::App& app);
 Action configure_convert(CLI::App& app);
 Action configure_inspect(CLI::App& app);
+Action configure_eval(CLI::App& app);
 
 inline const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
@@ -39,6 +40,10 @@ inline const std::vector<Command>& command_table() {
       {"inspect",
        "List the tensors, dtypes, shapes, schemes and sizes of a model directory or safetensors file",
        configure_inspect},
+      {"eval",
+       "Evaluate a quantized model against its fp32 baseline on a dataset: task metric, speed, size, memory, "
+       "latency, fidelity",
+       configure_eval},
       {"bench", "Measure sentences/s, tokens/s and latency of embedding on this machine", configure_bench},
       {"demo", "Embed and classify example sentences (../shared models, else a generated tiny model)",
        configure_demo},
