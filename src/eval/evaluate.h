@@ -47,8 +47,8 @@ namespace qp::eval {
 // What is evaluated.
 struct EvalSpec {
   EvalTask task = EvalTask::Classification;
-  std::string dataset;                        // its name, for the result
-  std::vector<std::string> candidate_labels;  // zero-shot
+  std::string dataset{};                        // its name, for the result
+  std::vector<std::string> candidate_labels{};  // zero-shot
   std::string hypothesis_template = "This example is {}.";
 };
 

@@ -35,8 +35,15 @@ struct EvalArgs {
 class LazyConfig {
  public:
   explicit LazyConfig(const std::vector<std::string>& patterns) : patterns_(patterns) {}
-  const pipeline::PipelineConfig& get() {
-    if (!config_) config_ = pipeline::load_pipeline_config(patterns_);
+  // `what` says why a name is looked up ("--model x is not a directory").
+  const pipeline::PipelineConfig& get(const std::string& what) {
+    if (!config_) {
+      try {
+        config_ = pipeline::load_pipeline_config(patterns_);
+      } catch (const Error& e) {
+        fail(what, ", and it cannot be looked up as a name: ", e.what());
+      }
+    }
     return *config_;
   }
   std::string where() const {
@@ -69,24 +76,24 @@ fs::path recorded_source(const fs::path& dir) {
   return source;
 }
 
-fs::path model_dir_from_name(const std::string& name, LazyConfig& config) {
+fs::path model_dir_from_name(const std::string& option, const std::string& name, LazyConfig& config) {
   if (fs::is_directory(name)) return name;
-  for (const pipeline::ModelConfig& m : config.get().models) {
+  for (const pipeline::ModelConfig& m : config.get(cat(option, " ", name, " is not a directory")).models) {
     if (m.name != name) continue;
     if (m.path.empty())
-      fail("--model ", name, ": ", m.source.str(), " defines it by hub id only (hf_name ", m.hf_name,
+      fail(option, " ", name, ": ", m.source.str(), " defines it by hub id only (hf_name ", m.hf_name,
            ") and models are not downloaded here; pass a local model directory");
     return m.path;
   }
-  fail("--model ", name, ": neither a model directory nor a model name in ", config.where());
+  fail(option, " ", name, ": neither a model directory nor a model name in ", config.where());
 }
 
 Models resolve_models(const EvalArgs& args, LazyConfig& config) {
   Models models;
-  models.model = model_dir_from_name(args.model, config);
+  models.model = model_dir_from_name("--model", args.model, config);
   const bool native = fs::exists(models.model / "quantpipe.json");
   if (!args.baseline.empty()) {
-    models.baseline = model_dir_from_name(args.baseline, config);
+    models.baseline = model_dir_from_name("--baseline", args.baseline, config);
   } else if (native) {
     models.baseline = recorded_source(models.model);
   }
@@ -103,7 +110,8 @@ Dataset resolve_dataset(const EvalArgs& args, LazyConfig& config) {
   if (fs::is_regular_file(args.dataset)) {
     d.config = pipeline::local_file_dataset(args.dataset, {});
   } else {
-    const pipeline::DatasetConfig* found = config.get().find_dataset(args.dataset);
+    const pipeline::DatasetConfig* found =
+        config.get(cat("--dataset ", args.dataset, " is not a file")).find_dataset(args.dataset);
     if (!found)
       fail("--dataset ", args.dataset, ": neither a dataset file nor a dataset name in ", config.where());
     d.config = *found;
