@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -19,6 +20,19 @@ std::string json_field_as_string(const nlohmann::json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
+// Sets the label, and the score when the whole label is a number.
+void set_label(LabelledExample& example, std::string label) {
+  example.label = std::move(label);
+  const char* begin = example.label.data();
+  const char* end = begin + example.label.size();
+  double value = 0;
+  const auto [stop, error] = std::from_chars(begin, end, value);
+  if (!example.label.empty() && error == std::errc() && stop == end) {
+    example.score = value;
+    example.has_score = true;
+  }
+}
+
 std::vector<std::string> split_tabs(const std::string& line) {
   std::vector<std::string> fields;
   size_t start = 0;
@@ -32,16 +46,75 @@ size_t column_index(const std::vector<std::string>& header, const std::string& n
                     const std::filesystem::path& path) {
   for (size_t i = 0; i < header.size(); ++i)
     if (header[i] == name) return i;
-  fail(path.string(), ":1: header has no column '", name, "'");
+  std::string known;
+  for (const std::string& column : header) known += cat(known.empty() ? "" : ", ", column);
+  fail(path.string(), ":1: header has no column '", name, "' (columns: ", known, ")");
+}
+
+// Column positions of a delimited file's header; npos for unused columns.
+struct ColumnIndex {
+  size_t text = 0, pair = std::string::npos, label = std::string::npos;
+
+  ColumnIndex(const std::vector<std::string>& header, const ColumnMapping& columns,
+              const std::filesystem::path& path)
+      : text(column_index(header, columns.text, path)) {
+    if (!columns.text_pair.empty()) pair = column_index(header, columns.text_pair, path);
+    if (!columns.label.empty()) label = column_index(header, columns.label, path);
+  }
+
+  LabelledExample example(std::vector<std::string>& fields) const {
+    LabelledExample example;
+    example.input.text = std::move(fields[text]);
+    if (pair != std::string::npos) example.input.text_pair = std::move(fields[pair]);
+    if (label != std::string::npos) set_label(example, std::move(fields[label]));
+    return example;
+  }
+};
+
+// Appends one CSV field starting at `pos` (just after a delimiter or line start)
+// and returns the position after it; `line` counts line breaks for messages.
+size_t read_csv_field(const std::string& text, size_t pos, std::string& field, int& line,
+                      const std::string& source) {
+  if (pos >= text.size() || text[pos] != '"') {
+    const size_t end = text.find_first_of(",\r\n", pos);
+    field.assign(text, pos, (end == std::string::npos ? text.size() : end) - pos);
+    if (field.find('"') != std::string::npos)
+      fail(source, ":", line, ": a quote inside an unquoted field (quote the whole field and double it)");
+    return end == std::string::npos ? text.size() : end;
+  }
+  const int start_line = line;
+  for (++pos;; ++pos) {
+    if (pos >= text.size()) fail(source, ":", start_line, ": quoted field is never closed");
+    const char c = text[pos];
+    if (c == '"') {
+      if (pos + 1 < text.size() && text[pos + 1] == '"') {
+        field += '"';
+        ++pos;
+        continue;
+      }
+      ++pos;
+      if (pos < text.size() && text.find_first_of(",\r\n", pos) != pos)
+        fail(source, ":", line, ": text after the closing quote of a field");
+      return pos;
+    }
+    if (c == '\n') ++line;
+    field += c;
+  }
+}
+
+void require_rows(const std::vector<LabelledExample>& examples, const std::filesystem::path& path) {
+  if (examples.empty()) fail(path.string(), ": dataset has no rows");
 }
 
 }  // namespace
 
-std::vector<LabelledExample> read_jsonl_dataset(const std::filesystem::path& path, const ColumnMapping& columns) {
+std::vector<LabelledExample> read_jsonl_dataset(const std::filesystem::path& path,
+                                                const ColumnMapping& columns) {
   std::ifstream in = open_dataset(path);
   std::vector<LabelledExample> examples;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     const nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
     if (row.is_discarded() || !row.is_object()) fail(path.string(), ":", number, ": not a JSON object");
@@ -53,37 +126,75 @@ std::vector<LabelledExample> read_jsonl_dataset(const std::filesystem::path& pat
     LabelledExample example;
     example.input.text = json_field_as_string(field(columns.text));
     if (!columns.text_pair.empty()) example.input.text_pair = json_field_as_string(field(columns.text_pair));
-    example.label = json_field_as_string(field(columns.label));
+    if (!columns.label.empty()) set_label(example, json_field_as_string(field(columns.label)));
     examples.push_back(std::move(example));
   }
-  if (examples.empty()) fail(path.string(), ": dataset has no rows");
+  require_rows(examples, path);
   return examples;
 }
 
-std::vector<LabelledExample> read_tsv_dataset(const std::filesystem::path& path, const ColumnMapping& columns) {
+std::vector<LabelledExample> read_tsv_dataset(const std::filesystem::path& path,
+                                              const ColumnMapping& columns) {
   std::ifstream in = open_dataset(path);
   std::string line;
   if (!std::getline(in, line)) fail(path.string(), ": dataset is empty (expected a header row)");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
   const std::vector<std::string> header = split_tabs(line);
-  const size_t text = column_index(header, columns.text, path);
-  const size_t label = column_index(header, columns.label, path);
-  const size_t pair = columns.text_pair.empty() ? header.size() : column_index(header, columns.text_pair, path);
+  const ColumnIndex index(header, columns, path);
   std::vector<LabelledExample> examples;
   for (int number = 2; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    const std::vector<std::string> fields = split_tabs(line);
+    std::vector<std::string> fields = split_tabs(line);
     if (fields.size() != header.size())
       fail(path.string(), ":", number, ": ", fields.size(), " columns, the header has ", header.size());
-    LabelledExample example;
-    example.input.text = fields[text];
-    if (pair < header.size()) example.input.text_pair = fields[pair];
-    example.label = fields[label];
-    const std::string& value = fields[label];
-    std::from_chars(value.data(), value.data() + value.size(), example.score);
-    examples.push_back(std::move(example));
+    examples.push_back(index.example(fields));
   }
-  if (examples.empty()) fail(path.string(), ": dataset has no rows");
+  require_rows(examples, path);
+  return examples;
+}
+
+std::vector<std::vector<std::string>> parse_csv_records(const std::string& text, const std::string& source) {
+  std::vector<std::vector<std::string>> records;
+  int line = 1;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    std::vector<std::string> record;
+    for (;;) {
+      std::string field;
+      pos = read_csv_field(text, pos, field, line, source);
+      record.push_back(std::move(field));
+      if (pos < text.size() && text[pos] == ',') {
+        ++pos;
+        continue;
+      }
+      break;
+    }
+    if (pos < text.size() && text[pos] == '\r') ++pos;
+    if (pos < text.size() && text[pos] == '\n') ++pos;
+    ++line;
+    const bool blank = record.size() == 1 && record[0].empty();
+    if (!blank) records.push_back(std::move(record));
+  }
+  return records;
+}
+
+std::vector<LabelledExample> read_csv_dataset(const std::filesystem::path& path,
+                                              const ColumnMapping& columns) {
+  std::ifstream in = open_dataset(path);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::vector<std::vector<std::string>> records = parse_csv_records(text, path.string());
+  if (records.empty()) fail(path.string(), ": dataset is empty (expected a header row)");
+  const std::vector<std::string>& header = records.front();
+  const ColumnIndex index(header, columns, path);
+  std::vector<LabelledExample> examples;
+  for (size_t r = 1; r < records.size(); ++r) {
+    if (records[r].size() != header.size())
+      fail(path.string(), ": record ", r + 1, ": ", records[r].size(), " fields, the header has ",
+           header.size());
+    examples.push_back(index.example(records[r]));
+  }
+  require_rows(examples, path);
   return examples;
 }
 

@@ -1,5 +1,8 @@
-// Local labelled datasets: JSONL with text / pair / label fields, and TSV
-// with a header row (GLUE layouts such as STS-B and SST-2).
+// Local datasets: JSONL with text / pair / label fields, CSV (RFC 4180
+// quoting) and TSV with a header row (GLUE layouts such as STS-B and SST-2).
+// A ColumnMapping with an empty label column reads an unlabelled dataset.
+// Loading from a pipeline config (label mapping, limit, hub exports) lives in
+// pipeline/dataset_source.h.
 #pragma once
 
 #include <filesystem>
@@ -12,21 +15,34 @@ namespace qp {
 
 struct LabelledExample {
   TextInput input;
-  std::string label;  // classification label (empty for regression)
-  double score = 0;   // regression target (STS)
+  std::string label;       // classification label (empty when unlabelled)
+  double score = 0;        // regression target (STS), when the label is a number
+  bool has_score = false;  // the label column parsed completely as a number
 };
 
 struct ColumnMapping {
   std::string text = "text";
-  std::string text_pair;  // empty: single-text inputs
-  std::string label = "label";
+  std::string text_pair;        // empty: single-text inputs
+  std::string label = "label";  // empty: unlabelled
 };
 
 // One JSON object per line; throws "<file>:<line>: ..." on a bad line.
-std::vector<LabelledExample> read_jsonl_dataset(const std::filesystem::path& path, const ColumnMapping& columns);
+std::vector<LabelledExample> read_jsonl_dataset(const std::filesystem::path& path,
+                                                const ColumnMapping& columns);
 
-// Tab-separated with a header row naming the columns; the label column is
-// read as a string and, when numeric, also as the score.
-std::vector<LabelledExample> read_tsv_dataset(const std::filesystem::path& path, const ColumnMapping& columns);
+// Tab-separated with a header row naming the columns, no quoting (GLUE's
+// files are read with QUOTE_NONE); the label column is read as a string and,
+// when numeric, also as the score.
+std::vector<LabelledExample> read_tsv_dataset(const std::filesystem::path& path,
+                                              const ColumnMapping& columns);
+
+// Comma-separated with a header row, RFC 4180 quoting: a field in double
+// quotes may hold commas, line breaks and doubled quotes ("" → ").
+std::vector<LabelledExample> read_csv_dataset(const std::filesystem::path& path,
+                                              const ColumnMapping& columns);
+
+// The records of a CSV text (RFC 4180), for tests and other readers. Throws
+// "<source>:<line>: ..." on an unterminated quote or text after a closing quote.
+std::vector<std::vector<std::string>> parse_csv_records(const std::string& text, const std::string& source);
 
 }  // namespace qp

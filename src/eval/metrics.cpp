@@ -7,6 +7,68 @@
 #include "core/error.h"
 
 namespace qp {
+namespace {
+
+// The index of the class named `label` (case-insensitively), added when new.
+size_t class_index(std::vector<ClassStats>& classes, const std::string& label) {
+  for (size_t i = 0; i < classes.size(); ++i)
+    if (same_label(classes[i].name, label)) return i;
+  classes.push_back({.name = label});
+  return classes.size() - 1;
+}
+
+void finish_class(ClassStats& c) {
+  const double tp = static_cast<double>(c.true_positive);
+  c.precision = c.predicted ? tp / static_cast<double>(c.predicted) : 0.0;
+  c.recall = c.gold ? tp / static_cast<double>(c.gold) : 0.0;
+  c.f1 = c.precision + c.recall > 0 ? 2 * c.precision * c.recall / (c.precision + c.recall) : 0.0;
+}
+
+}  // namespace
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+bool same_label(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && lowercase(a) == lowercase(b);
+}
+
+ClassificationReport classification_report(const std::vector<std::string>& predicted,
+                                           const std::vector<std::string>& gold) {
+  if (predicted.size() != gold.size())
+    fail("classification report: ", predicted.size(), " predictions for ", gold.size(), " gold labels");
+  if (gold.empty()) fail("classification report: no examples (the dataset is empty)");
+  ClassificationReport report;
+  report.total = static_cast<int64_t>(gold.size());
+  for (size_t i = 0; i < gold.size(); ++i) {
+    if (gold[i].empty()) fail("classification report: example ", i + 1, " has no gold label");
+    report.classes[class_index(report.classes, gold[i])].gold += 1;
+  }
+  for (size_t i = 0; i < gold.size(); ++i) {
+    if (predicted[i].empty()) {
+      ++report.invalid;
+      continue;
+    }
+    ClassStats& c = report.classes[class_index(report.classes, predicted[i])];
+    c.predicted += 1;
+    if (same_label(predicted[i], gold[i])) {
+      c.true_positive += 1;
+      ++report.correct;
+    }
+  }
+  double f1_sum = 0;
+  for (ClassStats& c : report.classes) {
+    finish_class(c);
+    f1_sum += c.f1;
+  }
+  report.accuracy = static_cast<double>(report.correct) / static_cast<double>(report.total);
+  report.macro_f1 = f1_sum / static_cast<double>(report.classes.size());
+  return report;
+}
 
 double accuracy(const std::vector<std::string>& predicted, const std::vector<std::string>& gold) {
   if (predicted.size() != gold.size())
@@ -18,7 +80,8 @@ double accuracy(const std::vector<std::string>& predicted, const std::vector<std
 }
 
 double pearson(const std::vector<double>& x, const std::vector<double>& y) {
-  if (x.size() != y.size() || x.size() < 2) fail("pearson: need two equal-length series of at least 2 values");
+  if (x.size() != y.size() || x.size() < 2)
+    fail("pearson: need two equal-length series of at least 2 values");
   const double n = static_cast<double>(x.size());
   const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n;
   const double my = std::accumulate(y.begin(), y.end(), 0.0) / n;

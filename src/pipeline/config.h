@@ -96,8 +96,9 @@ struct DatasetConfig {
   ColumnMapping columns;
   std::map<std::string, std::string> label_mapping;  // dataset label value → model label name
   std::optional<int64_t> limit;                      // at most this many rows
-  // Zero-shot classification with an NLI model (see eval/zero_shot.h).
-  std::vector<std::string> candidate_labels;
+  // Zero-shot classification with an NLI model: each text is paired with the
+  // template filled with each candidate label ({} is replaced by the label).
+  std::vector<std::string> candidate_labels;  // empty: not a zero-shot dataset
   std::string hypothesis_template = "This example is {}.";
   ConfigSource source;
 };

@@ -242,8 +242,9 @@ void parse_local_source(const YamlMap& map, DatasetConfig& d) {
 }
 
 DatasetConfig parse_dataset(const YamlField& field) {
-  const YamlMap map(field, {"name", "provider", "hf_name", "subset", "splits", "metrics", "preprocessing",
-                            "path", "format", "columns", "label_mapping", "limit"});
+  const YamlMap map(
+      field, {"name", "provider", "hf_name", "subset", "splits", "metrics", "preprocessing", "path", "format",
+              "columns", "label_mapping", "limit", "candidate_labels", "hypothesis_template"});
   DatasetConfig d;
   d.source = {field.file, field.line()};
   d.name = parse_name(map.need("name"));
@@ -260,6 +261,15 @@ DatasetConfig parse_dataset(const YamlField& field) {
   if (auto f = map.get("columns")) d.columns = parse_columns(*f);
   if (auto f = map.get("label_mapping")) d.label_mapping = parse_label_mapping(*f);
   if (auto f = map.get("limit")) d.limit = parse_positive(*f);
+  if (auto f = map.get("candidate_labels")) {
+    d.candidate_labels = f->as_string_list();
+    if (d.candidate_labels.empty()) f->fail("needs at least one label");
+  }
+  if (auto f = map.get("hypothesis_template")) {
+    d.hypothesis_template = f->as_string();
+    if (d.hypothesis_template.find("{}") == std::string::npos)
+      f->fail(cat("must contain {} where the label goes, got '", d.hypothesis_template, "'"));
+  }
   return d;
 }
 

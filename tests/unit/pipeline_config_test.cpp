@@ -144,6 +144,33 @@ TEST_F(PipelineConfigTest, EveryDatasetField) {
   EXPECT_EQ(pairs.metrics, std::vector<std::string>{"spearman"});
 }
 
+TEST_F(PipelineConfigTest, ZeroShotFields) {
+  const PipelineConfig config = load_pipeline_config({write("z.yaml", R"(datasets:
+  - name: zs
+    provider: local
+    path: data/zs.jsonl
+    metrics: [accuracy]
+    candidate_labels: [sports, politics, "science fiction"]
+    hypothesis_template: "This text is about {}."
+    columns: {label: ""}
+)" + kDataset.substr(kDataset.find('\n') + 1))});
+  const DatasetConfig& zs = config.datasets.at(0);
+  EXPECT_EQ(zs.candidate_labels, (std::vector<std::string>{"sports", "politics", "science fiction"}));
+  EXPECT_EQ(zs.hypothesis_template, "This text is about {}.");
+  EXPECT_EQ(zs.columns.label, "");
+  const DatasetConfig& plain = config.datasets.at(1);
+  EXPECT_TRUE(plain.candidate_labels.empty());
+  EXPECT_EQ(plain.hypothesis_template, "This example is {}.");
+}
+
+TEST_F(PipelineConfigTest, HypothesisTemplateNeedsAPlaceholder) {
+  const std::string error =
+      load_error({write("z.yaml", kDataset + "    hypothesis_template: \"About it.\"\n")});
+  EXPECT_TRUE(Contains(error, "z.yaml:6: datasets[0].hypothesis_template: must contain {}")) << error;
+  const std::string empty = load_error({write("e.yaml", kDataset + "    candidate_labels: []\n")});
+  EXPECT_TRUE(Contains(empty, "datasets[0].candidate_labels: needs at least one label")) << empty;
+}
+
 TEST_F(PipelineConfigTest, SeveralFilesMerge) {
   const std::string models = write("models.yaml", kModel);
   const std::string datasets = write("datasets.yaml", kDataset);

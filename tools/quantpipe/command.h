@@ -25,6 +25,7 @@ Action configure_bench(CLI::App& app);
 Action configure_demo(CLI::App& app);
 Action configure_convert(CLI::App& app);
 Action configure_inspect(CLI::App& app);
+Action configure_eval(CLI::App& app);
 Action configure_pipeline(CLI::App& app);
 Action configure_monitor(CLI::App& app);
 
@@ -41,13 +42,17 @@ inline const std::vector<Command>& command_table() {
       {"inspect",
        "List the tensors, dtypes, shapes, schemes and sizes of a model directory or safetensors file",
        configure_inspect},
+      {"eval",
+       "Evaluate a quantized model against its fp32 baseline on a dataset: task metric, speed, size, memory, "
+       "latency, fidelity",
+       configure_eval},
       {"pipeline",
        "Run the whole chain from YAML configs: convert, evaluate fp32 vs quantized, quality gates, report",
        configure_pipeline},
       {"monitor", "Follow a running or finished pipeline in the workspace: jobs done/running/failed, ETA",
        configure_monitor},
       {"bench", "Measure sentences/s, tokens/s and latency of embedding on this machine", configure_bench},
-      {"demo", "Embed and classify example sentences (../shared models, else a generated tiny model)",
+      {"demo", "Run the pipeline on the ../shared models and data (else on tiny generated models) and print the report",
        configure_demo},
   };
   return table;

@@ -1,0 +1,78 @@
+#include "eval/zero_shot.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "eval/metrics.h"
+
+namespace qp::eval {
+namespace {
+
+std::vector<float> softmax(const std::vector<float>& values) {
+  const float top = *std::max_element(values.begin(), values.end());
+  double sum = 0;
+  for (float v : values) sum += std::exp(static_cast<double>(v) - top);
+  std::vector<float> out;
+  out.reserve(values.size());
+  for (float v : values) out.push_back(static_cast<float>(std::exp(static_cast<double>(v) - top) / sum));
+  return out;
+}
+
+}  // namespace
+
+int64_t count_tokens(const Encoding& encoding) {
+  return std::count(encoding.attention_mask.begin(), encoding.attention_mask.end(), 1);
+}
+
+std::string fill_hypothesis(const std::string& hypothesis_template, const std::string& label) {
+  std::string out = hypothesis_template;
+  const size_t slot = out.find("{}");
+  if (slot == std::string::npos)
+    fail("hypothesis template '", hypothesis_template, "' has no {} where the label goes");
+  out.replace(slot, 2, label);
+  return out;
+}
+
+int entailment_index(const Model& model) {
+  const std::vector<std::string>& labels = model.labels();
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (same_label(labels[i], "entailment")) return static_cast<int>(i);
+  std::string known;
+  for (const std::string& label : labels) known += cat(known.empty() ? "" : ", ", label);
+  fail(model.model_dir().dir.string(), ": zero-shot needs an NLI model with an 'entailment' label; ",
+       "this model's labels are ", known.empty() ? std::string("none") : known, " (id2label in config.json)");
+}
+
+ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::string>& texts,
+                                  const std::vector<std::string>& candidate_labels,
+                                  const std::string& hypothesis_template, const RunOptions& options) {
+  if (candidate_labels.empty()) fail("zero-shot: no candidate labels");
+  const int entailment = entailment_index(model);
+  std::vector<std::string> hypotheses;
+  for (const std::string& label : candidate_labels)
+    hypotheses.push_back(fill_hypothesis(hypothesis_template, label));
+  std::vector<TextInput> pairs;
+  pairs.reserve(texts.size() * hypotheses.size());
+  for (const std::string& text : texts)
+    for (const std::string& hypothesis : hypotheses) pairs.push_back({text, hypothesis});
+  const std::vector<Encoding> encodings = model.tokenize(pairs, options.max_length);
+  ZeroShotResult result;
+  for (const Encoding& encoding : encodings) result.tokens += count_tokens(encoding);
+  const std::vector<std::vector<float>> logits = model.logits_for_encodings(encodings, options.batch_size);
+  const size_t k = candidate_labels.size();
+  for (size_t t = 0; t < texts.size(); ++t) {
+    std::vector<float> row;
+    row.reserve(k);
+    for (size_t c = 0; c < k; ++c) row.push_back(logits[t * k + c][static_cast<size_t>(entailment)]);
+    result.scores.push_back(softmax(row));
+    const auto& scores = result.scores.back();
+    const bool finite = std::all_of(scores.begin(), scores.end(), [](float v) { return std::isfinite(v); });
+    result.predicted.push_back(
+        finite ? static_cast<int>(std::max_element(scores.begin(), scores.end()) - scores.begin()) : -1);
+    result.entailment_logits.push_back(std::move(row));
+  }
+  return result;
+}
+
+}  // namespace qp::eval

@@ -1,0 +1,39 @@
+// Zero-shot classification with an NLI model, as the Hugging Face
+// zero-shot-classification pipeline does it with multi_label=False: each text
+// is paired with the hypothesis template filled with each candidate label
+// (premise = text, hypothesis = "This example is {label}."), the model's
+// entailment logit is taken for every pair, and the scores of one text are
+// the softmax of its entailment logits across the candidate labels.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "quantpipe/model.h"
+
+namespace qp::eval {
+
+// Tokens of one encoding (attention mask ones, i.e. without padding).
+int64_t count_tokens(const Encoding& encoding);
+
+// The template with its first "{}" replaced by the label.
+std::string fill_hypothesis(const std::string& hypothesis_template, const std::string& label);
+
+// The index of the model's entailment label (matched case-insensitively, so
+// "ENTAILMENT" counts). Throws naming the model's labels when it has none.
+int entailment_index(const Model& model);
+
+struct ZeroShotResult {
+  std::vector<std::vector<float>> entailment_logits;  // [text][candidate]
+  std::vector<std::vector<float>> scores;             // softmax of each row
+  std::vector<int> predicted;  // arg-max candidate per text; -1 when a score is not finite
+  int64_t tokens = 0;          // tokens of every pair
+};
+
+// Runs texts × candidate_labels pairs through the model in batches of
+// options.batch_size. Throws when there are no candidate labels.
+ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::string>& texts,
+                                  const std::vector<std::string>& candidate_labels,
+                                  const std::string& hypothesis_template, const RunOptions& options);
+
+}  // namespace qp::eval

@@ -1,0 +1,122 @@
+#include "pipeline/dataset_source.h"
+
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace qp::pipeline {
+namespace {
+
+std::vector<LabelledExample> read_local(const std::filesystem::path& path, DatasetFormat format,
+                                        const ColumnMapping& columns) {
+  if (!std::filesystem::exists(path)) fail(path.string(), ": dataset file does not exist");
+  switch (format) {
+    case DatasetFormat::Jsonl:
+      return read_jsonl_dataset(path, columns);
+    case DatasetFormat::Csv:
+      return read_csv_dataset(path, columns);
+    case DatasetFormat::Tsv:
+      return read_tsv_dataset(path, columns);
+  }
+  fail(path.string(), ": unknown dataset format");
+}
+
+std::string python_export_command(const DatasetConfig& config, const std::string& split,
+                                  const std::filesystem::path& path) {
+  const std::string subset = config.subset.empty() ? "" : cat("'", config.subset, "',");
+  return cat("python3 -c \"from datasets import load_dataset; load_dataset('", config.hf_name, "',", subset,
+             "split='", split, "').to_json('", path.string(), "')\"");
+}
+
+std::vector<LabelledExample> read_hub_export(const DatasetConfig& config,
+                                             const std::filesystem::path& default_cache_dir) {
+  std::vector<LabelledExample> examples;
+  for (const std::string& split : config.splits) {
+    const std::filesystem::path path = hub_export_path(config, split, default_cache_dir);
+    if (!std::filesystem::is_regular_file(path))
+      fail(config.source.str(), ": dataset '", config.name, "' (hub ", config.hf_name,
+           config.subset.empty() ? "" : "/" + config.subset, ", split ", split,
+           ") is not cached: expected a JSONL export at ", path.string(),
+           "; this machine does not download datasets. Make it on a machine with internet and copy it "
+           "there: ",
+           python_export_command(config, split, path));
+    std::vector<LabelledExample> part = read_jsonl_dataset(path, config.columns);
+    examples.insert(examples.end(), std::make_move_iterator(part.begin()),
+                    std::make_move_iterator(part.end()));
+  }
+  return examples;
+}
+
+std::string known_values(const std::map<std::string, std::string>& mapping) {
+  std::string known;
+  for (const auto& [from, to] : mapping) known += cat(known.empty() ? "" : ", ", from);
+  return known;
+}
+
+void apply_label_mapping(const DatasetConfig& config, std::vector<LabelledExample>& examples) {
+  if (config.label_mapping.empty() || config.columns.label.empty()) return;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    LabelledExample& example = examples[i];
+    const auto it = config.label_mapping.find(example.label);
+    if (it == config.label_mapping.end())
+      fail(config.source.str(), ": dataset '", config.name, "' row ", i + 1, ": label '", example.label,
+           "' has no entry in label_mapping (mapped values: ", known_values(config.label_mapping), ")");
+    example.label = it->second;
+    example.has_score = false;  // a mapped label is a class name, not a score
+  }
+}
+
+}  // namespace
+
+std::filesystem::path hub_export_path(const DatasetConfig& config, const std::string& split,
+                                      const std::filesystem::path& default_cache_dir) {
+  const std::filesystem::path cache =
+      config.preprocessing.cache_dir.empty() ? default_cache_dir : config.preprocessing.cache_dir;
+  std::string repo = config.hf_name;
+  for (size_t slash; (slash = repo.find('/')) != std::string::npos;) repo.replace(slash, 1, "__");
+  std::filesystem::path dir = cache / repo;
+  if (!config.subset.empty()) dir /= config.subset;
+  return dir / (split + ".jsonl");
+}
+
+std::vector<LabelledExample> load_dataset(const DatasetConfig& config,
+                                          const std::filesystem::path& default_cache_dir) {
+  std::vector<LabelledExample> examples = config.provider == DatasetProvider::HuggingFace
+                                              ? read_hub_export(config, default_cache_dir)
+                                              : read_local(config.path, config.format, config.columns);
+  if (config.limit && static_cast<int64_t>(examples.size()) > *config.limit)
+    examples.resize(static_cast<size_t>(*config.limit));
+  apply_label_mapping(config, examples);
+  if (examples.empty()) fail(config.source.str(), ": dataset '", config.name, "' has no rows");
+  return examples;
+}
+
+DatasetConfig local_file_dataset(const std::filesystem::path& path, const ColumnMapping& columns) {
+  DatasetConfig config;
+  config.name = path.filename().string();
+  config.provider = DatasetProvider::Local;
+  config.path = path;
+  config.columns = columns;
+  config.metrics = {"accuracy"};
+  config.source = {path.string(), 0};
+  const std::string ext = path.extension().string();
+  if (ext == ".jsonl" || ext == ".json") {
+    config.format = DatasetFormat::Jsonl;
+  } else if (ext == ".csv") {
+    config.format = DatasetFormat::Csv;
+  } else if (ext == ".tsv") {
+    config.format = DatasetFormat::Tsv;
+  } else {
+    fail(path.string(), ": cannot tell the dataset format from the extension '", ext,
+         "' (expected .jsonl, .csv or .tsv)");
+  }
+  return config;
+}
+
+std::filesystem::path default_dataset_cache_dir() {
+  if (const char* dir = std::getenv("QUANTPIPE_TEMP_DIR"); dir && *dir)
+    return std::filesystem::path(dir) / "datasets";
+  return std::filesystem::temp_directory_path() / "quantpipe" / "datasets";
+}
+
+}  // namespace qp::pipeline

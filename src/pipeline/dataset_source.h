@@ -1,0 +1,40 @@
+// Datasets as a pipeline config describes them: a local file (JSONL, CSV,
+// TSV) or a Hugging Face hub dataset exported to JSONL in a cache directory,
+// with the config's label mapping and row limit applied.
+//
+// Hub datasets are never downloaded here (these machines have no network);
+// an export made elsewhere is looked up at
+//   <cache_dir>/<hf_name with '/' replaced by "__">/<subset>/<split>.jsonl
+// (no <subset>/ level when the config has no subset), where cache_dir is the
+// dataset's preprocessing.cache_dir, else the caller's default. Several
+// splits are concatenated in config order.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "eval/datasets.h"
+#include "pipeline/config.h"
+
+namespace qp::pipeline {
+
+// The first `limit` rows of a dataset with label_mapping applied (a labelled
+// row whose value has no mapping is an error naming the value and the known
+// ones). Throws qp::Error naming the file and problem.
+std::vector<LabelledExample> load_dataset(const DatasetConfig& config,
+                                          const std::filesystem::path& default_cache_dir);
+
+// Where a hub dataset's split is expected in the cache.
+std::filesystem::path hub_export_path(const DatasetConfig& config, const std::string& split,
+                                      const std::filesystem::path& default_cache_dir);
+
+// A local dataset config for a file given on a command line: the format from
+// the extension (.jsonl / .json, .csv, .tsv), the given columns.
+DatasetConfig local_file_dataset(const std::filesystem::path& path, const ColumnMapping& columns);
+
+// The cache directory for hub exports when a config names none:
+// $QUANTPIPE_TEMP_DIR/datasets, else $TMPDIR/quantpipe/datasets.
+std::filesystem::path default_dataset_cache_dir();
+
+}  // namespace qp::pipeline
