@@ -28,7 +28,7 @@ th, td { border: 1px solid #d8dde3; padding: 3px 7px; }
 th { background: #f1f4f7; text-align: left; } td.num { text-align: right; white-space: nowrap; }
 tr.baseline td { color: #56606b; background: #fafbfc; }
 tr.fail td { background: #fdeced; } td.verdict { font-weight: 700; text-align: center; }
-td.verdict.pass { color: #1e7b34; } td.verdict.fail, li.fail b, .fail { color: #b3141b; }
+td.verdict.pass { color: #1e7b34; } td.verdict.warn { color: #9a6700; } td.verdict.fail, li.fail b, .fail { color: #b3141b; }
 ul.gates li { margin: 3px 0; } li.warn b { color: #9a6700; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 svg.chart { border: 1px solid #e3e7eb; background: #fff; }
@@ -179,6 +179,29 @@ std::string model_section(const ModelView& m, size_t index) {
   return out + tensor_charts(m) + "</section>\n";
 }
 
+// Every gate of every job, passed ones too, folded away under the failures.
+std::string all_gates_table(const std::vector<ModelView>& models) {
+  std::string rows;
+  size_t count = 0;
+  for (const ModelView& m : models)
+    for (const EntryView& e : m.entries)
+      for (const GateView& g : e.gates) {
+        ++count;
+        const char* verdict = !g.passed   ? "<td class=\"verdict fail\">FAIL</td>"
+                              : g.warning ? "<td class=\"verdict warn\">warning</td>"
+                                          : "<td class=\"verdict pass\">PASS</td>";
+        rows += "<tr><td>" + escape(m.name) + "</td><td>" + escape(e.quantization) + "</td><td>" +
+                escape(e.dataset) + "</td><td>" + escape(g.name) + "</td><td class=\"num\">" +
+                escape(number(g.value, 4)) + "</td><td class=\"num\">" + escape(number(g.threshold, 4)) +
+                "</td>" + verdict + "<td>" + escape(g.detail) + "</td></tr>\n";
+      }
+  if (count == 0) return "";
+  return "<details><summary>All gate results (" + std::to_string(count) +
+         ")</summary>\n<table>\n<thead><tr><th>model</th><th>variant</th><th>dataset</th><th>gate</th>"
+         "<th>value</th><th>threshold</th><th>result</th><th>detail</th></tr></thead>\n<tbody>\n" +
+         rows + "</tbody></table></details>\n";
+}
+
 std::string gates_section(const std::vector<ModelView>& models) {
   std::string out = "<section id=\"gates\">\n<h2>Gates</h2>\n";
   const std::vector<GateNote> notes = gate_notes(models);
@@ -192,6 +215,7 @@ std::string gates_section(const std::vector<ModelView>& models) {
            escape(n.model) + ", " + escape(n.quantization) + " on " + escape(n.dataset) + ": <b>" +
            escape(n.gate.name) + "</b>: " + escape(n.gate.detail) + "</li>\n";
   if (!notes.empty()) out += "</ul>\n";
+  out += all_gates_table(models);
   out += "<h3>What the gates check</h3>\n<ul>\n";
   for (const auto& [name, text] : gate_explanations())
     out += "<li><b>" + escape(name) + "</b>: " + escape(text) + "</li>\n";

@@ -135,6 +135,8 @@ TEST(ReportHtml, ShowsTablesChartsAndFailedGatesInRed) {
   EXPECT_TRUE(has(html, "per-tensor weight error (conversion)"));
   EXPECT_TRUE(has(html, "encoder.layer.0.attention.self.query.weight"));
   EXPECT_TRUE(has(html, "<circle"));
+  EXPECT_TRUE(has(html, "All gate results (3)"));
+  EXPECT_TRUE(has(html, "<td class=\"verdict warn\">warning</td>"));
   // Self-contained: no scripts, nothing fetched from anywhere.
   EXPECT_FALSE(has(html, "<script"));
   EXPECT_FALSE(has(html, "http://"));
