@@ -7,7 +7,8 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config git
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libutf8proc-dev
-          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-numpy)
+          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-numpy
+          chromium)  # chromium: the headless-browser check of the HTML report (tests ReportChromium*)
 if [[ "${1:-}" == "--oracles" ]]; then
   packages+=(python3-torch)
 fi

@@ -1,0 +1,87 @@
+// The Markdown report: a summary line, one table per model, then the gates.
+#include <string>
+
+#include "eval/report.h"
+#include "eval/report_data.h"
+
+namespace qp::eval {
+namespace {
+
+using namespace report;
+
+// Text safe inside a Markdown table cell: no raw HTML, no cell breaks, one line.
+std::string md(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '|':
+        out += "\\|";
+        break;
+      case '\n':
+      case '\r':
+        out += ' ';
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string table_line(const std::vector<std::string>& cells) {
+  std::string line = "|";
+  for (const std::string& cell : cells) line.append(" ").append(md(cell)).append(" |");
+  return line + "\n";
+}
+
+std::string model_section(const ModelView& m) {
+  std::string out = "## " + md(m.name) + "\n\n";
+  std::string about;
+  if (!m.task.empty()) about += "task: " + md(m.task);
+  if (!m.source.empty()) about += (about.empty() ? "" : ", ") + std::string("source: ") + md(m.source);
+  if (!m.tool.empty()) about += (about.empty() ? "" : ", ") + std::string("tool: ") + md(m.tool);
+  if (!about.empty()) out += about + "\n\n";
+  if (m.entries.empty()) return out + "No comparison entries.\n\n";
+
+  const std::vector<std::string>& header = table_header();
+  out += table_line(header) + "|---|---|";
+  for (size_t i = 2; i < header.size(); ++i) out += "---:|";
+  out += "\n";
+  for (TableRow& row : table_rows(m.entries)) {
+    if (row.passed) row.cells.back() = "**" + row.cells.back() + "**";
+    out += table_line(row.cells);
+  }
+  return out + "\n";
+}
+
+std::string gates_section(const std::vector<ModelView>& models) {
+  std::string out = "## Gates\n\n";
+  const std::vector<GateNote> notes = gate_notes(models);
+  if (notes.empty()) out += "Every gate passed, with no warnings.\n\n";
+  for (const GateNote& n : notes)
+    out += std::string("- **") + (n.gate.passed ? "warning" : "FAIL") + "** " + md(n.model) + ", " +
+           md(n.quantization) + " on " + md(n.dataset) + ": " + md(n.gate.name) + ": " + md(n.gate.detail) +
+           "\n";
+  if (!notes.empty()) out += "\n";
+  out += "What the gates check:\n\n";
+  for (const auto& [name, text] : gate_explanations()) out += "- **" + name + "**: " + md(text) + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string render_markdown(const std::vector<nlohmann::json>& model_docs) {
+  const std::vector<ModelView> models = read_models(model_docs);
+  std::string out = "# quantpipe report\n\n" + summary_text(summarize(models)) + ".\n\n";
+  if (models.empty()) out += "No comparison documents yet: run `quantpipe pipeline` first.\n\n";
+  for (const ModelView& m : models) out += model_section(m);
+  return out + gates_section(models);
+}
+
+}  // namespace qp::eval
