@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "core/error.h"
@@ -30,7 +31,8 @@ std::optional<RunSnapshot> snapshot_run(const Workspace& workspace) {
   for (const std::string& id : run->job_ids) {
     const std::optional<JobState> job = read_job_state(workspace, id);
     // A state older than this run belongs to the last one: the job is still to come.
-    const bool from_this_run = job && (job->started >= run->started || job->status == JobStatus::Skipped);
+    // (A job failed before it could start has only an end time.)
+    const bool from_this_run = job && std::max(job->started, job->finished) >= run->started;
     const JobStatus status =
         job && (from_this_run || job->status == JobStatus::Pending) ? job->status : JobStatus::Pending;
     switch (status) {

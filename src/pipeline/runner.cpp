@@ -96,7 +96,7 @@ class RunContext {
 
   void skip(const Job& job) {
     log(job).line(cat("skip ", describe(job), " (unchanged since the last run; --no-skip reruns it)"));
-    write_job_state(workspace_, {job.id, JobStatus::Skipped, job.fingerprint, 0, 0, ""});
+    write_job_state(workspace_, {job.id, JobStatus::Skipped, job.fingerprint, 0, unix_now(), ""});
     progress_.finished(describe(job), JobStatus::Skipped, 0);
     std::lock_guard<std::mutex> lock(mutex_);
     ++outcome_.skipped;

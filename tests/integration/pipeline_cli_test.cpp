@@ -211,13 +211,13 @@ TEST_F(PipelineCli, UnavailableModelFailsLoudlyOthersStillRun) {
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_TRUE(contains(r.out, "4 done, 0 skipped, 2 failed")) << r;
   EXPECT_TRUE(contains(r.out,
-                       "FAIL convert.hub-only.q8_sym_ch: hub model 'org/not-downloaded' is not in the "
+                       "FAIL convert.hub-only.q8_affine_g64: hub model 'org/not-downloaded' is not in the "
                        "Hugging Face cache"))
       << r;
-  EXPECT_TRUE(contains(r.out, "FAIL eval.hub-only.q8_sym_ch.labelled: not evaluated")) << r;
+  EXPECT_TRUE(contains(r.out, "FAIL eval.hub-only.q8_affine_g64.labelled: not evaluated")) << r;
   const test::CliResult monitor = test::run_cli({"monitor", "--workspace", ws().string()});
   EXPECT_EQ(monitor.exit_code, 1) << monitor;  // the run had failures
-  EXPECT_TRUE(contains(monitor.out, "FAILED   convert.hub-only.q8_sym_ch")) << monitor;
+  EXPECT_TRUE(contains(monitor.out, "FAILED   convert.hub-only.q8_affine_g64")) << monitor;
 }
 
 TEST_F(PipelineCli, BadConfigAndEmptyWorkspaceAreClearErrors) {

@@ -89,7 +89,7 @@ TEST_F(PipelinePlanTest, ModelTimesQuantizationTimesDataset) {
   std::vector<std::string> evals;
   for (const Job& j : plan.jobs)
     if (j.kind == JobKind::Evaluate) evals.push_back(j.id);
-  EXPECT_EQ(evals, (std::vector<std::string>{"eval.hub-model.q8_sym_ch.d1", "eval.m1.q8_sym_ch.d1",
+  EXPECT_EQ(evals, (std::vector<std::string>{"eval.hub-model.q8_affine_g64.d1", "eval.m1.q8_sym_ch.d1",
                                              "eval.m1.q4_affine_g32.d1", "eval.m1.q8_sym_ch.d2",
                                              "eval.m1.q4_affine_g32.d2"}));
   // The hub model is not cached: the plan says why instead of failing.
@@ -106,7 +106,9 @@ TEST_F(PipelinePlanTest, FiltersSelectModelsAndDatasets) {
   ASSERT_EQ(plan.jobs.size(), 4u);
   for (const Job& j : plan.jobs) {
     EXPECT_EQ(j.model->name, "m1");
-    if (j.kind == JobKind::Evaluate) EXPECT_EQ(j.dataset->name, "d2");
+    if (j.kind == JobKind::Evaluate) {
+      EXPECT_EQ(j.dataset->name, "d2");
+    }
   }
   EXPECT_THROW(make_plan(c, workspace(), {{"nope"}, {}}), Error);
   EXPECT_THROW(make_plan(c, workspace(), {{}, {"nope"}}), Error);
@@ -137,7 +139,8 @@ TEST_F(PipelinePlanTest, UpToDateNeedsDoneStateSameFingerprintAndOutput) {
   const PipelineConfig c = config();
   const Workspace ws = workspace();
   ws.create_layout();
-  const Job& job = make_plan(c, ws, {}).jobs[0];
+  const Plan plan = make_plan(c, ws, {});
+  const Job& job = plan.jobs[0];
   EXPECT_FALSE(is_up_to_date(job, ws));  // nothing there
   write_job_state(ws, {job.id, JobStatus::Done, job.fingerprint, 1, 2, ""});
   EXPECT_FALSE(is_up_to_date(job, ws));  // state, but no output
