@@ -182,7 +182,8 @@ void print_table(const std::vector<const eval::RunResult*>& runs) {
     if (name != first.primary_metric)
       row(name, [&name](const eval::RunResult& r) {
         const auto it = r.metrics.find(name);
-        return it == r.metrics.end() ? std::string("—") : fixed(it->second, 4);
+        if (it == r.metrics.end()) return std::string("—");
+        return fixed(it->second, name == "invalid" ? 0 : 4);
       });
 }
 
