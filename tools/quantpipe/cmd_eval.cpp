@@ -210,8 +210,8 @@ void print_comparison(const eval::Comparison& c) {
 }
 
 int run_eval(const EvalArgs& args) {
-  const std::optional<EvalTask> forced_task =
-      args.task.empty() ? std::nullopt : std::optional<EvalTask>(task_from_name(args.task));
+  const bool infer = args.task.empty();  // --task checked before anything is loaded
+  const EvalTask forced_task = infer ? EvalTask::Classification : task_from_name(args.task);
   LazyConfig config(args.config);
   const Models models = resolve_models(args, config);
   const Dataset dataset = resolve_dataset(args, config);
@@ -233,7 +233,7 @@ int run_eval(const EvalArgs& args) {
   auto run = [&](const fs::path& dir) {
     Model model = Model::load(dir, {args.threads});
     if (!task_known) {
-      spec.task = forced_task ? *forced_task : infer_task(dataset.config, examples, model);
+      spec.task = infer ? infer_task(dataset.config, examples, model) : forced_task;
       task_known = true;
     }
     int max_length = args.max_length;
