@@ -29,6 +29,12 @@ struct Pass {
   int64_t tokens = 0;
 };
 
+std::string join_names(const std::vector<std::string>& names, size_t count) {
+  std::string text;
+  for (size_t i = 0; i < std::min(count, names.size()); ++i) text += cat(i ? ", " : "", names[i]);
+  return text;
+}
+
 int64_t tokens_of(const std::vector<Encoding>& encodings) {
   int64_t tokens = 0;
   for (const Encoding& e : encodings) tokens += count_tokens(e);
@@ -141,8 +147,9 @@ std::vector<std::string> label_names(const Model& model, const std::vector<Label
   return names;
 }
 
+// `predictable`: how many of the label names the model can predict (the first ones).
 void score_labels(RunResult& result, const std::vector<LabelledExample>& examples,
-                  const std::vector<std::string>& predicted_labels) {
+                  const std::vector<std::string>& predicted_labels, size_t predictable) {
   const size_t n_labels = result.label_names.size();
   result.predicted_counts.assign(n_labels, 0);
   for (int index : result.outputs.predicted)
@@ -156,6 +163,11 @@ void score_labels(RunResult& result, const std::vector<LabelledExample>& example
     for (size_t k = 0; k < n_labels; ++k)
       if (same_label(result.label_names[k], e.label)) ++result.gold_counts[k];
   }
+  int64_t gold_predictable = 0;
+  for (size_t k = 0; k < std::min(predictable, n_labels); ++k) gold_predictable += result.gold_counts[k];
+  if (gold_predictable == 0)
+    log_warn("none of the gold labels of '", result.dataset, "' is a label the model predicts (",
+             join_names(result.label_names, predictable), "); check the dataset's label_mapping");
   const ClassificationReport report = classification_report(predicted_labels, gold);
   result.metrics["accuracy"] = report.accuracy;
   result.metrics["macro_f1"] = report.macro_f1;
@@ -165,7 +177,8 @@ void score_labels(RunResult& result, const std::vector<LabelledExample>& example
   result.primary_metric = "accuracy";
 }
 
-void score(RunResult& result, const Pass& pass, const std::vector<LabelledExample>& examples) {
+void score(RunResult& result, const Pass& pass, const std::vector<LabelledExample>& examples,
+           size_t predictable) {
   if (result.task == EvalTask::Similarity) {
     std::vector<double> gold;
     for (const LabelledExample& e : examples) gold.push_back(e.score);
@@ -176,7 +189,7 @@ void score(RunResult& result, const Pass& pass, const std::vector<LabelledExampl
     std::vector<std::string> predicted;
     for (int index : pass.outputs.predicted)
       predicted.push_back(index >= 0 ? result.label_names[static_cast<size_t>(index)] : std::string());
-    score_labels(result, examples, predicted);
+    score_labels(result, examples, predicted, predictable);
   }
   result.primary = result.primary_metric.empty() ? 0.0 : result.metrics.at(result.primary_metric);
 }
@@ -237,8 +250,10 @@ RunResult run_model(const Model& model, const std::vector<LabelledExample>& exam
   result.task = spec.task;
   result.rows = static_cast<int64_t>(examples.size());
   result.model_size_mb = static_cast<double>(model_weight_bytes(model.model_dir().dir)) / 1e6;
-  if (spec.task != EvalTask::Similarity && (spec.task == EvalTask::ZeroShot || uses_head(model, spec.task)))
+  const bool zero_shot = spec.task == EvalTask::ZeroShot;
+  if (spec.task != EvalTask::Similarity && (zero_shot || uses_head(model, spec.task)))
     result.label_names = label_names(model, examples, spec);
+  const size_t predictable = zero_shot ? spec.candidate_labels.size() : model.labels().size();
 
   log_info("evaluating ", result.model_path, " (", result.format, ") on ", examples.size(), " rows of '",
            spec.dataset, "' (", to_string(spec.task), ")");
@@ -253,7 +268,7 @@ RunResult run_model(const Model& model, const std::vector<LabelledExample>& exam
       result.seconds > 0 ? static_cast<double>(result.rows) / result.seconds * 60.0 : 0.0;
   result.tokens_per_second = result.seconds > 0 ? static_cast<double>(result.tokens) / result.seconds : 0.0;
   result.outputs = pass.outputs;
-  score(result, pass, examples);
+  score(result, pass, examples, predictable);
 
   log_info("timing ", std::min<int64_t>(result.rows, options.latency_queries), " single queries");
   result.latency = time_queries(model, examples, spec, options);

@@ -72,7 +72,10 @@ RunResult run_model(const Model& model, const std::vector<LabelledExample>& exam
 // outputs, per-layer fidelity from running the first
 // options.per_layer_examples examples through both models (a tensor sink is
 // attached for that, hence non-const models), the accuracy drop in points
-// and the speedup.
+// and the speedup. The per-layer pass runs what the task runs: the
+// classification head (zero-shot: each text paired with the first candidate
+// label's hypothesis), or embeddings of the first text (similarity, unlabelled
+// embedding models).
 Comparison compare_runs(RunResult baseline, RunResult quantized, Model& baseline_model,
                         Model& quantized_model, const std::vector<LabelledExample>& examples,
                         const EvalSpec& spec, const EvalOptions& options);

@@ -113,6 +113,57 @@ TEST_F(EvalCliTiny, ErrorsAreOneLine) {
     EXPECT_TRUE(contains(help.out, option)) << option;
 }
 
+TEST(EvalCliTasks, ZeroShotFromAConfigDataset) {
+  const TempDir dir;
+  const fs::path fp32 = dir.path() / "nli", q8 = dir.path() / "nli-q8";
+  write_tiny_bert(fp32, {.num_labels = 3, .seed = 5});
+  nlohmann::json config = nlohmann::json::parse(read_bytes(fp32 / "config.json"));
+  config["id2label"] = {{"0", "entailment"}, {"1", "neutral"}, {"2", "contradiction"}};
+  write_bytes(fp32 / "config.json", config.dump());
+  ASSERT_EQ(run_cli({"convert", "--model", fp32.string(), "--out", q8.string(), "--bits", "8"}).exit_code, 0);
+  write_bytes(dir.path() / "topics.jsonl",
+              "{\"text\": \"the cat sat\", \"label\": \"animals\"}\n"
+              "{\"text\": \"she can sing\", \"label\": \"music\"}\n"
+              "{\"text\": \"a dog ran\", \"label\": \"animals\"}\n");
+  write_bytes(dir.path() / "c.yaml", R"(datasets:
+  - name: topics
+    provider: local
+    path: topics.jsonl
+    metrics: [accuracy]
+    candidate_labels: [animals, music]
+    hypothesis_template: "this is about {}."
+)");
+  const CliResult r = run_cli({"eval", "--model", q8.string(), "--dataset", "topics", "--config",
+                               (dir.path() / "c.yaml").string(), "--json", "--latency-queries", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["baseline"]["task"], "zero-shot");
+  EXPECT_EQ(j["baseline"]["dataset"], "topics");
+  EXPECT_EQ(j["baseline"]["gold_counts"], (nlohmann::json{{"animals", 2}, {"music", 1}}));
+  EXPECT_EQ(j["quantized"]["predicted_counts"]["animals"].get<int>() +
+                j["quantized"]["predicted_counts"]["music"].get<int>(),
+            3);
+  expect_six_metrics(j["quantized"], "quantized");
+}
+
+TEST(EvalCliTasks, SimilarityInferredForAnEmbeddingModel) {
+  const TempDir dir;
+  write_tiny_bert(dir.path() / "st", {.sentence_transformer = true, .seed = 6});
+  write_bytes(dir.path() / "sts.tsv",
+              "sentence1\tsentence2\tscore\nthe cat sat\ta cat sat\t4.5\nthe dog ran\tshe can read\t0.5\n"
+              "a man is here\ta man is there\t3.0\n");
+  const CliResult r =
+      run_cli({"eval", "--model", (dir.path() / "st").string(), "--dataset",
+               (dir.path() / "sts.tsv").string(), "--text-column", "sentence1", "--pair-column", "sentence2",
+               "--label-column", "score", "--json", "--latency-queries", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["task"], "similarity");
+  EXPECT_EQ(j["primary_metric"], "spearman");
+  EXPECT_TRUE(j["metrics"].contains("pearson"));
+  EXPECT_TRUE(j["gold_counts"].empty());
+}
+
 TEST(EvalCliShared, GenreQ8OnItsDevSet) {
   QP_REQUIRE_SHARED("models/minilm-l6-genre");
   QP_REQUIRE_SHARED("data/genre/dev_a.jsonl");

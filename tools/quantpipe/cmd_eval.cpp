@@ -182,7 +182,8 @@ void print_table(const std::vector<const eval::RunResult*>& runs) {
     if (name != first.primary_metric)
       row(name, [&name](const eval::RunResult& r) {
         const auto it = r.metrics.find(name);
-        return it == r.metrics.end() ? std::string("—") : fixed(it->second, 4);
+        if (it == r.metrics.end()) return std::string("—");
+        return fixed(it->second, name == "invalid" ? 0 : 4);
       });
 }
 
@@ -209,6 +210,8 @@ void print_comparison(const eval::Comparison& c) {
 }
 
 int run_eval(const EvalArgs& args) {
+  const bool infer = args.task.empty();  // --task checked before anything is loaded
+  const EvalTask forced_task = infer ? EvalTask::Classification : task_from_name(args.task);
   LazyConfig config(args.config);
   const Models models = resolve_models(args, config);
   const Dataset dataset = resolve_dataset(args, config);
@@ -230,7 +233,7 @@ int run_eval(const EvalArgs& args) {
   auto run = [&](const fs::path& dir) {
     Model model = Model::load(dir, {args.threads});
     if (!task_known) {
-      spec.task = args.task.empty() ? infer_task(dataset.config, examples, model) : task_from_name(args.task);
+      spec.task = infer ? infer_task(dataset.config, examples, model) : forced_task;
       task_known = true;
     }
     int max_length = args.max_length;
