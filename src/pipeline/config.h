@@ -95,7 +95,7 @@ struct DatasetConfig {
   DatasetFormat format = DatasetFormat::Jsonl;  // local only; from the extension when absent
   ColumnMapping columns;
   std::map<std::string, std::string> label_mapping;  // dataset label value → model label name
-  std::optional<int64_t> limit;                      // at most this many rows
+  std::optional<int64_t> limit;                      // at most this many rows, spread evenly
   // Zero-shot classification with an NLI model: each text is paired with the
   // template filled with each candidate label ({} is replaced by the label).
   std::vector<std::string> candidate_labels;  // empty: not a zero-shot dataset

@@ -79,13 +79,22 @@ std::filesystem::path hub_export_path(const DatasetConfig& config, const std::st
   return dir / (split + ".jsonl");
 }
 
+std::vector<LabelledExample> sample_evenly(std::vector<LabelledExample> examples, int64_t count) {
+  const int64_t n = static_cast<int64_t>(examples.size());
+  if (count >= n) return examples;
+  std::vector<LabelledExample> picked;
+  picked.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    picked.push_back(std::move(examples[static_cast<size_t>(i * n / count)]));
+  return picked;
+}
+
 std::vector<LabelledExample> load_dataset(const DatasetConfig& config,
                                           const std::filesystem::path& default_cache_dir) {
   std::vector<LabelledExample> examples = config.provider == DatasetProvider::HuggingFace
                                               ? read_hub_export(config, default_cache_dir)
                                               : read_local(config.path, config.format, config.columns);
-  if (config.limit && static_cast<int64_t>(examples.size()) > *config.limit)
-    examples.resize(static_cast<size_t>(*config.limit));
+  if (config.limit) examples = sample_evenly(std::move(examples), *config.limit);
   apply_label_mapping(config, examples);
   if (examples.empty()) fail(config.source.str(), ": dataset '", config.name, "' has no rows");
   return examples;

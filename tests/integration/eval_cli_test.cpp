@@ -51,10 +51,16 @@ class EvalCliTiny : public ::testing::Test {
 };
 
 TEST_F(EvalCliTiny, JsonComparisonAgainstTheRecordedBaseline) {
+  // Tiny models are all overhead, so no speed gate here (FailedGateExitsTwo covers it).
   const CliResult r = run_cli({"eval", "--model", q8().string(), "--dataset", data().string(), "--json",
-                               "--latency-queries", "4", "--threads", "1"});
+                               "--latency-queries", "4", "--threads", "1", "--min-speedup", "0"});
   ASSERT_EQ(r.exit_code, 0) << r;
   const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["passed"].get<bool>()) << j["gates"].dump(2);
+  ASSERT_EQ(j["gates"].size(), 2u) << j["gates"].dump(
+      2);  // speedup and collapse: no drop or size limit given
+  EXPECT_EQ(j["gates"][0]["name"], "speedup");
+  EXPECT_EQ(j["gates"][1]["name"], "collapse");
   expect_six_metrics(j["baseline"], "baseline");
   expect_six_metrics(j["quantized"], "quantized");
   EXPECT_EQ(j["baseline"]["format"], "fp32");
@@ -75,9 +81,22 @@ TEST_F(EvalCliTiny, JsonComparisonAgainstTheRecordedBaseline) {
   EXPECT_TRUE(contains(r.err, "evaluating")) << r.err;  // progress goes to stderr
 }
 
+TEST_F(EvalCliTiny, FailedGateExitsTwoAndSaysWhich) {
+  const CliResult r = run_cli({"eval", "--model", q8().string(), "--dataset", data().string(),
+                               "--latency-queries", "2", "--threads", "1", "--min-speedup", "1000"});
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_TRUE(contains(r.out, "FAIL  speedup: speedup ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "needs at least 1000.00x")) << r.out;
+  const CliResult report_only =
+      run_cli({"eval", "--model", q8().string(), "--dataset", data().string(), "--latency-queries", "2",
+               "--threads", "1", "--min-speedup", "1000", "--no-gates"});
+  EXPECT_EQ(report_only.exit_code, 0) << report_only;
+  EXPECT_FALSE(contains(report_only.out, "Quality gates")) << report_only.out;
+}
+
 TEST_F(EvalCliTiny, MarkdownTableAndSingleModel) {
   const CliResult r = run_cli({"eval", "--model", q8().string(), "--dataset", data().string(), "--limit", "6",
-                               "--latency-queries", "2", "--threads", "1"});
+                               "--latency-queries", "2", "--threads", "1", "--min-speedup", "0"});
   ASSERT_EQ(r.exit_code, 0) << r;
   for (const char* part :
        {"| metric | baseline (fp32) | quantized (q8_sym_ch) |", "| accuracy |", "| queries/min |",
@@ -133,8 +152,9 @@ TEST(EvalCliTasks, ZeroShotFromAConfigDataset) {
     candidate_labels: [animals, music]
     hypothesis_template: "this is about {}."
 )");
-  const CliResult r = run_cli({"eval", "--model", q8.string(), "--dataset", "topics", "--config",
-                               (dir.path() / "c.yaml").string(), "--json", "--latency-queries", "2"});
+  const CliResult r =
+      run_cli({"eval", "--model", q8.string(), "--dataset", "topics", "--config",
+               (dir.path() / "c.yaml").string(), "--json", "--latency-queries", "2", "--min-speedup", "0"});
   ASSERT_EQ(r.exit_code, 0) << r;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["baseline"]["task"], "zero-shot");
@@ -155,7 +175,7 @@ TEST(EvalCliTasks, SimilarityInferredForAnEmbeddingModel) {
   const CliResult r =
       run_cli({"eval", "--model", (dir.path() / "st").string(), "--dataset",
                (dir.path() / "sts.tsv").string(), "--text-column", "sentence1", "--pair-column", "sentence2",
-               "--label-column", "score", "--json", "--latency-queries", "2"});
+               "--label-column", "score", "--json", "--latency-queries", "2", "--min-speedup", "0"});
   ASSERT_EQ(r.exit_code, 0) << r;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["task"], "similarity");
@@ -174,7 +194,8 @@ TEST(EvalCliShared, GenreQ8OnItsDevSet) {
                "--bits", "8", "--scheme", "sym", "--per-channel"});
   ASSERT_EQ(convert.exit_code, 0) << convert;
   const CliResult r = run_cli({"eval", "--model", q8.string(), "--dataset", "genre", "--config",
-                               (source_dir() / "configs/*.yaml").string(), "--limit", "200", "--json"});
+                               (source_dir() / "configs/*.yaml").string(), "--limit", "200", "--json",
+                               "--max-accuracy-drop", "3", "--min-speedup", "0"});
   ASSERT_EQ(r.exit_code, 0) << r;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   expect_six_metrics(j["baseline"], "baseline");
@@ -189,6 +210,9 @@ TEST(EvalCliShared, GenreQ8OnItsDevSet) {
             0.5 * j["baseline"]["model_size_mb"].get<double>());
   EXPECT_GT(j["speedup"].get<double>(), 0.0);
   EXPECT_GE(j["fidelity"]["per_layer"].size(), 6u);
+  ASSERT_FALSE(j["gates"].empty());
+  EXPECT_EQ(j["gates"][0]["name"], "accuracy_drop");
+  EXPECT_TRUE(j["passed"].get<bool>()) << j["gates"].dump(2);
 }
 
 }  // namespace

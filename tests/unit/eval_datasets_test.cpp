@@ -128,6 +128,24 @@ TEST_F(EvalDatasets, ConfigAppliesLimitThenLabelMapping) {
                      {"x.parquet: cannot tell the dataset format from the extension '.parquet'"});
 }
 
+// Dev sets are often sorted by label: a limit must not pick one class only.
+TEST_F(EvalDatasets, LimitSpreadsRowsEvenlyOverTheFile) {
+  std::string text = "text\tlabel\n";
+  for (int i = 0; i < 10; ++i) text += "t" + std::to_string(i) + "\t" + (i < 5 ? "a" : "b") + "\n";
+  pipeline::DatasetConfig config =
+      pipeline::local_file_dataset(write("sorted.tsv", text), {"text", "", "label"});
+  config.limit = 4;
+  const auto rows = pipeline::load_dataset(config, dir_.path());
+  ASSERT_EQ(rows.size(), 4u);
+  std::vector<std::string> texts;
+  for (const auto& row : rows) texts.push_back(row.input.text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"t0", "t2", "t5", "t7"}));  // i·10/4
+  EXPECT_EQ(rows.front().label, "a");
+  EXPECT_EQ(rows.back().label, "b");
+  config.limit = 50;  // more than there are: all of them
+  EXPECT_EQ(pipeline::load_dataset(config, dir_.path()).size(), 10u);
+}
+
 pipeline::DatasetConfig mnli_hub(const fs::path& cache) {
   pipeline::DatasetConfig config;
   config.name = "mnli";

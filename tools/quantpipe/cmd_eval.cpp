@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "eval/evaluate.h"
+#include "eval/gates.h"
 #include "pipeline/config.h"
 #include "pipeline/dataset_source.h"
 #include "run_options.h"
@@ -29,6 +30,8 @@ struct EvalArgs {
   int threads = 0, batch_size = 32, max_length = 0, latency_queries = 64;
   std::optional<std::string> text_column, pair_column, label_column;
   bool json = false;
+  bool no_gates = false;
+  eval::GateThresholds gates;  // --max-accuracy-drop, --min-speedup, --target-size-mb, floors
 };
 
 // The config, loaded on first use (only names need it).
@@ -209,6 +212,14 @@ void print_comparison(const eval::Comparison& c) {
   std::cout << "speedup: " << fixed(c.speedup, 2) << "×\n";
 }
 
+void print_gates(const std::vector<eval::GateResult>& gates) {
+  if (gates.empty()) return;
+  std::cout << "\nQuality gates:\n";
+  for (const eval::GateResult& gate : gates)
+    std::cout << "  " << (gate.passed ? (gate.warning ? "PASS (warning)" : "PASS") : "FAIL") << "  "
+              << gate.name << ": " << gate.detail << "\n";
+}
+
 int run_eval(const EvalArgs& args) {
   const bool infer = args.task.empty();  // --task checked before anything is loaded
   const EvalTask forced_task = infer ? EvalTask::Classification : task_from_name(args.task);
@@ -257,12 +268,19 @@ int run_eval(const EvalArgs& args) {
   log_info("comparing ", options.per_layer_examples, " examples layer by layer");
   const eval::Comparison comparison = eval::compare_runs(
       std::move(first), std::move(quantized), baseline_model, quantized_model, examples, spec, options);
+  const std::vector<eval::GateResult> gates =
+      args.no_gates ? std::vector<eval::GateResult>{} : eval::apply_gates(comparison, args.gates);
   if (args.json) {
-    std::cout << eval::to_json(comparison).dump(2) << "\n";
+    nlohmann::json doc = eval::to_json(comparison);
+    doc["gates"] = nlohmann::json::array();
+    for (const eval::GateResult& gate : gates) doc["gates"].push_back(eval::to_json(gate));
+    doc["passed"] = eval::all_passed(gates);
+    std::cout << doc.dump(2) << "\n";
   } else {
     print_comparison(comparison);
+    print_gates(gates);
   }
-  return 0;
+  return eval::all_passed(gates) ? 0 : 2;
 }
 
 }  // namespace
@@ -285,7 +303,7 @@ Action configure_eval(CLI::App& app) {
                  "classification | similarity | zero-shot | unlabelled (default: from the dataset: candidate "
                  "labels → zero-shot, no label column → unlabelled, numeric labels and an embedding model → "
                  "similarity, else classification)");
-  app.add_option("--limit", args->limit, "Evaluate at most this many rows (the first ones)")
+  app.add_option("--limit", args->limit, "Evaluate at most this many rows, spread evenly over the file")
       ->check(at_least(1));
   app.add_option("-t,--threads", args->threads, "Worker threads (default: all cores)")->check(at_least(0));
   app.add_option("-b,--batch-size", args->batch_size, "Sequences per forward pass in the batched pass")
@@ -303,12 +321,24 @@ Action configure_eval(CLI::App& app) {
   app.add_option("--pair-column", args->pair_column, "Column of the second text (pairs: NLI, STS)");
   app.add_option("--label-column", args->label_column, "Column of the gold label or score ('' for none)");
   app.add_flag("--json", args->json, "Print the result as JSON (docs/RESULTS.md) instead of Markdown");
+  app.add_option("--max-accuracy-drop", args->gates.max_accuracy_drop,
+                 "Gate: fail when the primary metric drops more than this many points");
+  app.add_option("--min-speedup", args->gates.min_speedup, "Gate: quantized ÷ fp32 queries/min at least this")
+      ->capture_default_str();
+  app.add_option("--target-size-mb", args->gates.target_size_mb,
+                 "Gate: size of the weight files within ±10% of this (far below passes with a warning)");
+  app.add_option("--min-agreement", args->gates.min_agreement, "Collapse gate: label agreement floor")
+      ->capture_default_str();
+  app.add_option("--min-cosine", args->gates.min_cosine, "Collapse gate: mean cosine floor for embeddings")
+      ->capture_default_str();
+  app.add_flag("--no-gates", args->no_gates, "Report only; apply no quality gate");
   app.footer(
       "Measures, for the baseline and the quantized model: the task metric (accuracy, or Spearman for\n"
       "similarity), queries/min and tokens/s of a batched pass over all rows, size of the weight files,\n"
       "RSS average and peak during that pass, and latency p50/p95/p99 of single queries. Then fidelity\n"
       "(cosine, MSE, max |Δ|, NaN/Inf, label agreement, per layer on the first 4 examples), the drop in\n"
-      "points and the speedup. Logs go to stderr, the table or JSON to stdout.");
+      "points and the speedup, and the quality gates (docs/PIPELINE.md). Logs go to stderr, the table or\n"
+      "JSON to stdout. Exit status 2 when a gate fails, 1 on errors.");
   return [args] { return run_eval(*args); };
 }
 
