@@ -40,6 +40,7 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "golden"))
 from torch_encoders import load_model, mean_pool_normalize, pad_batch  # noqa: E402
+from torch_bert_bench import check_mean_pooling  # noqa: E402  (this script's folder is on sys.path)
 
 INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 
@@ -65,14 +66,6 @@ def parse_args():
     parser.add_argument("--check", metavar="IDS_JSONL",
                         help="compare ORT against PyTorch on these ids (needs bench/node_modules)")
     return parser.parse_args()
-
-
-def check_mean_pooling(model_dir):
-    path = os.path.join(model_dir, "1_Pooling", "config.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            if not json.load(f).get("pooling_mode_mean_tokens", False):
-                raise SystemExit(f"{path}: not mean pooling, which is all this export does")
 
 
 def export_fp32(model_dir, out, opset):
