@@ -227,6 +227,46 @@ TEST_F(PipelineCli, BadConfigAndEmptyWorkspaceAreClearErrors) {
                              {"run.json", "no pipeline run"});
 }
 
+// A zero-shot dataset (candidate labels + template) is scored with the NLI
+// model's entailment logits, as the Hugging Face zero-shot pipeline does.
+TEST_F(PipelineCli, ZeroShotDatasetRunsThroughTheNliModel) {
+  fs::copy(dir_.path() / "classifier", dir_.path() / "nli", fs::copy_options::recursive);
+  json config = read_json(dir_.path() / "nli/config.json");
+  config["id2label"] = {{"0", "entailment"}, {"1", "neutral"}, {"2", "contradiction"}};
+  config["label2id"] = {{"entailment", 0}, {"neutral", 1}, {"contradiction", 2}};
+  std::ofstream(dir_.path() / "nli/config.json") << config.dump();
+  std::ofstream(dir_.path() / "topics.jsonl") << R"({"text": "the cat sat on the mat", "label": "animals"})"
+                                              << "\n"
+                                              << R"({"text": "she can sing a song", "label": "music"})"
+                                              << "\n";
+  write_config(R"(models:
+  - name: nli
+    path: nli
+    task: zero-shot
+    quantization: {bits: 8, scheme: sym, per_channel: true, min_speedup: 0, min_agreement: 0}
+    benchmarks: [topics]
+datasets:
+  - name: topics
+    provider: local
+    path: topics.jsonl
+    metrics: [accuracy, agreement]
+    candidate_labels: [animals, music]
+    hypothesis_template: "This text is about {}."
+)");
+  const test::CliResult r = pipeline();
+  // Random tiny weights sit near ties, so whether q8 flips a label (and the
+  // collapse gate fails: exit 2) is not the point here; a job error (1) is.
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 2) << r;
+  EXPECT_TRUE(contains(r.out, "0 failed;")) << r;
+  const json run =
+      read_json(ws() / "comparisons/nli_comparison.json")["entries"][0]["comparison"]["quantized"];
+  EXPECT_EQ(run["task"], "zero-shot");
+  EXPECT_EQ(run["gold_counts"], (json{{"animals", 1}, {"music", 1}}));
+  EXPECT_EQ(run["rows"], 2);
+  EXPECT_GT(run["tokens"].get<int>(), 0);
+  EXPECT_EQ(run["predicted_counts"].size(), 2u);  // over the candidate labels, not the NLI labels
+}
+
 // Without ../shared the README's main command still runs the pipeline, on tiny
 // models it generates, and prints the report.
 TEST(CliDemo, RunsThePipelineOnGeneratedTinyModelsWithoutShared) {
