@@ -4,9 +4,11 @@
 //  - codes ≤ 15 (2/3/4-bit): a pair is ≤ 2·15·127 = 3810, so the fields of a
 //    step (up to 4 pairs, ≤ 15240) are summed in s16 before one vpmaddwd;
 //  - codes ≤ 63 (5/6-bit): a pair is ≤ 16002 < 32767, one vpmaddwd each;
-//  - 8-bit codes could saturate (2·255·127 = 64770), so each code is split
-//    into nibbles q = 16·h + l; both products are exact and vpmaddwd weighs
-//    them with 16 and 1 while widening.
+//  - 8-bit codes could saturate (2·255·127 = 64770), so they are centred,
+//    c = q − 128 (an xor), and multiplied as |c| · (±x) with vpsignb moving
+//    c's sign onto x: a pair is ≤ 2·128·127 = 32512, exact. The 128·Σx that
+//    the centring took away is added back from the group sums (exact in
+//    float: both terms are integers below 2^24).
 // A call covers 2 tokens × 16 outputs (half a panel) in 8 of the 16 ymm
 // registers; gemm_tile runs both halves.
 #include <immintrin.h>
@@ -42,10 +44,9 @@ template <Codes K>
 inline __m256i step_dot(__m256i raw, const int8_t* x) {
   const __m256i ones = _mm256_set1_epi16(1);
   if constexpr (K == Codes::Six) return _mm256_madd_epi16(_mm256_maddubs_epi16(raw, broadcast4(x)), ones);
-  const __m256i xb = broadcast4(x);
-  const __m256i h = _mm256_maddubs_epi16(field(raw, 4, 4), xb);
-  const __m256i l = _mm256_maddubs_epi16(field(raw, 0, 4), xb);
-  return _mm256_add_epi32(_mm256_madd_epi16(h, _mm256_set1_epi16(16)), _mm256_madd_epi16(l, ones));
+  const __m256i centred = _mm256_xor_si256(raw, _mm256_set1_epi8(static_cast<char>(0x80)));
+  const __m256i signed_x = _mm256_sign_epi8(broadcast4(x), centred);
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(centred), signed_x), ones);
 }
 
 // Narrow codes in a C-bit container (8/C fields of 4 depths): all fields
@@ -93,10 +94,13 @@ void half_tile(const QuantTile& t, int half) {
 #pragma GCC unroll 2
     for (int r = 0; r < R; ++r) {
       const __m256 sum = _mm256_set1_ps(t.group_sums[r * t.ldg + g]);
-      for (int j = 0; j < 2; ++j)
-        facc[r][j] = _mm256_fmadd_ps(
-            _mm256_loadu_ps(bi + 8 * j), sum,
-            _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][j]), _mm256_loadu_ps(sc + 8 * j), facc[r][j]));
+      for (int j = 0; j < 2; ++j) {
+        __m256 dot = _mm256_cvtepi32_ps(acc[r][j]);
+        // 8-bit dots were taken with centred codes (see top): add 128·Σx back.
+        if constexpr (K == Codes::Eight) dot = _mm256_fmadd_ps(sum, _mm256_set1_ps(128.0f), dot);
+        facc[r][j] = _mm256_fmadd_ps(_mm256_loadu_ps(bi + 8 * j), sum,
+                                     _mm256_fmadd_ps(dot, _mm256_loadu_ps(sc + 8 * j), facc[r][j]));
+      }
     }
   }
   const int cols = t.cols - half * 16;
