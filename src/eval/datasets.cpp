@@ -198,4 +198,14 @@ std::vector<LabelledExample> read_csv_dataset(const std::filesystem::path& path,
   return examples;
 }
 
+std::vector<LabelledExample> sample_evenly(std::vector<LabelledExample> examples, int64_t count) {
+  const int64_t n = static_cast<int64_t>(examples.size());
+  if (count >= n) return examples;
+  std::vector<LabelledExample> picked;
+  picked.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    picked.push_back(std::move(examples[static_cast<size_t>(i * n / count)]));
+  return picked;
+}
+
 }  // namespace qp

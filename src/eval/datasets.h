@@ -45,4 +45,8 @@ std::vector<LabelledExample> read_csv_dataset(const std::filesystem::path& path,
 // "<source>:<line>: ..." on an unterminated quote or text after a closing quote.
 std::vector<std::vector<std::string>> parse_csv_records(const std::string& text, const std::string& source);
 
+// `count` rows spread evenly over the examples (every n/count-th), in order:
+// dev sets are often sorted by label, so the first rows would be one class.
+std::vector<LabelledExample> sample_evenly(std::vector<LabelledExample> examples, int64_t count);
+
 }  // namespace qp

@@ -275,6 +275,33 @@ RunResult run_model(const Model& model, const std::vector<LabelledExample>& exam
   return result;
 }
 
+// Baseline and quantized passes in alternation (see SpeedCheck), one warm-up each.
+SpeedCheck interleaved_speed(const Model& baseline, const Model& quantized,
+                             const std::vector<LabelledExample>& examples, const EvalSpec& spec,
+                             const EvalOptions& options) {
+  const std::vector<LabelledExample> rows = sample_evenly(examples, std::max<int64_t>(1, options.speed_rows));
+  const RunOptions run{options.batch_size, options.max_length};
+  auto seconds = [&](const Model& model) {
+    const Clock::time_point start = Clock::now();
+    run_pass(model, rows, spec, run);
+    return seconds_since(start);
+  };
+  seconds(baseline);
+  seconds(quantized);
+  std::vector<double> base, quant;
+  for (int round = 0; round < options.speed_rounds; ++round) {
+    base.push_back(seconds(baseline));
+    quant.push_back(seconds(quantized));
+  }
+  SpeedCheck check;
+  check.rounds = options.speed_rounds;
+  check.rows = static_cast<int64_t>(rows.size());
+  check.baseline_seconds = percentile(base, 50);
+  check.quantized_seconds = percentile(quant, 50);
+  check.speedup = check.quantized_seconds > 0 ? check.baseline_seconds / check.quantized_seconds : 0.0;
+  return check;
+}
+
 Comparison compare_runs(RunResult baseline, RunResult quantized, Model& baseline_model,
                         Model& quantized_model, const std::vector<LabelledExample>& examples,
                         const EvalSpec& spec, const EvalOptions& options) {
@@ -296,6 +323,12 @@ Comparison compare_runs(RunResult baseline, RunResult quantized, Model& baseline
   c.accuracy_drop_points = (baseline.primary - quantized.primary) * 100.0;
   c.speedup =
       baseline.queries_per_minute > 0 ? quantized.queries_per_minute / baseline.queries_per_minute : 0.0;
+  if (options.speed_rounds > 0) {
+    log_info("timing both models in alternation: ", options.speed_rounds, " rounds of ",
+             std::min<int64_t>(options.speed_rows, static_cast<int64_t>(examples.size())), " rows");
+    c.speed_check = interleaved_speed(baseline_model, quantized_model, examples, spec, options);
+    c.speedup = c.speed_check->speedup;
+  }
   c.baseline = std::move(baseline);
   c.quantized = std::move(quantized);
   return c;

@@ -59,6 +59,8 @@ struct EvalOptions {
   int latency_queries = 64;
   int memory_interval_ms = 5;
   int per_layer_examples = 4;  // examples compared layer by layer in compare_runs (0: none)
+  int speed_rounds = 3;        // alternating timed passes of both models in compare_runs (0: none)
+  int64_t speed_rows = 128;    // rows of each such pass, spread evenly over the data
 };
 
 // One model on the examples; fills every RunResult field including outputs.
@@ -68,8 +70,10 @@ struct EvalOptions {
 RunResult run_model(const Model& model, const std::vector<LabelledExample>& examples, const EvalSpec& spec,
                     const EvalOptions& options);
 
-// The comparison of two runs of the same examples: fidelity from their
-// outputs, per-layer fidelity from running the first
+// The comparison of two runs of the same examples: the speedup from
+// options.speed_rounds alternating timed passes of both models over the same
+// options.speed_rows rows (Comparison::speed_check; robust to a machine whose
+// load changes between the two runs), fidelity from their outputs, per-layer fidelity from running the first
 // options.per_layer_examples examples through both models (a tensor sink is
 // attached for that, hence non-const models), the accuracy drop in points
 // and the speedup. The per-layer pass runs what the task runs: the
@@ -79,6 +83,12 @@ RunResult run_model(const Model& model, const std::vector<LabelledExample>& exam
 Comparison compare_runs(RunResult baseline, RunResult quantized, Model& baseline_model,
                         Model& quantized_model, const std::vector<LabelledExample>& examples,
                         const EvalSpec& spec, const EvalOptions& options);
+
+// options.speed_rounds alternating timed batched passes of both models over
+// the same options.speed_rows rows (after one warm-up pass each); medians.
+SpeedCheck interleaved_speed(const Model& baseline, const Model& quantized,
+                             const std::vector<LabelledExample>& examples, const EvalSpec& spec,
+                             const EvalOptions& options);
 
 // Bytes on disk of a model directory's weight files (see model_size_mb above).
 int64_t model_weight_bytes(const std::filesystem::path& dir);

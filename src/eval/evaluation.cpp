@@ -75,13 +75,21 @@ nlohmann::json to_json(const Fidelity& fidelity) {
 }
 
 nlohmann::json to_json(const Comparison& comparison) {
-  return {
+  nlohmann::json doc = {
       {"baseline", to_json(comparison.baseline)},
       {"quantized", to_json(comparison.quantized)},
       {"fidelity", to_json(comparison.fidelity)},
       {"accuracy_drop_points", comparison.accuracy_drop_points},
       {"speedup", comparison.speedup},
   };
+  if (const auto& s = comparison.speed_check)
+    doc["speed_check"] = {{"method", "interleaved"},
+                          {"rounds", s->rounds},
+                          {"rows", s->rows},
+                          {"baseline_seconds", s->baseline_seconds},
+                          {"quantized_seconds", s->quantized_seconds},
+                          {"speedup", s->speedup}};
+  return doc;
 }
 
 }  // namespace qp::eval

@@ -73,16 +73,28 @@ struct LayerFidelity {
 struct Fidelity {
   double mean_cosine = 0, min_cosine = 0;
   double mse = 0, max_abs_diff = 0;
-  int64_t nan_inf = 0;                   // non-finite values in the quantized outputs
+  int64_t nan_inf = 0;                    // non-finite values in the quantized outputs
   std::optional<double> label_agreement;  // fraction of equal predicted labels, when labels exist
   std::vector<LayerFidelity> per_layer;   // on the first few examples
+};
+
+// Speed of the two models timed in alternation on the same rows, so that a
+// busy machine slows both alike (the single passes behind queries_per_minute
+// run minutes apart and can see different load).
+struct SpeedCheck {
+  int rounds = 0;
+  int64_t rows = 0;
+  double baseline_seconds = 0, quantized_seconds = 0;  // medians over the rounds
+  double speedup = 0;                                  // baseline_seconds ÷ quantized_seconds
 };
 
 struct Comparison {
   RunResult baseline, quantized;
   Fidelity fidelity;
   double accuracy_drop_points = 0;  // (baseline.primary − quantized.primary) · 100
-  double speedup = 0;               // quantized ÷ baseline queries per minute
+  // speed_check's speedup when there is one, else quantized ÷ baseline queries per minute
+  double speedup = 0;
+  std::optional<SpeedCheck> speed_check;
 };
 
 std::string_view to_string(EvalTask task);

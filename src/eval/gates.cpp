@@ -55,8 +55,14 @@ GateResult speedup_gate(const Comparison& c, const GateThresholds& t) {
   GateResult g = make_gate("speedup", speedup, floor);
   g.passed = std::isfinite(speedup) && speedup >= floor - kSlack;
   const std::string measured =
-      format("speedup %.2fx (quantized %.0f vs fp32 %.0f queries/min), needs at least %.2fx", speedup,
-             c.quantized.queries_per_minute, c.baseline.queries_per_minute, floor);
+      c.speed_check
+          ? format(
+                "speedup %.2fx (fp32 %.3f s vs quantized %.3f s per pass over %lld rows, median of %d "
+                "alternating rounds), needs at least %.2fx",
+                speedup, c.speed_check->baseline_seconds, c.speed_check->quantized_seconds,
+                static_cast<long long>(c.speed_check->rows), c.speed_check->rounds, floor)
+          : format("speedup %.2fx (quantized %.0f vs fp32 %.0f queries/min), needs at least %.2fx", speedup,
+                   c.quantized.queries_per_minute, c.baseline.queries_per_minute, floor);
   g.detail = measured + (g.passed ? format(": passes by %.2fx", std::max(0.0, speedup - floor))
                                   : format(": fails by %.2fx", floor - speedup));
   return g;

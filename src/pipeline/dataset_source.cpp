@@ -79,16 +79,6 @@ std::filesystem::path hub_export_path(const DatasetConfig& config, const std::st
   return dir / (split + ".jsonl");
 }
 
-std::vector<LabelledExample> sample_evenly(std::vector<LabelledExample> examples, int64_t count) {
-  const int64_t n = static_cast<int64_t>(examples.size());
-  if (count >= n) return examples;
-  std::vector<LabelledExample> picked;
-  picked.reserve(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i)
-    picked.push_back(std::move(examples[static_cast<size_t>(i * n / count)]));
-  return picked;
-}
-
 std::vector<LabelledExample> load_dataset(const DatasetConfig& config,
                                           const std::filesystem::path& default_cache_dir) {
   std::vector<LabelledExample> examples = config.provider == DatasetProvider::HuggingFace

@@ -19,10 +19,6 @@
 
 namespace qp::pipeline {
 
-// `count` rows spread evenly over the examples (every n/count-th), in order:
-// dev sets are often sorted by label, so the first rows would be one class.
-std::vector<LabelledExample> sample_evenly(std::vector<LabelledExample> examples, int64_t count);
-
 // At most `limit` rows (sample_evenly) of a dataset with label_mapping applied (a labelled
 // row whose value has no mapping is an error naming the value and the known
 // ones). Throws qp::Error naming the file and problem.

@@ -33,6 +33,7 @@ eval::EvalSpec spec_for(const Job& job) {
 eval::EvalOptions eval_options(const EvalStepOptions& options, const DatasetConfig& dataset) {
   eval::EvalOptions o;
   o.batch_size = options.batch_size;
+  o.speed_rounds = options.speed_rounds;
   o.max_length = dataset.preprocessing.max_length;
   return o;
 }

@@ -19,6 +19,7 @@ namespace qp::pipeline {
 struct EvalStepOptions {
   int threads = 0;  // 0: all cores
   int batch_size = 32;
+  int speed_rounds = 3;                 // alternating timed passes behind each speedup (see eval::SpeedCheck)
   std::optional<int64_t> limit;         // cap on rows of every dataset (quick runs)
   std::filesystem::path dataset_cache;  // default cache of hub dataset exports
 };

@@ -238,5 +238,35 @@ TEST_F(EvalRun, ModelAgainstItselfIsFaithful) {
   EXPECT_EQ(c.quantized.rows, 6);
 }
 
+// The speedup comes from alternating timed passes over the same rows.
+TEST_F(EvalRun, SpeedupIsMeasuredInAlternationOnTheSameRows) {
+  Model a = Model::load(classifier_dir(), {1});
+  Model b = Model::load(classifier_dir(), {1});
+  const auto rows = examples(6);
+  const eval::EvalSpec spec{.task = eval::EvalTask::Classification, .dataset = "tiny"};
+  eval::EvalOptions options{.batch_size = 4, .latency_queries = 1, .per_layer_examples = 0};
+  options.speed_rounds = 3;
+  options.speed_rows = 4;
+  const eval::Comparison c =
+      eval::compare_runs(eval::run_model(a, rows, spec, options), eval::run_model(b, rows, spec, options), a,
+                         b, rows, spec, options);
+  ASSERT_TRUE(c.speed_check.has_value());
+  EXPECT_EQ(c.speed_check->rounds, 3);
+  EXPECT_EQ(c.speed_check->rows, 4);
+  EXPECT_GT(c.speed_check->baseline_seconds, 0.0);
+  EXPECT_GT(c.speed_check->quantized_seconds, 0.0);
+  EXPECT_DOUBLE_EQ(c.speedup, c.speed_check->baseline_seconds / c.speed_check->quantized_seconds);
+  const nlohmann::json j = eval::to_json(c);
+  EXPECT_EQ(j["speed_check"]["method"], "interleaved");
+  EXPECT_DOUBLE_EQ(j["speedup"].get<double>(), c.speedup);
+  // Without rounds the speedup is the ratio of the two runs' queries per minute.
+  options.speed_rounds = 0;
+  const eval::Comparison plain =
+      eval::compare_runs(eval::run_model(a, rows, spec, options), eval::run_model(b, rows, spec, options), a,
+                         b, rows, spec, options);
+  EXPECT_FALSE(plain.speed_check.has_value());
+  EXPECT_DOUBLE_EQ(plain.speedup, plain.quantized.queries_per_minute / plain.baseline.queries_per_minute);
+}
+
 }  // namespace
 }  // namespace qp

@@ -129,6 +129,19 @@ TEST(Gates, SpeedupBelowFloorFails) {
   EXPECT_NE(g->detail.find("fails by 0.15x"), std::string::npos) << g->detail;
 }
 
+TEST(Gates, SpeedupDetailNamesTheInterleavedTiming) {
+  Comparison c = healthy_classification();
+  c.speed_check = SpeedCheck{3, 128, 2.0, 1.6, 1.25};
+  c.speedup = 1.25;
+  const std::optional<GateResult> g = find(apply_gates(c, all_gates()), "speedup");
+  EXPECT_TRUE(g->passed);
+  EXPECT_NE(
+      g->detail.find("speedup 1.25x (fp32 2.000 s vs quantized 1.600 s per pass over 128 rows, median of 3 "
+                     "alternating rounds)"),
+      std::string::npos)
+      << g->detail;
+}
+
 TEST(Gates, SizeAboveTargetFails) {
   Comparison c = healthy_classification();
   c.quantized.model_size_mb = 26.0;  // limit 25.3

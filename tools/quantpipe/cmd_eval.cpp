@@ -27,7 +27,7 @@ struct EvalArgs {
   std::string model, dataset, baseline, task;
   std::vector<std::string> config = {"configs/*.yaml"};
   int64_t limit = 0;
-  int threads = 0, batch_size = 32, max_length = 0, latency_queries = 64;
+  int threads = 0, batch_size = 32, max_length = 0, latency_queries = 64, speed_rounds = 3;
   std::optional<std::string> text_column, pair_column, label_column;
   bool json = false;
   bool no_gates = false;
@@ -237,6 +237,7 @@ int run_eval(const EvalArgs& args) {
   eval::EvalOptions options;
   options.batch_size = args.batch_size;
   options.latency_queries = args.latency_queries;
+  options.speed_rounds = args.speed_rounds;
 
   // Each model runs alone in the process, so the memory columns are its own.
   // The task is settled on the first model (the baseline when there is one).
@@ -315,6 +316,11 @@ Action configure_eval(CLI::App& app) {
       ->check(at_least(0));
   app.add_option("--latency-queries", args->latency_queries,
                  "Examples timed one at a time (batch 1) for the latency percentiles")
+      ->capture_default_str()
+      ->check(at_least(0));
+  app.add_option("--speed-rounds", args->speed_rounds,
+                 "Alternating timed passes of both models (128 rows each) behind the speedup; 0: the ratio "
+                 "of the two full passes' queries/min")
       ->capture_default_str()
       ->check(at_least(0));
   app.add_option("--text-column", args->text_column, "Column (or JSON field) of the text");

@@ -23,7 +23,7 @@ struct PipelineArgs {
   std::vector<std::string> configs{"configs/*.yaml"};
   std::string models, datasets, workspace;
   bool dry_run = false, no_skip = false;
-  int jobs = 1, threads = 0, batch_size = 32;
+  int jobs = 1, threads = 0, batch_size = 32, speed_rounds = 3;
   int64_t limit = 0;
 };
 
@@ -91,6 +91,10 @@ Action configure_pipeline(CLI::App& app) {
   app.add_option("-b,--batch-size", args->batch_size, "Batch size of the evaluation runs")
       ->check(at_least(1))
       ->capture_default_str();
+  app.add_option("--speed-rounds", args->speed_rounds,
+                 "Alternating timed passes of fp32 and quantized (128 rows each) behind each speedup")
+      ->check(at_least(0))
+      ->capture_default_str();
   app.add_option("--limit", args->limit, "Use at most this many rows of every dataset (quick runs)");
   app.add_option("--workspace", args->workspace,
                  "Workspace directory (default: $QUANTPIPE_TEMP_DIR, $MLX_TEMP_DIR or $TMPDIR/quantpipe)");
@@ -108,6 +112,7 @@ Action configure_pipeline(CLI::App& app) {
     request.options.jobs = args->jobs;
     request.options.eval.threads = args->threads;
     request.options.eval.batch_size = args->batch_size;
+    request.options.eval.speed_rounds = args->speed_rounds;
     if (args->limit > 0) request.options.eval.limit = args->limit;
     return run_pipeline_command(request);
   };
