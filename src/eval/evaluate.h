@@ -84,8 +84,10 @@ Comparison compare_runs(RunResult baseline, RunResult quantized, Model& baseline
                         Model& quantized_model, const std::vector<LabelledExample>& examples,
                         const EvalSpec& spec, const EvalOptions& options);
 
-// options.speed_rounds alternating timed batched passes of both models over
-// the same options.speed_rows rows (after one warm-up pass each); medians.
+// options.speed_rounds rounds over the same options.speed_rows rows, each
+// round a warm-up and a timed batched pass of the baseline, then the same for
+// the quantized model (warm caches, as a process running one model has);
+// medians of the timed passes.
 SpeedCheck interleaved_speed(const Model& baseline, const Model& quantized,
                              const std::vector<LabelledExample>& examples, const EvalSpec& spec,
                              const EvalOptions& options);
