@@ -51,10 +51,15 @@ bool uses_head(const Model& model, EvalTask task) {
   return task == EvalTask::Classification || (task == EvalTask::Unlabelled && model.info().num_labels > 0);
 }
 
-Pass classify_pass(const Model& model, std::span<const LabelledExample> examples, const RunOptions& run) {
+std::vector<Encoding> encode_examples(const Model& model, std::span<const LabelledExample> examples,
+                                      const RunOptions& run) {
   std::vector<TextInput> inputs;
   for (const LabelledExample& e : examples) inputs.push_back(e.input);
-  const std::vector<Encoding> encodings = model.tokenize(inputs, run.max_length);
+  return model.tokenize(inputs, run.max_length);
+}
+
+Pass classify_pass(const Model& model, std::span<const LabelledExample> examples, const RunOptions& run) {
+  const std::vector<Encoding> encodings = encode_examples(model, examples, run);
   Pass pass;
   pass.tokens = tokens_of(encodings);
   pass.outputs.vectors = model.logits_for_encodings(encodings, run.batch_size);
@@ -83,9 +88,7 @@ Pass similarity_pass(const Model& model, std::span<const LabelledExample> exampl
 }
 
 Pass embed_pass(const Model& model, std::span<const LabelledExample> examples, const RunOptions& run) {
-  std::vector<TextInput> inputs;
-  for (const LabelledExample& e : examples) inputs.push_back(e.input);
-  const std::vector<Encoding> encodings = model.tokenize(inputs, run.max_length);
+  const std::vector<Encoding> encodings = encode_examples(model, examples, run);
   Pass pass;
   pass.tokens = tokens_of(encodings);
   pass.outputs.vectors = model.embed_encodings(encodings, run.batch_size);
