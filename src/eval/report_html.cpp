@@ -28,11 +28,13 @@ th, td { border: 1px solid #d8dde3; padding: 3px 7px; }
 th { background: #f1f4f7; text-align: left; } td.num { text-align: right; white-space: nowrap; }
 tr.baseline td { color: #56606b; background: #fafbfc; }
 tr.fail td { background: #fdeced; } td.verdict { font-weight: 700; text-align: center; }
-td.verdict.pass { color: #1e7b34; } td.verdict.warn { color: #9a6700; } td.verdict.fail, li.fail b, .fail { color: #b3141b; }
+td.verdict.pass { color: #1e7b34; } td.verdict.warn { color: #9a6700; }
+td.verdict.fail, li.fail b, .fail { color: #b3141b; }
 ul.gates li { margin: 3px 0; } li.warn b { color: #9a6700; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 svg.chart { border: 1px solid #e3e7eb; background: #fff; }
-svg text { font: 11px system-ui, sans-serif; fill: #1d2329; } svg .chart-title { font-size: 13px; font-weight: 600; }
+svg text { font: 11px system-ui, sans-serif; fill: #1d2329; }
+svg .chart-title { font-size: 13px; font-weight: 600; }
 svg .tick, svg .value { fill: #56606b; font-size: 10px; } svg .caption { fill: #56606b; }
 svg text.fail { fill: #b3141b; font-weight: 600; }
 svg .grid { stroke: #eceff2; } svg .axis { stroke: #8a949e; } svg .frame { fill: none; stroke: #c9d0d6; }
