@@ -51,19 +51,19 @@ bool uses_head(const Model& model, EvalTask task) {
   return task == EvalTask::Classification || (task == EvalTask::Unlabelled && model.info().num_labels > 0);
 }
 
-std::vector<Encoding> encode_examples(const Model& model, std::span<const LabelledExample> examples,
-                                      const RunOptions& run) {
+// The examples as they are: logits through the classification head (`head`),
+// else embeddings.
+Pass direct_pass(const Model& model, std::span<const LabelledExample> examples, const RunOptions& run,
+                 bool head) {
   std::vector<TextInput> inputs;
   for (const LabelledExample& e : examples) inputs.push_back(e.input);
-  return model.tokenize(inputs, run.max_length);
-}
-
-Pass classify_pass(const Model& model, std::span<const LabelledExample> examples, const RunOptions& run) {
-  const std::vector<Encoding> encodings = encode_examples(model, examples, run);
+  const std::vector<Encoding> encodings = model.tokenize(inputs, run.max_length);
   Pass pass;
   pass.tokens = tokens_of(encodings);
-  pass.outputs.vectors = model.logits_for_encodings(encodings, run.batch_size);
-  for (const auto& logits : pass.outputs.vectors) pass.outputs.predicted.push_back(argmax_if_finite(logits));
+  pass.outputs.vectors = head ? model.logits_for_encodings(encodings, run.batch_size)
+                              : model.embed_encodings(encodings, run.batch_size);
+  for (const auto& values : pass.outputs.vectors)
+    pass.outputs.predicted.push_back(head ? argmax_if_finite(values) : -1);
   return pass;
 }
 
@@ -87,15 +87,6 @@ Pass similarity_pass(const Model& model, std::span<const LabelledExample> exampl
   return pass;
 }
 
-Pass embed_pass(const Model& model, std::span<const LabelledExample> examples, const RunOptions& run) {
-  const std::vector<Encoding> encodings = encode_examples(model, examples, run);
-  Pass pass;
-  pass.tokens = tokens_of(encodings);
-  pass.outputs.vectors = model.embed_encodings(encodings, run.batch_size);
-  pass.outputs.predicted.assign(examples.size(), -1);
-  return pass;
-}
-
 Pass zero_shot_pass(const Model& model, std::span<const LabelledExample> examples, const EvalSpec& spec,
                     const RunOptions& run) {
   std::vector<std::string> texts;
@@ -113,8 +104,7 @@ Pass run_pass(const Model& model, std::span<const LabelledExample> examples, con
               const RunOptions& run) {
   if (spec.task == EvalTask::Similarity) return similarity_pass(model, examples, run);
   if (spec.task == EvalTask::ZeroShot) return zero_shot_pass(model, examples, spec, run);
-  if (uses_head(model, spec.task)) return classify_pass(model, examples, run);
-  return embed_pass(model, examples, run);
+  return direct_pass(model, examples, run, uses_head(model, spec.task));
 }
 
 void check_examples(const Model& model, const std::vector<LabelledExample>& examples, const EvalSpec& spec) {
@@ -278,7 +268,7 @@ RunResult run_model(const Model& model, const std::vector<LabelledExample>& exam
   return result;
 }
 
-// Baseline and quantized passes in alternation (see SpeedCheck), one warm-up each.
+// Baseline and quantized passes in alternation (see SpeedCheck and the header).
 SpeedCheck interleaved_speed(const Model& baseline, const Model& quantized,
                              const std::vector<LabelledExample>& examples, const EvalSpec& spec,
                              const EvalOptions& options) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "eval/metrics.h"
 #include "models/encoder.h"
 
 namespace qp::eval {
@@ -14,17 +15,9 @@ bool all_finite(const std::vector<float>& values) {
   return std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); });
 }
 
-// Cosine of two equally long spans of floats, in double; 1 when both are zero.
-double cosine(const float* a, const float* b, size_t n) {
-  double dot = 0, na = 0, nb = 0;
-  for (size_t i = 0; i < n; ++i) {
-    dot += static_cast<double>(a[i]) * b[i];
-    na += static_cast<double>(a[i]) * a[i];
-    nb += static_cast<double>(b[i]) * b[i];
-  }
-  if (na == 0 && nb == 0) return 1;
-  if (na == 0 || nb == 0) return 0;
-  return dot / std::sqrt(na * nb);
+// Cosine in double; 1 for equal vectors (all-zero ones too).
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  return a == b ? 1.0 : cosine_similarity(a, b);
 }
 
 std::optional<double> agreement(const ModelOutputs& baseline, const ModelOutputs& quantized) {
@@ -99,7 +92,7 @@ Fidelity compare_outputs(const ModelOutputs& baseline, const ModelOutputs& quant
     f.nan_inf += std::count_if(b.begin(), b.end(), [](float v) { return !std::isfinite(v); });
     double c = 0;
     if (all_finite(b)) {
-      c = cosine(a.data(), b.data(), a.size());
+      c = cosine(a, b);
       for (size_t j = 0; j < a.size(); ++j) {
         const double d = static_cast<double>(a[j]) - b[j];
         squared_sum += d * d;
@@ -132,8 +125,7 @@ std::vector<LayerFidelity> compare_layers(Model& baseline, Model& quantized,
       diff += d * d;
       norm += static_cast<double>(values[i]) * values[i];
     }
-    layers.push_back(
-        {name, cosine(values.data(), other->data(), values.size()), norm > 0 ? diff / norm : diff});
+    layers.push_back({name, cosine(values, *other), norm > 0 ? diff / norm : diff});
   }
   return layers;
 }

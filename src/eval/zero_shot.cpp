@@ -7,19 +7,6 @@
 #include "eval/metrics.h"
 
 namespace qp::eval {
-namespace {
-
-std::vector<float> softmax(const std::vector<float>& values) {
-  const float top = *std::max_element(values.begin(), values.end());
-  double sum = 0;
-  for (float v : values) sum += std::exp(static_cast<double>(v) - top);
-  std::vector<float> out;
-  out.reserve(values.size());
-  for (float v : values) out.push_back(static_cast<float>(std::exp(static_cast<double>(v) - top) / sum));
-  return out;
-}
-
-}  // namespace
 
 int64_t count_tokens(const Encoding& encoding) {
   return std::count(encoding.attention_mask.begin(), encoding.attention_mask.end(), 1);
@@ -65,11 +52,11 @@ ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::str
     std::vector<float> row;
     row.reserve(k);
     for (size_t c = 0; c < k; ++c) row.push_back(logits[t * k + c][static_cast<size_t>(entailment)]);
-    result.scores.push_back(softmax(row));
-    const auto& scores = result.scores.back();
-    const bool finite = std::all_of(scores.begin(), scores.end(), [](float v) { return std::isfinite(v); });
-    result.predicted.push_back(
-        finite ? static_cast<int>(std::max_element(scores.begin(), scores.end()) - scores.begin()) : -1);
+    Classification c = classification_from_logits(row, candidate_labels);
+    const bool finite =
+        std::all_of(c.scores.begin(), c.scores.end(), [](float v) { return std::isfinite(v); });
+    result.predicted.push_back(finite ? c.label_index : -1);
+    result.scores.push_back(std::move(c.scores));
     result.entailment_logits.push_back(std::move(row));
   }
   return result;
