@@ -1,10 +1,10 @@
 #include "pipeline/job_state.h"
 
 #include <chrono>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/json_file.h"
 
 namespace qp::pipeline {
 namespace {
@@ -15,14 +15,6 @@ JobStatus status_from(const std::string& text) {
   for (size_t i = 0; i < std::size(kStatusNames); ++i)
     if (kStatusNames[i] == text) return static_cast<JobStatus>(i);
   return JobStatus::Pending;
-}
-
-std::optional<nlohmann::json> read_json(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
-  return doc;
 }
 
 }  // namespace
@@ -41,7 +33,7 @@ void write_job_state(const Workspace& workspace, const JobState& s) {
 }
 
 std::optional<JobState> read_job_state(const Workspace& workspace, const std::string& id) {
-  const std::optional<nlohmann::json> doc = read_json(workspace.job_state(id));
+  const std::optional<nlohmann::json> doc = read_json_object(workspace.job_state(id));
   if (!doc) return std::nullopt;
   JobState s;
   s.id = doc->value("id", id);
@@ -63,7 +55,7 @@ void write_run_state(const Workspace& workspace, const RunState& s) {
 }
 
 std::optional<RunState> read_run_state(const Workspace& workspace) {
-  const std::optional<nlohmann::json> doc = read_json(workspace.run_state());
+  const std::optional<nlohmann::json> doc = read_json_object(workspace.run_state());
   if (!doc) return std::nullopt;
   RunState s;
   s.pid = doc->value("pid", 0LL);

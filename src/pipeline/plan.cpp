@@ -54,10 +54,11 @@ std::string eval_command(const Job& job, const std::vector<std::string>& files) 
   return cmd;
 }
 
-// Everything about a conversion that changes its bytes.
-std::string conversion_fingerprint(const Job& job) {
+// Everything about a conversion that changes its bytes. `source` is the
+// model's fingerprint, hashed once per model (it reads every weight byte).
+std::string conversion_fingerprint(const Job& job, const std::string& source) {
   Fingerprint fp;
-  fp.add(quant::model_fingerprint(job.source));
+  fp.add(source);
   fp.add(job.quant);
   fp.add(cat("native-format-", kNativeFormatVersion, " quantpipe-", kVersion));
   return fp.hex();
@@ -123,6 +124,7 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
   std::vector<Job> evaluations;
   for (const ModelConfig& model : config.models) {
     if (!filter.models.empty() && !contains(filter.models, model.name)) continue;
+    std::string source_fingerprint;
     for (const QuantizationConfig& q : model.quantization) {
       Job convert;
       convert.kind = JobKind::Convert;
@@ -132,7 +134,10 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
       convert.id = cat("convert.", model.name, ".", convert.quant);
       convert.output = workspace.model_dir(model.name, convert.quant);
       resolve_source(model, convert);
-      if (!convert.source.empty()) convert.fingerprint = conversion_fingerprint(convert);
+      if (!convert.source.empty()) {
+        if (source_fingerprint.empty()) source_fingerprint = quant::model_fingerprint(convert.source);
+        convert.fingerprint = conversion_fingerprint(convert, source_fingerprint);
+      }
       convert.command = convert_command(convert);
       for (const std::string& dataset_name : model.benchmarks) {
         if (!filter.datasets.empty() && !contains(filter.datasets, dataset_name)) continue;

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -14,6 +13,7 @@
 #include "core/build_info.h"
 #include "core/cpu_isa.h"
 #include "core/error.h"
+#include "core/json_file.h"
 #include "eval/report.h"
 #include "pipeline/job_state.h"
 #include "pipeline/progress.h"
@@ -22,14 +22,6 @@
 namespace qp::pipeline {
 namespace fs = std::filesystem;
 namespace {
-
-std::optional<nlohmann::json> read_json_file(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
-  return doc;
-}
 
 void write_json_file(const fs::path& path, const nlohmann::json& doc) {
   write_file_atomic(path, doc.dump(2) + "\n");
@@ -53,8 +45,7 @@ class RunContext {
  public:
   RunContext(const Plan& plan, const Workspace& workspace, const PipelineOptions& options,
              std::set<std::string> up_to_date)
-      : plan_(plan),
-        workspace_(workspace),
+      : workspace_(workspace),
         options_(options),
         progress_(static_cast<int>(plan.jobs.size()), options.jobs, options.terminal, std::cerr),
         up_to_date_(std::move(up_to_date)) {
@@ -106,10 +97,8 @@ class RunContext {
   PipelineOutcome& outcome() { return outcome_; }
   const Workspace& workspace() const { return workspace_; }
   const PipelineOptions& options() const { return options_; }
-  const Plan& plan() const { return plan_; }
 
  private:
-  const Plan& plan_;
   const Workspace& workspace_;
   const PipelineOptions& options_;
   ProgressBar progress_;
@@ -163,7 +152,7 @@ void write_conversion_results(const std::vector<const Job*>& conversions, const 
         {"quantization", job->quant},         {"path", job->output.string()},
         {"fingerprint", job->fingerprint},    {"status", state ? to_string(state->status) : "pending"},
         {"error", state ? state->error : ""}, {"command", job->command}};
-    if (auto report = read_json_file(job->output / "quantpipe.json")) entry["report"] = *report;
+    if (auto report = read_json_object(job->output / "quantpipe.json")) entry["report"] = *report;
     doc["conversions"].push_back(entry);
   }
   for (const auto& [model, doc] : docs) write_json_file(workspace.conversion_results(model), doc);
@@ -172,7 +161,7 @@ void write_conversion_results(const std::vector<const Job*>& conversions, const 
 // Stores one evaluation entry in test_results/<model>_<quant>_results.json, keeping the others.
 void store_entry(const Job& job, const nlohmann::json& entry, const Workspace& workspace) {
   const fs::path path = workspace.test_results(job.model->name, job.quant);
-  nlohmann::json doc = read_json_file(path).value_or(nlohmann::json::object());
+  nlohmann::json doc = read_json_object(path).value_or(nlohmann::json::object());
   doc["model"] = job.model->name;
   doc["quantization"] = job.quant;
   doc["datasets"][job.dataset->name] = entry;
@@ -181,7 +170,7 @@ void store_entry(const Job& job, const nlohmann::json& entry, const Workspace& w
 
 std::optional<nlohmann::json> stored_entry(const Job& job, const Workspace& workspace) {
   const std::optional<nlohmann::json> doc =
-      read_json_file(workspace.test_results(job.model->name, job.quant));
+      read_json_object(workspace.test_results(job.model->name, job.quant));
   if (!doc || !doc->contains("datasets") || !(*doc)["datasets"].contains(job.dataset->name))
     return std::nullopt;
   return (*doc)["datasets"][job.dataset->name];
@@ -243,7 +232,8 @@ void write_comparisons(const Plan& plan, const Workspace& workspace) {
     }
     std::optional<nlohmann::json> entry = stored_entry(job, workspace);
     if (!entry) continue;
-    if (auto conversion = read_json_file(job.output / "quantpipe.json")) (*entry)["conversion"] = *conversion;
+    if (auto conversion = read_json_object(job.output / "quantpipe.json"))
+      (*entry)["conversion"] = *conversion;
     doc["entries"].push_back(*entry);
   }
   for (const auto& [model, doc] : docs)

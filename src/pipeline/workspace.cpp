@@ -32,6 +32,10 @@ Workspace Workspace::from_environment() {
   return Workspace((tmp.empty() ? std::filesystem::path("/tmp") : tmp) / "quantpipe");
 }
 
+Workspace Workspace::chosen(const std::string& root) {
+  return root.empty() ? from_environment() : Workspace(root);
+}
+
 std::filesystem::path Workspace::log_file(const std::string& model) const {
   return root_ / "logs" / (model.empty() ? "quantpipe.log" : "conversion_" + model + ".log");
 }

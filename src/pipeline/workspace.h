@@ -26,6 +26,8 @@ class Workspace {
   explicit Workspace(std::filesystem::path root) : root_(std::move(root)) {}
   // The root chosen from the environment (see top).
   static Workspace from_environment();
+  // `root` when given (a --workspace flag), else from_environment().
+  static Workspace chosen(const std::string& root);
 
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path log_file(const std::string& model) const;  // empty model: quantpipe.log

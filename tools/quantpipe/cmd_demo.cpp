@@ -87,8 +87,7 @@ Action configure_demo(CLI::App& app) {
   app.add_flag("--dry-run", request->dry_run, "Print the plan only");
   app.footer("Runs `quantpipe pipeline` on a config it writes to <workspace>/demo/demo.yaml.");
   return [request] {
-    const pipeline::Workspace ws = request->workspace.empty() ? pipeline::Workspace::from_environment()
-                                                              : pipeline::Workspace(request->workspace);
+    const pipeline::Workspace ws = pipeline::Workspace::chosen(request->workspace);
     const fs::path dir = ws.root() / "demo";
     fs::create_directories(dir);
     std::string config;

@@ -19,8 +19,7 @@ Action configure_monitor(CLI::App& app) {
   app.add_option("-i,--interval", *interval,
                  "Refresh every S seconds until the run ends (default: show once)");
   return [workspace, interval] {
-    const pipeline::Workspace ws =
-        workspace->empty() ? pipeline::Workspace::from_environment() : pipeline::Workspace(*workspace);
+    const pipeline::Workspace ws = pipeline::Workspace::chosen(*workspace);
     while (true) {
       const std::optional<pipeline::RunSnapshot> snapshot = pipeline::snapshot_run(ws);
       if (!snapshot)

@@ -46,8 +46,7 @@ void print_plan(const pipeline::Plan& plan, const pipeline::Workspace& workspace
 
 int run_pipeline_command(const PipelineRequest& request) {
   const pipeline::PipelineConfig config = pipeline::load_pipeline_config(request.configs);
-  const pipeline::Workspace workspace = request.workspace.empty() ? pipeline::Workspace::from_environment()
-                                                                  : pipeline::Workspace(request.workspace);
+  const pipeline::Workspace workspace = pipeline::Workspace::chosen(request.workspace);
   const pipeline::Plan plan = pipeline::make_plan(
       config, workspace, {pipeline::split_names(request.models), pipeline::split_names(request.datasets)});
   if (plan.jobs.empty())
