@@ -61,6 +61,9 @@ struct QuantKernelTable {
   // registers, peak_ops_per_iteration ops (multiply + add = 2) each.
   int32_t (*int8_peak)(int64_t iterations);
   int peak_ops_per_iteration;
+  // Whether this row's packed 8-bit codes are stored centred (q xor 0x80,
+  // i.e. q − 128 as int8); 2- to 6-bit codes are never centred.
+  bool centre_8bit_codes = false;
 };
 
 // The row for `isa` (Amx uses the Avx512 row).
@@ -73,8 +76,9 @@ inline bool packed_layout_fits(int bits, int group) {
 }
 // Bytes of the packed codes of n outputs × k.
 int64_t packed_code_bytes(int n, int k, int bits);
-// Repacks codes[n][k] (one byte per code) into the layout above.
-void pack_quant_codes(const uint8_t* codes, int n, int k, int bits, uint8_t* dst);
+// Repacks codes[n][k] (one byte per code) into the layout above; `centre`
+// stores 8-bit codes as q − 128 (see QuantKernelTable::centre_8bit_codes).
+void pack_quant_codes(const uint8_t* codes, int n, int k, int bits, uint8_t* dst, bool centre = false);
 // Repacks per-(row, group) floats [n][groups] to [panel][groups][32], zero-padded.
 void pack_group_params(const float* src, int n, int groups, float* dst);
 

@@ -32,8 +32,11 @@ int64_t packed_code_bytes(int n, int k, int bits) {
   return int64_t{panel_count(n, kQuantNr)} * kQuantNr * k * code_container_bits(bits) / 8;
 }
 
-void pack_quant_codes(const uint8_t* codes, int n, int k, int bits, uint8_t* dst) {
+void pack_quant_codes(const uint8_t* codes, int n, int k, int bits, uint8_t* dst, bool centre) {
   const int c = code_container_bits(bits);
+  // Only true 8-bit codes are centred (5/6-bit ones share the byte container
+  // but never saturate). Padding outputs stay 0: their dots are never stored.
+  const uint8_t flip = centre && bits == 8 ? 0x80 : 0x00;
   const int fields = 8 / c, depth = step_depth(c);
   const int steps = k / depth;
   for (int p = 0; p < panel_count(n, kQuantNr); ++p)
@@ -42,7 +45,8 @@ void pack_quant_codes(const uint8_t* codes, int n, int k, int bits, uint8_t* dst
       for (int j = 0; j < kQuantNr && p * kQuantNr + j < n; ++j) {
         const uint8_t* row = codes + static_cast<int64_t>(p * kQuantNr + j) * k + s * depth;
         for (int i = 0; i < fields; ++i)
-          for (int t = 0; t < 4; ++t) dst[4 * j + t] |= static_cast<uint8_t>(row[4 * i + t] << (i * c));
+          for (int t = 0; t < 4; ++t)
+            dst[4 * j + t] |= static_cast<uint8_t>((row[4 * i + t] ^ flip) << (i * c));
       }
     }
 }
@@ -92,7 +96,7 @@ QuantLinear::QuantLinear(const uint32_t* packed, const float* scales, const floa
   }
   code_bytes_ = packed_code_bytes(n, k, bits);
   auto repacked = alloc_bytes(code_bytes_);
-  pack_quant_codes(unpacked.get(), n, k, bits, repacked.get());
+  pack_quant_codes(unpacked.get(), n, k, bits, repacked.get(), table.centre_8bit_codes);
   codes_.reset(repacked.release());
   const int64_t padded = int64_t{panel_count(n, kQuantNr)} * kQuantNr;
   scales_.resize(padded * groups);

@@ -97,7 +97,7 @@ double worst_row_error(const std::vector<float>& ref, const std::vector<float>& 
 }
 
 // One weight (scheme × n × k): the reference at m = 64 with and without GELU,
-// then every SIMD variant at m ∈ {1, 3, 17, 64} (rows are independent, so the
+// then every SIMD variant at m ∈ {1, 3, 6, 17, 64} (rows are independent, so the
 // reference's first m rows are the answer).
 // Returns the worst relative error seen.
 double check_shape(const std::string& scheme, int n, int k, ThreadPool& pool) {
@@ -120,7 +120,7 @@ double check_shape(const std::string& scheme, int n, int k, ThreadPool& pool) {
     const QuantLinear linear = build(q, b);
     EXPECT_EQ(linear.isa(), isa) << scheme;
     if (linear.isa() != isa) continue;
-    for (int m : {1, 3, 17, kMaxM}) {
+    for (int m : {1, 3, 6, 17, kMaxM}) {
       std::vector<float> y(size_t(m) * n, -1.0f), y_gelu(y.size(), -1.0f);
       linear.forward(x.data(), m, y.data(), pool);
       linear.forward(x.data(), m, y_gelu.data(), pool, Epilogue::Gelu);

@@ -9,6 +9,7 @@
 #include "core/build_info.h"
 #include "core/cpu_isa.h"
 #include "core/error.h"
+#include "core/heap_tuning.h"
 #include "core/log.h"
 
 namespace {
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   // A full disk or a file-size limit must surface as a write error with a
   // message, not kill the process with SIGXFSZ.
   std::signal(SIGXFSZ, SIG_IGN);
+  qp::retain_freed_memory();
   try {
     return run(argc, argv);
   } catch (const qp::Error& e) {

@@ -4,13 +4,19 @@
 //  - codes ≤ 15 (2/3/4-bit): a pair is ≤ 2·15·127 = 3810, so the fields of a
 //    step (up to 4 pairs, ≤ 15240) are summed in s16 before one vpmaddwd;
 //  - codes ≤ 63 (5/6-bit): a pair is ≤ 16002 < 32767, one vpmaddwd each;
-//  - 8-bit codes could saturate (2·255·127 = 64770), so they are centred,
-//    c = q − 128 (an xor), and multiplied as |c| · (±x) with vpsignb moving
-//    c's sign onto x: a pair is ≤ 2·128·127 = 32512, exact. The 128·Σx that
-//    the centring took away is added back from the group sums (exact in
-//    float: both terms are integers below 2^24).
-// A call covers 2 tokens × 16 outputs (half a panel) in 8 of the 16 ymm
-// registers; gemm_tile runs both halves.
+//  - 8-bit codes could saturate (2·255·127 = 64770), so they are stored
+//    centred, c = q − 128 (QuantLinear xors them once at load, see
+//    centre_8bit_codes), and multiplied as |c| · (±x) with vpsignb moving c's
+//    sign onto x: a pair is ≤ 2·128·127 = 32512, exact. The 128·Σx that the
+//    centring took away is added back from the group sums (exact in float:
+//    both terms are integers below 2^24).
+// Register tiles (16 ymm): 5- to 8-bit codes take 4 tokens × 16 outputs, 8
+// int32 accumulators, so each weight load and its |c| serve four tokens
+// (vpmaddubsw + vpmaddwd share the two vector multiply pipes, and with two
+// tokens the loads, vpabsb and broadcasts left them idle a third of the
+// time). Narrow codes need their expanded fields and s16 partial sums in
+// registers too, so they take 2 tokens × 16 outputs. Float sums across
+// groups live in a small stack array, touched once per group.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -23,9 +29,13 @@
 namespace qp::kernels::avx2 {
 namespace {
 
-constexpr int kQuantMr = 2;
+constexpr int kQuantMr = 4;
 
-enum class Codes { Narrow, Six, Eight };  // ≤ 4-bit, 5/6-bit, 8-bit
+enum class Codes { Narrow, Six, Eight };  // ≤ 4-bit, 5/6-bit, 8-bit (centred)
+
+// Tokens per register tile for each kind of code (see the top).
+template <Codes K>
+constexpr int kTileRows = K == Codes::Narrow ? 2 : 4;
 
 inline __m256i broadcast4(const int8_t* p) {
   int32_t v;
@@ -33,26 +43,17 @@ inline __m256i broadcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+inline __m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
 inline __m256i field(__m256i raw, int shift, int c) {
   const __m256i mask = _mm256_set1_epi8(static_cast<char>((1 << c) - 1));
   return _mm256_and_si256(_mm256_srli_epi16(raw, shift), mask);
 }
 
-// int32 dot contributions of one byte-container step (32 bytes = 8 outputs ×
-// 4 depths) against one token's 4 x_q at x.
-template <Codes K>
-inline __m256i step_dot(__m256i raw, const int8_t* x) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  if constexpr (K == Codes::Six) return _mm256_madd_epi16(_mm256_maddubs_epi16(raw, broadcast4(x)), ones);
-  const __m256i centred = _mm256_xor_si256(raw, _mm256_set1_epi8(static_cast<char>(0x80)));
-  const __m256i signed_x = _mm256_sign_epi8(broadcast4(x), centred);
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(centred), signed_x), ones);
-}
-
 // Narrow codes in a C-bit container (8/C fields of 4 depths): all fields
-// summed in s16 first.
+// summed in s16 first, then widened once.
 template <int C>
-inline __m256i step_dot_narrow(__m256i raw, const int8_t* x) {
+inline __m256i narrow_dot(__m256i raw, const int8_t* x) {
   __m256i s = _mm256_maddubs_epi16(field(raw, 0, C), broadcast4(x));
 #pragma GCC unroll 4
   for (int i = 1; i < 8 / C; ++i)
@@ -60,69 +61,116 @@ inline __m256i step_dot_narrow(__m256i raw, const int8_t* x) {
   return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
 }
 
-template <int C, Codes K>
-inline __m256i dot(__m256i raw, const int8_t* x) {
-  if constexpr (K == Codes::Narrow)
-    return step_dot_narrow<C>(raw, x);
-  else
-    return step_dot<K>(raw, x);
-}
+// GCC otherwise hoists every token's vpsignb/vpmaddubsw of a step ahead of
+// the first add, needs eight more registers than there are and spills the
+// accumulators on every step. An empty asm that the two sums must pass
+// through makes each token finish before the next one starts.
+inline void keep_in_order(__m256i& a, __m256i& b) { asm volatile("" : "+x"(a), "+x"(b)); }
 
-// R tokens × 16 outputs starting at output `half`·16 of the panel.
+// One group of R tokens × 16 outputs: int32 dots over the group's steps. `w`
+// points at the half panel's first step of the group; `x` at token 0's first
+// x_q of the group.
 template <int C, Codes K, int R>
-void half_tile(const QuantTile& t, int half) {
+inline void group_dots(const uint8_t* w, const int8_t* x, int64_t ldx, int steps, __m256i (&acc)[R][2]) {
   constexpr int kDepth = 4 * 8 / C;
-  const int groups = t.k / t.group, steps = t.group / kDepth;
-  const uint8_t* w = t.codes + half * 64;
-  __m256 facc[R][2];
-  for (int r = 0; r < R; ++r) facc[r][0] = facc[r][1] = _mm256_setzero_ps();
-  for (int g = 0; g < groups; ++g) {
-    __m256i acc[R][2];
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-    const int8_t* x = t.xq + g * t.group;
-    for (int s = 0; s < steps; ++s, w += 128, x += kDepth) {
-      const __m256i raw0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
-      const __m256i raw1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  for (int s = 0; s < steps; ++s, w += 128, x += kDepth) {
+    const __m256i raw0 = load32(w), raw1 = load32(w + 32);
+    if constexpr (K == Codes::Narrow) {
 #pragma GCC unroll 2
       for (int r = 0; r < R; ++r) {
-        acc[r][0] = _mm256_add_epi32(acc[r][0], dot<C, K>(raw0, x + r * t.ldx));
-        acc[r][1] = _mm256_add_epi32(acc[r][1], dot<C, K>(raw1, x + r * t.ldx));
+        acc[r][0] = _mm256_add_epi32(acc[r][0], narrow_dot<C>(raw0, x + r * ldx));
+        acc[r][1] = _mm256_add_epi32(acc[r][1], narrow_dot<C>(raw1, x + r * ldx));
+      }
+    } else if constexpr (K == Codes::Six) {
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256i bx = broadcast4(x + r * ldx);
+        acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(raw0, bx), ones));
+        acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(raw1, bx), ones));
+      }
+    } else {
+      const __m256i mag0 = _mm256_abs_epi8(raw0), mag1 = _mm256_abs_epi8(raw1);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256i bx = broadcast4(x + r * ldx);
+        const __m256i p0 = _mm256_maddubs_epi16(mag0, _mm256_sign_epi8(bx, raw0));
+        acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(p0, ones));
+        const __m256i p1 = _mm256_maddubs_epi16(mag1, _mm256_sign_epi8(bx, raw1));
+        acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(p1, ones));
+        keep_in_order(acc[r][0], acc[r][1]);
       }
     }
+  }
+}
+
+// R tokens starting at row `row0` × 16 outputs starting at output `half`·16.
+template <int C, Codes K, int R>
+void half_tile(const QuantTile& t, int row0, int half) {
+  constexpr int kDepth = 4 * 8 / C;
+  const int groups = t.k / t.group, steps = t.group / kDepth;
+  const int8_t* xq = t.xq + row0 * t.ldx;
+  const float* group_sums = t.group_sums + row0 * t.ldg;
+  alignas(32) float total[R][16];  // group 0 stores, later groups add
+  for (int g = 0; g < groups; ++g) {
+    __m256i acc[R][2];
+    group_dots<C, K, R>(t.codes + half * 64 + int64_t{g} * steps * 128, xq + g * t.group, t.ldx, steps, acc);
     const float* sc = t.scales + g * kQuantNr + half * 16;
     const float* bi = t.biases + g * kQuantNr + half * 16;
-#pragma GCC unroll 2
     for (int r = 0; r < R; ++r) {
-      const __m256 sum = _mm256_set1_ps(t.group_sums[r * t.ldg + g]);
+      const __m256 sum = _mm256_set1_ps(group_sums[r * t.ldg + g]);
       for (int j = 0; j < 2; ++j) {
         __m256 dot = _mm256_cvtepi32_ps(acc[r][j]);
         // 8-bit dots were taken with centred codes (see top): add 128·Σx back.
         if constexpr (K == Codes::Eight) dot = _mm256_fmadd_ps(sum, _mm256_set1_ps(128.0f), dot);
-        facc[r][j] = _mm256_fmadd_ps(_mm256_loadu_ps(bi + 8 * j), sum,
-                                     _mm256_fmadd_ps(dot, _mm256_loadu_ps(sc + 8 * j), facc[r][j]));
+        const __m256 before = g == 0 ? _mm256_setzero_ps() : _mm256_load_ps(total[r] + 8 * j);
+        const __m256 partial = _mm256_fmadd_ps(dot, _mm256_loadu_ps(sc + 8 * j), before);
+        _mm256_store_ps(total[r] + 8 * j, _mm256_fmadd_ps(_mm256_loadu_ps(bi + 8 * j), sum, partial));
       }
     }
   }
   const int cols = t.cols - half * 16;
   for (int r = 0; r < R; ++r) {
-    const __m256 a = _mm256_set1_ps(t.act_scale[r]);
+    const __m256 a = _mm256_set1_ps(t.act_scale[row0 + r]);
     for (int j = 0; j < 2; ++j) {
       const __m256 b = t.bias ? _mm256_loadu_ps(t.bias + half * 16 + 8 * j) : _mm256_setzero_ps();
-      __m256 v = _mm256_fmadd_ps(a, facc[r][j], b);
+      __m256 v = _mm256_fmadd_ps(a, _mm256_load_ps(total[r] + 8 * j), b);
       if (t.epilogue == Epilogue::Gelu) v = gelu_ps(v);
-      _mm256_maskstore_ps(t.y + r * t.ldy + half * 16 + 8 * j, first_lanes(cols - 8 * j), v);
+      // A masked store is microcoded on some cores: only the ragged edge takes it.
+      float* out = t.y + (row0 + r) * t.ldy + half * 16 + 8 * j;
+      if (cols - 8 * j >= 8)
+        _mm256_storeu_ps(out, v);
+      else
+        _mm256_maskstore_ps(out, first_lanes(cols - 8 * j), v);
+    }
+  }
+}
+
+// Rows [row0, row0 + rows) with rows ≤ kTileRows<K>, both halves of the panel.
+template <int C, Codes K>
+void rows_tile(const QuantTile& t, int row0, int rows) {
+  for (int half = 0; half < 2 && half * 16 < t.cols; ++half) {
+    switch (rows) {
+      case 1:
+        half_tile<C, K, 1>(t, row0, half);
+        break;
+      case 2:
+        half_tile<C, K, 2>(t, row0, half);
+        break;
+      case 3:
+        if constexpr (kTileRows<K> >= 3) half_tile<C, K, 3>(t, row0, half);
+        break;
+      default:
+        if constexpr (kTileRows<K> >= 4) half_tile<C, K, 4>(t, row0, half);
     }
   }
 }
 
 template <int C, Codes K>
 void tile(const QuantTile& t) {
-  for (int half = 0; half < 2 && half * 16 < t.cols; ++half) {
-    if (t.rows == 1)
-      half_tile<C, K, 1>(t, half);
-    else
-      half_tile<C, K, 2>(t, half);
-  }
+  for (int row0 = 0; row0 < t.rows; row0 += kTileRows<K>)
+    rows_tile<C, K>(t, row0, std::min(kTileRows<K>, t.rows - row0));
 }
 
 void gemm_tile(const QuantTile& t) {
@@ -207,7 +255,12 @@ int32_t int8_peak(int64_t iterations) {
 
 }  // namespace
 
-const QuantKernelTable kQuantTable = {Isa::Avx2, kQuantMr,  quantize_row,
-                                      gemm_tile, int8_peak, kPeakChains * 32 * 2};
+const QuantKernelTable kQuantTable = {Isa::Avx2,
+                                      kQuantMr,
+                                      quantize_row,
+                                      gemm_tile,
+                                      int8_peak,
+                                      kPeakChains * 32 * 2,
+                                      /*centre_8bit_codes=*/true};
 
 }  // namespace qp::kernels::avx2
