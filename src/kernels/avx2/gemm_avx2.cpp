@@ -25,8 +25,8 @@ void tile(const GemmTile& t) {
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     if (t.accumulate) {
-      acc0[r] = _mm256_maskload_ps(t.c + r * t.ldc, first_lanes(t.cols));
-      acc1[r] = _mm256_maskload_ps(t.c + r * t.ldc + 8, first_lanes(t.cols - 8));
+      acc0[r] = load_first(t.c + r * t.ldc, t.cols);
+      acc1[r] = load_first(t.c + r * t.ldc + 8, t.cols - 8);
     } else {
       acc0[r] = _mm256_setzero_ps();
       acc1[r] = _mm256_setzero_ps();
@@ -46,15 +46,12 @@ void tile(const GemmTile& t) {
       acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
     }
   }
-  // The store masks are built only now: all 16 ymm registers are busy above.
-  const __m256i m0 = first_lanes(t.cols);
-  const __m256i m1 = first_lanes(t.cols - 8);
   const float* bias = t.last ? t.bias : nullptr;
   const bool gelu = t.last && t.epilogue == Epilogue::Gelu;
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    _mm256_maskstore_ps(t.c + r * t.ldc, m0, finish(acc0[r], bias, gelu));
-    _mm256_maskstore_ps(t.c + r * t.ldc + 8, m1, finish(acc1[r], bias ? bias + 8 : nullptr, gelu));
+    store_first(t.c + r * t.ldc, t.cols, finish(acc0[r], bias, gelu));
+    store_first(t.c + r * t.ldc + 8, t.cols - 8, finish(acc1[r], bias ? bias + 8 : nullptr, gelu));
   }
 }
 

@@ -137,12 +137,7 @@ void half_tile(const QuantTile& t, int row0, int half) {
       const __m256 b = t.bias ? _mm256_loadu_ps(t.bias + half * 16 + 8 * j) : _mm256_setzero_ps();
       __m256 v = _mm256_fmadd_ps(a, _mm256_load_ps(total[r] + 8 * j), b);
       if (t.epilogue == Epilogue::Gelu) v = gelu_ps(v);
-      // A masked store is microcoded on some cores: only the ragged edge takes it.
-      float* out = t.y + (row0 + r) * t.ldy + half * 16 + 8 * j;
-      if (cols - 8 * j >= 8)
-        _mm256_storeu_ps(out, v);
-      else
-        _mm256_maskstore_ps(out, first_lanes(cols - 8 * j), v);
+      store_first(t.y + (row0 + r) * t.ldy + half * 16 + 8 * j, cols - 8 * j, v);
     }
   }
 }
@@ -206,7 +201,7 @@ float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_s
   const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
   __m256 vmax = _mm256_setzero_ps(), bad = _mm256_setzero_ps();
   for (int i = 0; i < k; i += 8) {
-    const __m256 v = _mm256_andnot_ps(sign, _mm256_maskload_ps(x + i, first_lanes(k - i)));
+    const __m256 v = _mm256_andnot_ps(sign, load_first(x + i, k - i));
     bad = _mm256_or_ps(bad, _mm256_cmp_ps(v, inf, _CMP_NLT_UQ));  // ±inf or NaN
     vmax = _mm256_max_ps(vmax, v);
   }
@@ -226,7 +221,7 @@ float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_s
     __m256i sum = _mm256_setzero_si256();
     for (int i = g * group; i < (g + 1) * group; i += 8) {
       const int n = (g + 1) * group - i;
-      const __m256 v = _mm256_maskload_ps(x + i, first_lanes(n));
+      const __m256 v = load_first(x + i, n);
       __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(v, inverse));
       q = _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
       sum = _mm256_add_epi32(sum, q);

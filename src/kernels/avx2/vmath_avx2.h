@@ -57,5 +57,19 @@ inline __m256i first_lanes(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// The first min(n, 8) floats at p (zeros after them). vmaskmovps is slow on
+// some cores (a masked store is microcoded on AMD Zen: it cost softmax and
+// LayerNorm a third of their time here), so whole vectors take plain moves
+// and only a ragged tail is masked.
+inline __m256 load_first(const float* p, int n) {
+  return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, first_lanes(n));
+}
+inline void store_first(float* p, int n, __m256 v) {
+  if (n >= 8)
+    _mm256_storeu_ps(p, v);
+  else
+    _mm256_maskstore_ps(p, first_lanes(n), v);
+}
+
 }  // namespace
 }  // namespace qp::kernels::avx2
