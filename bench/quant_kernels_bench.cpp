@@ -32,7 +32,7 @@ constexpr Shape kShapes[] = {
 };
 
 // "f32" runs LinearF32; the others are quantization schemes.
-constexpr const char* kFormats[] = {"f32", "q8_affine_g64", "q4_affine_g64", "ternary_g64"};
+constexpr const char* kFormats[] = {"f32", "q8_sym_ch", "q8_affine_g64", "q4_affine_g64", "ternary_g64"};
 
 std::vector<float> random_floats(size_t n, float stddev) {
   std::mt19937 rng(42);
