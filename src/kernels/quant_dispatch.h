@@ -30,8 +30,13 @@ inline int step_depth(int container_bits) { return 4 * 8 / container_bits; }
 
 // One micro-kernel call: `rows` activation rows × one 32-wide panel, whole k.
 struct QuantTile {
-  const int8_t* xq = nullptr;  // rows × k quantized activations, row stride ldx
+  // Quantized activations: the 4 x_q at depth 4·q.. of row r start at
+  // xq + r·ldx + q·quad_stride. Plain rows: ldx = k, quad_stride = 4. Tables
+  // with interleaved_activations get tiles of mr rows interleaved per quad:
+  // ldx = 4, quad_stride = 4·mr, so one tile reads one sequential stream.
+  const int8_t* xq = nullptr;
   int64_t ldx = 0;
+  int64_t quad_stride = 4;
   const float* act_scale = nullptr;   // [rows]: a = absmax/127 of each row
   const float* group_sums = nullptr;  // rows × groups Σ x_q per group (as float), stride ldg
   int64_t ldg = 0;
@@ -64,6 +69,9 @@ struct QuantKernelTable {
   // Whether this row's packed 8-bit codes are stored centred (q xor 0x80,
   // i.e. q − 128 as int8); 2- to 6-bit codes are never centred.
   bool centre_8bit_codes = false;
+  // Whether gemm_tile reads activations interleaved in tiles of mr rows (see
+  // QuantTile::xq); otherwise plain rows.
+  bool interleaved_activations = false;
 };
 
 // The row for `isa` (Amx uses the Avx512 row).

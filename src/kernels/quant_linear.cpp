@@ -144,6 +144,23 @@ void quantize_rows(const QuantKernelTable& table, const float* x, int m, int k, 
     pool.parallel_for(m, rows);
 }
 
+// Regroups plain rows xq[m][k] into tiles of mr rows, [tile][k/4][mr][4]
+// bytes, rows past m zero (see QuantTile::xq).
+void interleave_rows(const int8_t* xq, int m, int k, int mr, int8_t* out) {
+  const int quads = k / 4;
+  for (int tile = 0; tile * mr < m; ++tile, out += static_cast<int64_t>(mr) * k)
+    for (int r = 0; r < mr; ++r) {
+      const int row = tile * mr + r;
+      for (int q = 0; q < quads; ++q) {
+        int8_t* dst = out + (static_cast<int64_t>(q) * mr + r) * 4;
+        if (row < m)
+          std::memcpy(dst, xq + static_cast<int64_t>(row) * k + 4 * q, 4);
+        else
+          std::memset(dst, 0, 4);
+      }
+    }
+}
+
 }  // namespace
 
 void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue) const {
@@ -152,6 +169,13 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
   std::vector<int8_t> xq(static_cast<size_t>(m) * k_);
   std::vector<float> act_scales(m), sums(static_cast<size_t>(m) * groups);
   quantize_rows(table, x, m, k_, group_, xq.data(), act_scales.data(), sums.data(), pool);
+  // One sequential activation stream per tile instead of mr strided ones:
+  // with K in the thousands those rows came from L2 on every call.
+  std::vector<int8_t> tiled;
+  if (table.interleaved_activations) {
+    tiled.resize(static_cast<size_t>(panel_count(m, table.mr)) * table.mr * k_);
+    interleave_rows(xq.data(), m, k_, table.mr, tiled.data());
+  }
 
   // Row blocks of 64 tokens keep their int8 rows (64·k bytes) in L2 while a
   // panel (k·c/8·32 bytes, ≤ 96 KiB) is reused by every row tile of the block;
@@ -164,7 +188,8 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
   const int panel_blocks = panel_count(panels, panel_block);
   const int64_t panel_bytes = packed_code_bytes(kQuantNr, k_, bits_);
   QuantTile base;
-  base.ldx = k_;
+  base.ldx = table.interleaved_activations ? 4 : k_;
+  base.quad_stride = table.interleaved_activations ? 4 * table.mr : 4;
   base.ldg = groups;
   base.ldy = n_;
   base.k = k_;
@@ -185,7 +210,10 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
         t.cols = std::min(kQuantNr, n_ - p * kQuantNr);
         for (int r = rb * row_block; r < m1; r += table.mr) {
           t.rows = std::min(table.mr, m1 - r);
-          t.xq = xq.data() + static_cast<int64_t>(r) * k_;
+          // Row blocks are whole tiles (64 is a multiple of every mr), so r is
+          // a tile's first row.
+          t.xq = tiled.empty() ? xq.data() + static_cast<int64_t>(r) * k_
+                               : tiled.data() + static_cast<int64_t>(r) * k_;
           t.act_scale = act_scales.data() + r;
           t.group_sums = sums.data() + static_cast<int64_t>(r) * groups;
           t.y = y + static_cast<int64_t>(r) * n_ + p * kQuantNr;

@@ -53,11 +53,11 @@ inline __m256i field(__m256i raw, int shift, int c) {
 // Narrow codes in a C-bit container (8/C fields of 4 depths): all fields
 // summed in s16 first, then widened once.
 template <int C>
-inline __m256i narrow_dot(__m256i raw, const int8_t* x) {
+inline __m256i narrow_dot(__m256i raw, const int8_t* x, int64_t quad_stride) {
   __m256i s = _mm256_maddubs_epi16(field(raw, 0, C), broadcast4(x));
 #pragma GCC unroll 4
   for (int i = 1; i < 8 / C; ++i)
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(field(raw, i * C, C), broadcast4(x + 4 * i)));
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(field(raw, i * C, C), broadcast4(x + i * quad_stride)));
   return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
 }
 
@@ -69,19 +69,20 @@ inline void keep_in_order(__m256i& a, __m256i& b) { asm volatile("" : "+x"(a), "
 
 // One group of R tokens × 16 outputs: int32 dots over the group's steps. `w`
 // points at the half panel's first step of the group; `x` at token 0's first
-// x_q of the group.
+// x_q of the group (activation addressing as in QuantTile).
 template <int C, Codes K, int R>
-inline void group_dots(const uint8_t* w, const int8_t* x, int64_t ldx, int steps, __m256i (&acc)[R][2]) {
-  constexpr int kDepth = 4 * 8 / C;
+inline void group_dots(const uint8_t* w, const int8_t* x, int64_t ldx, int64_t quad_stride, int steps,
+                       __m256i (&acc)[R][2]) {
+  constexpr int kQuads = 8 / C;  // 4-depth quads per step
   const __m256i ones = _mm256_set1_epi16(1);
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-  for (int s = 0; s < steps; ++s, w += 128, x += kDepth) {
+  for (int s = 0; s < steps; ++s, w += 128, x += kQuads * quad_stride) {
     const __m256i raw0 = load32(w), raw1 = load32(w + 32);
     if constexpr (K == Codes::Narrow) {
 #pragma GCC unroll 2
       for (int r = 0; r < R; ++r) {
-        acc[r][0] = _mm256_add_epi32(acc[r][0], narrow_dot<C>(raw0, x + r * ldx));
-        acc[r][1] = _mm256_add_epi32(acc[r][1], narrow_dot<C>(raw1, x + r * ldx));
+        acc[r][0] = _mm256_add_epi32(acc[r][0], narrow_dot<C>(raw0, x + r * ldx, quad_stride));
+        acc[r][1] = _mm256_add_epi32(acc[r][1], narrow_dot<C>(raw1, x + r * ldx, quad_stride));
       }
     } else if constexpr (K == Codes::Six) {
 #pragma GCC unroll 4
@@ -115,7 +116,8 @@ void half_tile(const QuantTile& t, int row0, int half) {
   alignas(32) float total[R][16];  // group 0 stores, later groups add
   for (int g = 0; g < groups; ++g) {
     __m256i acc[R][2];
-    group_dots<C, K, R>(t.codes + half * 64 + int64_t{g} * steps * 128, xq + g * t.group, t.ldx, steps, acc);
+    group_dots<C, K, R>(t.codes + half * 64 + int64_t{g} * steps * 128,
+                        xq + g * (t.group / 4) * t.quad_stride, t.ldx, t.quad_stride, steps, acc);
     const float* sc = t.scales + g * kQuantNr + half * 16;
     const float* bi = t.biases + g * kQuantNr + half * 16;
     for (int r = 0; r < R; ++r) {
@@ -256,6 +258,7 @@ const QuantKernelTable kQuantTable = {Isa::Avx2,
                                       gemm_tile,
                                       int8_peak,
                                       kPeakChains * 32 * 2,
-                                      /*centre_8bit_codes=*/true};
+                                      /*centre_8bit_codes=*/true,
+                                      /*interleaved_activations=*/true};
 
 }  // namespace qp::kernels::avx2
