@@ -3,6 +3,10 @@
 //
 //   qp::Model model = qp::Model::load("models/all-MiniLM-L6-v2", {.threads = 2});
 //   auto vectors = model.embed({{"A man is playing a guitar."}});
+//
+// A process that runs many batches should call qp::retain_freed_memory()
+// once at start-up, as the CLI does: without it glibc faults every layer's
+// activations in afresh on each batch (see core/heap_tuning.h).
 #pragma once
 
 #include <filesystem>
@@ -12,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/heap_tuning.h"
 #include "io/model_dir.h"
 #include "models/encoder.h"
 #include "tokenize/tokenizer.h"
