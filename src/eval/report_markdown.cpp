@@ -3,6 +3,7 @@
 
 #include "eval/report.h"
 #include "eval/report_data.h"
+#include "eval/text_substitution.h"
 
 namespace qp::eval {
 namespace {
@@ -10,29 +11,11 @@ namespace {
 using namespace report;
 
 // Text safe inside a Markdown table cell: no raw HTML, no cell breaks, one line.
-std::string md(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '|':
-        out += "\\|";
-        break;
-      case '\n':
-      case '\r':
-        out += ' ';
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+constexpr CharSubstitution kMarkdownCell[] = {
+    {'<', "&lt;"}, {'>', "&gt;"}, {'|', "\\|"}, {'\n', " "}, {'\r', " "},
+};
+
+std::string md(const std::string& text) { return substitute_chars(text, kMarkdownCell); }
 
 std::string table_line(const std::vector<std::string>& cells) {
   std::string line = "|";

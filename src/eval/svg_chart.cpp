@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "eval/text_substitution.h"
+
 namespace qp::eval::svg {
 namespace {
 
@@ -137,30 +139,10 @@ std::string x_grid(const Axis& axis, double x0, double x1, double y0, double y1)
 }  // namespace
 
 std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  static constexpr CharSubstitution kHtml[] = {
+      {'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"},
+  };
+  return substitute_chars(text, kHtml);
 }
 
 std::string short_number(double value) {

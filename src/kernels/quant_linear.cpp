@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "core/error.h"
@@ -166,15 +167,19 @@ void interleave_rows(const int8_t* xq, int m, int k, int mr, int8_t* out) {
 void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue) const {
   const QuantKernelTable& table = *table_;
   const int groups = k_ / group_;
-  std::vector<int8_t> xq(static_cast<size_t>(m) * k_);
+  // Scratch that is written in full before it is read: not zeroed first.
+  const auto xq = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(m) * k_);
   std::vector<float> act_scales(m), sums(static_cast<size_t>(m) * groups);
-  quantize_rows(table, x, m, k_, group_, xq.data(), act_scales.data(), sums.data(), pool);
-  // One sequential activation stream per tile instead of mr strided ones:
-  // with K in the thousands those rows came from L2 on every call.
-  std::vector<int8_t> tiled;
+  quantize_rows(table, x, m, k_, group_, xq.get(), act_scales.data(), sums.data(), pool);
+  // One sequential activation stream per tile instead of mr strided rows. In
+  // both layouts the tile starting at row r starts r·k bytes in.
+  std::unique_ptr<int8_t[]> tiled;
+  const int8_t* activations = xq.get();
   if (table.interleaved_activations) {
-    tiled.resize(static_cast<size_t>(panel_count(m, table.mr)) * table.mr * k_);
-    interleave_rows(xq.data(), m, k_, table.mr, tiled.data());
+    tiled = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(panel_count(m, table.mr)) *
+                                                     table.mr * k_);
+    interleave_rows(xq.get(), m, k_, table.mr, tiled.get());
+    activations = tiled.get();
   }
 
   // Row blocks of 64 tokens keep their int8 rows (64·k bytes) in L2 while a
@@ -210,10 +215,7 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
         t.cols = std::min(kQuantNr, n_ - p * kQuantNr);
         for (int r = rb * row_block; r < m1; r += table.mr) {
           t.rows = std::min(table.mr, m1 - r);
-          // Row blocks are whole tiles (64 is a multiple of every mr), so r is
-          // a tile's first row.
-          t.xq = tiled.empty() ? xq.data() + static_cast<int64_t>(r) * k_
-                               : tiled.data() + static_cast<int64_t>(r) * k_;
+          t.xq = activations + static_cast<int64_t>(r) * k_;  // r is a tile's first row (64 % mr == 0)
           t.act_scale = act_scales.data() + r;
           t.group_sums = sums.data() + static_cast<int64_t>(r) * groups;
           t.y = y + static_cast<int64_t>(r) * n_ + p * kQuantNr;
