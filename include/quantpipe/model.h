@@ -37,19 +37,28 @@ struct TextInput {
   std::optional<std::string> text_pair;
 };
 
+// How logits become scores, from config.json's problem_type as transformers
+// reads it: single-label heads softmax, multi-label heads score each label on
+// its own with a sigmoid, regression heads give the raw value.
+enum class ScoreFunction { Softmax, Sigmoid, Identity };
+
 struct Classification {
-  int label_index = 0;
+  int label_index = -1;  // arg-max; -1 (and no label) when a logit is NaN or infinite
   std::string label;
-  std::vector<float> scores;  // softmax of logits
+  std::vector<float> scores;  // ScoreFunction of logits
   std::vector<float> logits;
+
+  bool has_label() const { return label_index >= 0; }
 };
 
 // Tokenizes one input (text, and its pair when present) to at most max_length tokens.
 Encoding encode_input(const Tokenizer& tokenizer, const TextInput& input, int max_length);
 
-// Softmax scores and the arg-max label of one row of logits.
+// Scores and the arg-max label of one row of logits. Non-finite logits give
+// no label: a broken model must not print a plausible answer.
 Classification classification_from_logits(const std::vector<float>& logits,
-                                          const std::vector<std::string>& labels);
+                                          const std::vector<std::string>& labels,
+                                          ScoreFunction function = ScoreFunction::Softmax);
 
 // How embed() turns token states into one vector. Sentence-transformers
 // models bring their own (modules.json); others default to mean pooling.
@@ -83,6 +92,7 @@ class Model {
   const ModelDir& model_dir() const;
   const Tokenizer& tokenizer() const;
   const std::vector<std::string>& labels() const;  // id2label, or LABEL_i when absent
+  ScoreFunction score_function() const;            // from config.json's problem_type
   EmbeddingHead embedding_head() const;
   void set_embedding_head(const EmbeddingHead& head);
   int threads() const;

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "core/error.h"
+#include "core/json_read.h"
 #include "core/thread_pool.h"
 #include "io/safetensors.h"
 #include "models/pooling.h"
@@ -19,6 +21,7 @@ struct Model::Impl {
   std::vector<DenseModule> dense;
   EmbeddingHead head;
   std::vector<std::string> labels;
+  ScoreFunction score_function = ScoreFunction::Softmax;
   std::unique_ptr<ThreadPool> pool;
   TensorSink* sink = nullptr;
 
@@ -31,7 +34,12 @@ struct Model::Impl {
       const EncoderBatch batch =
           EncoderBatch::from_encodings(std::span(encodings).subspan(begin, end - begin));
       if (sink) sink->begin_pass();
-      const std::vector<float> hidden = encoder->encode(batch, *pool, sink);
+      std::vector<float> hidden;
+      try {
+        hidden = encoder->encode(batch, *pool, sink);
+      } catch (const Error& e) {
+        fail(dir.dir.string(), ": ", e.what());  // which model refused the input
+      }
       fn(batch, hidden);
     }
   }
@@ -42,12 +50,48 @@ Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
+namespace {
+
+struct ProblemType {
+  const char* name;
+  ScoreFunction function;
+};
+constexpr ProblemType kProblemTypes[] = {{"single_label_classification", ScoreFunction::Softmax},
+                                         {"multi_label_classification", ScoreFunction::Sigmoid},
+                                         {"regression", ScoreFunction::Identity}};
+
+ScoreFunction read_score_function(const ModelDir& model) {
+  const std::string type = config_string_or(model, "problem_type", "single_label_classification");
+  for (const ProblemType& row : kProblemTypes)
+    if (type == row.name) return row.function;
+  fail((model.dir / "config.json").string(), ": problem_type ", json_excerpt(type),
+       " is not supported (single_label_classification, multi_label_classification, regression)");
+}
+
+// The tokenizer, the word embeddings and the head must agree with each other
+// and with config.json, or every output is quietly wrong.
+void check_parts_agree(const ModelDir& model, const EncoderInfo& info, const Tokenizer& tokenizer) {
+  const int32_t max_id = tokenizer.max_token_id();
+  if (info.vocab_size > 0 && max_id >= info.vocab_size)
+    fail(model.dir.string(), ": the tokenizer has token id ", max_id,
+         " but the model's word embeddings have ", info.vocab_size,
+         " rows (vocab_size in config.json); the tokenizer does not belong to this model");
+  if (info.num_labels > 0 && !model.id2label.empty() &&
+      model.id2label.size() != static_cast<size_t>(info.num_labels))
+    fail((model.dir / "config.json").string(), ": id2label names ", model.id2label.size(),
+         " labels but the classifier has ", info.num_labels, " outputs");
+}
+
+}  // namespace
+
 Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->dir = read_model_dir(dir);
   const WeightStore weights = WeightStore::open_dir(dir);
   impl->encoder = create_encoder(impl->dir, weights);
   impl->tokenizer.emplace(Tokenizer::from_dir(dir));
+  check_parts_agree(impl->dir, impl->encoder->info(), *impl->tokenizer);
+  impl->score_function = read_score_function(impl->dir);
   if (impl->dir.sentence_transformer) {
     impl->head = {impl->dir.sentence_transformer->pooling.mode, impl->dir.sentence_transformer->normalize};
     for (const DenseModuleConfig& dense : impl->dir.sentence_transformer->dense)
@@ -126,17 +170,42 @@ Encoding encode_input(const Tokenizer& tokenizer, const TextInput& input, int ma
   return tokenizer.encode(input.text, pair, max_length);
 }
 
-Classification classification_from_logits(const std::vector<float>& logits,
-                                          const std::vector<std::string>& labels) {
-  Classification c;
-  c.logits = logits;
+namespace {
+
+std::vector<float> softmax(const std::vector<float>& logits) {
   const float max_logit = *std::max_element(logits.begin(), logits.end());
   double sum = 0;
   for (float v : logits) sum += std::exp(static_cast<double>(v - max_logit));
+  std::vector<float> scores;
   for (float v : logits)
-    c.scores.push_back(static_cast<float>(std::exp(static_cast<double>(v - max_logit)) / sum));
+    scores.push_back(static_cast<float>(std::exp(static_cast<double>(v - max_logit)) / sum));
+  return scores;
+}
+
+std::vector<float> sigmoid(const std::vector<float>& logits) {
+  std::vector<float> scores;
+  for (float v : logits)
+    scores.push_back(static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v)))));
+  return scores;
+}
+
+}  // namespace
+
+Classification classification_from_logits(const std::vector<float>& logits,
+                                          const std::vector<std::string>& labels, ScoreFunction function) {
+  Classification c;
+  c.logits = logits;
+  if (logits.empty() ||
+      !std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); })) {
+    c.scores.assign(logits.size(), std::numeric_limits<float>::quiet_NaN());
+    return c;
+  }
+  c.scores = function == ScoreFunction::Softmax   ? softmax(logits)
+             : function == ScoreFunction::Sigmoid ? sigmoid(logits)
+                                                  : logits;
   c.label_index = static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  c.label = labels[c.label_index];
+  c.label =
+      c.label_index < static_cast<int>(labels.size()) ? labels[c.label_index] : cat("LABEL_", c.label_index);
   return c;
 }
 
@@ -144,7 +213,7 @@ std::vector<Classification> Model::classify(const std::vector<TextInput>& inputs
                                             const RunOptions& options) const {
   std::vector<Classification> result;
   for (const auto& logits : logits_for_encodings(tokenize(inputs, options.max_length), options.batch_size))
-    result.push_back(classification_from_logits(logits, impl_->labels));
+    result.push_back(classification_from_logits(logits, impl_->labels, impl_->score_function));
   return result;
 }
 
@@ -152,6 +221,7 @@ const EncoderInfo& Model::info() const { return impl_->encoder->info(); }
 const ModelDir& Model::model_dir() const { return impl_->dir; }
 const Tokenizer& Model::tokenizer() const { return *impl_->tokenizer; }
 const std::vector<std::string>& Model::labels() const { return impl_->labels; }
+ScoreFunction Model::score_function() const { return impl_->score_function; }
 EmbeddingHead Model::embedding_head() const { return impl_->head; }
 void Model::set_embedding_head(const EmbeddingHead& head) { impl_->head = head; }
 int Model::threads() const { return impl_->pool->size(); }

@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -40,6 +41,18 @@ std::vector<float> to_f32(const TensorView& view) {
       fail("tensor '", view.name, "' has dtype ", dtype_name(view.dtype), ", expected F32, F16 or BF16");
   }
   return out;
+}
+
+void require_finite(const std::vector<float>& values, const std::string& what) {
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (std::isfinite(values[i])) continue;
+    if (bad++ == 0) first = i;
+  }
+  if (bad == 0) return;
+  const float v = values[first];
+  fail(what, " holds ", std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"), " at element ", first, " (", bad,
+       bad == 1 ? " value is" : " values are", " NaN or infinite); the weights are corrupt");
 }
 
 }  // namespace qp

@@ -30,4 +30,9 @@ struct TensorView {
 // Converts F32 / F16 / BF16 views to fp32; throws naming the tensor otherwise.
 std::vector<float> to_f32(const TensorView& view);
 
+// Throws "<what> holds NaN at element 12 (3 values are NaN or infinite)" when
+// any value is not finite: a weight like that silently poisons every output
+// (or, after quantization, turns into plausible numbers), so it is refused.
+void require_finite(const std::vector<float>& values, const std::string& what);
+
 }  // namespace qp

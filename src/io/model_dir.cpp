@@ -8,95 +8,40 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/json_fields.h"
+#include "core/json_read.h"
 
 namespace qp {
 namespace {
 
 using json = nlohmann::json;
 
-// Reads a JSON file; errors name the file and, for syntax errors, the position.
-json read_json(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path)) fail(path.string(), ": file not found");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path.string(), ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  try {
-    return json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    fail(path.string(), ": invalid JSON at byte ", e.byte, " (", e.what(), ")");
-  }
-}
-
-json read_json_object(const std::filesystem::path& path) {
-  json value = read_json(path);
-  if (!value.is_object()) fail(path.string(), ": expected a JSON object, found ", value.type_name());
-  return value;
-}
-
-std::string string_at(const json& object, const std::string& key, const std::filesystem::path& file) {
-  const auto it = object.find(key);
-  if (it == object.end()) fail(file.string(), ": missing key '", key, "'");
-  if (!it->is_string()) fail(file.string(), ": key '", key, "' is ", it->type_name(), ", expected a string");
-  return it->get<std::string>();
-}
-
-bool bool_or(const json& object, const std::string& key, bool fallback, const std::filesystem::path& file) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return fallback;
-  if (!it->is_boolean())
-    fail(file.string(), ": key '", key, "' is ", it->type_name(), ", expected a boolean");
-  return it->get<bool>();
-}
-
-int int_at(const json& object, const std::string& key, const std::filesystem::path& file) {
-  const auto it = object.find(key);
-  if (it == object.end()) fail(file.string(), ": missing key '", key, "'");
-  if (!it->is_number_integer())
-    fail(file.string(), ": key '", key, "' is ", it->dump(), " (", it->type_name(), "), expected an integer");
-  const int64_t value = it->get<int64_t>();
-  if (it->is_number_unsigned() &&
-      it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int>::max()))
-    fail(file.string(), ": key '", key, "' is ", it->dump(), ", out of the int range");
-  if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max())
-    fail(file.string(), ": key '", key, "' is ", it->dump(), ", out of the int range");
-  return static_cast<int>(value);
-}
-
-std::vector<std::string> read_architectures(const json& config, const std::filesystem::path& file) {
+std::vector<std::string> read_architectures(const JsonFields& config) {
   std::vector<std::string> out;
-  const auto it = config.find("architectures");
-  if (it == config.end() || it->is_null()) return out;
-  if (!it->is_array())
-    fail(file.string(), ": key 'architectures' is ", it->type_name(), ", expected a list of strings");
-  for (const json& item : *it) {
-    if (!item.is_string())
-      fail(file.string(), ": key 'architectures' holds ", item.dump(), ", expected strings");
-    out.push_back(item.get<std::string>());
-  }
+  if (!config.has("architectures")) return out;
+  for (const json& item : config.array("architectures"))
+    out.push_back(config.string_value(item, "architectures[]"));
   return out;
 }
 
 // {"0": "negative", "1": "positive"} -> {"negative", "positive"}; indexes must be 0..N-1.
-std::vector<std::string> read_id2label(const json& config, const std::filesystem::path& file) {
-  const auto it = config.find("id2label");
-  if (it == config.end() || it->is_null()) return {};
-  if (!it->is_object()) fail(file.string(), ": key 'id2label' is ", it->type_name(), ", expected an object");
+std::vector<std::string> read_id2label(const JsonFields& config) {
+  const std::optional<JsonFields> map = config.object_if_present("id2label");
+  if (!map) return {};
+  const std::string file = config.file();
+  const json* it = &map->raw();
   const size_t count = it->size();
   std::vector<std::string> labels(count);
   std::vector<bool> present(count, false);
   for (const auto& [key, value] : it->items()) {
     const bool digits = !key.empty() && key.size() <= 9 &&
                         std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits) fail(file.string(), ": id2label key '", key, "' is not a non-negative integer");
+    if (!digits) fail(file, ": id2label key ", json_excerpt(key), " is not a non-negative integer");
     const size_t index = std::stoul(key);
     if (index >= count)
-      fail(file.string(), ": id2label key '", key, "' is out of range: ", count, " labels need keys 0..",
-           count - 1);
-    if (present[index]) fail(file.string(), ": id2label index ", index, " is given twice");
-    if (!value.is_string())
-      fail(file.string(), ": id2label '", key, "' is ", value.type_name(), ", expected a string");
-    labels[index] = value.get<std::string>();
+      fail(file, ": id2label key '", key, "' is out of range: ", count, " labels need keys 0..", count - 1);
+    if (present[index]) fail(file, ": id2label index ", index, " is given twice");
+    labels[index] = map->string_value(value, key);
     present[index] = true;
   }
   return labels;
@@ -118,11 +63,12 @@ constexpr std::array<PoolingKey, 6> kPoolingKeys = {{
 
 PoolingConfig read_pooling(const std::filesystem::path& module_dir) {
   const std::filesystem::path file = module_dir / "config.json";
-  const json config = read_json_object(file);
+  const json doc = read_json_object_file(file);
+  const JsonFields config(doc, file.string());
   std::vector<std::string_view> enabled;
   PoolingConfig pooling;
   for (const PoolingKey& row : kPoolingKeys) {
-    if (!bool_or(config, std::string(row.key), false, file)) continue;
+    if (!config.boolean_or(std::string(row.key), false)) continue;
     if (!row.mode)
       fail(file.string(), ": pooling mode '", row.key,
            "' is not supported (use cls, mean, max or mean_sqrt_len)");
@@ -139,17 +85,14 @@ PoolingConfig read_pooling(const std::filesystem::path& module_dir) {
 
 DenseModuleConfig read_dense(const std::filesystem::path& module_dir) {
   const std::filesystem::path file = module_dir / "config.json";
-  const json config = read_json_object(file);
+  const json doc = read_json_object_file(file);
+  const JsonFields config(doc, file.string());
   DenseModuleConfig dense;
   dense.dir = module_dir;
-  dense.in_features = int_at(config, "in_features", file);
-  dense.out_features = int_at(config, "out_features", file);
-  if (dense.in_features <= 0 || dense.out_features <= 0)
-    fail(file.string(), ": in_features and out_features must be positive, found ", dense.in_features, " and ",
-         dense.out_features);
-  dense.bias = bool_or(config, "bias", true, file);
-  dense.activation = config.contains("activation_function") ? string_at(config, "activation_function", file)
-                                                            : "torch.nn.modules.linear.Identity";
+  dense.in_features = static_cast<int>(config.integer("in_features", 1, kMaxConfigInt));
+  dense.out_features = static_cast<int>(config.integer("out_features", 1, kMaxConfigInt));
+  dense.bias = config.boolean_or("bias", true);
+  dense.activation = config.string_or("activation_function", "torch.nn.modules.linear.Identity");
   return dense;
 }
 
@@ -161,14 +104,14 @@ bool type_is(const std::string& type, std::string_view name) {
 
 SentenceTransformerConfig read_modules(const std::filesystem::path& dir) {
   const std::filesystem::path file = dir / "modules.json";
-  const json modules = read_json(file);
-  if (!modules.is_array()) fail(file.string(), ": expected a list of modules, found ", modules.type_name());
+  const json modules = read_json_file(file);
+  if (!modules.is_array()) fail(file.string(), ": expected a list of modules, found ", json_kind(modules));
   SentenceTransformerConfig st;
   bool has_pooling = false;
-  for (const json& module : modules) {
-    if (!module.is_object()) fail(file.string(), ": module ", module.dump(), " is not an object");
-    const std::string type = string_at(module, "type", file);
-    const std::string path = string_at(module, "path", file);
+  for (size_t i = 0; i < modules.size(); ++i) {
+    const JsonFields module(modules[i], file.string(), cat("[", i, "]"));
+    const std::string type = module.string("type");
+    const std::string path = module.string("path");
     if (type_is(type, "Transformer")) continue;
     if (type_is(type, "Pooling")) {
       if (has_pooling) fail(file.string(), ": more than one Pooling module");
@@ -179,15 +122,17 @@ SentenceTransformerConfig read_modules(const std::filesystem::path& dir) {
     } else if (type_is(type, "Dense")) {
       st.dense.push_back(read_dense(dir / path));
     } else {
-      fail(file.string(), ": module type '", type,
-           "' is not supported (Transformer, Pooling, Dense, Normalize are)");
+      fail(file.string(), ": module type ", json_excerpt(type),
+           " is not supported (Transformer, Pooling, Dense, Normalize are)");
     }
   }
   if (!has_pooling) fail(file.string(), ": no Pooling module (sentence-transformers models need one)");
   return st;
 }
 
-std::filesystem::path config_path(const ModelDir& model) { return model.dir / "config.json"; }
+std::string config_path(const ModelDir& model) { return (model.dir / "config.json").string(); }
+
+JsonFields config_fields(const ModelDir& model) { return JsonFields(model.config, config_path(model)); }
 
 }  // namespace
 
@@ -202,14 +147,17 @@ ModelDir read_model_dir(const std::filesystem::path& dir) {
   ModelDir model;
   model.dir = dir;
   const std::filesystem::path file = dir / "config.json";
-  model.config = read_json_object(file);
-  model.model_type = string_at(model.config, "model_type", file);
-  model.architectures = read_architectures(model.config, file);
-  model.id2label = read_id2label(model.config, file);
+  model.config = read_json_object_file(file);
+  const JsonFields config(model.config, file.string());
+  model.model_type = config.string("model_type");
+  model.architectures = read_architectures(config);
+  model.id2label = read_id2label(config);
   if (std::filesystem::exists(dir / "modules.json")) model.sentence_transformer = read_modules(dir);
   if (std::filesystem::exists(dir / "quantpipe.json")) {
     const std::filesystem::path meta_file = dir / "quantpipe.json";
-    model.native_format_version = int_at(read_json_object(meta_file), "format_version", meta_file);
+    const json meta = read_json_object_file(meta_file);
+    model.native_format_version =
+        static_cast<int>(JsonFields(meta, meta_file.string()).integer("format_version", 1, kMaxConfigInt));
     if (model.native_format_version > kNativeFormatVersion)
       fail(meta_file.string(), ": format version ", model.native_format_version,
            " is newer than this quantpipe reads (", kNativeFormatVersion, "); upgrade quantpipe");
@@ -217,32 +165,24 @@ ModelDir read_model_dir(const std::filesystem::path& dir) {
   return model;
 }
 
-int config_int(const ModelDir& model, const std::string& key) {
-  return int_at(model.config, key, config_path(model));
+int config_int(const ModelDir& model, const std::string& key, int min) {
+  return static_cast<int>(config_fields(model).integer(key, min, kMaxConfigInt));
 }
 
-int config_int_or(const ModelDir& model, const std::string& key, int fallback) {
-  const auto it = model.config.find(key);
-  if (it == model.config.end() || it->is_null()) return fallback;
-  return int_at(model.config, key, config_path(model));
+int config_int_or(const ModelDir& model, const std::string& key, int fallback, int min) {
+  return static_cast<int>(config_fields(model).integer_or(key, fallback, min, kMaxConfigInt));
+}
+
+bool config_bool_or(const ModelDir& model, const std::string& key, bool fallback) {
+  return config_fields(model).boolean_or(key, fallback);
 }
 
 double config_double_or(const ModelDir& model, const std::string& key, double fallback) {
-  const auto it = model.config.find(key);
-  if (it == model.config.end() || it->is_null()) return fallback;
-  if (!it->is_number())
-    fail(config_path(model).string(), ": key '", key, "' is ", it->dump(), " (", it->type_name(),
-         "), expected a number");
-  return it->get<double>();
+  return config_fields(model).number_or(key, fallback);
 }
 
 std::string config_string_or(const ModelDir& model, const std::string& key, const std::string& fallback) {
-  const auto it = model.config.find(key);
-  if (it == model.config.end() || it->is_null()) return fallback;
-  if (!it->is_string())
-    fail(config_path(model).string(), ": key '", key, "' is ", it->dump(), " (", it->type_name(),
-         "), expected a string");
-  return it->get<std::string>();
+  return config_fields(model).string_or(key, fallback);
 }
 
 }  // namespace qp

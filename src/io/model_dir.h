@@ -53,9 +53,16 @@ struct ModelDir {
 // "<dir>/config.json: <problem>" for missing or broken files.
 ModelDir read_model_dir(const std::filesystem::path& dir);
 
-// Typed access to config.json keys with errors naming file and key.
-int config_int(const ModelDir& model, const std::string& key);
-int config_int_or(const ModelDir& model, const std::string& key, int fallback);
+// Largest integer a size-like config key may hold (2^30): keeps products such as
+// vocab × hidden far from int64 overflow while allowing every real model.
+inline constexpr int kMaxConfigInt = 1 << 30;
+
+// Typed access to config.json keys with errors naming file and key. Integers
+// must lie in [min, kMaxConfigInt]; sizes, counts and dimensions are positive,
+// so min defaults to 1 (a hidden_size of 0 would otherwise reach a division).
+int config_int(const ModelDir& model, const std::string& key, int min = 1);
+int config_int_or(const ModelDir& model, const std::string& key, int fallback, int min = 1);
+bool config_bool_or(const ModelDir& model, const std::string& key, bool fallback);
 double config_double_or(const ModelDir& model, const std::string& key, double fallback);
 std::string config_string_or(const ModelDir& model, const std::string& key, const std::string& fallback);
 

@@ -11,6 +11,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace qp {
 namespace {
@@ -39,18 +40,18 @@ class HeaderParser {
   }
 
   std::map<std::string, std::string> metadata(const json& value) const {
-    if (!value.is_object()) error("__metadata__ is ", value.type_name(), ", expected an object of strings");
+    if (!value.is_object()) error("__metadata__ is ", json_kind(value), ", expected an object of strings");
     std::map<std::string, std::string> out;
     for (const auto& [key, item] : value.items()) {
       if (!item.is_string())
-        error("__metadata__ key '", key, "' is ", item.type_name(), ", expected a string");
+        error("__metadata__ key ", json_excerpt(key), " is ", json_excerpt(item), ", expected a string");
       out.emplace(key, item.get<std::string>());
     }
     return out;
   }
 
   Entry entry(const std::string& name, const json& value) const {
-    if (!value.is_object()) error("tensor '", name, "' is ", value.type_name(), ", expected an object");
+    if (!value.is_object()) error("tensor '", name, "' is ", json_excerpt(value), ", expected an object");
     Entry e;
     e.name = name;
     e.dtype = dtype(name, value);
@@ -64,10 +65,10 @@ class HeaderParser {
   DType dtype(const std::string& name, const json& value) const {
     const auto it = value.find("dtype");
     if (it == value.end()) error("tensor '", name, "' has no dtype");
-    if (!it->is_string()) error("tensor '", name, "' has dtype ", it->dump(), ", expected a string");
+    if (!it->is_string()) error("tensor '", name, "' has dtype ", json_excerpt(*it), ", expected a string");
     const std::string text = it->get<std::string>();
     const std::optional<DType> dtype = dtype_from_safetensors_name(text);
-    if (!dtype) error("tensor '", name, "' has unknown dtype '", text, "'");
+    if (!dtype) error("tensor '", name, "' has unknown dtype ", json_excerpt(*it));
     return *dtype;
   }
 
@@ -75,15 +76,15 @@ class HeaderParser {
     const auto it = value.find("shape");
     if (it == value.end()) error("tensor '", name, "' has no shape");
     if (!it->is_array())
-      error("tensor '", name, "' has shape ", it->dump(), ", expected a list of non-negative ints");
+      error("tensor '", name, "' has shape ", json_excerpt(*it), ", expected a list of non-negative ints");
     Shape out;
     for (const json& dim : *it) {
       // A parsed non-negative integer is always number_unsigned in nlohmann::json.
       if (!dim.is_number_unsigned())
-        error("tensor '", name, "' has shape ", it->dump(), ", expected a list of non-negative ints");
+        error("tensor '", name, "' has shape ", json_excerpt(*it), ", expected a list of non-negative ints");
       const uint64_t d = dim.get<uint64_t>();
       if (d > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        error("tensor '", name, "' has shape ", it->dump(), " with a dimension too large");
+        error("tensor '", name, "' has shape ", json_excerpt(*it), " with a dimension too large");
       out.push_back(static_cast<int64_t>(d));
     }
     return out;
@@ -95,7 +96,7 @@ class HeaderParser {
     const bool two_ints =
         it->is_array() && it->size() == 2 && (*it)[0].is_number_unsigned() && (*it)[1].is_number_unsigned();
     if (!two_ints)
-      error("tensor '", name, "' has data_offsets ", it->dump(),
+      error("tensor '", name, "' has data_offsets ", json_excerpt(*it),
             ", expected [begin, end] (two non-negative ints)");
     e.begin = (*it)[0].get<uint64_t>();
     e.end = (*it)[1].get<uint64_t>();
@@ -124,19 +125,31 @@ class HeaderParser {
   uint64_t data_size_;
 };
 
-// Tensors sorted by offset may not share bytes (empty tensors take none).
-void check_overlaps(std::vector<Entry> entries, const HeaderParser& parser) {
+// Tensors sorted by offset must tile the data section exactly: no shared
+// bytes, no gaps, nothing after the last one (empty tensors take no bytes).
+// A gap or a tail means the header length or an offset is wrong: a header
+// length one byte too long (JSON allows the padding) shifts every tensor by a
+// byte, and only this check notices.
+void check_tiling(std::vector<Entry> entries, uint64_t data_size, const HeaderParser& parser) {
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   const Entry* previous = nullptr;
+  uint64_t covered = 0;
   for (const Entry& e : entries) {
     if (e.begin == e.end) continue;
     if (previous && e.begin < previous->end)
       parser.error("tensors '", previous->name, "' [", previous->begin, ", ", previous->end, ") and '",
                    e.name, "' [", e.begin, ", ", e.end, ") overlap");
-    if (!previous || e.end > previous->end) previous = &e;
+    if (e.begin > covered)
+      parser.error("bytes [", covered, ", ", e.begin, ") of the data section belong to no tensor (before '",
+                   e.name, "'); the header length or the data_offsets are wrong");
+    covered = e.end;
+    previous = &e;
   }
+  if (covered != data_size)
+    parser.error("the tensors end at byte ", covered, " of the data section but it has ", data_size,
+                 " bytes; the header length or the data_offsets are wrong");
 }
 
 }  // namespace
@@ -151,13 +164,9 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     fail(where, "header length ", header_size, " is larger than the rest of the file (", size - 8, " bytes)");
 
   const char* header_begin = reinterpret_cast<const char*>(file_.data()) + 8;
-  json header;
-  try {
-    header = json::parse(header_begin, header_begin + header_size);
-  } catch (const json::parse_error& e) {
-    fail(where, "header is not valid JSON (", e.what(), ")");
-  }
-  if (!header.is_object()) fail(where, "header is ", header.type_name(), ", expected a JSON object");
+  const json header =
+      parse_json(std::string_view(header_begin, header_size), "[safetensors] " + path.string() + " header");
+  if (!header.is_object()) fail(where, "header is ", json_kind(header), ", expected a JSON object");
 
   const uint64_t data_offset = 8 + header_size;
   const HeaderParser parser(path, size - data_offset);
@@ -168,7 +177,7 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     else
       entries.push_back(parser.entry(key, value));
   }
-  check_overlaps(entries, parser);
+  check_tiling(entries, size - data_offset, parser);
 
   tensors_.reserve(entries.size());
   for (Entry& e : entries) {

@@ -42,7 +42,7 @@ class WeightStore {
   const TensorView* find(const std::string& name) const;
   // Throws "<dir>: missing tensor 'name'" when absent.
   const TensorView& require(const std::string& name) const;
-  // require() + shape check + conversion to fp32.
+  // require() + shape check + conversion to fp32; refuses NaN and infinities.
   std::vector<float> load_f32(const std::string& name, const Shape& expected_shape) const;
   std::vector<std::string> names() const;
   const std::filesystem::path& dir() const { return dir_; }

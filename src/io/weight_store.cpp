@@ -1,9 +1,9 @@
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/json_fields.h"
+#include "core/json_read.h"
 #include "io/safetensors.h"
 
 namespace qp {
@@ -12,30 +12,17 @@ namespace {
 using json = nlohmann::json;
 
 json read_index(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path.string(), ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  json index;
-  try {
-    index = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    fail(path.string(), ": invalid JSON (", e.what(), ")");
-  }
-  if (!index.is_object()) fail(path.string(), ": expected a JSON object, found ", index.type_name());
-  const auto map = index.find("weight_map");
-  if (map == index.end()) fail(path.string(), ": missing key 'weight_map'");
-  if (!map->is_object()) fail(path.string(), ": 'weight_map' is ", map->type_name(), ", expected an object");
-  for (const auto& [name, shard] : map->items()) {
-    if (!shard.is_string())
-      fail(path.string(), ": weight_map entry '", name, "' is ", shard.type_name(), ", expected a file name");
-    const std::filesystem::path file = shard.get<std::string>();
+  const json index = read_json_object_file(path);
+  const JsonFields fields(index, path.string());
+  const JsonFields map = fields.object("weight_map");
+  for (const auto& [name, shard] : map.raw().items()) {
+    const std::filesystem::path file = map.string_value(shard, name);
     // Shards live in the model directory itself.
     if (file.empty() || file.has_parent_path() || file == "." || file == "..")
-      fail(path.string(), ": weight_map entry '", name, "' names shard '", file.string(),
-           "', expected a file name in the same directory");
+      fail(path.string(), ": weight_map entry ", json_excerpt(name), " names shard ",
+           json_excerpt(file.string()), ", expected a file name in the same directory");
   }
-  return *map;
+  return map.raw();
 }
 
 }  // namespace
@@ -91,11 +78,14 @@ std::vector<float> WeightStore::load_f32(const std::string& name, const Shape& e
   if (view.shape != expected_shape)
     fail(dir_.string(), ": tensor '", name, "' has shape ", shape_string(view.shape), ", expected ",
          shape_string(expected_shape));
+  std::vector<float> values;
   try {
-    return to_f32(view);
+    values = to_f32(view);
   } catch (const Error& e) {
     fail(dir_.string(), ": ", e.what());
   }
+  require_finite(values, cat(dir_.string(), ": tensor '", name, "'"));
+  return values;
 }
 
 std::vector<std::string> WeightStore::names() const {

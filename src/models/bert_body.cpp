@@ -9,11 +9,11 @@ BertBodyConfig read_bert_body_config(const ModelDir& model) {
   p.layer.hidden = config_int(model, "hidden_size");
   p.layer.heads = config_int(model, "num_attention_heads");
   p.layer.intermediate = config_int(model, "intermediate_size");
-  p.layer.eps = static_cast<float>(config_double_or(model, "layer_norm_eps", 1e-12));
+  p.layer.eps = read_layer_norm_eps(model, "layer_norm_eps", 1e-12);
   p.layers = config_int(model, "num_hidden_layers");
   p.vocab = config_int(model, "vocab_size");
   p.max_positions = config_int_or(model, "max_position_embeddings", 512);
-  p.type_vocab = config_int_or(model, "type_vocab_size", 2);
+  p.type_vocab = config_int_or(model, "type_vocab_size", 2, 0);
   const std::string where = (model.dir / "config.json").string();
   if (p.layer.heads <= 0 || p.layer.hidden % p.layer.heads != 0)
     fail(where, ": hidden_size ", p.layer.hidden, " is not divisible by num_attention_heads ", p.layer.heads);
@@ -58,6 +58,8 @@ BertBody BertBody::load(const ModelDir& model, const WeightStore& weights, const
   e.norm = load_layer_norm(weights, prefix + "embeddings.LayerNorm", h, c.layer.eps);
   for (int i = 0; i < c.layers; ++i)
     body.layers.push_back(load_post_ln_layer(weights, layer_names(prefix, i), c.layer));
+  refuse_extra_layers(weights, layer_names(prefix, c.layers).query + ".weight", model, "num_hidden_layers",
+                      c.layers);
   return body;
 }
 
@@ -90,6 +92,7 @@ class BertFamilyEncoder final : public EncoderModel {
              body_.config.layers,
              body_.config.layer.heads,
              body_.config.max_positions - spec.position_offset,
+             body_.config.vocab,
              head_ ? head_->num_labels() : 0};
   }
 

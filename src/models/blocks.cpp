@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace qp {
 
@@ -143,7 +144,23 @@ void emit(TensorSink* sink, const std::string& name, const std::vector<float>& d
 
 void require_gelu_activation(const std::string& where, const std::string& activation) {
   if (activation != "gelu")
-    fail(where, ": activation '", activation, "' is not supported yet (only exact 'gelu')");
+    fail(where, ": activation ", json_excerpt(activation), " is not supported yet (only exact \"gelu\")");
+}
+
+float read_layer_norm_eps(const ModelDir& model, const std::string& key, double fallback) {
+  const double eps = config_double_or(model, key, fallback);
+  if (!(eps > 0) || eps > 1)
+    fail((model.dir / "config.json").string(), ": key '", key, "' is ", eps,
+         ", expected a small positive number such as 1e-12");
+  return static_cast<float>(eps);
+}
+
+void refuse_extra_layers(const WeightStore& weights, const std::string& first_tensor_of_next_layer,
+                         const ModelDir& model, const std::string& layers_key, int layers) {
+  if (!weights.find(first_tensor_of_next_layer)) return;
+  fail((model.dir / "config.json").string(), ": key '", layers_key, "' is ", layers,
+       " but the weights hold '", first_tensor_of_next_layer,
+       "' (a layer past the last); the config does not match the checkpoint");
 }
 
 }  // namespace qp

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "kernels/kernels.h"
 #include "models/encoder.h"
@@ -98,5 +99,14 @@ void emit(TensorSink* sink, const std::string& name, const std::vector<float>& d
 
 // Checks config.json's hidden_act: only exact GELU is supported for now.
 void require_gelu_activation(const std::string& where, const std::string& activation);
+
+// config.json's LayerNorm epsilon (`key`, else fallback): positive and finite.
+float read_layer_norm_eps(const ModelDir& model, const std::string& key, double fallback);
+
+// Refuses a checkpoint that holds a layer past the `layers` the config names
+// (`first_tensor_of_next_layer` exists): those weights would be silently
+// ignored and the model would compute something else than it was trained to.
+void refuse_extra_layers(const WeightStore& weights, const std::string& first_tensor_of_next_layer,
+                         const ModelDir& model, const std::string& layers_key, int layers);
 
 }  // namespace qp

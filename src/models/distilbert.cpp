@@ -26,7 +26,7 @@ class DistilBert final : public EncoderModel {
     if (shape_.heads <= 0 || shape_.hidden % shape_.heads != 0)
       fail(where, ": dim ", shape_.hidden, " is not divisible by n_heads ", shape_.heads);
     require_gelu_activation(where, config_string_or(model, "activation", "gelu"));
-    if (model.config.value("sinusoidal_pos_embds", false))
+    if (config_bool_or(model, "sinusoidal_pos_embds", false))
       fail(where, ": sinusoidal_pos_embds is not supported");
 
     const std::string prefix =
@@ -42,11 +42,17 @@ class DistilBert final : public EncoderModel {
     embeddings_.norm = load_layer_norm(weights, prefix + "embeddings.LayerNorm", h, shape_.eps);
     for (int i = 0; i < layers; ++i)
       layers_.push_back(load_post_ln_layer(weights, layer_names(prefix, i), shape_));
+    refuse_extra_layers(weights, layer_names(prefix, layers).query + ".weight", model, "n_layers", layers);
 
     head_ = load_first_token_head(weights, "pre_classifier", "classifier", h,
                                   FirstTokenHead::Activation::Relu, "pre_classifier");
-    info_ = {
-        "distilbert", h, layers, shape_.heads, embeddings_.max_positions, head_ ? head_->num_labels() : 0};
+    info_ = {"distilbert",
+             h,
+             layers,
+             shape_.heads,
+             embeddings_.max_positions,
+             embeddings_.vocab,
+             head_ ? head_->num_labels() : 0};
   }
 
   const EncoderInfo& info() const override { return info_; }

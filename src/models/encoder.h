@@ -43,6 +43,7 @@ struct EncoderInfo {
   int num_layers = 0;
   int num_heads = 0;
   int max_positions = 0;
+  int vocab_size = 0;  // rows of the word embeddings
   int num_labels = 0;  // 0 when the model has no classification head
 };
 

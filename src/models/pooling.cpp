@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/json_read.h"
 #include "io/safetensors.h"
 #include "models/blocks.h"
 
@@ -21,7 +22,8 @@ std::vector<float> pool_sequences(const std::vector<float>& hidden, int width, c
     for (int t = batch.seq_offsets[s]; t < batch.seq_offsets[s + 1]; ++t) {
       const float* row = &hidden[static_cast<size_t>(t) * width];
       if (mode == PoolingMode::Max) {
-        for (int i = 0; i < width; ++i) out[i] = std::max(out[i], row[i]);
+        // NaN wins, as in torch.max: a broken token must not vanish from the result.
+        for (int i = 0; i < width; ++i) out[i] = row[i] > out[i] || std::isnan(row[i]) ? row[i] : out[i];
       } else {
         for (int i = 0; i < width; ++i) out[i] += row[i];
       }
@@ -49,8 +51,8 @@ DenseModule::DenseModule(const DenseModuleConfig& config) : out_features_(config
   const bool identity = act.empty() || act.find("Identity") != std::string::npos;
   tanh_ = act.find("Tanh") != std::string::npos;
   if (!identity && !tanh_)
-    fail((config.dir / "config.json").string(), ": Dense activation '", act,
-         "' is not supported (Identity or Tanh)");
+    fail((config.dir / "config.json").string(), ": Dense activation ", json_excerpt(act),
+         " is not supported (Identity or Tanh)");
   const WeightStore weights = WeightStore::open_dir(config.dir);
   linear_ = load_linear(weights, "linear", config.out_features, config.in_features, config.bias);
 }

@@ -26,6 +26,7 @@ bool is_quantized(const WeightStore& weights, const std::string& prefix) {
 QuantizedWeight read_quantized(const WeightStore& weights, const std::string& prefix, int out, int in) {
   const TensorView& packed = weights.require(prefix + ".weight");
   const std::string where = weights.dir().string() + ": " + prefix;
+  if (out <= 0 || in <= 0) fail(where, ".weight: the config gives it shape [", out, ", ", in, "]");
   if (packed.dtype != DType::U32 || packed.shape.size() != 2 || packed.shape[0] != out)
     fail(where, ".weight: expected U32 codes of shape [", out, ", …], got ", dtype_name(packed.dtype), " ",
          shape_string(packed.shape));
@@ -39,7 +40,7 @@ QuantizedWeight read_quantized(const WeightStore& weights, const std::string& pr
     fail(where, ".scales: shape ", shape_string(scales.shape), " does not divide [", out, ", ", in,
          "] into groups");
   q.group = static_cast<int>(in / scales.shape[1]);
-  q.scales = to_f32(scales);
+  q.scales = weights.load_f32(prefix + ".scales", scales.shape);
   q.biases = weights.load_f32(prefix + ".biases", scales.shape);
   if (reinterpret_cast<uintptr_t>(packed.data) % alignof(uint32_t) == 0) {
     q.packed = reinterpret_cast<const uint32_t*>(packed.data);

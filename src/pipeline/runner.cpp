@@ -18,6 +18,7 @@
 #include "pipeline/job_state.h"
 #include "pipeline/progress.h"
 #include "quant/convert.h"
+#include "quantpipe/quantize.h"
 
 namespace qp::pipeline {
 namespace fs = std::filesystem;
@@ -116,12 +117,12 @@ void run_conversion(const Job& job, RunContext& ctx) {
   try {
     JobLog& log = ctx.log(job);
     log.line(cat("  ", job.command));
-    quant::convert_model(job.source, job.output, convert_options(job),
-                         [&](int index, int total, const quant::ConvertedTensor& t) {
-                           log.line(cat("  [", index + 1, "/", total, "] ", t.plan.name, " ",
-                                        t.plan.scheme ? quant::format_scheme(*t.plan.scheme) : "keep", " ",
-                                        t.stored_bytes, " bytes"));
-                         });
+    convert(job.source, job.output, convert_options(job),
+            [&](int index, int total, const quant::ConvertedTensor& t) {
+              log.line(cat("  [", index + 1, "/", total, "] ", t.plan.name, " ",
+                           t.plan.scheme ? quant::format_scheme(*t.plan.scheme) : "keep", " ", t.stored_bytes,
+                           " bytes"));
+            });
     ctx.finish(job, JobStatus::Done, started);
   } catch (const std::exception& e) {
     ctx.finish(job, JobStatus::Failed, started, e.what());

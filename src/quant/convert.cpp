@@ -74,7 +74,10 @@ ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan
   ConvertedTensor result{plan, static_cast<int64_t>(view.nbytes), view.numel() * 4, 0, {}};
   const bool is_float = view.dtype == DType::F32 || view.dtype == DType::F16 || view.dtype == DType::BF16;
   std::vector<float> values;
-  if (plan.action == TensorAction::Quantize || (fp16 && is_float)) values = to_f32(view);
+  if (is_float) {
+    values = to_f32(view);
+    require_finite(values, cat("tensor '", view.name, "'"));
+  }
   if (plan.action == TensorAction::Keep) {
     out.add_view(view);
     result.stored_bytes = static_cast<int64_t>(view.nbytes);
@@ -148,6 +151,7 @@ std::vector<PlannedTensor> plan_conversion(const fs::path& source, const PlanOpt
 ConvertReport convert_model(const fs::path& source, const fs::path& out, const ConvertOptions& options,
                             const ProgressFn& progress) {
   const auto start = std::chrono::steady_clock::now();
+  if (options.check_loads) options.check_loads(source);
   const ModelDir model = read_model_dir(source);
   const WeightStore weights = WeightStore::open_dir(source);
   const std::vector<PlannedTensor> plan = make_plan(weights, options.plan);
@@ -162,8 +166,12 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
       {"format", "mlx"}, {"quantpipe.format_version", std::to_string(kNativeFormatVersion)}};
   for (size_t i = 0; i < plan.size(); ++i) {
     const TensorView& view = weights.require(plan[i].name);
-    report.tensors.push_back(
-        convert_tensor(view, plan[i], options.quant, tensors, options.emit_fp16 ? &fp16 : nullptr));
+    try {
+      report.tensors.push_back(
+          convert_tensor(view, plan[i], options.quant, tensors, options.emit_fp16 ? &fp16 : nullptr));
+    } catch (const Error& e) {
+      fail(source.string(), ": ", e.what());
+    }
     if (plan[i].scheme)
       metadata["quantpipe.scheme." + plan[i].module_path()] = format_scheme(*plan[i].scheme);
     if (progress) progress(static_cast<int>(i), static_cast<int>(plan.size()), report.tensors.back());
@@ -176,6 +184,13 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
   if (options.emit_fp16) write_fp16_dual_output(source, staging.path() / "fp16", model, fp16);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_file_atomic(staging.path() / "quantpipe.json", report.to_json(options).dump(2) + "\n");
+  if (options.check_loads) {
+    try {
+      options.check_loads(staging.path());
+    } catch (const Error& e) {
+      fail(out.string(), ": the converted model does not load, so it was not written (", e.what(), ")");
+    }
+  }
   staging.commit();
   return report;
 }

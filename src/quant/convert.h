@@ -26,6 +26,12 @@ struct ConvertOptions {
   bool force = false;      // replace an existing output
   bool emit_fp16 = false;  // also write <out>/fp16/
   std::optional<double> target_size_mb;
+  // Loads a model directory as the engine does and throws what the loader
+  // throws. convert_model calls it on the source before converting (so a
+  // source the engine refuses is refused here too, not turned into a model
+  // that fails later) and on the finished output before it replaces anything.
+  // qp::convert (include/quantpipe/quantize.h) sets it to qp::Model::load.
+  std::function<void(const std::filesystem::path& dir)> check_loads;
 };
 
 struct ConvertedTensor {
@@ -53,7 +59,9 @@ using ProgressFn = std::function<void(int index, int total, const ConvertedTenso
 // The plan alone (for --dry-run).
 std::vector<PlannedTensor> plan_conversion(const std::filesystem::path& source, const PlanOptions& options);
 
-// Converts; throws qp::Error naming the file and problem, leaving no partial output.
+// Converts; throws qp::Error naming the file and problem, leaving no partial
+// output and any earlier output in place. Refuses NaN and infinite values in
+// every floating-point tensor, kept ones too.
 ConvertReport convert_model(const std::filesystem::path& source, const std::filesystem::path& out,
                             const ConvertOptions& options, const ProgressFn& progress = {});
 

@@ -1,5 +1,7 @@
 #include "tokenize/added_tokens.h"
 
+#include <algorithm>
+
 #include "tokenize/unicode.h"
 
 namespace qp::tok {
@@ -58,6 +60,12 @@ void AddedTokens::split(const std::u32string& text, Span span, bool normalized,
     pos = stop;
   }
   if (emitted < end) out.push_back({{emitted, end}, -1});
+}
+
+int32_t AddedTokens::max_id() const {
+  int32_t max = -1;
+  for (const AddedToken& t : tokens_) max = std::max(max, t.id);
+  return max;
 }
 
 }  // namespace qp::tok

@@ -32,6 +32,7 @@ class AddedTokens {
  public:
   void add(AddedToken token);
   bool empty() const { return tokens_.empty(); }
+  int32_t max_id() const;  // -1 when there are none
 
   // Cuts text[span] into segments using the tokens whose normalized flag equals
   // `normalized`; appends to out.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "tokenize/unicode.h"
 
 namespace qp::tok {
@@ -148,27 +149,20 @@ class SequenceNormalizer final : public Normalizer {
   std::vector<std::unique_ptr<Normalizer>> steps_;
 };
 
-bool flag(const nlohmann::json& spec, const char* key, bool fallback) {
-  const auto it = spec.find(key);
-  if (it == spec.end() || it->is_null()) return fallback;
-  return it->get<bool>();
-}
-
 }  // namespace
 
 std::unique_ptr<Normalizer> make_bert_normalizer(const BertNormalizerOptions& options) {
   return std::make_unique<BertNormalizer>(options);
 }
 
-std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec) {
-  if (spec.is_null()) return nullptr;
-  const std::string type = spec.value("type", "");
+std::unique_ptr<Normalizer> make_normalizer(const JsonFields& spec) {
+  const std::string type = spec.string_or("type", "");
   if (type == "BertNormalizer") {
     BertNormalizerOptions o;
-    o.clean_text = flag(spec, "clean_text", true);
-    o.handle_chinese_chars = flag(spec, "handle_chinese_chars", true);
-    o.lowercase = flag(spec, "lowercase", true);
-    o.strip_accents = flag(spec, "strip_accents", o.lowercase);
+    o.clean_text = spec.boolean_or("clean_text", true);
+    o.handle_chinese_chars = spec.boolean_or("handle_chinese_chars", true);
+    o.lowercase = spec.boolean_or("lowercase", true);
+    o.strip_accents = spec.boolean_or("strip_accents", o.lowercase);
     return make_bert_normalizer(o);
   }
   if (type == "Lowercase") return std::make_unique<Lowercase>();
@@ -185,12 +179,15 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec) {
         utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
   if (type == "Sequence") {
     std::vector<std::unique_ptr<Normalizer>> steps;
-    for (const auto& step : spec.at("normalizers"))
-      if (auto n = make_normalizer(step)) steps.push_back(std::move(n));
+    const nlohmann::json& list = spec.array("normalizers");
+    for (size_t i = 0; i < list.size(); ++i)
+      steps.push_back(
+          make_normalizer(JsonFields(list[i], spec.file(), cat(spec.key_path("normalizers"), "[", i, "]"))));
     return std::make_unique<SequenceNormalizer>(std::move(steps));
   }
-  fail("unsupported normalizer type '", type,
-       "' (supported: BertNormalizer, Lowercase, StripAccents, NFD, NFC, NFKD, NFKC, Sequence)");
+  spec.error("type", "is ", json_excerpt(type),
+             ", an unsupported normalizer (supported: BertNormalizer, Lowercase, StripAccents, NFD, NFC, "
+             "NFKD, NFKC, Sequence)");
 }
 
 }  // namespace qp::tok

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <memory>
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 
+#include "core/json_fields.h"
+
 namespace qp::tok {
+
+using qp::JsonFields;
 
 class Normalizer {
  public:
@@ -26,6 +29,6 @@ std::unique_ptr<Normalizer> make_bert_normalizer(const BertNormalizerOptions& op
 
 // Builds a normalizer from its tokenizer.json object; null JSON gives nullptr.
 // Throws qp::Error naming an unsupported type.
-std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec);
+std::unique_ptr<Normalizer> make_normalizer(const JsonFields& spec);
 
 }  // namespace qp::tok

@@ -1,8 +1,10 @@
 #include "tokenize/post_processor.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 
 namespace qp::tok {
 
@@ -16,31 +18,42 @@ size_t count_special(const std::vector<TemplatePiece>& pieces) {
 }
 
 // One template ("single" or "pair") of TemplateProcessing.
-std::vector<TemplatePiece> parse_template(const nlohmann::json& items, const nlohmann::json& specials) {
+std::vector<TemplatePiece> parse_template(const JsonFields& spec, const std::string& key,
+                                          const JsonFields& specials) {
   std::vector<TemplatePiece> pieces;
-  for (const auto& item : items) {
+  const nlohmann::json& items = spec.array(key);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const JsonFields item(items[i], spec.file(), cat(spec.key_path(key), "[", i, "]"));
     TemplatePiece piece;
-    if (const auto seq = item.find("Sequence"); seq != item.end()) {
-      const std::string id = seq->at("id").get<std::string>();
-      if (id != "A" && id != "B") fail("TemplateProcessing: sequence id '", id, "' is not A or B");
+    if (const auto seq = item.object_if_present("Sequence")) {
+      const std::string id = seq->string("id");
+      if (id != "A" && id != "B") seq->error("id", "is ", json_excerpt(id), ", expected \"A\" or \"B\"");
       piece.sequence = id == "A" ? 0 : 1;
-      piece.type_id = seq->value("type_id", 0);
-    } else if (const auto sp = item.find("SpecialToken"); sp != item.end()) {
-      const std::string id = sp->at("id").get<std::string>();
-      const auto def = specials.find(id);
-      if (def == specials.end())
-        fail("TemplateProcessing: special token '", id, "' is not in special_tokens");
-      piece.ids = def->at("ids").get<std::vector<int32_t>>();
-      piece.type_id = sp->value("type_id", 0);
+      piece.type_id = static_cast<int32_t>(seq->integer_or("type_id", 0, 0, 255));
+    } else if (const auto sp = item.object_if_present("SpecialToken")) {
+      const std::string id = sp->string("id");
+      if (!specials.has(id))
+        sp->error("id", "names special token ", json_excerpt(id), ", which is not in ",
+                  specials.key_path(""));
+      const JsonFields def = specials.object(id);
+      for (const nlohmann::json& token : def.array("ids"))
+        piece.ids.push_back(static_cast<int32_t>(def.integer_value(token, "ids[]", 0, kMaxTokenId)));
+      piece.type_id = static_cast<int32_t>(sp->integer_or("type_id", 0, 0, 255));
     } else {
-      fail("TemplateProcessing: template item ", item.dump(), " is neither Sequence nor SpecialToken");
+      fail(item.file(), ": key '", item.key_path(""), "' is ", json_excerpt(items[i]),
+           ", expected {\"Sequence\": ...} or {\"SpecialToken\": ...}");
     }
     pieces.push_back(std::move(piece));
   }
   return pieces;
 }
 
-int32_t pair_id(const nlohmann::json& spec, const char* key) { return spec.at(key).at(1).get<int32_t>(); }
+// BertProcessing / RobertaProcessing: "cls": ["[CLS]", 101].
+int32_t pair_id(const JsonFields& spec, const char* key) {
+  const nlohmann::json& pair = spec.array(key);
+  if (pair.size() != 2) spec.wrong_type(key, pair, "[token, id]");
+  return static_cast<int32_t>(spec.integer_value(pair[1], cat(key, "[1]"), 0, kMaxTokenId));
+}
 
 }  // namespace
 
@@ -77,18 +90,25 @@ Encoding PostProcessor::apply(const std::vector<int32_t>& a, const std::vector<i
   return out;
 }
 
-PostProcessor make_post_processor(const nlohmann::json& spec) {
-  if (spec.is_null()) return PostProcessor();
-  const std::string type = spec.value("type", "");
+PostProcessor make_post_processor(const JsonFields& spec) {
+  const std::string type = spec.string_or("type", "");
   if (type == "TemplateProcessing") {
-    const auto& specials = spec.at("special_tokens");
-    return PostProcessor(parse_template(spec.at("single"), specials),
-                         parse_template(spec.at("pair"), specials));
+    const JsonFields specials = spec.object("special_tokens");
+    return PostProcessor(parse_template(spec, "single", specials), parse_template(spec, "pair", specials));
   }
   if (type == "BertProcessing") return PostProcessor::bert(pair_id(spec, "cls"), pair_id(spec, "sep"));
   if (type == "RobertaProcessing") return PostProcessor::roberta(pair_id(spec, "cls"), pair_id(spec, "sep"));
-  fail("unsupported post-processor type '", type,
-       "' (supported: TemplateProcessing, BertProcessing, RobertaProcessing)");
+  spec.error(
+      "type", "is ", json_excerpt(type),
+      ", an unsupported post-processor (supported: TemplateProcessing, BertProcessing, RobertaProcessing)");
+}
+
+int32_t PostProcessor::max_id() const {
+  int32_t max = -1;
+  for (const auto* pieces : {&single_, &pair_})
+    for (const TemplatePiece& p : *pieces)
+      for (int32_t id : p.ids) max = std::max(max, id);
+  return max;
 }
 
 }  // namespace qp::tok

@@ -4,14 +4,16 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/json_fields.h"
 #include "tokenize/tokenizer.h"
 
 namespace qp::tok {
+
+using qp::JsonFields;
 
 struct TemplatePiece {
   int sequence = -1;         // 0 = A, 1 = B, -1 = special tokens
@@ -33,6 +35,7 @@ class PostProcessor {
   // How many special tokens the template adds.
   size_t added_tokens(bool is_pair) const;
   Encoding apply(const std::vector<int32_t>& a, const std::vector<int32_t>* b) const;
+  int32_t max_id() const;  // of the special tokens it adds; -1 when none
 
  private:
   std::vector<TemplatePiece> single_;
@@ -41,6 +44,6 @@ class PostProcessor {
 
 // Builds the post-processor from its tokenizer.json object (null: none).
 // Throws qp::Error naming an unsupported type or a malformed template.
-PostProcessor make_post_processor(const nlohmann::json& spec);
+PostProcessor make_post_processor(const JsonFields& spec);
 
 }  // namespace qp::tok

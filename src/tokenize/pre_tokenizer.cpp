@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "tokenize/unicode.h"
 
 namespace qp::tok {
@@ -65,19 +66,20 @@ class SequencePreTokenizer final : public PreTokenizer {
 
 std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer() { return std::make_unique<BertPreTokenizer>(); }
 
-std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec) {
-  if (spec.is_null()) return nullptr;
-  const std::string type = spec.value("type", "");
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonFields& spec) {
+  const std::string type = spec.string_or("type", "");
   if (type == "BertPreTokenizer") return make_bert_pre_tokenizer();
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplit>();
   if (type == "Sequence") {
     std::vector<std::unique_ptr<PreTokenizer>> steps;
-    for (const auto& step : spec.at("pretokenizers"))
-      if (auto p = make_pre_tokenizer(step)) steps.push_back(std::move(p));
+    const nlohmann::json& list = spec.array("pretokenizers");
+    for (size_t i = 0; i < list.size(); ++i)
+      steps.push_back(make_pre_tokenizer(
+          JsonFields(list[i], spec.file(), cat(spec.key_path("pretokenizers"), "[", i, "]"))));
     return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
-  fail("unsupported pre-tokenizer type '", type,
-       "' (supported: BertPreTokenizer, WhitespaceSplit, Sequence)");
+  spec.error("type", "is ", json_excerpt(type),
+             ", an unsupported pre-tokenizer (supported: BertPreTokenizer, WhitespaceSplit, Sequence)");
 }
 
 }  // namespace qp::tok

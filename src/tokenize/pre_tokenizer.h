@@ -3,12 +3,15 @@
 #pragma once
 
 #include <memory>
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/json_fields.h"
+
 namespace qp::tok {
+
+using qp::JsonFields;
 
 using Span = std::pair<size_t, size_t>;
 
@@ -25,6 +28,6 @@ std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer();
 
 // Builds a pre-tokenizer from its tokenizer.json object; null JSON gives nullptr.
 // Throws qp::Error naming an unsupported type.
-std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec);
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonFields& spec);
 
 }  // namespace qp::tok

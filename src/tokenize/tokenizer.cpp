@@ -102,6 +102,11 @@ int32_t Tokenizer::token_to_id(std::string_view token) const { return impl_->mod
 
 size_t Tokenizer::vocab_size() const { return impl_->model.size(); }
 
+int32_t Tokenizer::max_token_id() const {
+  return std::max(
+      {impl_->model.max_id(), impl_->added_tokens.max_id(), impl_->post_processor.max_id(), impl_->pad_id});
+}
+
 void pad_to_longest(std::vector<Encoding>& batch, int32_t pad_id) {
   size_t longest = 0;
   for (const auto& e : batch) longest = std::max(longest, e.input_ids.size());

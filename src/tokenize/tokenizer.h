@@ -18,6 +18,10 @@
 
 namespace qp {
 
+// Token ids are int32 everywhere (as in Hugging Face's tokenizers); a file
+// naming a larger or negative id is refused where it is read.
+inline constexpr int64_t kMaxTokenId = 2147483647;
+
 struct Encoding {
   std::vector<int32_t> input_ids;
   std::vector<int32_t> token_type_ids;
@@ -45,6 +49,9 @@ class Tokenizer {
   int pad_token_id() const;
   int32_t token_to_id(std::string_view token) const;  // -1 when unknown
   size_t vocab_size() const;
+  // The largest id encode() can produce (vocabulary, added and special tokens,
+  // padding): a model must have at least this many + 1 embedding rows.
+  int32_t max_token_id() const;
 
  private:
   struct Impl;

@@ -1,8 +1,10 @@
 // Reads a Hugging Face tokenizer.json into TokenizerParts.
-#include <fstream>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_fields.h"
+#include "core/json_read.h"
 #include "tokenize/tokenizer_impl.h"
 #include "tokenize/unicode.h"
 
@@ -12,70 +14,84 @@ namespace {
 
 using nlohmann::json;
 
-WordPiece parse_model(const json& spec) {
-  const std::string type = spec.value("type", spec.contains("continuing_subword_prefix") ? "WordPiece" : "");
-  if (type != "WordPiece") fail("unsupported model type '", type, "' (supported: WordPiece)");
+WordPiece parse_model(const JsonFields& spec) {
+  const std::string type = spec.string_or("type", spec.has("continuing_subword_prefix") ? "WordPiece" : "");
+  if (type != "WordPiece")
+    spec.error("type", "is ", json_excerpt(type), ", an unsupported model (supported: WordPiece)");
+  const JsonFields entries = spec.object("vocab");
   Vocab vocab;
-  const auto& entries = spec.at("vocab");
-  vocab.reserve(entries.size());
-  for (const auto& [token, id] : entries.items()) vocab.emplace(token, id.get<int32_t>());
-  return WordPiece(std::move(vocab), spec.value("unk_token", "[UNK]"),
-                   spec.value("continuing_subword_prefix", "##"),
-                   spec.value("max_input_chars_per_word", size_t{100}));
+  vocab.reserve(entries.raw().size());
+  for (const auto& [token, id] : entries.raw().items())
+    vocab.emplace(token, static_cast<int32_t>(entries.integer_value(id, token, 0, kMaxTokenId)));
+  const int64_t max_chars = spec.integer_or("max_input_chars_per_word", 100, 1, 1 << 30);
+  return WordPiece(std::move(vocab), spec.string_or("unk_token", "[UNK]"),
+                   spec.string_or("continuing_subword_prefix", "##"), static_cast<size_t>(max_chars));
 }
 
-void parse_added_tokens(const json& list, const Normalizer* normalizer, AddedTokens& out) {
+void parse_added_tokens(const JsonFields& root, const Normalizer* normalizer, AddedTokens& out) {
+  if (!root.has("added_tokens")) return;
+  const json& list = root.array("added_tokens");
   std::u32string scratch;
-  for (const auto& entry : list) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    const JsonFields entry(list[i], root.file(), cat("added_tokens[", i, "]"));
     AddedToken t;
-    t.content = decode_utf8(entry.at("content").get<std::string>());
-    t.id = entry.at("id").get<int32_t>();
-    t.special = entry.value("special", false);
-    t.normalized = entry.value("normalized", !t.special);
-    t.lstrip = entry.value("lstrip", false);
-    t.rstrip = entry.value("rstrip", false);
-    t.single_word = entry.value("single_word", false);
+    t.content = decode_utf8(entry.string("content"));
+    t.id = static_cast<int32_t>(entry.integer("id", 0, kMaxTokenId));
+    t.special = entry.boolean_or("special", false);
+    t.normalized = entry.boolean_or("normalized", !t.special);
+    t.lstrip = entry.boolean_or("lstrip", false);
+    t.rstrip = entry.boolean_or("rstrip", false);
+    t.single_word = entry.boolean_or("single_word", false);
     if (t.normalized && normalizer) normalizer->normalize(t.content, scratch);
     out.add(std::move(t));
   }
 }
 
-std::optional<Truncation> parse_truncation(const json& spec) {
-  if (spec.is_null()) return std::nullopt;
+struct NamedStrategy {
+  const char* name;
+  TruncationStrategy strategy;
+};
+constexpr NamedStrategy kTruncationStrategies[] = {{"LongestFirst", TruncationStrategy::LongestFirst},
+                                                   {"OnlyFirst", TruncationStrategy::OnlyFirst},
+                                                   {"OnlySecond", TruncationStrategy::OnlySecond}};
+
+std::optional<Truncation> parse_truncation(const JsonFields& root) {
+  const std::optional<JsonFields> spec = root.object_if_present("truncation");
+  if (!spec) return std::nullopt;
   Truncation t;
-  t.max_length = spec.at("max_length").get<int>();
-  const std::string strategy = spec.value("strategy", "LongestFirst");
-  if (strategy == "LongestFirst")
-    t.strategy = TruncationStrategy::LongestFirst;
-  else if (strategy == "OnlyFirst")
-    t.strategy = TruncationStrategy::OnlyFirst;
-  else if (strategy == "OnlySecond")
-    t.strategy = TruncationStrategy::OnlySecond;
-  else
-    fail("unsupported truncation strategy '", strategy, "'");
-  const std::string direction = spec.value("direction", "Right");
-  if (direction != "Right" && direction != "Left") fail("unsupported truncation direction '", direction, "'");
+  t.max_length = static_cast<int>(spec->integer("max_length", 1, 1 << 24));
+  const std::string strategy = spec->string_or("strategy", "LongestFirst");
+  const auto* row = std::find_if(std::begin(kTruncationStrategies), std::end(kTruncationStrategies),
+                                 [&](const NamedStrategy& r) { return strategy == r.name; });
+  if (row == std::end(kTruncationStrategies))
+    spec->error("strategy", "is ", json_excerpt(strategy),
+                ", expected LongestFirst, OnlyFirst or OnlySecond");
+  t.strategy = row->strategy;
+  const std::string direction = spec->string_or("direction", "Right");
+  if (direction != "Right" && direction != "Left")
+    spec->error("direction", "is ", json_excerpt(direction), ", expected Right or Left");
   t.from_left = direction == "Left";
   return t;
 }
 
-int32_t parse_pad_id(const json& root, const WordPiece& model) {
-  const auto padding = root.find("padding");
-  if (padding != root.end() && padding->is_object() && padding->contains("pad_id"))
-    return padding->at("pad_id").get<int32_t>();
+int32_t parse_pad_id(const JsonFields& root, const WordPiece& model) {
+  if (const auto padding = root.object_if_present("padding"); padding && padding->has("pad_id"))
+    return static_cast<int32_t>(padding->integer("pad_id", 0, kMaxTokenId));
   for (const char* name : {"[PAD]", "<pad>"})
     if (const int32_t id = model.token_to_id(name); id >= 0) return id;
   return 0;
 }
 
-TokenizerParts parse(const json& root) {
+TokenizerParts parse(const JsonFields& root) {
   TokenizerParts parts;
-  parts.model = parse_model(root.at("model"));
-  parts.normalizer = make_normalizer(root.value("normalizer", json()));
-  parts.pre_tokenizer = make_pre_tokenizer(root.value("pre_tokenizer", json()));
-  parse_added_tokens(root.value("added_tokens", json::array()), parts.normalizer.get(), parts.added_tokens);
-  parts.post_processor = make_post_processor(root.value("post_processor", json()));
-  parts.truncation = parse_truncation(root.value("truncation", json()));
+  parts.model = parse_model(root.object("model"));
+  if (const auto spec = root.object_if_present("normalizer")) parts.normalizer = make_normalizer(*spec);
+  if (const auto spec = root.object_if_present("pre_tokenizer"))
+    parts.pre_tokenizer = make_pre_tokenizer(*spec);
+  parse_added_tokens(root, parts.normalizer.get(), parts.added_tokens);
+  if (const auto spec = root.object_if_present("post_processor"))
+    parts.post_processor = make_post_processor(*spec);
+  parts.truncation = parse_truncation(root);
   parts.pad_id = parse_pad_id(root, parts.model);
   return parts;
 }
@@ -83,14 +99,11 @@ TokenizerParts parse(const json& root) {
 }  // namespace
 
 TokenizerParts load_tokenizer_json(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) fail("[tokenizer] cannot open ", path.string());
   try {
-    return parse(json::parse(in));
-  } catch (const json::exception& e) {
-    fail("[tokenizer] ", path.string(), ": ", e.what());
+    const json root = read_json_object_file(path);
+    return parse(JsonFields(root, path.string()));
   } catch (const Error& e) {
-    fail("[tokenizer] ", path.string(), ": ", e.what());
+    fail("[tokenizer] ", e.what());
   }
 }
 

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_fields.h"
+#include "core/json_read.h"
 #include "tokenize/tokenizer_impl.h"
 #include "tokenize/unicode.h"
 
@@ -19,7 +21,7 @@ using nlohmann::json;
 
 Vocab read_vocab(const std::filesystem::path& path) {
   std::ifstream in(path);
-  if (!in) fail("[tokenizer] cannot open ", path.string());
+  if (!in) fail(path.string(), ": cannot open");
   Vocab vocab;
   std::string line;
   int32_t id = 0;
@@ -27,43 +29,31 @@ Vocab read_vocab(const std::filesystem::path& path) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     vocab.emplace(line, id++);  // the first of duplicate lines keeps its id
   }
-  if (vocab.empty()) fail("[tokenizer] ", path.string(), ": the vocabulary is empty");
+  if (vocab.empty()) fail(path.string(), ": the vocabulary is empty");
   return vocab;
 }
 
 json read_config(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) return json::object();
-  std::ifstream in(path);
-  if (!in) fail("[tokenizer] cannot open ", path.string());
-  try {
-    json config = json::parse(in);
-    if (!config.is_object()) fail("[tokenizer] ", path.string(), ": not a JSON object");
-    return config;
-  } catch (const json::exception& e) {
-    fail("[tokenizer] ", path.string(), ": ", e.what());
-  }
+  return read_json_object_file(path);
 }
 
 // A special token given as "[CLS]" or {"content": "[CLS]", ...}.
-std::string special_name(const json& config, const char* key, const char* fallback) {
-  const auto it = config.find(key);
-  if (it == config.end() || it->is_null()) return fallback;
-  if (it->is_object()) return it->value("content", fallback);
-  return it->get<std::string>();
-}
-
-bool flag(const json& config, const char* key, bool fallback) {
-  const auto it = config.find(key);
-  return it == config.end() || it->is_null() ? fallback : it->get<bool>();
+std::string special_name(const JsonFields& config, const char* key, const char* fallback) {
+  const json* value = config.find(key);
+  if (!value) return fallback;
+  if (value->is_object()) return JsonFields(*value, config.file(), key).string_or("content", fallback);
+  return config.string(key);
 }
 
 }  // namespace
 
 TokenizerParts load_vocab_txt(const std::filesystem::path& dir) {
   const auto config_path = dir / "tokenizer_config.json";
-  const json config = read_config(config_path);
   try {
-    const std::string cls_class = config.value("tokenizer_class", "BertTokenizer");
+    const json config_json = read_config(config_path);
+    const JsonFields config(config_json, config_path.string());
+    const std::string cls_class = config.string_or("tokenizer_class", "BertTokenizer");
     const bool roberta_like =
         cls_class.find("MPNet") != std::string::npos || cls_class.find("Roberta") != std::string::npos;
     const std::string unk = special_name(config, "unk_token", "[UNK]");
@@ -76,9 +66,9 @@ TokenizerParts load_vocab_txt(const std::filesystem::path& dir) {
     parts.model = WordPiece(read_vocab(dir / "vocab.txt"), unk, "##", 100);
 
     BertNormalizerOptions norm;
-    norm.lowercase = flag(config, "do_lower_case", true);
-    norm.strip_accents = flag(config, "strip_accents", norm.lowercase);
-    norm.handle_chinese_chars = flag(config, "tokenize_chinese_chars", true);
+    norm.lowercase = config.boolean_or("do_lower_case", true);
+    norm.strip_accents = config.boolean_or("strip_accents", norm.lowercase);
+    norm.handle_chinese_chars = config.boolean_or("tokenize_chinese_chars", true);
     parts.normalizer = make_bert_normalizer(norm);
     parts.pre_tokenizer = make_bert_pre_tokenizer();
 
@@ -97,17 +87,17 @@ TokenizerParts load_vocab_txt(const std::filesystem::path& dir) {
     parts.post_processor =
         roberta_like ? PostProcessor::roberta(cls_id, sep_id) : PostProcessor::bert(cls_id, sep_id);
 
+    // transformers writes model_max_length 1e30 for "no limit": only a sane number truncates.
     const json* length = nullptr;
-    if (const auto it = config.find("max_length"); it != config.end() && it->is_number()) length = &*it;
-    if (const auto it = config.find("model_max_length"); !length && it != config.end() && it->is_number())
-      length = &*it;
+    if (const json* v = config.find("max_length"); v && v->is_number()) length = v;
+    if (const json* v = config.find("model_max_length"); !length && v && v->is_number()) length = v;
     if (length && length->get<double>() > 0 && length->get<double>() <= 1e6)
       parts.truncation = Truncation{static_cast<int>(length->get<double>())};
 
     parts.pad_id = std::max(parts.model.token_to_id(pad), 0);
     return parts;
-  } catch (const json::exception& e) {
-    fail("[tokenizer] ", config_path.string(), ": ", e.what());
+  } catch (const Error& e) {
+    fail("[tokenizer] ", e.what());
   }
 }
 

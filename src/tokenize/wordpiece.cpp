@@ -1,5 +1,7 @@
 #include "tokenize/wordpiece.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "tokenize/unicode.h"
 
@@ -54,6 +56,12 @@ void WordPiece::tokenize(std::u32string_view word, std::vector<int32_t>& ids, Wo
     ids.push_back(found);
     start = end;
   }
+}
+
+int32_t WordPiece::max_id() const {
+  int32_t max = -1;
+  for (const auto& [token, id] : vocab_) max = std::max(max, id);
+  return max;
 }
 
 }  // namespace qp::tok

@@ -37,6 +37,7 @@ class WordPiece {
   int32_t token_to_id(std::string_view token) const;  // -1 when unknown
   size_t size() const { return vocab_.size(); }
   int32_t unk_id() const { return unk_id_; }
+  int32_t max_id() const;  // -1 for an empty vocabulary
 
  private:
   Vocab vocab_;

@@ -337,7 +337,7 @@ TEST_F(Cli, CorruptSafetensorsHeaderIsRefused) {
   for (size_t i = 8; i < 40; ++i) bytes[i] = static_cast<char>(0xA5 ^ i);
   test::write_bytes(weights, bytes);
   expect_clean_failure(run_cli({"embed", "-m", model.string(), "-i", write_file("in.txt", "hi\n").string()}),
-                       {weights.string(), "header is not valid JSON"});
+                       {weights.string(), "header: invalid JSON at byte"});
 }
 
 TEST_F(Cli, DataOffsetsOutsideTheFileAreRefused) {

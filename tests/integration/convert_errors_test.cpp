@@ -18,6 +18,7 @@
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
 #include "io/tiny_model.h"
+#include "model_edit.h"
 
 namespace qp {
 namespace {
@@ -102,24 +103,7 @@ class ConvertErrors : public ::testing::Test {
 
   // Rewrites the model's `name` tensor with `value` at element 5.
   void poison_weight(const std::string& name, float value) const {
-    const fs::path file = model() / "model.safetensors";
-    std::vector<std::vector<std::byte>> buffers;
-    std::vector<TensorToWrite> tensors;
-    {
-      const SafetensorsFile source(file);
-      for (const TensorView& t : source.tensors()) {
-        buffers.emplace_back(t.data, t.data + t.nbytes);
-        if (t.name == name) {
-          ASSERT_EQ(t.dtype, DType::F32);
-          std::memcpy(buffers.back().data() + 5 * sizeof(float), &value, sizeof value);
-        }
-      }
-      for (size_t i = 0; i < source.tensors().size(); ++i) {
-        const TensorView& t = source.tensors()[i];
-        tensors.push_back({t.name, t.dtype, t.shape, std::span<const std::byte>(buffers[i])});
-      }
-    }
-    write_safetensors(file, tensors);
+    test::poison_tensor(model(), name, value);
   }
 
   test::TempDir dir_;
@@ -156,7 +140,7 @@ TEST_F(ConvertErrors, NanWeightIsRefusedNamingTheTensor) {
   make_good_output();
   const std::string tensor = "bert.encoder.layer.1.attention.self.key.weight";
   poison_weight(tensor, std::numeric_limits<float>::quiet_NaN());
-  expect_convert_failure(convert({}, out()), {tensor, "nan"});
+  expect_convert_failure(convert({}, out()), {tensor, "NaN"});
   expect_nothing_written(out());
 }
 

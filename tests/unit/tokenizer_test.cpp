@@ -382,17 +382,21 @@ TEST(TokenizerErrors, NameTheFileAndTheProblem) {
   const std::string vocab = R"("vocab": {"[UNK]": 0, "a": 1})";
   write_file(broken, R"({"model": {"type": "BPE", )" + vocab + "}}");
   msg = error_of([&] { Tokenizer::from_tokenizer_json(broken); });
-  EXPECT_NE(msg.find("unsupported model type 'BPE'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("key 'model.type' is \"BPE\", an unsupported model"), std::string::npos) << msg;
 
   write_file(broken,
              R"({"normalizer": {"type": "Precompiled"}, "model": {"type": "WordPiece", )" + vocab + "}}");
   msg = error_of([&] { Tokenizer::from_tokenizer_json(broken); });
-  EXPECT_NE(msg.find("unsupported normalizer type 'Precompiled'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("key 'normalizer.type' is \"Precompiled\", an unsupported normalizer"),
+            std::string::npos)
+      << msg;
 
   write_file(broken,
              R"({"pre_tokenizer": {"type": "Metaspace"}, "model": {"type": "WordPiece", )" + vocab + "}}");
   msg = error_of([&] { Tokenizer::from_tokenizer_json(broken); });
-  EXPECT_NE(msg.find("unsupported pre-tokenizer type 'Metaspace'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("key 'pre_tokenizer.type' is \"Metaspace\", an unsupported pre-tokenizer"),
+            std::string::npos)
+      << msg;
 
   write_file(broken, R"({"model": {"type": "WordPiece", "unk_token": "<unk>", )" + vocab + "}}");
   msg = error_of([&] { Tokenizer::from_tokenizer_json(broken); });

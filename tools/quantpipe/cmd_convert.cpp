@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "quant/convert.h"
+#include "quantpipe/quantize.h"
 
 namespace qp::cli {
 namespace {
@@ -138,13 +139,14 @@ Action configure_convert(CLI::App& app) {
     options.emit_fp16 = args->emit_fp16;
     if (args->target_size_mb > 0) options.target_size_mb = args->target_size_mb;
     if (args->dry_run) {
+      check_model_loads(args->model);
       print_plan(quant::plan_conversion(args->model, options.plan));
       return 0;
     }
     if (args->out.empty()) fail("--out is required (unless --dry-run)");
     log_info("converting ", args->model, " → ", args->out, " (linear ",
              quant::format_scheme(options.plan.linear), ")");
-    const quant::ConvertReport report = quant::convert_model(args->model, args->out, options, print_progress);
+    const quant::ConvertReport report = convert(args->model, args->out, options, print_progress);
     print_summary(report.to_json(options), args->out);
     return 0;
   };
