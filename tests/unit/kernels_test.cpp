@@ -265,3 +265,66 @@ TEST(Kernels, IsaCapPicksKernels) {
 
 }  // namespace
 }  // namespace qp::kernels
+
+namespace qp::kernels {
+namespace {
+
+// Which elements are NaN.
+std::vector<bool> nan_mask(const std::vector<float>& values) {
+  std::vector<bool> mask;
+  for (float v : values) mask.push_back(std::isnan(v));
+  return mask;
+}
+
+// A NaN that reaches an op must come out as NaN on every ISA, where the scalar
+// reference puts it (the AVX exp once clamped NaN into a large finite number,
+// so attention over a NaN score gave plausible probabilities).
+TEST(Kernels, NanPropagatesLikeTheScalarReference) {
+  IsaCapGuard guard;
+  ThreadPool pool(2);
+  const std::vector<int32_t> offsets = {0, 3, 40};
+  const int heads = 2, hd = 32, ld = heads * hd;
+  const size_t t = offsets.back();
+  auto q = random_floats(t * ld, 1);
+  const auto k = random_floats(t * ld, 2);
+  const auto v = random_floats(t * ld, 3);
+  q[10 * ld + 5] = NAN;  // token 10 (sequence 1), head 0
+  std::vector<float> x = random_floats(4 * 48, 4), residual = random_floats(4 * 48, 5);
+  x[2 * 48 + 7] = NAN;
+  const std::vector<float> gamma(48, 1.0f), beta(48, 0.0f);
+  std::vector<float> gelu_in = random_floats(37, 6, -5.0f, 5.0f);
+  gelu_in[3] = NAN;
+  gelu_in[20] = NAN;
+  const auto w = random_floats(24 * 48, 7), b = random_floats(24, 8);
+
+  auto run = [&](Isa isa) {
+    set_isa_cap(isa);
+    std::vector<std::vector<float>> outs;
+    outs.emplace_back(t * ld, 0.0f);
+    attention(q.data(), k.data(), v.data(), ld, outs.back().data(), ld, offsets, heads, hd, 0.17f, pool);
+    outs.emplace_back(x.size());
+    add_layer_norm(x.data(), residual.data(), outs.back().data(), 4, 48, gamma.data(), beta.data(), 1e-12f,
+                   pool);
+    outs.push_back(gelu_in);
+    gelu(outs.back().data(), static_cast<int64_t>(gelu_in.size()), pool);
+    outs.emplace_back(4 * 24);
+    LinearF32(w.data(), 24, 48, b.data()).forward(x.data(), 4, outs.back().data(), pool, Epilogue::Gelu);
+    return outs;
+  };
+  const auto ref = run(Isa::Scalar);
+  const char* names[] = {"attention", "add_layer_norm", "gelu", "linear+gelu"};
+  for (size_t op = 0; op < ref.size(); ++op) {
+    const std::vector<bool> mask = nan_mask(ref[op]);
+    ASSERT_TRUE(std::find(mask.begin(), mask.end(), true) != mask.end())
+        << names[op] << ": no NaN in the reference";
+    ASSERT_TRUE(std::find(mask.begin(), mask.end(), false) != mask.end()) << names[op] << ": NaN everywhere";
+  }
+  for (Isa isa : available_isas()) {
+    const auto outs = run(isa);
+    for (size_t op = 0; op < ref.size(); ++op)
+      EXPECT_EQ(nan_mask(outs[op]), nan_mask(ref[op])) << isa_name(isa) << " " << names[op];
+  }
+}
+
+}  // namespace
+}  // namespace qp::kernels

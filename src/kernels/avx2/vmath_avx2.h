@@ -20,8 +20,11 @@ inline __m256 horner(const float (&c)[N], __m256 t) {
 // exp(x) as in the AVX-512 variant, but 2ⁿ is built in the exponent field, so
 // x is clamped to keep n in [-126, 127] (results below ~1e-38 are not zero,
 // which no caller can tell apart after a sum).
+// The clamp keeps x as the *second* operand of min/max: vminps/vmaxps return
+// the second operand when either is NaN, so NaN goes through as NaN, as
+// std::exp does (clamping it turned NaN scores into plausible numbers).
 inline __m256 exp_ps(__m256 x) {
-  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.37f)), _mm256_set1_ps(-87.33f));
+  x = _mm256_max_ps(_mm256_set1_ps(-87.33f), _mm256_min_ps(_mm256_set1_ps(88.37f), x));
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);

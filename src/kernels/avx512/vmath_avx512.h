@@ -21,8 +21,9 @@ inline __m512 horner(const float (&c)[N], __m512 t) {
 // exp(x): x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so n·ln2_hi is
 // exact), exp(r) by its Taylor series to r⁷ (relative error < 1e-8 before
 // rounding), then scalef multiplies by 2ⁿ, flushing gracefully to 0.
+// NaN stays NaN: x is the second operand of min/max (see vmath_avx2.h).
 inline __m512 exp_ps(__m512 x) {
-  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.7f)), _mm512_set1_ps(-104.0f));
+  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), _mm512_min_ps(_mm512_set1_ps(88.7f), x));
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
