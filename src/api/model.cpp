@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/json_file.h"
 #include "core/json_read.h"
 #include "core/thread_pool.h"
 #include "io/safetensors.h"
@@ -228,10 +229,12 @@ int Model::threads() const { return impl_->pool->size(); }
 
 std::string Model::weight_format() const {
   if (impl_->dir.native_format_version == 0) return "fp32";
-  std::ifstream in(impl_->dir.dir / "quantpipe.json");
-  const nlohmann::json meta = nlohmann::json::parse(in, nullptr, false);
-  if (meta.is_discarded() || !meta.contains("plan")) return "quantized";
-  return meta["plan"].value("linear", "quantized");
+  const std::optional<nlohmann::json> meta = read_json_object(impl_->dir.dir / "quantpipe.json");
+  if (!meta) return "quantized";
+  const auto plan = meta->find("plan");
+  if (plan == meta->end() || !plan->is_object()) return "quantized";
+  const auto linear = plan->find("linear");
+  return linear != plan->end() && linear->is_string() ? linear->get<std::string>() : "quantized";
 }
 void Model::set_tensor_sink(TensorSink* sink) { impl_->sink = sink; }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace qp {
 namespace {
@@ -16,8 +17,12 @@ std::ifstream open_dataset(const std::filesystem::path& path) {
   return in;
 }
 
-std::string json_field_as_string(const nlohmann::json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
+// Text columns must be strings; labels may also be numbers or booleans
+// (GLUE exports write 0/1), read as their JSON text.
+std::string json_field_as_string(const nlohmann::json& value, const std::string& where) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number() || value.is_boolean()) return value.dump();
+  fail(where, " is ", json_excerpt(value), " (", json_kind(value), "), expected a string or a number");
 }
 
 // Sets the label, and the score when the whole label is a number.
@@ -116,17 +121,18 @@ std::vector<LabelledExample> read_jsonl_dataset(const std::filesystem::path& pat
   for (int number = 1; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    const nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
-    if (row.is_discarded() || !row.is_object()) fail(path.string(), ":", number, ": not a JSON object");
-    auto field = [&](const std::string& key) -> const nlohmann::json& {
+    const std::string where = cat(path.string(), ":", number);
+    const nlohmann::json row = parse_json(line, where);
+    if (!row.is_object()) fail(where, ": not a JSON object");
+    auto field = [&](const std::string& key) {
       const auto it = row.find(key);
-      if (it == row.end()) fail(path.string(), ":", number, ": missing field '", key, "'");
-      return *it;
+      if (it == row.end()) fail(where, ": missing field '", key, "'");
+      return json_field_as_string(*it, cat(where, ": field '", key, "'"));
     };
     LabelledExample example;
-    example.input.text = json_field_as_string(field(columns.text));
-    if (!columns.text_pair.empty()) example.input.text_pair = json_field_as_string(field(columns.text_pair));
-    if (!columns.label.empty()) set_label(example, json_field_as_string(field(columns.label)));
+    example.input.text = field(columns.text);
+    if (!columns.text_pair.empty()) example.input.text_pair = field(columns.text_pair);
+    if (!columns.label.empty()) set_label(example, field(columns.label));
     examples.push_back(std::move(example));
   }
   require_rows(examples, path);

@@ -1,6 +1,7 @@
 #include "models/bert_body.h"
 
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace qp {
 
@@ -20,7 +21,7 @@ BertBodyConfig read_bert_body_config(const ModelDir& model) {
   require_gelu_activation(where, config_string_or(model, "hidden_act", "gelu"));
   const std::string position_type = config_string_or(model, "position_embedding_type", "absolute");
   if (position_type != "absolute")
-    fail(where, ": position_embedding_type '", position_type, "' is not supported (only 'absolute')");
+    fail(where, ": position_embedding_type ", json_excerpt(position_type), " is not supported (only \"absolute\")");
   return p;
 }
 

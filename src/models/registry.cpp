@@ -1,6 +1,7 @@
 #include "models/registry.h"
 
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace qp {
 
@@ -20,8 +21,8 @@ std::unique_ptr<EncoderModel> create_encoder(const ModelDir& model, const Weight
     if (entry.model_type == model.model_type) return entry.create(model, weights);
     supported += (supported.empty() ? "" : ", ") + std::string(entry.model_type);
   }
-  fail((model.dir / "config.json").string(), ": model_type '", model.model_type,
-       "' is not supported (supported: ", supported, ")");
+  fail((model.dir / "config.json").string(), ": model_type ", json_excerpt(model.model_type),
+       " is not supported (supported: ", supported, ")");
 }
 
 }  // namespace qp

@@ -22,7 +22,7 @@ struct ArchitectureEntry {
 
 const std::vector<ArchitectureEntry>& architecture_registry();
 
-// Throws "<dir>/config.json: model_type 'x' is not supported (supported: bert, ...)".
+// Throws "<dir>/config.json: model_type \"x\" is not supported (supported: bert, ...)".
 std::unique_ptr<EncoderModel> create_encoder(const ModelDir& model, const WeightStore& weights);
 
 // One per architecture file.

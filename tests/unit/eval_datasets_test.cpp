@@ -103,6 +103,25 @@ TEST_F(EvalDatasets, NoLabelColumnIsUnlabelled) {
                      {"l.jsonl:1: missing field 'label'"});
 }
 
+TEST_F(EvalDatasets, BadJsonlRowsNameFileAndLine) {
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  test::expect_error(
+      [&] {
+        read_jsonl_dataset(write("d.jsonl", "{\"text\":\"a\",\"label\":\"x\"}\n{\"text\": " + deep + "\n"),
+                           {});
+      },
+      {"d.jsonl:2", "deeper than 64"});
+  test::expect_error(
+      [&] { read_jsonl_dataset(write("o.jsonl", "{\"text\": {\"a\": 1}, \"label\": \"x\"}\n"), {}); },
+      {"o.jsonl:1: field 'text' is {\"a\": 1} (an object), expected a string"});
+  test::expect_error(
+      [&] { read_jsonl_dataset(write("k.jsonl", "{\"text\": \"a\", \"text\": \"b\", \"label\": 1}\n"), {}); },
+      {"k.jsonl:1", "key \"text\" appears twice"});
+  const auto rows = read_jsonl_dataset(write("n.jsonl", "{\"text\": \"a\", \"label\": 1}\n"), {});
+  EXPECT_EQ(rows[0].label, "1");
+}
+
 TEST_F(EvalDatasets, EmptyFileIsAnError) {
   test::expect_error([&] { read_jsonl_dataset(write("e.jsonl", "\n"), {}); },
                      {"e.jsonl: dataset has no rows"});
