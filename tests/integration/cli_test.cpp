@@ -385,7 +385,7 @@ TEST_F(Cli, UnknownModelTypeListsSupportedOnes) {
   config["model_type"] = "gpt2";
   test::write_bytes(config_path, config.dump(2));
   expect_clean_failure(run_cli({"embed", "-m", model.string(), "-i", write_file("in.txt", "hi\n").string()}),
-                       {config_path.string(), "'gpt2'", "bert", "distilbert", "roberta"});
+                       {config_path.string(), "model_type \"gpt2\" is not supported", "bert", "distilbert", "roberta"});
 }
 
 TEST_F(Cli, MissingModelDirectoryIsNamed) {
