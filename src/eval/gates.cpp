@@ -8,6 +8,8 @@
 #include <map>
 #include <utility>
 
+#include "core/error.h"
+
 namespace qp::eval {
 namespace {
 
@@ -32,14 +34,15 @@ GateResult make_gate(std::string name, double value, std::optional<double> thres
 std::optional<GateResult> accuracy_gate(const Comparison& c, const GateThresholds& t) {
   if (!t.max_accuracy_drop) return std::nullopt;
   if (c.baseline.task == EvalTask::Unlabelled || c.baseline.primary_metric.empty()) return std::nullopt;
-  const double drop = c.accuracy_drop_points, limit = *t.max_accuracy_drop;
+  // The drop is measured in points (metric × 100), so the fraction becomes points too.
+  const double drop = c.accuracy_drop_points, limit = *t.max_accuracy_drop * 100;
   GateResult g = make_gate("accuracy_drop", drop, limit);
   g.passed = std::isfinite(drop) && drop <= limit + kSlack;
   const std::string& metric = c.baseline.primary_metric;
   const std::string measured = drop >= 0 ? format("%s dropped %.2f points", metric.c_str(), drop)
                                          : format("%s rose %.2f points", metric.c_str(), -drop);
-  const std::string values =
-      format(" (fp32 %.4f, quantized %.4f), limit %.2f", c.baseline.primary, c.quantized.primary, limit);
+  const std::string values = format(" (fp32 %.4f, quantized %.4f), limit %.2f points (max_accuracy_drop %g)",
+                                    c.baseline.primary, c.quantized.primary, limit, *t.max_accuracy_drop);
   if (!std::isfinite(drop))
     g.detail = format("%s drop is not a number (quantized %s %.4f): fails", metric.c_str(), metric.c_str(),
                       c.quantized.primary);
@@ -154,7 +157,22 @@ GateResult collapse_gate(const Comparison& c, const GateThresholds& t) {
 
 }  // namespace
 
+std::string max_accuracy_drop_problem(double fraction) {
+  if (std::isfinite(fraction) && fraction >= 0 && fraction <= 1) return "";
+  const std::string value = format("%g", fraction);
+  if (std::isfinite(fraction) && fraction > 1)
+    return format(
+        "max_accuracy_drop is a fraction of the metric's scale (0.015 means 1.5%%, 1.5 points of "
+        "accuracy), got %s; for %s points write %g",
+        value.c_str(), value.c_str(), fraction / 100);
+  return format("max_accuracy_drop must be a fraction between 0 and 1 (0.015 means 1.5%%), got %s",
+                value.c_str());
+}
+
 std::vector<GateResult> apply_gates(const Comparison& comparison, const GateThresholds& thresholds) {
+  if (thresholds.max_accuracy_drop)
+    if (std::string problem = max_accuracy_drop_problem(*thresholds.max_accuracy_drop); !problem.empty())
+      fail(problem);
   std::vector<GateResult> gates;
   if (auto g = accuracy_gate(comparison, thresholds)) gates.push_back(std::move(*g));
   gates.push_back(speedup_gate(comparison, thresholds));

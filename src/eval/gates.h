@@ -3,7 +3,8 @@
 // its threshold and a sentence a person can act on; a failed gate makes the
 // pipeline (and `quantpipe eval`) exit non-zero.
 //
-//   accuracy_drop  baseline − quantized primary metric, in points ≤ max_accuracy_drop
+//   accuracy_drop  baseline − quantized primary metric ≤ max_accuracy_drop, a fraction
+//                  of the metric's scale (0.015: 1.5 points); reported in points
 //   speedup        quantized ÷ baseline queries per minute ≥ min_speedup
 //   size           model size within ±size_tolerance of target_size_mb (far below
 //                  the target passes with a warning: a target is a budget)
@@ -22,7 +23,9 @@
 namespace qp::eval {
 
 struct GateThresholds {
-  std::optional<double> max_accuracy_drop;  // points; gate skipped when absent
+  // A fraction of the primary metric's scale, in [0, 1]: 0.015 allows 1.5 points
+  // (the original pipeline's meaning). Gate skipped when absent.
+  std::optional<double> max_accuracy_drop;
   double min_speedup = 1.2;
   std::optional<double> target_size_mb;  // gate skipped when absent
   double size_tolerance = 0.10;          // fraction of the target
@@ -35,10 +38,16 @@ struct GateResult {
   bool passed = true;
   bool warning = false;  // passed, but worth a look (e.g. far below the size target)
   double value = 0;
-  std::optional<double> threshold;
-  std::string detail;  // "accuracy dropped 2.31 points, limit 1.00 (fails by 1.31)"
+  std::optional<double> threshold;  // in the unit of value (accuracy_drop: points)
+  std::string detail;               // "accuracy dropped 2.31 points, limit 1.00 (fails by 1.31)"
 };
 
+// Why a max_accuracy_drop cannot be meant as given ("" when it is a fraction
+// in [0, 1]). A value above 1 is almost always points written by mistake (1.5
+// for 1.5%), a gate a hundred times looser than meant, so it is refused.
+std::string max_accuracy_drop_problem(double fraction);
+
+// Throws qp::Error when max_accuracy_drop is not a fraction (see above).
 std::vector<GateResult> apply_gates(const Comparison& comparison, const GateThresholds& thresholds);
 bool all_passed(const std::vector<GateResult>& gates);
 nlohmann::json to_json(const GateResult& gate);

@@ -247,8 +247,9 @@ std::vector<GateNote> gate_notes(const std::vector<ModelView>& models) {
 const std::vector<std::pair<std::string, std::string>>& gate_explanations() {
   static const std::vector<std::pair<std::string, std::string>> lines = {
       {"accuracy_drop",
-       "fp32 minus quantized primary metric, in points, at most the configured limit "
-       "(skipped when no limit is set or the task has no gold labels)."},
+       "fp32 minus quantized primary metric, in points, at most max_accuracy_drop, a fraction of the "
+       "metric's scale shown here in points (0.015 is 1.50 points) (skipped when no limit is set or "
+       "the task has no gold labels)."},
       {"speedup", "quantized queries per minute divided by fp32 queries per minute, at least the floor."},
       {"size", kSizeGateNote},
       {"collapse",

@@ -2,9 +2,12 @@
 // filled in and everything checked once at load time, so the rest of the
 // pipeline never re-validates and never sees YAML.
 //
-// A config file has a top-level map with `models:` and/or `datasets:` (lists of
-// maps). Several files are merged; names must be unique across all of them and
-// every model benchmark must name a dataset defined in one of them.
+// A config file has a top-level map with `models:` (a list of maps) and/or
+// `datasets:`, either a list of maps each with its `name:`, or a map keyed by
+// dataset name as the original pipeline's datasets.yaml has it (there `name:`
+// is the hub dataset path, quantpipe's `hf_name:`). Several files are merged;
+// names must be unique across all of them and every model benchmark must name a
+// dataset defined in one of them.
 //
 // Relative paths (model `path`, dataset `path`, `preprocessing.cache_dir`) are
 // resolved against the directory of the config file that contains them, so a
@@ -57,7 +60,10 @@ struct QuantizationConfig {
   SchemeKind scheme = SchemeKind::Affine;  // ignored when ternary
   bool per_channel = false;                // one scale per output row instead of per group
   std::optional<double> target_size_mb;
-  std::optional<double> max_accuracy_drop;  // percentage points below fp32
+  // Largest allowed drop of the primary metric below fp32, as a fraction of the
+  // metric's scale, as the original pipeline means it: 0.015 is 1.5 points of
+  // accuracy. Values above 1 are refused at load (they are points written by mistake).
+  std::optional<double> max_accuracy_drop;
   // Gate thresholds with their defaults (see eval/gates.h).
   double min_speedup = 1.2;     // quantized ÷ fp32 queries per minute
   double size_tolerance = 0.1;  // fraction of target_size_mb
@@ -78,9 +84,10 @@ struct ModelConfig {
 
 struct Preprocessing {
   int max_length = 128;
-  bool truncation = true;
-  std::string padding = "longest";  // longest | max_length | none
-  std::filesystem::path cache_dir;  // empty: the pipeline's default
+  bool truncation = true;                             // false when the strategy is do_not_truncate
+  std::string truncation_strategy = "longest_first";  // as written: longest_first, only_first, …
+  std::string padding = "longest";                    // longest | max_length | none
+  std::filesystem::path cache_dir;                    // empty: the pipeline's default
 };
 
 struct DatasetConfig {
@@ -88,6 +95,9 @@ struct DatasetConfig {
   DatasetProvider provider = DatasetProvider::Local;
   std::string hf_name;  // hub dataset id, e.g. "glue" (huggingface only)
   std::string subset;   // e.g. "mnli"
+  // The splits evaluated, concatenated in order. `splits:` is a list, or a map
+  // of role → split ({train: train, validation: validation}), of which the
+  // `validation` split (else `test`) is evaluated: evaluation never trains.
   std::vector<std::string> splits = {"validation"};
   std::vector<std::string> metrics;  // at least one
   Preprocessing preprocessing;

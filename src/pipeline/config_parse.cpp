@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "eval/gates.h"
 
 namespace qp::pipeline {
 namespace {
@@ -18,6 +19,16 @@ const Names<ModelTask>& task_names() {
                                          {ModelTask::Nli, "nli"},
                                          {ModelTask::Embedding, "embedding"},
                                          {ModelTask::ZeroShot, "zero-shot"}};
+  return names;
+}
+// Other spellings of a task: the Hugging Face pipeline task names that the
+// original pipeline's configs use, and its README's example value
+// "classification-type", so a config in that format loads as it is.
+const Names<ModelTask>& task_aliases() {
+  static const Names<ModelTask> names = {
+      {ModelTask::Classification, "text-classification"}, {ModelTask::Classification, "sentiment-analysis"},
+      {ModelTask::Classification, "classification-type"}, {ModelTask::ZeroShot, "zero-shot-classification"},
+      {ModelTask::Embedding, "feature-extraction"},       {ModelTask::Embedding, "sentence-similarity"}};
   return names;
 }
 const Names<SchemeKind>& kind_names() {
@@ -64,6 +75,13 @@ E parse_enum(const YamlField& field, const Names<E>& names) {
   for (const auto& [value, name] : names)
     if (name == text) return value;
   return names.front().first;  // unreachable: one_of accepted text
+}
+
+ModelTask parse_task(const YamlField& field) {
+  const std::string text = field.as_string();
+  for (const auto& [task, name] : task_aliases())
+    if (text == name) return task;
+  return parse_enum(field, task_names());
 }
 
 // Names become directory and report names, so keep them to portable characters.
@@ -129,6 +147,9 @@ QuantizationConfig parse_quantization(const YamlField& field) {
   if (auto f = map.get("per_channel")) q.per_channel = f->as_bool();
   q.target_size_mb = parse_optional_number(map, "target_size_mb", 0, false);
   q.max_accuracy_drop = parse_optional_number(map, "max_accuracy_drop", 0, true);
+  if (q.max_accuracy_drop)
+    if (std::string problem = eval::max_accuracy_drop_problem(*q.max_accuracy_drop); !problem.empty())
+      map.need("max_accuracy_drop").fail(problem);
   if (auto v = parse_optional_number(map, "min_speedup", 0, true)) q.min_speedup = *v;
   if (auto v = parse_optional_number(map, "size_tolerance", 0, true)) q.size_tolerance = *v;
   if (auto v = parse_fraction(map, "min_agreement")) q.min_agreement = *v;
@@ -161,7 +182,7 @@ ModelConfig parse_model(const YamlField& field, std::vector<BenchmarkRef>& refs)
   if (model.hf_name.empty() == model.path.empty())
     field.fail(
         cat("model '", model.name, "' needs exactly one of 'hf_name' (hub id) and 'path' (local directory)"));
-  model.task = parse_enum(map.need("task"), task_names());
+  model.task = parse_task(map.need("task"));
   model.quantization = parse_quantizations(map.need("quantization"));
   if (auto f = map.get("benchmarks")) {
     const std::vector<YamlField> items = f->node.IsScalar() ? std::vector<YamlField>{*f} : f->items();
@@ -173,11 +194,28 @@ ModelConfig parse_model(const YamlField& field, std::vector<BenchmarkRef>& refs)
   return model;
 }
 
+// true / false, or a Hugging Face truncation strategy as the original configs write it.
+void parse_truncation(const YamlField& field, Preprocessing& pre) {
+  const std::string text = field.as_string();
+  for (std::string_view strategy : {"longest_first", "only_first", "only_second", "do_not_truncate"}) {
+    if (text != strategy) continue;
+    pre.truncation_strategy = text;
+    pre.truncation = text != "do_not_truncate";
+    return;
+  }
+  bool on = false;
+  if (!YAML::convert<bool>::decode(field.node, on))
+    field.fail(
+        cat("expected true, false, longest_first, only_first, only_second or do_not_truncate, got ", text));
+  pre.truncation = on;
+  pre.truncation_strategy = on ? "longest_first" : "do_not_truncate";
+}
+
 Preprocessing parse_preprocessing(const YamlField& field) {
   const YamlMap map(field, {"max_length", "truncation", "padding", "cache_dir"});
   Preprocessing pre;
   if (auto f = map.get("max_length")) pre.max_length = static_cast<int>(parse_positive(*f));
-  if (auto f = map.get("truncation")) pre.truncation = f->as_bool();
+  if (auto f = map.get("truncation")) parse_truncation(*f, pre);
   if (auto f = map.get("padding")) pre.padding = one_of(*f, {"longest", "max_length", "none"});
   if (auto f = map.get("cache_dir")) pre.cache_dir = parse_path(*f);
   return pre;
@@ -221,16 +259,46 @@ void forbid(const YamlMap& map, std::string_view key, std::string_view provider)
   if (auto f = map.get(key)) f->fail(cat("only for provider ", provider));
 }
 
-void parse_huggingface_source(const YamlMap& map, DatasetConfig& d) {
-  d.hf_name = map.need("hf_name").as_string();
+// `splits:` as a list of split names, or as the original pipeline's map of
+// role → split, of which the one to evaluate on is taken (see config.h).
+std::vector<std::string> parse_splits(const YamlField& field) {
+  if (!field.node.IsMap()) {
+    std::vector<std::string> splits = field.as_string_list();
+    if (splits.empty()) field.fail("needs at least one split");
+    return splits;
+  }
+  const YamlMap roles(field);
+  for (std::string_view role : {"validation", "test"})
+    if (auto f = roles.get(role)) return {f->as_string()};
+  std::string known;
+  for (const auto& [role, split] : roles.entries()) known += cat(known.empty() ? "" : ", ", role);
+  field.fail(cat(
+      "names no 'validation' or 'test' split to evaluate on (roles: ", known.empty() ? "none" : known, ")"));
+}
+
+// The hub dataset path: `hf_name:`, or `name:` in the map form of `datasets:`
+// (where the map key is the dataset's own name).
+std::string parse_hub_path(const YamlMap& map, bool keyed) {
+  std::optional<YamlField> name = keyed ? map.get("name") : std::nullopt;
+  std::optional<YamlField> hf_name = map.get("hf_name");
+  if (name && hf_name)
+    hf_name->fail("the hub dataset path is given twice: as 'name' (the keyed form's spelling) and 'hf_name'");
+  if (name) return name->as_string();
+  if (hf_name) return hf_name->as_string();
+  map.field().fail(keyed ? "missing required key 'name' (the hub dataset path, e.g. nyu-mll/glue)"
+                         : "missing required key 'hf_name'");
+}
+
+void parse_huggingface_source(const YamlMap& map, DatasetConfig& d, bool keyed) {
+  d.hf_name = parse_hub_path(map, keyed);
+  if (d.hf_name.empty()) map.field().fail("the hub dataset path must not be empty");
   if (auto f = map.get("subset")) d.subset = f->as_string();
-  if (auto f = map.get("splits")) d.splits = f->as_string_list();
-  if (d.splits.empty()) map.need("splits").fail("needs at least one split");
+  if (auto f = map.get("splits")) d.splits = parse_splits(*f);
   forbid(map, "path", "local");
   forbid(map, "format", "local");
 }
 
-void parse_local_source(const YamlMap& map, DatasetConfig& d) {
+void parse_local_source(const YamlMap& map, DatasetConfig& d, bool keyed) {
   const YamlField path = map.need("path");
   d.path = parse_path(path);
   if (auto f = map.get("format")) {
@@ -239,20 +307,23 @@ void parse_local_source(const YamlMap& map, DatasetConfig& d) {
     d.format = infer_format(path, d.path);
   }
   for (std::string_view key : {"hf_name", "subset", "splits"}) forbid(map, key, "huggingface");
+  if (keyed) forbid(map, "name", "huggingface (in this keyed form it is the hub dataset path)");
 }
 
-DatasetConfig parse_dataset(const YamlField& field) {
+// One dataset. `key` is the entry's key in the map form of `datasets:` (its
+// name); absent in the list form, where `name:` names it.
+DatasetConfig parse_dataset(const YamlField& field, const std::optional<YamlField>& key) {
   const YamlMap map(
       field, {"name", "provider", "hf_name", "subset", "splits", "metrics", "preprocessing", "path", "format",
               "columns", "label_mapping", "limit", "candidate_labels", "hypothesis_template"});
   DatasetConfig d;
-  d.source = {field.file, field.line()};
-  d.name = parse_name(map.need("name"));
+  d.source = {field.file, key ? key->line() : field.line()};
+  d.name = parse_name(key ? *key : map.need("name"));
   d.provider = parse_enum(map.need("provider"), provider_names());
   if (d.provider == DatasetProvider::HuggingFace) {
-    parse_huggingface_source(map, d);
+    parse_huggingface_source(map, d, key.has_value());
   } else {
-    parse_local_source(map, d);
+    parse_local_source(map, d, key.has_value());
   }
   const YamlField metrics = map.need("metrics");
   d.metrics = metrics.as_string_list();
@@ -273,6 +344,21 @@ DatasetConfig parse_dataset(const YamlField& field) {
   return d;
 }
 
+// `datasets:` as a list of entries with `name:`, or as a map keyed by name.
+void parse_datasets(const YamlField& field, std::vector<DatasetConfig>& datasets) {
+  if (!field.node.IsMap()) {
+    for (const YamlField& item : field.items()) datasets.push_back(parse_dataset(item, std::nullopt));
+    return;
+  }
+  for (const auto& [key, value] : YamlMap(field).keyed_entries()) {
+    for (const DatasetConfig& existing : datasets)
+      if (existing.name == key.node.Scalar())
+        key.fail(
+            cat("duplicate dataset '", existing.name, "' (first defined at ", existing.source.str(), ")"));
+    datasets.push_back(parse_dataset(value, key));
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(ModelTask task) { return name_of(task, task_names()); }
@@ -288,8 +374,7 @@ ParsedFile parse_config_document(const YAML::Node& root, const std::string& file
   if (auto f = map.get("models"))
     for (const YamlField& item : f->items())
       parsed.config.models.push_back(parse_model(item, parsed.benchmarks));
-  if (auto f = map.get("datasets"))
-    for (const YamlField& item : f->items()) parsed.config.datasets.push_back(parse_dataset(item));
+  if (auto f = map.get("datasets")) parse_datasets(*f, parsed.config.datasets);
   if (parsed.config.models.empty() && parsed.config.datasets.empty())
     fail(file, ": defines no models and no datasets (expected 'models:' and/or 'datasets:')");
   return parsed;

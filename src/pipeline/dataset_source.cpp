@@ -1,5 +1,6 @@
 #include "pipeline/dataset_source.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -77,6 +78,11 @@ std::filesystem::path hub_export_path(const DatasetConfig& config, const std::st
   std::filesystem::path dir = cache / repo;
   if (!config.subset.empty()) dir /= config.subset;
   return dir / (split + ".jsonl");
+}
+
+std::optional<int64_t> row_limit(const DatasetConfig& config, std::optional<int64_t> cap) {
+  if (config.limit && cap) return std::min(*config.limit, *cap);
+  return config.limit ? config.limit : cap;
 }
 
 std::vector<LabelledExample> load_dataset(const DatasetConfig& config,

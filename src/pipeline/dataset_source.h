@@ -10,7 +10,9 @@
 // splits are concatenated in config order.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,11 @@ namespace qp::pipeline {
 // ones). Throws qp::Error naming the file and problem.
 std::vector<LabelledExample> load_dataset(const DatasetConfig& config,
                                           const std::filesystem::path& default_cache_dir);
+
+// The rows a run takes of a dataset: its own `limit` and a run-wide cap (the
+// pipeline's or eval's --limit), the smaller of the two; nullopt: every row.
+// load_dataset of a config with this as its limit spreads them evenly.
+std::optional<int64_t> row_limit(const DatasetConfig& config, std::optional<int64_t> cap);
 
 // Where a hub dataset's split is expected in the cache.
 std::filesystem::path hub_export_path(const DatasetConfig& config, const std::string& split,

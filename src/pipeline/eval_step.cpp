@@ -84,9 +84,11 @@ void evaluate_group(const std::vector<const Job*>& jobs, const EvalStepOptions& 
   std::vector<LabelledExample> examples;
   eval::RunResult baseline_run;
   try {
-    examples = load_dataset(*first.dataset, options.dataset_cache);
-    if (options.limit && static_cast<int64_t>(examples.size()) > *options.limit)
-      examples.resize(*options.limit);
+    // The plan's row limit (the dataset's own and --limit), spread evenly over
+    // the rows as `quantpipe eval --limit` does: a label-sorted file keeps every label.
+    DatasetConfig dataset = *first.dataset;
+    dataset.limit = first.limit;
+    examples = load_dataset(dataset, options.dataset_cache);
     std::optional<Model> baseline = Model::load(first.source, {options.threads});
     baseline_run = eval::run_model(*baseline, examples, spec, run_options);
     release(baseline);

@@ -20,7 +20,6 @@ struct EvalStepOptions {
   int threads = 0;  // 0: all cores
   int batch_size = 32;
   int speed_rounds = 3;                 // alternating timed passes behind each speedup (see eval::SpeedCheck)
-  std::optional<int64_t> limit;         // cap on rows of every dataset (quick runs)
   std::filesystem::path dataset_cache;  // default cache of hub dataset exports
 };
 
@@ -35,7 +34,7 @@ struct EvalStepResult {
 // The gates a quantization entry asks for.
 eval::GateThresholds gate_thresholds(const QuantizationConfig& quantization);
 
-// Runs the group (all jobs share model and dataset); calls on_start before and
+// Runs the group (all jobs share model, dataset and row limit); calls on_start before and
 // on_done after each job. A failure of the baseline fails every job of the group.
 void evaluate_group(const std::vector<const Job*>& jobs, const EvalStepOptions& options,
                     const std::function<void(const Job&)>& on_start,

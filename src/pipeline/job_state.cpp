@@ -1,6 +1,8 @@
 #include "pipeline/job_state.h"
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -25,10 +27,23 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+std::string format_time(double unix_seconds) {
+  const std::time_t time = static_cast<std::time_t>(unix_seconds);
+  std::tm local{};
+  localtime_r(&time, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
+double JobState::last_touched() const { return std::max({started, finished, skipped_at}); }
+
 void write_job_state(const Workspace& workspace, const JobState& s) {
-  const nlohmann::json doc = {
+  nlohmann::json doc = {
       {"id", s.id},           {"status", to_string(s.status)}, {"fingerprint", s.fingerprint},
       {"started", s.started}, {"finished", s.finished},        {"error", s.error}};
+  if (s.skipped_at > 0) doc["skipped_at"] = s.skipped_at;
+  if (!s.output_files.empty()) doc["output_files"] = s.output_files;
   write_file_atomic(workspace.job_state(s.id), doc.dump(2) + "\n");
 }
 
@@ -42,6 +57,10 @@ std::optional<JobState> read_job_state(const Workspace& workspace, const std::st
   s.started = doc->value("started", 0.0);
   s.finished = doc->value("finished", 0.0);
   s.error = doc->value("error", "");
+  s.skipped_at = doc->value("skipped_at", 0.0);
+  if (auto files = doc->find("output_files"); files != doc->end() && files->is_object())
+    for (const auto& [path, bytes] : files->items())
+      if (bytes.is_number_integer()) s.output_files[path] = bytes.get<int64_t>();
   return s;
 }
 

@@ -4,6 +4,8 @@
 // same truth as the run itself.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,9 +22,18 @@ struct JobState {
   std::string id;
   JobStatus status = JobStatus::Pending;
   std::string fingerprint;  // of the inputs the finished result came from
-  double started = 0;       // Unix seconds; 0 when not started
+  // Unix seconds. A skipped job keeps the times of the run that produced its
+  // result, and says when it was found unchanged in `skipped_at`.
+  double started = 0;  // 0 when not started
   double finished = 0;
   std::string error;  // Failed: the one-line reason
+  double skipped_at = 0;
+  // A finished conversion: every file of its output directory (relative path →
+  // bytes), checked before the conversion is skipped (see skip_check.h).
+  std::map<std::string, int64_t> output_files{};
+
+  // The latest time this state was written by a run (for "is it from this run").
+  double last_touched() const;
 };
 
 struct RunState {
@@ -34,6 +45,7 @@ struct RunState {
 };
 
 double unix_now();
+std::string format_time(double unix_seconds);  // local time, "2024-05-01 14:03:22"
 void write_job_state(const Workspace& workspace, const JobState& state);
 // nullopt when the file is absent or unreadable (a monitor must not crash on a half-made workspace).
 std::optional<JobState> read_job_state(const Workspace& workspace, const std::string& id);

@@ -32,7 +32,7 @@ std::optional<RunSnapshot> snapshot_run(const Workspace& workspace) {
     const std::optional<JobState> job = read_job_state(workspace, id);
     // A state older than this run belongs to the last one: the job is still to come.
     // (A job failed before it could start has only an end time.)
-    const bool from_this_run = job && std::max(job->started, job->finished) >= run->started;
+    const bool from_this_run = job && job->last_touched() >= run->started;
     const JobStatus status =
         job && (from_this_run || job->status == JobStatus::Pending) ? job->status : JobStatus::Pending;
     switch (status) {

@@ -7,6 +7,7 @@
 #include "core/hash.h"
 #include "io/hub_cache.h"
 #include "io/model_dir.h"
+#include "pipeline/dataset_source.h"
 #include "quant/convert.h"
 
 namespace qp::pipeline {
@@ -51,6 +52,7 @@ std::string convert_command(const Job& job) {
 std::string eval_command(const Job& job, const std::vector<std::string>& files) {
   std::string cmd = cat("quantpipe eval --model ", job.output.string(), " --dataset ", job.dataset->name);
   for (const std::string& file : files) cmd += cat(" --config ", file);
+  if (job.limit) cmd += cat(" --limit ", *job.limit);
   return cmd;
 }
 
@@ -88,7 +90,21 @@ std::string evaluation_fingerprint(const Job& job, const std::string& conversion
   fp.add(cat(to_string(job.model->task), "|", q.max_accuracy_drop.value_or(-1), "|",
              q.target_size_mb.value_or(-1), "|", q.min_speedup, "|", q.size_tolerance, "|", q.min_agreement,
              "|", q.min_cosine));
+  // The rows evaluated: a --limit run must not stand in for a full one.
+  fp.add(job.limit ? cat("rows=", *job.limit) : std::string("rows=all"));
   return fp.hex();
+}
+
+// Each quantization of a model is one directory, one state file and one result
+// entry, so a second entry with the same scheme would silently share them.
+void refuse_duplicate_quantizations(const ModelConfig& model) {
+  for (size_t i = 0; i < model.quantization.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (scheme_name(model.quantization[i]) == scheme_name(model.quantization[j]))
+        fail(model.quantization[i].source.str(), ": model '", model.name, "' lists quantization ",
+             scheme_name(model.quantization[i]), " twice (first at ", model.quantization[j].source.str(),
+             "); each quantization is converted once into one directory, so its two entries would share "
+             "one model, state and result (and one gate setting would be lost): remove one or merge them");
 }
 
 }  // namespace
@@ -118,6 +134,9 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
       fail("--models: no model named '", name, "' in ", config.files.size(), " config file(s)");
   for (const std::string& name : filter.datasets)
     if (!config.find_dataset(name)) fail("--datasets: no dataset named '", name, "' in the config");
+  if (filter.limit && *filter.limit <= 0)
+    fail("--limit must be at least 1, got ", *filter.limit, " (leave it out to evaluate every row)");
+  for (const ModelConfig& model : config.models) refuse_duplicate_quantizations(model);
 
   Plan plan;
   plan.config_files = config.files;
@@ -136,6 +155,7 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
       resolve_source(model, convert);
       if (!convert.source.empty()) {
         if (source_fingerprint.empty()) source_fingerprint = quant::model_fingerprint(convert.source);
+        convert.source_fingerprint = source_fingerprint;
         convert.fingerprint = conversion_fingerprint(convert, source_fingerprint);
       }
       convert.command = convert_command(convert);
@@ -145,6 +165,8 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
         eval.kind = JobKind::Evaluate;
         eval.dataset = config.find_dataset(dataset_name);
         eval.id = cat("eval.", model.name, ".", convert.quant, ".", dataset_name);
+        eval.conversion_id = convert.id;
+        eval.limit = row_limit(*eval.dataset, filter.limit);
         if (!convert.fingerprint.empty())
           eval.fingerprint = evaluation_fingerprint(eval, convert.fingerprint);
         eval.command = eval_command(eval, config.files);

@@ -5,7 +5,9 @@
 // and the quantpipe command that does the same step by hand.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,13 +28,19 @@ struct Job {
   std::filesystem::path source;            // fp32 model directory; empty when unavailable
   std::string source_problem;              // why the source is unavailable (hub model not cached, …)
   std::filesystem::path output;            // the converted model directory
+  std::string source_fingerprint;          // of the fp32 model; empty when unavailable
   std::string fingerprint;                 // empty when the source is unavailable
   std::string command;                     // the equivalent quantpipe command line
+  std::string conversion_id;               // Evaluate: the conversion job it evaluates
+  std::optional<int64_t> limit;            // Evaluate: at most this many rows; empty: all
 };
 
 struct PlanFilter {
   std::vector<std::string> models;    // empty: all
   std::vector<std::string> datasets;  // empty: every benchmark of each model
+  // At most this many rows of every dataset (--limit; with a dataset's own
+  // `limit`, the smaller), spread evenly. Part of each evaluation's fingerprint.
+  std::optional<int64_t> limit{};
 };
 
 struct Plan {
@@ -42,7 +50,9 @@ struct Plan {
   size_t count(JobKind kind) const;
 };
 
-// Builds the plan; throws qp::Error when a filter names an unknown model or dataset.
+// Builds the plan; throws qp::Error when a filter names an unknown model or
+// dataset, when the limit is not positive, or when a model lists one
+// quantization twice (two jobs would share one directory and state).
 Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const PlanFilter& filter);
 
 // Splits "a b,c" into {"a", "b", "c"} (the --models / --datasets lists).

@@ -44,12 +44,11 @@ quant::ConvertOptions convert_options(const Job& job) {
 // Shared state of one run: the workspace, its logs and the progress display.
 class RunContext {
  public:
-  RunContext(const Plan& plan, const Workspace& workspace, const PipelineOptions& options,
-             std::set<std::string> up_to_date)
+  RunContext(const Plan& plan, const Workspace& workspace, const PipelineOptions& options, SkipCheck skips)
       : workspace_(workspace),
         options_(options),
         progress_(static_cast<int>(plan.jobs.size()), options.jobs, options.terminal, std::cerr),
-        up_to_date_(std::move(up_to_date)) {
+        skips_(std::move(skips)) {
     for (const Job& job : plan.jobs)
       if (!logs_.count(job.model->name))
         logs_[job.model->name] = std::make_unique<JobLog>(workspace, job.model->name);
@@ -57,18 +56,28 @@ class RunContext {
 
   JobLog& log(const Job& job) { return *logs_.at(job.model->name); }
   // Decided once before the run starts, while the states of the last run are still there.
-  bool up_to_date(const Job& job) const { return up_to_date_.count(job.id) > 0; }
+  bool up_to_date(const Job& job) const { return skips_.up_to_date.count(job.id) > 0; }
+  // Why a job with a finished result runs again ("" when there is nothing to say).
+  std::string rerun_reason(const Job& job) const {
+    const auto it = skips_.reruns.find(job.id);
+    return it == skips_.reruns.end() ? "" : it->second;
+  }
 
   void start(const Job& job) {
     write_job_state(workspace_, {job.id, JobStatus::Running, "", unix_now(), 0, ""});
+    if (const std::string why = rerun_reason(job); !why.empty())
+      log(job).line(cat("rerun ", describe(job), ": ", why));
     log(job).line(cat("start ", describe(job)));
     progress_.started(describe(job));
   }
 
-  void finish(const Job& job, JobStatus status, double started, const std::string& error = "") {
+  // output_files: a finished conversion's files, checked before it is skipped next time.
+  void finish(const Job& job, JobStatus status, double started, const std::string& error = "",
+              std::map<std::string, int64_t> output_files = {}) {
     const double now = unix_now();
-    write_job_state(workspace_,
-                    {job.id, status, status == JobStatus::Done ? job.fingerprint : "", started, now, error});
+    JobState state{job.id, status, status == JobStatus::Done ? job.fingerprint : "", started, now, error};
+    state.output_files = std::move(output_files);
+    write_job_state(workspace_, state);
     log(job).line(cat(to_string(status), " ", describe(job), error.empty() ? "" : ": " + error));
     progress_.finished(describe(job), status, started > 0 ? now - started : 0);
     std::lock_guard<std::mutex> lock(mutex_);
@@ -80,15 +89,30 @@ class RunContext {
     }
   }
 
-  void gate_failed(const Job& job, const std::string& detail) {
+  // Counts an evaluation whose gates did not all pass (once) and lists each failed gate.
+  // `note` says where a verdict kept from an earlier run comes from.
+  void verdict(const Job& job, const nlohmann::json& entry, const std::string& note = "") {
+    if (entry.value("passed", false)) return;
+    std::vector<std::string> details;
+    if (const auto gates = entry.find("gates"); gates != entry.end() && gates->is_array())
+      for (const auto& gate : *gates)
+        if (gate.is_object() && !gate.value("passed", true))
+          details.push_back(cat(gate.value("name", "gate"), ": ", gate.value("detail", "failed")));
+    if (details.empty()) details.push_back("a quality gate failed");
     std::lock_guard<std::mutex> lock(mutex_);
     ++outcome_.gates_failed;
-    outcome_.problems.push_back(cat(job.id, ": ", detail));
+    for (const std::string& detail : details) outcome_.problems.push_back(cat(job.id, ": ", detail, note));
   }
 
+  // The state keeps the times of the run that produced the result; skipped_at says when it was reused.
   void skip(const Job& job) {
     log(job).line(cat("skip ", describe(job), " (unchanged since the last run; --no-skip reruns it)"));
-    write_job_state(workspace_, {job.id, JobStatus::Skipped, job.fingerprint, 0, unix_now(), ""});
+    JobState state;
+    state.id = job.id;
+    if (std::optional<JobState> last = read_job_state(workspace_, job.id)) state = std::move(*last);
+    state.status = JobStatus::Skipped;
+    state.skipped_at = unix_now();
+    write_job_state(workspace_, state);
     progress_.finished(describe(job), JobStatus::Skipped, 0);
     std::lock_guard<std::mutex> lock(mutex_);
     ++outcome_.skipped;
@@ -103,7 +127,7 @@ class RunContext {
   const Workspace& workspace_;
   const PipelineOptions& options_;
   ProgressBar progress_;
-  std::set<std::string> up_to_date_;
+  SkipCheck skips_;
   std::map<std::string, std::unique_ptr<JobLog>> logs_;
   std::mutex mutex_;
   PipelineOutcome outcome_;
@@ -123,7 +147,7 @@ void run_conversion(const Job& job, RunContext& ctx) {
                            t.plan.scheme ? quant::format_scheme(*t.plan.scheme) : "keep", " ", t.stored_bytes,
                            " bytes"));
             });
-    ctx.finish(job, JobStatus::Done, started);
+    ctx.finish(job, JobStatus::Done, started, "", list_output_files(job.output));
   } catch (const std::exception& e) {
     ctx.finish(job, JobStatus::Failed, started, e.what());
   }
@@ -169,12 +193,13 @@ void store_entry(const Job& job, const nlohmann::json& entry, const Workspace& w
   write_json_file(path, doc);
 }
 
-std::optional<nlohmann::json> stored_entry(const Job& job, const Workspace& workspace) {
-  const std::optional<nlohmann::json> doc =
-      read_json_object(workspace.test_results(job.model->name, job.quant));
-  if (!doc || !doc->contains("datasets") || !(*doc)["datasets"].contains(job.dataset->name))
-    return std::nullopt;
-  return (*doc)["datasets"][job.dataset->name];
+// A skipped evaluation's verdict is the stored one: a rerun reports the same
+// failed gates (and exit status) as the run that produced them and the report.
+void report_stored_verdict(const Job& job, RunContext& ctx) {
+  const std::optional<nlohmann::json> entry = stored_evaluation(job, ctx.workspace());
+  const std::optional<JobState> state = read_job_state(ctx.workspace(), job.id);
+  const std::string when = state && state->finished > 0 ? cat(" of ", format_time(state->finished)) : "";
+  if (entry && entry->is_object()) ctx.verdict(job, *entry, cat(" (stored result", when, ", unchanged)"));
 }
 
 void run_evaluations(const std::vector<const Job*>& jobs, const std::set<std::string>& failed_conversions,
@@ -193,6 +218,7 @@ void run_evaluations(const std::vector<const Job*>& jobs, const std::set<std::st
         ctx.finish(job, JobStatus::Failed, 0, cat("not evaluated: ", convert_id, " failed"));
       } else if (ctx.up_to_date(job)) {
         ctx.skip(job);
+        report_stored_verdict(job, ctx);
       } else {
         to_run.push_back(&job);
       }
@@ -208,9 +234,7 @@ void run_evaluations(const std::vector<const Job*>& jobs, const std::set<std::st
         [&](const EvalStepResult& r) {
           if (!r.entry) return ctx.finish(*r.job, JobStatus::Failed, started[r.job->id], r.error);
           store_entry(*r.job, *r.entry, ctx.workspace());
-          if (!r.entry->value("passed", false))
-            for (const auto& gate : (*r.entry)["gates"])
-              if (!gate.value("passed", true)) ctx.gate_failed(*r.job, gate.value("detail", "gate failed"));
+          ctx.verdict(*r.job, *r.entry);
           ctx.finish(*r.job, JobStatus::Done, started[r.job->id]);
         });
   }
@@ -231,7 +255,7 @@ void write_comparisons(const Plan& plan, const Workspace& workspace) {
              {"config_files", plan.config_files},
              {"entries", nlohmann::json::array()}};
     }
-    std::optional<nlohmann::json> entry = stored_entry(job, workspace);
+    std::optional<nlohmann::json> entry = stored_evaluation(job, workspace);
     if (!entry) continue;
     if (auto conversion = read_json_object(job.output / "quantpipe.json"))
       (*entry)["conversion"] = *conversion;
@@ -243,31 +267,18 @@ void write_comparisons(const Plan& plan, const Workspace& workspace) {
 
 }  // namespace
 
-bool is_up_to_date(const Job& job, const Workspace& workspace) {
-  if (job.fingerprint.empty()) return false;
-  const std::optional<JobState> state = read_job_state(workspace, job.id);
-  if (!state || state->fingerprint != job.fingerprint) return false;
-  if (state->status != JobStatus::Done && state->status != JobStatus::Skipped) return false;
-  if (job.kind == JobKind::Convert) return fs::exists(job.output / "quantpipe.json");
-  const std::optional<nlohmann::json> entry = stored_entry(job, workspace);
-  return entry && entry->value("fingerprint", "") == job.fingerprint;
-}
-
 PipelineOutcome run_pipeline(const Plan& plan, const Workspace& workspace, const PipelineOptions& options) {
   workspace.create_layout();
   RunState run{static_cast<long long>(getpid()), unix_now(), 0, options.jobs, {}};
-  std::set<std::string> up_to_date;
+  SkipCheck skips = options.skip ? check_skips(plan, workspace) : SkipCheck{};
   for (const Job& job : plan.jobs) {
     run.job_ids.push_back(job.id);
-    if (options.skip && is_up_to_date(job, workspace)) {
-      up_to_date.insert(job.id);
-    } else {
+    if (!skips.up_to_date.count(job.id))
       write_job_state(workspace, {job.id, JobStatus::Pending, "", 0, 0, ""});
-    }
   }
   write_run_state(workspace, run);
 
-  RunContext ctx(plan, workspace, options, std::move(up_to_date));
+  RunContext ctx(plan, workspace, options, std::move(skips));
   std::vector<const Job*> conversions, evaluations;
   for (const Job& job : plan.jobs) (job.kind == JobKind::Convert ? conversions : evaluations).push_back(&job);
   run_conversions(conversions, ctx);

@@ -1,7 +1,8 @@
 // Runs a plan: conversions in parallel (up to `jobs` at a time; each is
 // single-threaded), then evaluations one group at a time with all threads, so
 // that no conversion disturbs the speed being measured. Work whose
-// fingerprint is unchanged since a finished run is skipped. Every step writes
+// fingerprint is unchanged since a finished run, and whose output is intact,
+// is skipped (skip_check.h). Every step writes
 // its files into the workspace (see workspace.h) atomically, then the
 // per-model comparison documents and the report are written.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "pipeline/eval_step.h"
 #include "pipeline/plan.h"
+#include "pipeline/skip_check.h"
 #include "pipeline/workspace.h"
 
 namespace qp::pipeline {
@@ -25,7 +27,9 @@ struct PipelineOptions {
 
 struct PipelineOutcome {
   int done = 0, skipped = 0, failed = 0;
-  int gates_failed = 0;               // evaluations whose gates did not all pass
+  // Evaluations whose gates did not all pass, run now or kept from an earlier
+  // run (a skipped evaluation carries its stored verdict).
+  int gates_failed = 0;
   std::vector<std::string> problems;  // one line per failed job or gate
   std::filesystem::path report_markdown, report_html;
 
@@ -33,8 +37,5 @@ struct PipelineOutcome {
 };
 
 PipelineOutcome run_pipeline(const Plan& plan, const Workspace& workspace, const PipelineOptions& options);
-
-// Whether a job's finished result is still valid for its current fingerprint.
-bool is_up_to_date(const Job& job, const Workspace& workspace);
 
 }  // namespace qp::pipeline

@@ -145,4 +145,14 @@ std::vector<std::pair<std::string, YamlField>> YamlMap::entries() const {
   return result;
 }
 
+std::vector<std::pair<YamlField, YamlField>> YamlMap::keyed_entries() const {
+  std::vector<std::pair<YamlField, YamlField>> result;
+  for (const Entry& entry : entries_) {
+    YamlField value = value_field(entry);
+    YamlField key{self_.file, value.key, entry.key, self_.line()};
+    result.emplace_back(std::move(key), std::move(value));
+  }
+  return result;
+}
+
 }  // namespace qp::pipeline

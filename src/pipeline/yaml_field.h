@@ -46,6 +46,8 @@ class YamlMap {
   const YamlField& field() const { return self_; }
   // Each key with its value, in file order (for free-form maps such as label_mapping).
   std::vector<std::pair<std::string, YamlField>> entries() const;
+  // Each key (as a field, for messages and its line) with its value, in file order.
+  std::vector<std::pair<YamlField, YamlField>> keyed_entries() const;
 
  private:
   struct Entry {

@@ -94,6 +94,28 @@ TEST_F(EvalCliTiny, FailedGateExitsTwoAndSaysWhich) {
   EXPECT_FALSE(contains(report_only.out, "Quality gates")) << report_only.out;
 }
 
+// Issue 10: --max-accuracy-drop is a fraction of the metric's scale, as in the
+// configs (0.015 = 1.5 points); a value above 1 is points by mistake and refused.
+TEST_F(EvalCliTiny, MaxAccuracyDropIsAFraction) {
+  const CliResult points =
+      run_cli({"eval", "--model", q8().string(), "--dataset", data().string(), "--max-accuracy-drop", "1.5"});
+  EXPECT_NE(points.exit_code, 0) << points;
+  EXPECT_TRUE(contains(points.err,
+                       "--max-accuracy-drop: max_accuracy_drop is a fraction of the metric's scale "
+                       "(0.015 means 1.5%"))
+      << points;
+  EXPECT_TRUE(contains(points.err, "for 1.5 points write 0.015")) << points;
+  const CliResult r = run_cli({"eval", "--model", q8().string(), "--dataset", data().string(), "--json",
+                               "--limit", "6", "--latency-queries", "1", "--threads", "1", "--min-speedup",
+                               "0", "--max-accuracy-drop", "0.5"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const nlohmann::json gate = nlohmann::json::parse(r.out)["gates"][0];
+  EXPECT_EQ(gate["name"], "accuracy_drop");
+  EXPECT_EQ(gate["threshold"], 50.0);  // points, like the drop it is compared with
+  EXPECT_TRUE(contains(gate["detail"].get<std::string>(), "limit 50.00 points (max_accuracy_drop 0.5)"))
+      << gate.dump();
+}
+
 TEST_F(EvalCliTiny, MarkdownTableAndSingleModel) {
   const CliResult r = run_cli({"eval", "--model", q8().string(), "--dataset", data().string(), "--limit", "6",
                                "--latency-queries", "2", "--threads", "1", "--min-speedup", "0"});
@@ -195,7 +217,7 @@ TEST(EvalCliShared, GenreQ8OnItsDevSet) {
   ASSERT_EQ(convert.exit_code, 0) << convert;
   const CliResult r = run_cli({"eval", "--model", q8.string(), "--dataset", "genre", "--config",
                                (source_dir() / "configs/*.yaml").string(), "--limit", "200", "--json",
-                               "--max-accuracy-drop", "3", "--min-speedup", "0"});
+                               "--max-accuracy-drop", "0.03", "--min-speedup", "0"});
   ASSERT_EQ(r.exit_code, 0) << r;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   expect_six_metrics(j["baseline"], "baseline");

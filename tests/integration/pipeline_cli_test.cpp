@@ -61,7 +61,7 @@ class PipelineCli : public ::testing::Test {
     path: classifier
     task: classification
     quantization:
-      - {bits: 8, scheme: sym, per_channel: true, min_speedup: 0, max_accuracy_drop: 100}
+      - {bits: 8, scheme: sym, per_channel: true, min_speedup: 0, max_accuracy_drop: 1}
     benchmarks: [labelled]
   - name: embedder
     path: embedder
@@ -197,6 +197,139 @@ TEST_F(PipelineCli, FailedGateExitsTwoAndSaysWhichAndByHowMuch) {
   EXPECT_TRUE(contains(read_text(ws() / "report.md"), "FAIL")) << read_text(ws() / "report.md");
 }
 
+// Issue 10: the identical rerun of a run with a failed gate exited 0 with "0
+// evaluation(s) failed" while report.md still showed FAIL, and rewrote the
+// skipped job's state with started: 0.
+TEST_F(PipelineCli, RerunReportsTheStoredFailedGateAndKeepsTheRunTimes) {
+  std::string strict = kConfig;
+  strict.replace(strict.find("min_speedup: 0, max_accuracy_drop"), 14, "min_speedup: 50");
+  write_config(strict);
+  const test::CliResult first = pipeline({"--models", "classifier"});
+  ASSERT_EQ(first.exit_code, 2) << first;
+  const json state = read_json(ws() / "state/eval.classifier.q8_sym_ch.labelled.json");
+  ASSERT_GT(state["started"].get<double>(), 0) << state.dump(2);
+
+  const test::CliResult rerun = pipeline({"--models", "classifier"});
+  EXPECT_EQ(rerun.exit_code, 2) << rerun;
+  EXPECT_TRUE(contains(rerun.out, "0 done, 2 skipped, 0 failed; 1 evaluation(s) failed a quality gate"))
+      << rerun;
+  EXPECT_TRUE(contains(rerun.out, "FAIL eval.classifier.q8_sym_ch.labelled: speedup: speedup ")) << rerun;
+  EXPECT_TRUE(contains(rerun.out, "(stored result of ")) << rerun;
+  EXPECT_EQ(count(rerun.out, "  FAIL "), 1) << rerun;
+  // The report says the same.
+  const std::string report = read_text(ws() / "report.md");
+  EXPECT_TRUE(contains(report, "**FAIL** classifier, q8_sym_ch on labelled: speedup")) << report;
+
+  // The skipped job's state keeps the times of the run that produced its result.
+  const json skipped = read_json(ws() / "state/eval.classifier.q8_sym_ch.labelled.json");
+  EXPECT_EQ(skipped["status"], "skipped");
+  EXPECT_EQ(skipped["started"], state["started"]);
+  EXPECT_EQ(skipped["finished"], state["finished"]);
+  EXPECT_GE(skipped["skipped_at"].get<double>(), state["finished"].get<double>());
+  const json convert = read_json(ws() / "state/convert.classifier.q8_sym_ch.json");
+  EXPECT_GT(convert["started"].get<double>(), 0) << convert.dump(2);
+  EXPECT_GT(convert["output_files"]["model.safetensors"].get<int64_t>(), 0) << convert.dump(2);
+  const test::CliResult monitor = test::run_cli({"monitor", "--workspace", ws().string()});
+  EXPECT_TRUE(contains(monitor.out, "2/2 jobs — 0 done, 2 skipped, 0 failed")) << monitor;
+
+  // Passing gates: the same config without the strict floor passes again.
+  write_config(kConfig);
+  const test::CliResult relaxed = pipeline({"--models", "classifier"});
+  EXPECT_EQ(relaxed.exit_code, 0) << relaxed;
+  EXPECT_TRUE(contains(relaxed.out, "1 done, 1 skipped, 0 failed; 0 evaluation(s)")) << relaxed;
+}
+
+// Issue 10: --limit was not in the fingerprint (a full run after --limit kept
+// the limited results), kept the first N rows (one label on a label-sorted
+// file) and was missing from the dry run's eval commands; 0 and -5 ran in full.
+TEST_F(PipelineCli, LimitSpreadsRowsAndIsPartOfTheFingerprint) {
+  std::ofstream sorted(dir_.path() / "sorted.jsonl");
+  for (int i = 0; i < 6; ++i)
+    sorted << json({{"text", "sentence number " + std::to_string(i)},
+                    {"label", i < 3 ? "LABEL_0" : "LABEL_1"}})
+                  .dump()
+           << "\n";
+  sorted.close();
+  std::string text = kConfig;
+  text.replace(text.find("path: labelled.jsonl"), 20, "path: sorted.jsonl");
+  write_config(text);
+
+  const test::CliResult dry = pipeline({"--models", "classifier", "--limit", "2", "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0) << dry;
+  EXPECT_TRUE(contains(dry.out, "--dataset labelled --config " + config() + " --limit 2")) << dry;
+
+  const test::CliResult quick = pipeline({"--models", "classifier", "--limit", "2"});
+  ASSERT_EQ(quick.exit_code, 0) << quick;
+  json run =
+      read_json(ws() / "comparisons/classifier_comparison.json")["entries"][0]["comparison"]["baseline"];
+  EXPECT_EQ(run["rows"], 2);
+  // Both labels, not the first two rows' one.
+  EXPECT_EQ(run["gold_counts"]["LABEL_0"], 1) << run["gold_counts"];
+  EXPECT_EQ(run["gold_counts"]["LABEL_1"], 1) << run["gold_counts"];
+
+  const test::CliResult full = pipeline({"--models", "classifier"});
+  ASSERT_EQ(full.exit_code, 0) << full;
+  EXPECT_TRUE(contains(full.out, "1 done, 1 skipped, 0 failed")) << full;  // the conversion is kept
+  run = read_json(ws() / "comparisons/classifier_comparison.json")["entries"][0]["comparison"]["baseline"];
+  EXPECT_EQ(run["rows"], 6);
+
+  for (const char* bad : {"0", "-5"}) {
+    const test::CliResult r = pipeline({"--limit", bad});
+    EXPECT_NE(r.exit_code, 0) << r;
+    EXPECT_TRUE(contains(r.err, std::string("--limit: must be at least 1, got ") + bad)) << r;
+    EXPECT_EQ(r.out, "") << r;
+  }
+}
+
+// Issue 10: duplicate quantization entries shared one job id, directory and state.
+TEST_F(PipelineCli, DuplicateQuantizationsAreRefused) {
+  std::string text = kConfig;
+  text.replace(text.find("    benchmarks: [labelled]"), 0,
+               "      - {bits: 8, scheme: sym, per_channel: true, min_speedup: 2}\n");
+  write_config(text);
+  for (const char* flag : {"--dry-run", "--jobs=2"})
+    test::expect_clean_failure(pipeline({flag}),
+                               {config() + ":7", "model 'classifier'", "q8_sym_ch twice", config() + ":6"});
+  EXPECT_FALSE(fs::exists(ws() / "models"));
+}
+
+// Issue 10: a deleted or truncated workspace model was never rebuilt.
+TEST_F(PipelineCli, DeletedOrTruncatedWorkspaceModelIsRebuilt) {
+  ASSERT_EQ(pipeline().exit_code, 0);
+  const fs::path weights = ws() / "models/classifier_q8_sym_ch/model.safetensors";
+  const auto size = fs::file_size(weights);
+  fs::resize_file(weights, size / 2);
+
+  const test::CliResult dry = pipeline({"--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0) << dry;
+  EXPECT_TRUE(contains(dry.out,
+                       "convert.classifier.q8_sym_ch  [run again: its output changed since it was "
+                       "converted: " +
+                           weights.string() + " is " + std::to_string(size / 2) + " bytes"))
+      << dry;
+  EXPECT_TRUE(contains(dry.out,
+                       "eval.classifier.q8_sym_ch.labelled  [run again: convert.classifier.q8_sym_ch "
+                       "runs again]"))
+      << dry;
+  EXPECT_TRUE(contains(dry.out, "convert.embedder.q8_sym_ch  [skip")) << dry;
+
+  const test::CliResult rebuilt = pipeline();
+  ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt;
+  EXPECT_TRUE(contains(rebuilt.out, "2 done, 2 skipped, 0 failed")) << rebuilt;
+  EXPECT_TRUE(contains(rebuilt.err, "done convert classifier q8_sym_ch")) << rebuilt;
+  EXPECT_TRUE(contains(rebuilt.err, "done eval classifier q8_sym_ch labelled")) << rebuilt;
+  EXPECT_EQ(fs::file_size(weights), size);
+  EXPECT_TRUE(
+      contains(read_text(ws() / "logs/conversion_classifier.log"), "rerun convert classifier q8_sym_ch: "))
+      << read_text(ws() / "logs/conversion_classifier.log");
+
+  fs::remove_all(ws() / "models/embedder_q8_sym_ch");
+  const test::CliResult again = pipeline();
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_TRUE(contains(again.out, "2 done, 2 skipped, 0 failed")) << again;
+  EXPECT_TRUE(fs::exists(ws() / "models/embedder_q8_sym_ch/model.safetensors"));
+}
+
 TEST_F(PipelineCli, UnavailableModelFailsLoudlyOthersStillRun) {
   std::string text = kConfig;
   text.replace(text.find("datasets:"), 0,
@@ -218,6 +351,25 @@ TEST_F(PipelineCli, UnavailableModelFailsLoudlyOthersStillRun) {
   const test::CliResult monitor = test::run_cli({"monitor", "--workspace", ws().string()});
   EXPECT_EQ(monitor.exit_code, 1) << monitor;  // the run had failures
   EXPECT_TRUE(contains(monitor.out, "FAILED   convert.hub-only.q8_affine_g64")) << monitor;
+}
+
+// Issue 10: --dry-run exited 0 while jobs printed "cannot run".
+TEST_F(PipelineCli, DryRunExitsOneWhenAJobCannotRun) {
+  std::string text = kConfig;
+  text.replace(text.find("datasets:"), 0,
+               "  - {name: hub-only, hf_name: org/not-downloaded, task: nli, quantization: {bits: 8}, "
+               "benchmarks: [labelled]}\n");
+  write_config(text);
+  const std::string cache = (dir_.path() / "empty-hub").string();
+  const test::CliResult r = test::run_program(
+      {"/bin/bash", "-c",
+       "HF_HUB_CACHE='" + cache + "' exec '" + test::quantpipe_binary().string() + "' pipeline --config '" +
+           config() + "' --workspace '" + ws().string() + "' --dry-run"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_TRUE(contains(r.out, "convert.hub-only.q8_affine_g64  [cannot run: hub model 'org/not-downloaded'"))
+      << r;
+  EXPECT_TRUE(contains(r.out, "# 2 of 6 job(s) cannot run")) << r;
+  EXPECT_FALSE(fs::exists(ws() / "state")) << "a dry run must write nothing";
 }
 
 TEST_F(PipelineCli, BadConfigAndEmptyWorkspaceAreClearErrors) {

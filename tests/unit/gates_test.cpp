@@ -7,6 +7,8 @@
 #include <limits>
 #include <optional>
 
+#include "core/error.h"
+
 namespace qp::eval {
 namespace {
 
@@ -42,7 +44,7 @@ std::optional<GateResult> find(const std::vector<GateResult>& gates, const std::
 
 GateThresholds all_gates() {
   GateThresholds t;
-  t.max_accuracy_drop = 1.0;
+  t.max_accuracy_drop = 0.01;  // a fraction: 1 point
   t.target_size_mb = 23.0;
   return t;
 }
@@ -86,6 +88,28 @@ TEST(Gates, AccuracyDropFailsAndSaysByHowMuch) {
   EXPECT_NE(g->detail.find("accuracy dropped 2.31 points"), std::string::npos) << g->detail;
   EXPECT_NE(g->detail.find("limit 1.00"), std::string::npos) << g->detail;
   EXPECT_NE(g->detail.find("fails by 1.31 points"), std::string::npos) << g->detail;
+}
+
+// Issue 10: max_accuracy_drop is a fraction of the metric's scale, as the
+// original pipeline means it: 0.015 allows 1.5 points, not 0.015 points.
+TEST(Gates, MaxAccuracyDropIsAFractionShownInPoints) {
+  Comparison c = healthy_classification();
+  GateThresholds t;
+  t.max_accuracy_drop = 0.015;
+  c.accuracy_drop_points = 1.4;
+  std::optional<GateResult> g = find(apply_gates(c, t), "accuracy_drop");
+  ASSERT_TRUE(g);
+  EXPECT_TRUE(g->passed) << g->detail;
+  EXPECT_DOUBLE_EQ(*g->threshold, 1.5);  // reported in points, like the value
+  EXPECT_NE(g->detail.find("limit 1.50 points (max_accuracy_drop 0.015)"), std::string::npos) << g->detail;
+  c.accuracy_drop_points = 1.6;
+  g = find(apply_gates(c, t), "accuracy_drop");
+  EXPECT_FALSE(g->passed) << g->detail;
+  EXPECT_NE(g->detail.find("fails by 0.10 points"), std::string::npos) << g->detail;
+  // Points written by mistake are refused, not read as a gate a hundred times looser.
+  t.max_accuracy_drop = 1.5;
+  EXPECT_THROW(apply_gates(c, t), Error);
+  EXPECT_NE(max_accuracy_drop_problem(1.5).find("0.015 means 1.5%"), std::string::npos);
 }
 
 TEST(Gates, ExactlyAtThresholdPasses) {

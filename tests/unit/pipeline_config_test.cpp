@@ -281,11 +281,11 @@ TEST_F(PipelineConfigTest, QuantizationAsMapOrList) {
   const std::string base = "models:\n  - name: m1\n    hf_name: org/m1\n    task: embedding\n";
   const PipelineConfig one = load_with_dataset(base +
                                                "    quantization: {bits: 4, group_size: 32, scheme: sym, "
-                                               "target_size_mb: 12.5, max_accuracy_drop: 2}\n");
+                                               "target_size_mb: 12.5, max_accuracy_drop: 0.02}\n");
   ASSERT_EQ(one.models[0].quantization.size(), 1u);
   EXPECT_EQ(one.models[0].quantization[0].group_size, 32);
   EXPECT_EQ(one.models[0].quantization[0].target_size_mb, 12.5);
-  EXPECT_EQ(one.models[0].quantization[0].max_accuracy_drop, 2.0);
+  EXPECT_EQ(one.models[0].quantization[0].max_accuracy_drop, 0.02);
   const PipelineConfig list = load_with_dataset(base + R"(    quantization:
       - bits: 8
         per_channel: true

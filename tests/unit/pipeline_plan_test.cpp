@@ -4,18 +4,22 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/error.h"
 #include "io/hub_cache.h"
 #include "io/tiny_model.h"
 #include "pipeline/config.h"
+#include "pipeline/dataset_source.h"
 #include "pipeline/job_state.h"
 #include "pipeline/monitor.h"
 #include "pipeline/plan.h"
 #include "pipeline/progress.h"
 #include "pipeline/runner.h"
+#include "pipeline/skip_check.h"
 #include "pipeline/workspace.h"
+#include "quant/convert.h"
 #include "test_paths.h"
 
 namespace qp::pipeline {
@@ -66,6 +70,16 @@ datasets:
 )");
   }
   void write_config(const std::string& text) { std::ofstream(dir_.path() / "c.yaml") << text; }
+  // A stand-in for a finished conversion's directory: a weights file and the
+  // quantpipe.json fields the skip check reads.
+  static void write_converted_output(const Job& job) {
+    fs::create_directories(job.output);
+    std::ofstream(job.output / "model.safetensors") << std::string(1000, 'w');
+    std::ofstream(job.output / "quantpipe.json")
+        << nlohmann::json({{"source", {{"fingerprint", job.source_fingerprint}}},
+                           {"plan", {{"linear", quant::format_scheme(resolve_scheme(*job.quantization))}}}})
+               .dump();
+  }
   PipelineConfig config() { return load_pipeline_config({(dir_.path() / "c.yaml").string()}); }
   Workspace workspace() { return Workspace(dir_.path() / "ws"); }
 
@@ -135,6 +149,81 @@ TEST_F(PipelinePlanTest, FingerprintsFollowSourcePlanAndDataset) {
   EXPECT_EQ(p2.jobs[0].fingerprint, p1.jobs[0].fingerprint);  // conversions do not depend on datasets
 }
 
+// Issue 10: two entries with the same scheme gave two jobs with one id, one
+// directory and one state file (one gate setting silently lost).
+TEST_F(PipelinePlanTest, DuplicateQuantizationIsRefusedNamingFileAndModel) {
+  write_config(R"(models:
+  - name: m1
+    path: m1
+    task: classification
+    quantization:
+      - {bits: 8, scheme: sym, per_channel: true, max_accuracy_drop: 0.01}
+      - {bits: 8, scheme: sym, per_channel: true, max_accuracy_drop: 0.03}
+    benchmarks: [d1]
+datasets:
+  - {name: d1, provider: local, path: d1.jsonl, metrics: [accuracy]}
+)");
+  const PipelineConfig c = config();
+  const std::string file = (dir_.path() / "c.yaml").string();
+  try {
+    make_plan(c, workspace(), {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(
+        message.find(file + ":7: model 'm1' lists quantization q8_sym_ch twice (first at " + file + ":6)"),
+        std::string::npos)
+        << message;
+  }
+  // Different schemes of one model are fine.
+  write_config(R"(models:
+  - {name: m1, path: m1, task: classification, quantization: [{bits: 8}, {bits: 4}], benchmarks: [d1]}
+datasets:
+  - {name: d1, provider: local, path: d1.jsonl, metrics: [accuracy]}
+)");
+  const PipelineConfig ok = config();
+  EXPECT_EQ(make_plan(ok, workspace(), {}).count(JobKind::Convert), 2u);
+}
+
+// Issue 10: after --limit 20 a full run skipped everything and kept the 20-row
+// results; the dry run's eval commands left --limit out.
+TEST_F(PipelinePlanTest, RowLimitIsPartOfTheEvaluationFingerprintAndCommand) {
+  const PipelineConfig c = config();
+  const Plan full = make_plan(c, workspace(), {});
+  PlanFilter quick;
+  quick.limit = 20;
+  const Plan limited = make_plan(c, workspace(), quick);
+  ASSERT_EQ(full.jobs.size(), limited.jobs.size());
+  for (size_t i = 0; i < full.jobs.size(); ++i) {
+    const Job &a = full.jobs[i], &b = limited.jobs[i];
+    if (a.fingerprint.empty()) continue;  // the uncached hub model
+    if (a.kind == JobKind::Convert) {
+      EXPECT_EQ(a.fingerprint, b.fingerprint) << a.id;  // the model does not depend on rows
+    } else {
+      EXPECT_NE(a.fingerprint, b.fingerprint) << a.id;
+      EXPECT_FALSE(a.limit) << a.id;
+      EXPECT_EQ(b.limit, 20) << b.id;
+      EXPECT_EQ(a.command.find("--limit"), std::string::npos) << a.command;
+      EXPECT_NE(b.command.find(" --limit 20"), std::string::npos) << b.command;
+      EXPECT_EQ(b.conversion_id, "convert." + b.model->name + "." + b.quant);
+    }
+  }
+  quick.limit = 0;
+  EXPECT_THROW(make_plan(c, workspace(), quick), Error);
+  quick.limit = -5;
+  EXPECT_THROW(make_plan(c, workspace(), quick), Error);
+}
+
+TEST(PipelineRowLimit, TheSmallerOfTheDatasetsLimitAndTheCap) {
+  DatasetConfig d;
+  EXPECT_FALSE(row_limit(d, std::nullopt));
+  EXPECT_EQ(row_limit(d, 20), 20);
+  d.limit = 5;
+  EXPECT_EQ(row_limit(d, std::nullopt), 5);
+  EXPECT_EQ(row_limit(d, 20), 5);
+  EXPECT_EQ(row_limit(d, 3), 3);
+}
+
 TEST_F(PipelinePlanTest, UpToDateNeedsDoneStateSameFingerprintAndOutput) {
   const PipelineConfig c = config();
   const Workspace ws = workspace();
@@ -142,10 +231,12 @@ TEST_F(PipelinePlanTest, UpToDateNeedsDoneStateSameFingerprintAndOutput) {
   const Plan plan = make_plan(c, ws, {});
   const Job& job = plan.jobs[0];
   EXPECT_FALSE(is_up_to_date(job, ws));  // nothing there
-  write_job_state(ws, {job.id, JobStatus::Done, job.fingerprint, 1, 2, ""});
+  JobState done{job.id, JobStatus::Done, job.fingerprint, 1, 2, ""};
+  write_job_state(ws, done);
   EXPECT_FALSE(is_up_to_date(job, ws));  // state, but no output
-  fs::create_directories(job.output);
-  std::ofstream(job.output / "quantpipe.json") << "{}";
+  write_converted_output(job);
+  done.output_files = list_output_files(job.output);
+  write_job_state(ws, done);
   EXPECT_TRUE(is_up_to_date(job, ws));
   write_job_state(ws, {job.id, JobStatus::Done, "other", 1, 2, ""});
   EXPECT_FALSE(is_up_to_date(job, ws));  // inputs changed since

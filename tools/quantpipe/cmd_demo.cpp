@@ -28,8 +28,8 @@ std::string shared_config(const fs::path& shared) {
   const fs::path m = shared / "models", d = shared / "data";
   const std::string variants =
       "    quantization:\n"
-      "      - {bits: 8, scheme: sym, per_channel: true, max_accuracy_drop: 1.0}\n"
-      "      - {bits: 4, scheme: affine, group_size: 64, max_accuracy_drop: 3.0}\n";
+      "      - {bits: 8, scheme: sym, per_channel: true, max_accuracy_drop: 0.01}\n"
+      "      - {bits: 4, scheme: affine, group_size: 64, max_accuracy_drop: 0.03}\n";
   return cat(
       "# Written by `quantpipe demo`: the models and dev sets in ", shared.string(), "\nmodels:\n",
       "  - name: minilm-l6-genre\n    path: ", quoted(m / "minilm-l6-genre"), "\n    task: classification\n",

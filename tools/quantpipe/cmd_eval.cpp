@@ -3,6 +3,7 @@
 // latency) as a Markdown table, fidelity and the accuracy drop; --json prints
 // the Comparison (docs/RESULTS.md). A model without a quantized counterpart
 // (a Hugging Face directory and no --baseline) is evaluated alone.
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -328,7 +329,14 @@ Action configure_eval(CLI::App& app) {
   app.add_option("--label-column", args->label_column, "Column of the gold label or score ('' for none)");
   app.add_flag("--json", args->json, "Print the result as JSON (docs/RESULTS.md) instead of Markdown");
   app.add_option("--max-accuracy-drop", args->gates.max_accuracy_drop,
-                 "Gate: fail when the primary metric drops more than this many points");
+                 "Gate: fail when the primary metric drops more than this fraction of its scale below fp32 "
+                 "(0.015 = 1.5 points, 1.5%; as max_accuracy_drop in the configs)")
+      ->check([](const std::string& text) {
+        double value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error != std::errc() || end != text.data() + text.size()) return "expected a number, got " + text;
+        return eval::max_accuracy_drop_problem(value);
+      });
   app.add_option("--min-speedup", args->gates.min_speedup, "Gate: quantized ÷ fp32 queries/min at least this")
       ->capture_default_str();
   app.add_option("--target-size-mb", args->gates.target_size_mb,

@@ -2,7 +2,8 @@
 // quantization × dataset jobs, convert (in parallel), evaluate fp32 and
 // quantized on the same inputs, apply the quality gates, write results and
 // the report into the workspace. Exit 0 when every job ran and every gate
-// passed, 2 when a gate failed, 1 when a job (or the setup) failed.
+// passed (kept verdicts of skipped jobs included), 2 when a gate failed, 1
+// when a job (or the setup) failed; a dry run exits 1 when a job cannot run.
 #include <unistd.h>
 
 #include <iostream>
@@ -27,19 +28,29 @@ struct PipelineArgs {
   int64_t limit = 0;
 };
 
-void print_plan(const pipeline::Plan& plan, const pipeline::Workspace& workspace, bool skip) {
+// Prints the plan; returns how many jobs cannot run.
+int print_plan(const pipeline::Plan& plan, const pipeline::Workspace& workspace, bool skip) {
   std::cout << "# plan: " << plan.count(pipeline::JobKind::Convert) << " conversions, "
             << plan.count(pipeline::JobKind::Evaluate) << " evaluations (workspace "
             << workspace.root().string() << ")\n\n";
+  const pipeline::SkipCheck skips = skip ? pipeline::check_skips(plan, workspace) : pipeline::SkipCheck{};
+  int cannot_run = 0;
   for (const pipeline::Job& job : plan.jobs) {
     std::string status = "run";
     if (!job.source_problem.empty()) {
       status = "cannot run: " + job.source_problem;
-    } else if (skip && pipeline::is_up_to_date(job, workspace)) {
+      ++cannot_run;
+    } else if (skips.up_to_date.count(job.id)) {
       status = "skip (unchanged since the last run)";
+    } else if (auto why = skips.reruns.find(job.id); why != skips.reruns.end()) {
+      status = "run again: " + why->second;
     }
     std::cout << job.id << "  [" << status << "]\n    " << job.command << "\n";
   }
+  if (cannot_run > 0)
+    std::cout << "\n# " << cannot_run << " of " << plan.jobs.size()
+              << " job(s) cannot run (see above); a real run would fail them\n";
+  return cannot_run;
 }
 
 }  // namespace
@@ -48,13 +59,11 @@ int run_pipeline_command(const PipelineRequest& request) {
   const pipeline::PipelineConfig config = pipeline::load_pipeline_config(request.configs);
   const pipeline::Workspace workspace = pipeline::Workspace::chosen(request.workspace);
   const pipeline::Plan plan = pipeline::make_plan(
-      config, workspace, {pipeline::split_names(request.models), pipeline::split_names(request.datasets)});
+      config, workspace,
+      {pipeline::split_names(request.models), pipeline::split_names(request.datasets), request.limit});
   if (plan.jobs.empty())
     fail("the plan is empty: no model in ", config.files.size(), " config file(s) matches");
-  if (request.dry_run) {
-    print_plan(plan, workspace, request.options.skip);
-    return 0;
-  }
+  if (request.dry_run) return print_plan(plan, workspace, request.options.skip) > 0 ? 1 : 0;
   log_info("pipeline: ", plan.jobs.size(), " jobs from ", config.files.size(), " config file(s); workspace ",
            workspace.root().string(), " (follow with: quantpipe monitor --workspace ",
            workspace.root().string(), ")");
@@ -94,11 +103,15 @@ Action configure_pipeline(CLI::App& app) {
                  "Alternating timed passes of fp32 and quantized (128 rows each) behind each speedup")
       ->check(at_least(0))
       ->capture_default_str();
-  app.add_option("--limit", args->limit, "Use at most this many rows of every dataset (quick runs)");
+  app.add_option("--limit", args->limit,
+                 "Use at most this many rows of every dataset, spread evenly over it as `eval --limit` does "
+                 "(quick runs; the row count is part of each evaluation's fingerprint)")
+      ->check(at_least(1));
   app.add_option("--workspace", args->workspace,
                  "Workspace directory (default: $QUANTPIPE_TEMP_DIR, $MLX_TEMP_DIR or $TMPDIR/quantpipe)");
   app.footer(
-      "Exit status: 0 all jobs ran and every gate passed; 2 a quality gate failed; 1 a job failed.\n"
+      "Exit status: 0 all jobs ran and every gate passed; 2 a quality gate failed (also when kept from\n"
+      "an earlier run); 1 a job failed. --dry-run: 1 when a job cannot run.\n"
       "Files: <workspace>/logs, results, test_results, comparisons, report.md, report.html.");
   return [args] {
     PipelineRequest request;
@@ -112,7 +125,7 @@ Action configure_pipeline(CLI::App& app) {
     request.options.eval.threads = args->threads;
     request.options.eval.batch_size = args->batch_size;
     request.options.eval.speed_rounds = args->speed_rounds;
-    if (args->limit > 0) request.options.eval.limit = args->limit;
+    if (args->limit > 0) request.limit = args->limit;
     return run_pipeline_command(request);
   };
 }

@@ -2,6 +2,8 @@
 // thing on its own generated config.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,11 +15,12 @@ struct PipelineRequest {
   std::vector<std::string> configs;
   std::string models, datasets;  // space/comma-separated filters; empty: all
   std::string workspace;         // empty: from the environment
+  std::optional<int64_t> limit;  // --limit: rows of every dataset (see PlanFilter)
   bool dry_run = false;
   pipeline::PipelineOptions options;
 };
 
-// Returns the exit status (see cmd_pipeline.cpp).
+// Returns the exit status (see cmd_pipeline.cpp); a dry run returns 1 when a job cannot run.
 int run_pipeline_command(const PipelineRequest& request);
 
 }  // namespace qp::cli
