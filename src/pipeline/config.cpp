@@ -44,9 +44,15 @@ std::vector<std::string> expand_patterns(const std::vector<std::string>& pattern
   return files;
 }
 
+// One YAML document per file: a second one ("---") would otherwise be
+// dropped without a word, with every model or dataset in it.
 YAML::Node load_yaml(const std::string& file) {
   try {
-    return YAML::LoadFile(file);
+    std::vector<YAML::Node> documents = YAML::LoadAllFromFile(file);
+    if (documents.size() > 1)
+      fail(file, ":", documents[1].Mark().line + 1, ": a second YAML document ('---'); quantpipe reads one ",
+           "document per config file: put it in a file of its own");
+    return documents.empty() ? YAML::Node() : documents.front();
   } catch (const YAML::BadFile&) {
     fail(file, ": cannot open config file");
   } catch (const YAML::ParserException& e) {

@@ -89,7 +89,17 @@ std::vector<YamlField> YamlField::items() const {
 
 YamlMap::YamlMap(YamlField field) : self_(std::move(field)) {
   if (!self_.node.IsMap()) self_.fail("expected a map, got " + describe(self_.node));
-  for (const auto& pair : self_.node) entries_.push_back({pair.first.Scalar(), pair.first, pair.second});
+  for (const auto& pair : self_.node) {
+    // yaml-cpp keeps both entries of a repeated key, and lookups see only the
+    // first: the second value would be silently ignored.
+    if (const Entry* earlier = find(pair.first.Scalar())) {
+      const YamlField at{self_.file, self_.key, pair.first, self_.line()};
+      const YamlField first_at{self_.file, self_.key, earlier->key, self_.line()};
+      at.fail(cat("key '", pair.first.Scalar(), "' appears twice in this map (first at line ",
+                  first_at.line(), ")"));
+    }
+    entries_.push_back({pair.first.Scalar(), pair.first, pair.second});
+  }
 }
 
 YamlMap::YamlMap(YamlField field, std::vector<std::string_view> known) : YamlMap(std::move(field)) {

@@ -344,3 +344,34 @@ TEST_F(PipelineConfigTest, ShippedSharedConfigPointsAtShared) {
 
 }  // namespace
 }  // namespace qp::pipeline
+
+namespace qp::pipeline {
+namespace {
+
+class PipelineConfigStrict : public PipelineConfigTest {};
+
+TEST_F(PipelineConfigStrict, RepeatedKeyIsRefusedWithBothLines) {
+  const std::string error = error_with_dataset(R"(models:
+  - name: m1
+    hf_name: org/m1
+    task: nli
+    quantization: {bits: 8, max_accuracy_drop: 0.01}
+    quantization: {bits: 4}
+    benchmarks: [d1]
+)");
+  EXPECT_TRUE(Contains(error, "c.yaml:6"));
+  EXPECT_TRUE(Contains(error, "key 'quantization' appears twice in this map (first at line 5)"));
+  EXPECT_TRUE(
+      Contains(error_with_dataset("models:\n  - name: m1\n    name: m2\n"), "key 'name' appears twice"));
+}
+
+TEST_F(PipelineConfigStrict, SecondYamlDocumentIsRefused) {
+  const std::string error = load_error({write("c.yaml", kModel + "---\n" + kDataset)});
+  EXPECT_TRUE(Contains(error, "c.yaml:"));
+  EXPECT_TRUE(Contains(error, "a second YAML document"));
+  // A leading '---' is one document, as YAML has it.
+  EXPECT_EQ(load_pipeline_config({write("one.yaml", "---\n" + kModel + kDataset)}).models.size(), 1u);
+}
+
+}  // namespace
+}  // namespace qp::pipeline
