@@ -14,9 +14,7 @@
 #include <variant>
 #include <vector>
 
-#include "core/error.h"
 #include "io/tiny_model.h"
-#include "quant/scheme.h"
 #include "quantpipe/model.h"
 #include "quantpipe/quantize.h"
 
@@ -119,22 +117,20 @@ class PyModel {
   qp::Model model_;
 };
 
-py::dict convert(const std::filesystem::path& source, const std::filesystem::path& out,
-                 const std::string& scheme, const std::optional<std::string>& embedding,
-                 const std::vector<std::string>& keep, const std::vector<std::string>& overrides, bool force,
-                 bool emit_fp16) {
-  qp::quant::ConvertOptions options;
-  options.plan.linear = qp::quant::parse_scheme(scheme);
-  options.plan.quantize_embeddings = embedding.has_value();
-  if (embedding) options.plan.embedding = qp::quant::parse_scheme(*embedding);
-  options.plan.keep = keep;
-  for (const std::string& text : overrides) options.plan.overrides.push_back(qp::quant::parse_override(text));
+py::dict convert(const std::filesystem::path& source, const std::filesystem::path& out, const std::string& scheme,
+                 const std::optional<std::string>& embedding, const std::vector<std::string>& keep,
+                 const std::vector<std::string>& overrides, bool force, bool emit_fp16) {
+  qp::QuantizeOptions options;
+  options.scheme = scheme;
+  options.embedding = embedding.value_or("keep");
+  options.keep = keep;
+  options.overrides = overrides;
   options.force = force;
   options.emit_fp16 = emit_fp16;
   std::string report;
   {
     py::gil_scoped_release release;
-    report = qp::convert(source, out, options).to_json(options).dump();
+    report = qp::quantize(source, out, options).report_json;
   }
   return py::module_::import("json").attr("loads")(report);
 }

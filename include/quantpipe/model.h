@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "core/heap_tuning.h"
-#include "io/model_dir.h"
-#include "models/encoder.h"
-#include "tokenize/tokenizer.h"
+#include "quantpipe/error.h"
+#include "quantpipe/heap_tuning.h"
+#include "quantpipe/tokenizer.h"
+#include "quantpipe/types.h"
 
 namespace qp {
 
@@ -89,7 +89,7 @@ class Model {
                                                        int batch_size) const;
 
   const EncoderInfo& info() const;
-  const ModelDir& model_dir() const;
+  const std::filesystem::path& path() const;  // the directory it was loaded from
   const Tokenizer& tokenizer() const;
   const std::vector<std::string>& labels() const;  // id2label, or LABEL_i when absent
   ScoreFunction score_function() const;            // from config.json's problem_type

@@ -1,5 +1,7 @@
+#include "api/convert.h"
+
+#include "quant/scheme.h"
 #include "quantpipe/model.h"
-#include "quantpipe/quantize.h"
 
 namespace qp {
 
@@ -13,6 +15,23 @@ quant::ConvertReport convert(const std::filesystem::path& source, const std::fil
                              quant::ConvertOptions options, const quant::ProgressFn& progress) {
   options.check_loads = check_model_loads;
   return quant::convert_model(source, out, options, progress);
+}
+
+QuantizeResult quantize(const std::filesystem::path& source, const std::filesystem::path& out,
+                        const QuantizeOptions& options) {
+  quant::ConvertOptions convert_options;
+  convert_options.plan.linear = quant::parse_scheme(options.scheme);
+  convert_options.plan.quantize_embeddings = options.embedding != "keep";
+  if (convert_options.plan.quantize_embeddings)
+    convert_options.plan.embedding = quant::parse_scheme(options.embedding);
+  convert_options.plan.keep = options.keep;
+  for (const std::string& text : options.overrides)
+    convert_options.plan.overrides.push_back(quant::parse_override(text));
+  convert_options.force = options.force;
+  convert_options.emit_fp16 = options.emit_fp16;
+  if (options.target_size_mb > 0) convert_options.target_size_mb = options.target_size_mb;
+  const quant::ConvertReport report = convert(source, out, convert_options);
+  return {report.to_json(convert_options).dump(2), report.source_bytes(), report.stored_bytes(), report.seconds};
 }
 
 }  // namespace qp

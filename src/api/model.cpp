@@ -9,7 +9,9 @@
 #include "core/json_file.h"
 #include "core/json_read.h"
 #include "core/thread_pool.h"
+#include "io/model_dir.h"
 #include "io/safetensors.h"
+#include "models/encoder.h"
 #include "models/pooling.h"
 #include "models/registry.h"
 
@@ -219,7 +221,7 @@ std::vector<Classification> Model::classify(const std::vector<TextInput>& inputs
 }
 
 const EncoderInfo& Model::info() const { return impl_->encoder->info(); }
-const ModelDir& Model::model_dir() const { return impl_->dir; }
+const std::filesystem::path& Model::path() const { return impl_->dir.dir; }
 const Tokenizer& Model::tokenizer() const { return *impl_->tokenizer; }
 const std::vector<std::string>& Model::labels() const { return impl_->labels; }
 ScoreFunction Model::score_function() const { return impl_->score_function; }

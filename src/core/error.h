@@ -4,16 +4,12 @@
 #pragma once
 
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <utility>
 
-namespace qp {
+#include "quantpipe/error.h"
 
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
-};
+namespace qp {
 
 // Concatenates any streamable values into a string.
 template <typename... Parts>

@@ -1,4 +1,4 @@
-#include "core/heap_tuning.h"
+#include "quantpipe/heap_tuning.h"
 
 #if __has_include(<malloc.h>)
 #include <malloc.h>

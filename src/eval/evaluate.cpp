@@ -108,7 +108,7 @@ Pass run_pass(const Model& model, std::span<const LabelledExample> examples, con
 }
 
 void check_examples(const Model& model, const std::vector<LabelledExample>& examples, const EvalSpec& spec) {
-  if (examples.empty()) fail("evaluation of ", model.model_dir().dir.string(), ": the dataset has no rows");
+  if (examples.empty()) fail("evaluation of ", model.path().string(), ": the dataset has no rows");
   for (size_t i = 0; i < examples.size(); ++i) {
     const LabelledExample& e = examples[i];
     const std::string where = cat("dataset '", spec.dataset, "' row ", i + 1, ": ");
@@ -120,7 +120,7 @@ void check_examples(const Model& model, const std::vector<LabelledExample>& exam
     }
   }
   if (spec.task == EvalTask::Classification && model.info().num_labels == 0)
-    fail(model.model_dir().dir.string(),
+    fail(model.path().string(),
          ": the model has no classification head; evaluate it with task "
          "similarity or unlabelled");
   if (spec.task == EvalTask::ZeroShot && spec.candidate_labels.empty())
@@ -237,12 +237,12 @@ RunResult run_model(const Model& model, const std::vector<LabelledExample>& exam
                     const EvalOptions& options) {
   check_examples(model, examples, spec);
   RunResult result;
-  result.model_path = model.model_dir().dir.string();
+  result.model_path = model.path().string();
   result.format = model.weight_format();
   result.dataset = spec.dataset;
   result.task = spec.task;
   result.rows = static_cast<int64_t>(examples.size());
-  result.model_size_mb = static_cast<double>(model_weight_bytes(model.model_dir().dir)) / 1e6;
+  result.model_size_mb = static_cast<double>(model_weight_bytes(model.path())) / 1e6;
   const bool zero_shot = spec.task == EvalTask::ZeroShot;
   if (spec.task != EvalTask::Similarity && (zero_shot || uses_head(model, spec.task)))
     result.label_names = label_names(model, examples, spec);

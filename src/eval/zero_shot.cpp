@@ -27,7 +27,7 @@ int entailment_index(const Model& model) {
     if (same_label(labels[i], "entailment")) return static_cast<int>(i);
   std::string known;
   for (const std::string& label : labels) known += cat(known.empty() ? "" : ", ", label);
-  fail(model.model_dir().dir.string(), ": zero-shot needs an NLI model with an 'entailment' label; ",
+  fail(model.path().string(), ": zero-shot needs an NLI model with an 'entailment' label; ",
        "this model's labels are ", known.empty() ? std::string("none") : known, " (id2label in config.json)");
 }
 

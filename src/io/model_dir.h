@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace qp {
+#include "quantpipe/types.h"
 
-enum class PoolingMode { Cls, Mean, Max, MeanSqrtLen };
+namespace qp {
 
 struct PoolingConfig {
   PoolingMode mode = PoolingMode::Mean;

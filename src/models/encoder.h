@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "tokenize/tokenizer.h"
+#include "quantpipe/tokenizer.h"
+#include "quantpipe/types.h"
 
 namespace qp {
 
@@ -25,26 +26,6 @@ struct EncoderBatch {
 
   // Drops padding (attention_mask == 0) and concatenates.
   static EncoderBatch from_encodings(std::span<const Encoding> encodings);
-};
-
-// Receives every named intermediate tensor of a forward pass ("layer.3.ffn_out"),
-// so a debug run can dump them and compare with a reference layer by layer.
-class TensorSink {
- public:
-  virtual ~TensorSink() = default;
-  // Called before each forward pass over a batch.
-  virtual void begin_pass() {}
-  virtual void on_tensor(const std::string& name, const float* data, int64_t rows, int64_t cols) = 0;
-};
-
-struct EncoderInfo {
-  std::string architecture;  // registry name, e.g. "bert"
-  int hidden_size = 0;
-  int num_layers = 0;
-  int num_heads = 0;
-  int max_positions = 0;
-  int vocab_size = 0;  // rows of the word embeddings
-  int num_labels = 0;  // 0 when the model has no classification head
 };
 
 class EncoderModel {

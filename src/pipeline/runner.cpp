@@ -18,7 +18,7 @@
 #include "pipeline/job_state.h"
 #include "pipeline/progress.h"
 #include "quant/convert.h"
-#include "quantpipe/quantize.h"
+#include "api/convert.h"
 
 namespace qp::pipeline {
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/json_fields.h"
-#include "tokenize/tokenizer.h"
+#include "quantpipe/tokenizer.h"
 
 namespace qp::tok {
 

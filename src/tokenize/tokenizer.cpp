@@ -1,4 +1,4 @@
-#include "tokenize/tokenizer.h"
+#include "quantpipe/tokenizer.h"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // retain_freed_memory: blocks freed and allocated again (the shape of an
 // encoder layer's activations from one batch to the next) must come back
 // without faulting its pages in a second time.
-#include "core/heap_tuning.h"
+#include "quantpipe/heap_tuning.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>

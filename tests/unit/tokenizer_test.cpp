@@ -1,6 +1,6 @@
 // Tokenizer tests. The golden ids come from the Hugging Face tokenizers library
 // (tests/oracles/make_tokenizer_golden.js); the texts are re-read from ../shared.
-#include "tokenize/tokenizer.h"
+#include "quantpipe/tokenizer.h"
 
 #include <gtest/gtest.h>
 

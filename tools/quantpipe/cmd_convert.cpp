@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "quant/convert.h"
-#include "quantpipe/quantize.h"
+#include "api/convert.h"
 
 namespace qp::cli {
 namespace {

@@ -9,7 +9,7 @@
 #include "core/build_info.h"
 #include "core/cpu_isa.h"
 #include "core/error.h"
-#include "core/heap_tuning.h"
+#include "quantpipe/heap_tuning.h"
 #include "core/log.h"
 
 namespace {

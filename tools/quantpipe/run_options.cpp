@@ -88,7 +88,7 @@ int resolve_max_length(const Model& model, int requested) {
   if (requested > positions)
     fail("--max-length ", requested, " is more than the ", positions,
          " tokens the model takes (max_position_embeddings in ",
-         (model.model_dir().dir / "config.json").string(), ")");
+         (model.path() / "config.json").string(), ")");
   return requested;
 }
 
