@@ -43,6 +43,8 @@ Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
 Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
+  // Before the weights are read: a bad count should not cost a model load.
+  check_thread_count(options.threads, "LoadOptions::threads");
   auto impl = std::make_unique<Impl>();
   impl->dir = read_model_dir(dir);
   const WeightStore weights = WeightStore::open_dir(dir);
