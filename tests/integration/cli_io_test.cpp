@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,6 +231,57 @@ TEST_F(CliIo, ThreadsTheSystemRefusesAreAnErrorNotAHang) {
   EXPECT_EQ(r.term_signal, 0) << r;
   EXPECT_EQ(r.exit_code, 1) << r;
   expect_clean_failure(r, {"cannot start " + kMaxThreadsText + " threads", "ask for fewer threads"});
+}
+
+// ---------------------------------------------------------------------------
+// convert --force: leftovers of killed runs, permissions
+
+mode_t permissions(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+std::vector<std::string> entries(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The issue: outputs were made 0700 whatever the umask, and `out.old-*` /
+// `out.tmp-*` left by killed runs were never cleaned (9 after 9 kills).
+TEST_F(CliIo, ConvertTidiesKilledRunsLeftoversAndFollowsTheUmask) {
+  const fs::path parent = tmp_.path() / "converted";
+  fs::create_directories(parent);
+  const fs::path out = parent / "out";
+  const std::vector<std::string> convert = {"convert", "-m", classify_model().string(), "--out", out.string(),
+                                            "--bits",  "8"};
+  const CliResult first = run_cli_in_shell("umask 027", convert, "");
+  ASSERT_EQ(first.exit_code, 0) << first;
+  EXPECT_EQ(permissions(out), 0750u);
+  EXPECT_EQ(permissions(out / "config.json"), 0640u);
+
+  // What killed runs leave: a half-built output and a moved-aside old one.
+  for (const char* name : {"out.tmp-Ab3xZ9", "out.old-Cd4eF5"}) {
+    fs::create_directories(parent / name);
+    test::write_bytes(parent / name / "model.safetensors", "partial");
+  }
+  std::vector<std::string> args = convert;
+  args.push_back("--force");
+  const CliResult forced = run_cli(args);
+  ASSERT_EQ(forced.exit_code, 0) << forced;
+  EXPECT_EQ(entries(parent), std::vector<std::string>{"out"});
+
+  // Killed between the two renames of the fallback: no `out`, the old one
+  // aside. The next run puts it back (and, without --force, keeps it).
+  const std::string config = test::read_bytes(out / "config.json");
+  fs::rename(out, parent / "out.old-Ef5gH6");
+  const CliResult again = run_cli(convert);
+  EXPECT_EQ(again.exit_code, 1) << again;
+  EXPECT_TRUE(contains(again.err, "already exists; pass --force")) << again;
+  EXPECT_EQ(entries(parent), std::vector<std::string>{"out"});
+  EXPECT_EQ(test::read_bytes(out / "config.json"), config);
 }
 
 // ---------------------------------------------------------------------------

@@ -13,12 +13,12 @@ namespace {
 constexpr size_t kBufferBytes = 64 << 10;
 }  // namespace
 
-CheckedOutput::CheckedOutput(int fd, std::string name)
-    : fd_(fd), name_(std::move(name)), buffer_(kBufferBytes) {
-  setp(buffer_.data(), buffer_.data() + buffer_.size());
+CheckedOutput::CheckedOutput(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
+  buffer_.reserve(kBufferBytes);
 }
 
 CheckedOutput::~CheckedOutput() {
+  const std::lock_guard<std::mutex> lock(mutex_);
   if (fd_ >= 0) drain();
 }
 
@@ -42,40 +42,44 @@ bool CheckedOutput::write_all(const char* data, size_t size) {
 }
 
 bool CheckedOutput::drain() {
-  const size_t pending = static_cast<size_t>(pptr() - pbase());
-  setp(buffer_.data(), buffer_.data() + buffer_.size());
-  return write_all(buffer_.data(), pending);
+  const bool ok = write_all(buffer_.data(), buffer_.size());
+  buffer_.clear();
+  return ok;
 }
 
 CheckedOutput::int_type CheckedOutput::overflow(int_type c) {
-  if (!drain()) return traits_type::eof();
   if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
-  *pptr() = traits_type::to_char_type(c);
-  pbump(1);
-  return c;
+  const char byte = traits_type::to_char_type(c);
+  return xsputn(&byte, 1) == 1 ? c : traits_type::eof();
 }
 
 std::streamsize CheckedOutput::xsputn(const char* data, std::streamsize size) {
-  if (size <= epptr() - pptr()) {
-    std::memcpy(pptr(), data, static_cast<size_t>(size));
-    pbump(static_cast<int>(size));
-    return size;
-  }
-  // Too big for what is left: write the buffer, then this directly.
-  if (!drain() || !write_all(data, static_cast<size_t>(size))) return 0;
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (error_ != 0) return 0;
+  const auto bytes = static_cast<size_t>(size);
+  if (buffer_.size() + bytes > kBufferBytes && !drain()) return 0;
+  if (bytes >= kBufferBytes) return write_all(data, bytes) ? size : 0;  // too big to buffer
+  buffer_.append(data, bytes);
   return size;
 }
 
-int CheckedOutput::sync() { return drain() ? 0 : -1; }
+int CheckedOutput::sync() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return drain() ? 0 : -1;
+}
 
 void CheckedOutput::check() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
   if (error_ != 0) fail(name_, ": write failed: ", std::strerror(error_));
 }
 
 void CheckedOutput::close() {
-  drain();
-  if (fd_ >= 0 && error_ == 0 && ::close(fd_) != 0 && errno != EINTR) error_ = errno;
-  fd_ = -1;
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    drain();
+    if (fd_ >= 0 && error_ == 0 && ::close(fd_) != 0 && errno != EINTR) error_ = errno;
+    fd_ = -1;
+  }
   check();
 }
 

@@ -5,12 +5,14 @@
 // does a disk that fills up half-way.
 #pragma once
 
+#include <mutex>
 #include <streambuf>
 #include <string>
-#include <vector>
 
 namespace qp::cli {
 
+// The buffer is its own, behind a mutex, not the streambuf's put area: the
+// standard streams promise threads no data race, and so does this.
 class CheckedOutput : public std::streambuf {
  public:
   // `name` is how messages call the output ("<stdout>").
@@ -31,12 +33,14 @@ class CheckedOutput : public std::streambuf {
   int sync() override;
 
  private:
+  // Both with mutex_ held.
   bool write_all(const char* data, size_t size);
   bool drain();
 
+  mutable std::mutex mutex_;
   int fd_;
   std::string name_;
-  std::vector<char> buffer_;
+  std::string buffer_;
   int error_ = 0;  // errno of the first failed write
 };
 
