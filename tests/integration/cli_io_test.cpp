@@ -44,11 +44,12 @@ std::string sh_quote(const std::string& word) {
   return quoted + "'";
 }
 
-// Runs `prefix; exec quantpipe args… suffix` in /bin/sh: for redirections
-// and limits the runner does not make (> /dev/full, ulimit).
+// Runs `prefix; exec [launcher] quantpipe args… suffix` in /bin/sh: for
+// redirections and limits the runner does not make (> /dev/full, ulimit).
 CliResult run_cli_in_shell(const std::string& prefix, const std::vector<std::string>& args,
-                           const std::string& suffix) {
-  std::string command = prefix + (prefix.empty() ? "" : "; ") + "exec " + sh_quote(test::quantpipe_binary());
+                           const std::string& suffix, const std::string& launcher = "") {
+  std::string command =
+      prefix + (prefix.empty() ? "" : "; ") + "exec " + launcher + " " + sh_quote(test::quantpipe_binary());
   for (const std::string& arg : args) command += " " + sh_quote(arg);
   return run_program({"/bin/sh", "-c", command + " " + suffix});
 }
@@ -227,8 +228,9 @@ TEST_F(CliIo, ThreadsTheSystemRefusesAreAnErrorNotAHang) {
       run_cli_in_shell("ulimit -s 8192; ulimit -v 600000",
                        {"embed", "-m", embed_model().string(), "-i", write_file("in.txt", "hello\n").string(),
                         "--threads", kMaxThreadsText},
-                       "");
+                       "", "timeout -s KILL 300");
   EXPECT_EQ(r.term_signal, 0) << r;
+  EXPECT_NE(r.exit_code, 137) << "hung until timeout killed it: " << r;
   EXPECT_EQ(r.exit_code, 1) << r;
   expect_clean_failure(r, {"cannot start " + kMaxThreadsText + " threads", "ask for fewer threads"});
 }
