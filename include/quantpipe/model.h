@@ -24,7 +24,7 @@
 namespace qp {
 
 struct LoadOptions {
-  int threads = 0;  // 0: all hardware threads
+  int threads = 0;  // 0: all hardware threads; at most qp::max_threads() (core/thread_pool.h)
 };
 
 struct RunOptions {

@@ -88,6 +88,8 @@ void check_parts_agree(const ModelDir& model, const EncoderInfo& info, const Tok
 }  // namespace
 
 Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
+  // Before the weights are read: a bad count should not cost a model load.
+  check_thread_count(options.threads, "LoadOptions::threads");
   auto impl = std::make_unique<Impl>();
   impl->dir = read_model_dir(dir);
   const WeightStore weights = WeightStore::open_dir(dir);

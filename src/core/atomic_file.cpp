@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/unique_name.h"
 
 namespace qp {
 namespace {
@@ -31,10 +32,18 @@ void sync_directory(const std::filesystem::path& dir) {
 }  // namespace
 
 AtomicFile::AtomicFile(const std::filesystem::path& path) : path_(path) {
-  std::string pattern = path.string() + ".tmp-XXXXXX";
-  fd_ = ::mkostemp(pattern.data(), O_CLOEXEC);
-  if (fd_ < 0) fail(path.string(), ": cannot create temporary file ", pattern, ": ", std::strerror(errno));
-  temp_path_ = pattern;
+  // Created 0666 less the umask, like any file the user's tools write
+  // (mkstemp would make it 0600, unreadable to the group the umask allows).
+  for (int attempt = 0;; ++attempt) {
+    std::string candidate = path.string() + ".tmp-" + random_suffix();
+    fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ >= 0) {
+      temp_path_ = std::move(candidate);
+      return;
+    }
+    if (errno != EEXIST || attempt == 100)
+      fail(path.string(), ": cannot create temporary file ", candidate, ": ", std::strerror(errno));
+  }
 }
 
 AtomicFile::~AtomicFile() {
@@ -70,8 +79,9 @@ void AtomicFile::write(const void* data, size_t size) {
 
 void AtomicFile::commit() {
   if (fd_ < 0) fail(path_.string(), ": commit after the file was committed or discarded");
-  // mkostemp creates 0600; give the result the usual permissions of a data file.
-  if (::fchmod(fd_, 0644) != 0 || ::fsync(fd_) != 0) {
+  // The data reaches the disk before the name points at it: after a power
+  // loss the file is the old one or the whole new one, never empty.
+  if (::fsync(fd_) != 0) {
     const int err = errno;
     discard();
     fail(path_.string(), ": cannot sync: ", std::strerror(err));

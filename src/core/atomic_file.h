@@ -1,6 +1,7 @@
 // Atomic file writes: the bytes go to a temporary file beside the target
-// ("<path>.tmp-XXXXXX", same directory so rename() stays on one file system),
-// are fsynced, and the temporary file is renamed over the target. Readers see
+// ("<path>.tmp-XXXXXX", same directory so rename() stays on one file system;
+// permissions 0666 less the umask), are fsynced, and the temporary file is
+// renamed over the target. Readers see
 // either the old file or the complete new one; on any error the temporary file
 // is removed and the old file is left as it was.
 #pragma once

@@ -1,23 +1,47 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <exception>
+
+#include "core/error.h"
 
 namespace qp {
 
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-ThreadPool::ThreadPool(int threads) {
-  const int total = threads > 0 ? threads : hardware_threads();
-  for (int i = 1; i < total; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+int max_threads() { return std::max(256, hardware_threads()); }
+
+void check_thread_count(int threads, std::string_view what) {
+  if (threads < 0 || threads > max_threads())
+    fail(what, " ", threads, ": expected 0 (all hardware threads) to ", max_threads());
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::ThreadPool(int threads) {
+  check_thread_count(threads, "thread count");
+  const int total = threads > 0 ? threads : hardware_threads();
+  workers_.reserve(static_cast<size_t>(total - 1));
+  try {
+    for (int i = 1; i < total; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  } catch (const std::exception& e) {
+    // The destructor will not run: the started workers wait on members that
+    // are about to be destroyed, so stop and join them here, then report.
+    const size_t started = workers_.size();
+    stop_workers();
+    fail("cannot start ", total, " threads: the system refused thread ", started + 2, " (", e.what(),
+         "); ask for fewer threads");
+  }
+}
+
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() noexcept {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   work_ready_.notify_all();
-  for (auto& worker : workers_) worker.join();
+  for (auto& worker : workers_)
+    if (worker.joinable()) worker.join();
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -14,7 +15,10 @@ namespace qp {
 
 class ThreadPool {
  public:
-  // threads <= 0 means all hardware threads.
+  // threads == 0 means all hardware threads. Throws qp::Error when `threads`
+  // is negative or above max_threads(), and "cannot start N threads: …" when
+  // the system refuses a thread; the workers already started are stopped and
+  // joined first, so a refusal is an error, never a hang.
   explicit ThreadPool(int threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -27,6 +31,7 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  void stop_workers() noexcept;
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
@@ -40,5 +45,14 @@ class ThreadPool {
 };
 
 int hardware_threads();
+
+// The most threads one pool may have: 256, or all hardware threads on a
+// machine with more. Beyond that a count is a typo or a runaway value, never a
+// speed-up: 100000 threads starve every other process on the machine.
+int max_threads();
+
+// Throws qp::Error "<what> <threads>: expected 0 (all hardware threads) to
+// <max_threads()>" unless the count is in that range.
+void check_thread_count(int threads, std::string_view what);
 
 }  // namespace qp

@@ -212,7 +212,7 @@ TEST_F(Cli, EmbedReadsStandardInput) {
 TEST_F(Cli, ClassifyGivesLabelScoresAndLogits) {
   const fs::path input = write_file("in.jsonl",
                                     "{\"text\": \"the cat sat\", \"text_pair\": \"on the mat\"}\n"
-                                    "a plain line of text\n"
+                                    "{\"text\": \"a line of text\", \"text_pair\": null}\n"
                                     "{\"text\": \"only a text\"}\n");
   const CliResult r = run_cli({"classify", "--model", classify_model().string(), "--input", input.string()});
   ASSERT_EQ(r.exit_code, 0) << r;
@@ -239,7 +239,7 @@ TEST_F(Cli, ClassifyGivesLabelScoresAndLogits) {
 TEST_F(Cli, TokenizeGivesIdsAndPairTypeIds) {
   const fs::path input = write_file("in.jsonl",
                                     "{\"text\": \"the cat\", \"text_pair\": \"a dog\"}\n"
-                                    "the cat\n");
+                                    "{\"text\": \"the cat\"}\n");
   const CliResult r = run_cli({"tokenize", "--model", embed_model().string(), "--input", input.string()});
   ASSERT_EQ(r.exit_code, 0) << r;
   const std::vector<json> rows = parse_jsonl(r.out);

@@ -11,12 +11,17 @@
 #include "core/build_info.h"
 #include "core/cpu_isa.h"
 #include "core/log.h"
+#include "core/thread_pool.h"
 #include "eval/stats.h"
 #include "example_texts.h"
 #include "run_options.h"
 
 namespace qp::cli {
 namespace {
+
+// Beyond these a benchmark only runs out of memory or time.
+constexpr int kMaxSequences = 1 << 20;
+constexpr int kMaxRuns = 10000;
 
 struct BenchArgs {
   std::string model, input;
@@ -47,10 +52,15 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 std::vector<Encoding> fixed_length_encodings(const Model& model, const std::vector<TextInput>& texts,
                                              int length, int count) {
   std::string long_text;
+  size_t previous_tokens = 0;
   while (true) {
     for (const TextInput& t : texts) long_text += t.text + " ";
     const Encoding e = model.tokenize({{long_text, std::nullopt}}, length).front();
     if (static_cast<int>(e.input_ids.size()) >= length) return std::vector<Encoding>(count, e);
+    // Texts with no tokens (blank lines) would loop forever.
+    if (e.input_ids.size() <= previous_tokens)
+      fail("--seq-len ", length, ": the input texts give no tokens to fill a sequence with");
+    previous_tokens = e.input_ids.size();
   }
 }
 
@@ -139,27 +149,36 @@ Action configure_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   app.add_option("-m,--model", args->model, "Model directory")->required();
   app.add_option("-i,--input", args->input, "Texts, one per line (default: built-in example sentences)");
-  app.add_option("-t,--threads", args->threads, "Thread counts to measure, e.g. --threads 1,2")
+  app.add_option("-t,--threads", args->threads,
+                 "Thread counts to measure, e.g. --threads 1,2 (0: all cores; at most " +
+                     std::to_string(max_threads()) + ")")
       ->delimiter(',')
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(thread_count());
   app.add_option("-b,--batch-size", args->batch_size, "Sequences per forward pass")
       ->capture_default_str()
-      ->check(at_least(1));
-  app.add_option("--max-length", args->max_length, "Truncate to this many tokens")->check(at_least(0));
+      ->check(in_range(1, kMaxBatchSize));
+  app.add_option("--max-length", args->max_length, "Truncate to this many tokens")
+      ->check(in_range(0, kMaxTokens));
   app.add_option("--seq-len", args->seq_len,
-                 "Synthetic sequences of exactly N tokens (cut from the texts) instead of one per text");
-  app.add_option("--sequences", args->sequences, "How many sequences with --seq-len")->capture_default_str();
+                 "Synthetic sequences of exactly N tokens (cut from the texts) instead of one per text")
+      ->check(in_range(0, kMaxTokens));
+  app.add_option("--sequences", args->sequences, "How many sequences with --seq-len")
+      ->capture_default_str()
+      ->check(in_range(1, kMaxSequences));
   app.add_option("--runs", args->runs, "Timed runs over the whole input")
       ->capture_default_str()
-      ->check(at_least(1));
-  app.add_option("--warmup", args->warmup, "Untimed warm-up runs")->capture_default_str()->check(at_least(0));
+      ->check(in_range(1, kMaxRuns));
+  app.add_option("--warmup", args->warmup, "Untimed warm-up runs")
+      ->capture_default_str()
+      ->check(in_range(0, kMaxRuns));
   app.add_flag("--json", args->json, "Print JSON rows instead of a Markdown table");
   return [args] {
     std::vector<TextInput> texts;
     if (args->input.empty()) {
       for (const std::string& s : example_sentences()) texts.push_back({s, std::nullopt});
     } else {
-      texts = lines_as_texts(read_input_lines(args->input));
+      texts = read_all_texts(args->input);
     }
     std::vector<nlohmann::json> rows;
     for (int threads : args->threads) rows.push_back(row_json(bench_one(*args, threads, texts)));

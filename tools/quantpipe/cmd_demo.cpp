@@ -10,10 +10,12 @@
 #include "command.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "example_texts.h"
 #include "io/tiny_model.h"
 #include "pipeline/workspace.h"
 #include "pipeline_command.h"
+#include "run_options.h"
 #include "shared_dir.h"
 
 namespace qp::cli {
@@ -80,8 +82,11 @@ std::string tiny_config(const fs::path& dir) {
 Action configure_demo(CLI::App& app) {
   auto request = std::make_shared<PipelineRequest>();
   app.add_option("-t,--threads", request->options.eval.threads,
-                 "Threads for each evaluation (default: all cores)");
-  app.add_option("-j,--jobs", request->options.jobs, "Conversions to run at a time")->capture_default_str();
+                 "Threads for each evaluation (default: all cores)")
+      ->check(thread_count());
+  app.add_option("-j,--jobs", request->options.jobs, "Conversions to run at a time")
+      ->capture_default_str()
+      ->check(in_range(1, max_threads()));
   app.add_option("--workspace", request->workspace,
                  "Workspace directory (default: $QUANTPIPE_TEMP_DIR, $MLX_TEMP_DIR or $TMPDIR/quantpipe)");
   app.add_flag("--dry-run", request->dry_run, "Print the plan only");

@@ -1,7 +1,9 @@
-// quantpipe embed: one text per line → JSONL {"embedding": [...]}, in input order.
+// quantpipe embed: texts → JSONL {"embedding": [...]}, in input order, written
+// batch by batch as the input streams in.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "checked_output.h"
 #include "command.h"
 #include "core/log.h"
 #include "io/tensor_dump.h"
@@ -36,15 +38,18 @@ Action configure_embed(CLI::App& app) {
     if (args->pooling) head.pooling = *args->pooling;
     if (args->normalize) head.normalize = true;
     model.set_embedding_head(head);
-    const std::vector<InputLine> lines = read_input_lines(args->run.input);
     const int max_length = resolve_max_length(model, args->run.max_length);
-    const auto encodings = tokenize_lines(model.tokenizer(), lines, lines_as_texts(lines),
-                                          input_name(args->run.input), max_length);
-    log_info("embedding ", encodings.size(), " texts with ", model.threads(), " threads");
+    TextInputReader reader(args->run.input);
     TensorDumpSink dump;
     if (!args->run.dump_tensors.empty()) model.set_tensor_sink(&dump);
-    for (const auto& embedding : model.embed_encodings(encodings, args->run.batch_size))
-      std::cout << nlohmann::json{{"embedding", embedding}}.dump() << "\n";
+    log_info("embedding with ", model.threads(), " threads, ", args->run.batch_size, " texts per batch");
+    std::vector<InputRecord> batch;
+    while (reader.next_batch(batch, args->run.batch_size)) {
+      const auto encodings = tokenize_records(model.tokenizer(), batch, reader.name(), max_length);
+      for (const auto& embedding : model.embed_encodings(encodings, args->run.batch_size))
+        std::cout << nlohmann::json{{"embedding", embedding}}.dump() << "\n";
+      flush_results();
+    }
     if (!args->run.dump_tensors.empty()) dump.write(args->run.dump_tensors);
     return 0;
   };

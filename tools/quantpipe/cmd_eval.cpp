@@ -307,7 +307,7 @@ Action configure_eval(CLI::App& app) {
                  "similarity, else classification)");
   app.add_option("--limit", args->limit, "Evaluate at most this many rows, spread evenly over the file")
       ->check(at_least(1));
-  app.add_option("-t,--threads", args->threads, "Worker threads (default: all cores)")->check(at_least(0));
+  app.add_option("-t,--threads", args->threads, "Worker threads (default: all cores)")->check(thread_count());
   app.add_option("-b,--batch-size", args->batch_size, "Sequences per forward pass in the batched pass")
       ->capture_default_str()
       ->check(at_least(1));

@@ -11,6 +11,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/thread_pool.h"
 #include "pipeline/config.h"
 #include "pipeline/plan.h"
 #include "pipeline/runner.h"
@@ -93,9 +94,10 @@ Action configure_pipeline(CLI::App& app) {
   app.add_flag("--dry-run", args->dry_run, "Print the plan and the equivalent commands; run nothing");
   app.add_flag("--no-skip", args->no_skip, "Rerun work even when its fingerprint is unchanged");
   app.add_option("-j,--jobs", args->jobs, "Conversions to run at a time")
-      ->check(at_least(1))
+      ->check(in_range(1, max_threads()))
       ->capture_default_str();
-  app.add_option("-t,--threads", args->threads, "Threads for each evaluation (default: all cores)");
+  app.add_option("-t,--threads", args->threads, "Threads for each evaluation (default: all cores)")
+      ->check(thread_count());
   app.add_option("-b,--batch-size", args->batch_size, "Batch size of the evaluation runs")
       ->check(at_least(1))
       ->capture_default_str();

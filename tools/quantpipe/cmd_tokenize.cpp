@@ -1,8 +1,9 @@
 // quantpipe tokenize: JSONL {"text", "text_pair"} or plain lines → JSONL
-// {"input_ids", "token_type_ids"}, no padding.
+// {"input_ids", "token_type_ids"}, no padding, written as the input streams in.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "checked_output.h"
 #include "command.h"
 #include "run_options.h"
 
@@ -16,21 +17,27 @@ Action configure_tokenize(CLI::App& app) {
   auto args = std::make_shared<Args>();
   app.add_option("-m,--model", args->model, "Model directory holding tokenizer.json (or vocab.txt)")
       ->required();
-  app.add_option("-i,--input", args->input, "Input file (default: standard input)");
+  app.add_option("-i,--input", args->input,
+                 "Input file (default: standard input): JSONL {\"text\", \"text_pair\"} when the first line "
+                 "starts with '{', else one text per line; lines up to 1 MiB");
   app.add_option("--max-length", args->max_length, "Truncate to this many tokens (default: the tokenizer's)")
-      ->check(at_least(0));
+      ->check(in_range(0, kMaxTokens));
   return [args] {
     const Tokenizer tokenizer = Tokenizer::from_dir(args->model);
     const int max_length =
         args->max_length > 0 ? args->max_length : tokenizer.default_max_length().value_or(512);
-    const std::vector<InputLine> lines = read_input_lines(args->input);
-    const std::string source = input_name(args->input);
-    std::vector<TextInput> inputs;
-    for (const InputLine& line : lines) inputs.push_back(parse_text_input(line, source));
-    for (const Encoding& enc : tokenize_lines(tokenizer, lines, inputs, source, max_length)) {
+    TextInputReader reader(args->input);
+    int64_t written = 0;
+    for (InputRecord record; reader.next(record);) {
+      const Encoding enc = with_line_context(reader.name(), record.line_number, [&] {
+        return encode_input(tokenizer, record.input, max_length);
+      });
       const nlohmann::ordered_json out = {{"input_ids", enc.input_ids},
                                           {"token_type_ids", enc.token_type_ids}};
       std::cout << out.dump() << "\n";
+      // Written when the input makes us wait, and often enough that a full
+      // disk stops the run soon.
+      if (++written % 256 == 0 || !reader.ready()) flush_results();
     }
     return 0;
   };

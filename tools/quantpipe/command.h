@@ -33,7 +33,8 @@ inline const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
       {"tokenize", "Tokenize JSONL {\"text\", \"text_pair\"} (or plain lines) into input ids",
        configure_tokenize},
-      {"embed", "Embed one text per line into JSONL {\"embedding\": [...]}", configure_embed},
+      {"embed", "Embed JSONL {\"text\", \"text_pair\"} (or plain lines) into JSONL {\"embedding\": [...]}",
+       configure_embed},
       {"classify", "Classify JSONL {\"text\", \"text_pair\"} lines into labels, scores and logits",
        configure_classify},
       {"convert",

@@ -1,10 +1,12 @@
 // quantpipe command-line entry point: builds the subcommands from the table in
 // command.h, parses, runs, and turns any qp::Error into one clear line on
-// stderr and a non-zero exit.
+// stderr and a non-zero exit. Standard output is checked to the last byte
+// (checked_output.h): results that could not be written are an error.
 #include <csignal>
 #include <iostream>
 #include <map>
 
+#include "checked_output.h"
 #include "command.h"
 #include "core/build_info.h"
 #include "core/cpu_isa.h"
@@ -56,8 +58,11 @@ int main(int argc, char** argv) {
   // message, not kill the process with SIGXFSZ.
   std::signal(SIGXFSZ, SIG_IGN);
   qp::retain_freed_memory();
+  qp::cli::CheckedStdout out;
   try {
-    return run(argc, argv);
+    const int status = run(argc, argv);
+    out.close();
+    return status;
   } catch (const qp::Error& e) {
     std::cerr << "quantpipe: error: " << e.what() << "\n";
   } catch (const std::exception& e) {

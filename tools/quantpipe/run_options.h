@@ -2,14 +2,22 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "input_reader.h"
 #include "quantpipe/model.h"
 
 namespace qp::cli {
+
+// Bounds of the size options. More than this is a typo or a runaway value:
+// a batch of 1024 inputs already fills every core, and no encoder takes more
+// than 65536 positions. Threads: qp::max_threads() (core/thread_pool.h).
+inline constexpr int kMaxBatchSize = 1024;
+inline constexpr int kMaxTokens = 65536;
 
 struct ModelRunArgs {
   std::string model;
@@ -25,29 +33,17 @@ struct ModelRunArgs {
 // Checks that an integer option is at least `minimum`; the message reads
 // "--batch-size: must be at least 1, got 0".
 CLI::Validator at_least(int minimum);
+// The same with an upper bound too: "--threads: must be at most 256, got 100000".
+CLI::Validator in_range(int minimum, int maximum);
+// 0 (all hardware threads) to qp::max_threads().
+CLI::Validator thread_count();
 
 // --model (required), --input, --threads, --batch-size, --max-length.
 void add_model_run_options(CLI::App& app, ModelRunArgs& args);
 
-struct InputLine {
-  int line_number;  // 1-based
-  std::string text;
-};
-
-// Lines of --input (or stdin). Throws "<file>: no input lines" when there are none.
-std::vector<InputLine> read_input_lines(const std::string& path);
-std::string input_name(const std::string& path);  // the path, or "<stdin>"
-
-// A line that parses as a JSON object {"text", "text_pair"?} is that; any other
-// line is the text itself.
-TextInput parse_text_input(const InputLine& line, const std::string& source);
-
-// Raw lines as texts (embed): every line is a text.
-std::vector<TextInput> lines_as_texts(const std::vector<InputLine>& lines);
-
 // Runs fn; a qp::Error from it is re-thrown prefixed with "<source>:<line>: ".
 template <typename Fn>
-auto with_line_context(const std::string& source, int line_number, Fn&& fn) -> decltype(fn()) {
+auto with_line_context(const std::string& source, int64_t line_number, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const Error& e) {
@@ -60,10 +56,9 @@ auto with_line_context(const std::string& source, int line_number, Fn&& fn) -> d
 // positions (the forward pass could not take such a sequence).
 int resolve_max_length(const Model& model, int requested);
 
-// Tokenizes every input to at most max_length tokens, naming the input line
+// Tokenizes every record to at most max_length tokens, naming the input line
 // of any failure.
-std::vector<Encoding> tokenize_lines(const Tokenizer& tokenizer, const std::vector<InputLine>& lines,
-                                     const std::vector<TextInput>& inputs, const std::string& source,
-                                     int max_length);
+std::vector<Encoding> tokenize_records(const Tokenizer& tokenizer, const std::vector<InputRecord>& records,
+                                       const std::string& source, int max_length);
 
 }  // namespace qp::cli
