@@ -67,6 +67,11 @@ struct EmbeddingHead {
   bool normalize = false;
 };
 
+// Thread safety: one Model may serve many threads. The const members
+// (tokenize, embed, classify, ...) may be called concurrently; their forward
+// passes take turns on the model's thread pool, so results are exactly those
+// of one caller at a time. The setters (set_embedding_head, set_tensor_sink)
+// are not: call them before the model is shared.
 class Model {
  public:
   // Throws qp::Error naming the file and the problem.

@@ -53,12 +53,25 @@ std::pair<int64_t, int64_t> chunk_range(int64_t n, int chunks, int index) {
 }
 }  // namespace
 
+namespace {
+// The pool whose job this thread is running now (a worker, or a caller inside
+// its own chunk); nested calls on it run serially.
+thread_local const ThreadPool* running_pool = nullptr;
+
+struct RunningPool {
+  explicit RunningPool(const ThreadPool* pool) : saved(running_pool) { running_pool = pool; }
+  ~RunningPool() { running_pool = saved; }
+  const ThreadPool* saved;
+};
+}  // namespace
+
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  if (workers_.empty() || n == 1) {
+  if (workers_.empty() || n == 1 || running_pool == this) {
     fn(0, n);
     return;
   }
+  std::lock_guard<std::mutex> turn(run_mutex_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
@@ -67,14 +80,24 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     ++generation_;
   }
   work_ready_.notify_all();
-  const auto [begin, end] = chunk_range(n, size(), 0);
-  if (begin < end) fn(begin, end);
-  std::unique_lock<std::mutex> lock(mutex_);
-  work_done_.wait(lock, [this] { return pending_ == 0; });
-  job_ = nullptr;
+  std::exception_ptr error;
+  try {
+    const RunningPool running(this);
+    const auto [begin, end] = chunk_range(n, size(), 0);
+    if (begin < end) fn(begin, end);
+  } catch (...) {
+    error = std::current_exception();  // the workers still hold &fn: wait for them first
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    work_done_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::worker_loop(int index) {
+  const RunningPool running(this);
   int64_t seen_generation = 0;
   for (;;) {
     const std::function<void(int64_t, int64_t)>* job;

@@ -1,6 +1,9 @@
 // One pool of worker threads for the whole engine. parallel_for splits a range
 // into contiguous chunks, one per thread, and blocks until all are done; the
-// calling thread does the first chunk itself.
+// calling thread does the first chunk itself. Safe to call from several
+// threads at once: the calls take turns (each one whole), which is what lets
+// many threads share one qp::Model. A call from inside a running job (a
+// worker, or the caller's own chunk) runs serially instead of deadlocking.
 #pragma once
 
 #include <condition_variable>
@@ -34,6 +37,7 @@ class ThreadPool {
   void stop_workers() noexcept;
 
   std::vector<std::thread> workers_;
+  std::mutex run_mutex_;  // one parallel_for at a time
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable work_done_;

@@ -497,7 +497,9 @@ TEST_F(CliIo, ResultsAreWrittenBeforeTheInputEnds) {
     cli.close_input();
     for (const std::string& line : split_lines(cli.rest_of_output())) got.push_back(line);
     EXPECT_EQ(cli.wait(), 0) << cli.err();
-    if (command == "classify") EXPECT_EQ(got, expected) << "the same results, in input order";
+    if (command == "classify") {
+      EXPECT_EQ(got, expected) << "the same results, in input order";
+    }
     EXPECT_EQ(got.size(), lines.size());
   }
 }

@@ -23,17 +23,23 @@ Action configure_classify(CLI::App& app) {
     TextInputReader reader(args->input);
     log_info("classifying with ", model.threads(), " threads, ", args->batch_size, " inputs per batch");
     std::vector<InputRecord> batch;
+    NonFiniteResults non_finite(reader.name());
     while (reader.next_batch(batch, args->batch_size)) {
       const auto encodings = tokenize_records(model.tokenizer(), batch, reader.name(), max_length);
-      for (const auto& logits : model.logits_for_encodings(encodings, args->batch_size)) {
-        const Classification c = classification_from_logits(logits, model.labels());
+      const auto all_logits = model.logits_for_encodings(encodings, args->batch_size);
+      for (size_t i = 0; i < all_logits.size(); ++i) {
+        const Classification c =
+            classification_from_logits(all_logits[i], model.labels(), model.score_function());
+        non_finite.add(batch[i], c.has_label());
+        const nlohmann::json label = c.has_label() ? nlohmann::json(c.label) : nlohmann::json();
         std::cout
-            << nlohmann::ordered_json{{"label", c.label}, {"scores", c.scores}, {"logits", c.logits}}.dump()
+            << nlohmann::ordered_json{{"label", label}, {"scores", c.scores}, {"logits", c.logits}}.dump()
             << "\n";
       }
       flush_results();
     }
     if (!args->dump_tensors.empty()) dump.write(args->dump_tensors);
+    non_finite.finish();
     return 0;
   };
 }

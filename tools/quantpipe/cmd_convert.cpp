@@ -5,11 +5,11 @@
 #include <iomanip>
 #include <iostream>
 
+#include "api/convert.h"
 #include "command.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "quant/convert.h"
-#include "api/convert.h"
 
 namespace qp::cli {
 namespace {

@@ -1,5 +1,7 @@
 // quantpipe embed: texts → JSONL {"embedding": [...]}, in input order, written
 // batch by batch as the input streams in.
+#include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -44,13 +46,19 @@ Action configure_embed(CLI::App& app) {
     if (!args->run.dump_tensors.empty()) model.set_tensor_sink(&dump);
     log_info("embedding with ", model.threads(), " threads, ", args->run.batch_size, " texts per batch");
     std::vector<InputRecord> batch;
+    NonFiniteResults non_finite(reader.name());
     while (reader.next_batch(batch, args->run.batch_size)) {
       const auto encodings = tokenize_records(model.tokenizer(), batch, reader.name(), max_length);
-      for (const auto& embedding : model.embed_encodings(encodings, args->run.batch_size))
-        std::cout << nlohmann::json{{"embedding", embedding}}.dump() << "\n";
+      const auto embeddings = model.embed_encodings(encodings, args->run.batch_size);
+      for (size_t i = 0; i < embeddings.size(); ++i) {
+        non_finite.add(batch[i], std::all_of(embeddings[i].begin(), embeddings[i].end(),
+                                             [](float v) { return std::isfinite(v); }));
+        std::cout << nlohmann::json{{"embedding", embeddings[i]}}.dump() << "\n";
+      }
       flush_results();
     }
     if (!args->run.dump_tensors.empty()) dump.write(args->run.dump_tensors);
+    non_finite.finish();
     return 0;
   };
 }

@@ -53,7 +53,9 @@ inline const std::vector<Command>& command_table() {
       {"monitor", "Follow a running or finished pipeline in the workspace: jobs done/running/failed, ETA",
        configure_monitor},
       {"bench", "Measure sentences/s, tokens/s and latency of embedding on this machine", configure_bench},
-      {"demo", "Run the pipeline on the ../shared models and data (else on tiny generated models) and print the report",
+      {"demo",
+       "Run the pipeline on the ../shared models and data (else on tiny generated models) and print the "
+       "report",
        configure_demo},
   };
   return table;

@@ -11,8 +11,8 @@
 #include "core/build_info.h"
 #include "core/cpu_isa.h"
 #include "core/error.h"
-#include "quantpipe/heap_tuning.h"
 #include "core/log.h"
+#include "quantpipe/heap_tuning.h"
 
 namespace {
 

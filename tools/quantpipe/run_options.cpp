@@ -68,8 +68,8 @@ int resolve_max_length(const Model& model, int requested) {
   const int positions = model.info().max_positions;
   if (requested > positions)
     fail("--max-length ", requested, " is more than the ", positions,
-         " tokens the model takes (max_position_embeddings in ",
-         (model.path() / "config.json").string(), ")");
+         " tokens the model takes (max_position_embeddings in ", (model.path() / "config.json").string(),
+         ")");
   return requested;
 }
 
@@ -81,6 +81,21 @@ std::vector<Encoding> tokenize_records(const Tokenizer& tokenizer, const std::ve
     encodings.push_back(with_line_context(source, record.line_number,
                                           [&] { return encode_input(tokenizer, record.input, max_length); }));
   return encodings;
+}
+
+void NonFiniteResults::add(const InputRecord& record, bool finite) {
+  ++total_;
+  if (finite) return;
+  if (bad_++ == 0) first_line_ = record.line_number;
+}
+
+void NonFiniteResults::finish() const {
+  if (bad_ == 0) return;
+  fail(source_, ": ", bad_, " of ", total_, " results hold NaN or infinite values (first at line ",
+       first_line_,
+       "); they were written as null, without a label. The model's output cannot be trusted: check its "
+       "weights "
+       "(quantpipe inspect) or its input length");
 }
 
 }  // namespace qp::cli

@@ -61,4 +61,18 @@ int resolve_max_length(const Model& model, int requested);
 std::vector<Encoding> tokenize_records(const Tokenizer& tokenizer, const std::vector<InputRecord>& records,
                                        const std::string& source, int max_length);
 
+// Counts results that hold NaN or infinite values. Such a row is still
+// written (as null, with no label), so the user sees which; finish() then
+// fails the run: a broken model must not look like a successful one.
+class NonFiniteResults {
+ public:
+  explicit NonFiniteResults(std::string source) : source_(std::move(source)) {}
+  void add(const InputRecord& record, bool finite);
+  void finish() const;  // throws "<source>: N of M results hold NaN or infinite values (first at line L) ..."
+
+ private:
+  std::string source_;
+  int64_t total_ = 0, bad_ = 0, first_line_ = 0;
+};
+
 }  // namespace qp::cli
