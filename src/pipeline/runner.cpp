@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "core/atomic_file.h"
@@ -14,6 +15,7 @@
 #include "core/cpu_isa.h"
 #include "core/error.h"
 #include "core/json_file.h"
+#include "core/log.h"
 #include "eval/report.h"
 #include "pipeline/job_state.h"
 #include "pipeline/progress.h"
@@ -160,7 +162,16 @@ void run_conversions(const std::vector<const Job*>& jobs, RunContext& ctx) {
   };
   const int workers = std::max(1, std::min<int>(ctx.options().jobs, static_cast<int>(jobs.size())));
   std::vector<std::thread> threads;
-  for (int w = 1; w < workers; ++w) threads.emplace_back(worker);
+  for (int w = 1; w < workers; ++w) {
+    try {
+      threads.emplace_back(worker);
+    } catch (const std::system_error& e) {
+      // The jobs still all run, on the threads there are; an unjoinable
+      // std::thread left behind would end the process in std::terminate.
+      log_warn("pipeline: started ", w, " of ", workers, " conversion threads (", e.what(), "); going on with those");
+      break;
+    }
+  }
   worker();
   for (std::thread& t : threads) t.join();
 }
