@@ -53,6 +53,15 @@ std::vector<BrokenSource> broken_sources() {
       {"huge_activation_string_is_not_echoed_whole",
        [](const fs::path& m) { set_key(m, "hidden_act", std::string(5 << 20, 'x')); },
        {"config.json", "(5242880 bytes)"}},
+      {"deeply_nested_hidden_act",  // once a stack overflow, and an 18 MB config.json written by convert
+       [](const fs::path& m) {
+         std::ifstream in(m / "config.json");
+         std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+         const size_t at = text.find("\"hidden_act\": \"gelu\"");
+         text.replace(at, 20, "\"hidden_act\": " + std::string(100000, '[') + std::string(100000, ']'));
+         write_text(m / "config.json", text);
+       },
+       {"config.json", "nesting is deeper than 64 levels"}},
       {"vocab_size_disagrees",
        [](const fs::path& m) { set_key(m, "vocab_size", 500); },
        {"word_embeddings.weight", "expected [500, 64]"}},
