@@ -1,7 +1,7 @@
 #include "core/json_read.h"
 
 #include <fstream>
-#include <set>
+#include <unordered_set>
 #include <sstream>
 #include <vector>
 
@@ -43,7 +43,7 @@ class StrictParse {
   }
 
  private:
-  std::vector<std::set<std::string>> open_keys_;
+  std::vector<std::unordered_set<std::string>> open_keys_;
 };
 
 // nlohmann's what() without its "[json.exception.parse_error.101] " prefix.
