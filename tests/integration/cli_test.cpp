@@ -78,7 +78,8 @@ TEST(CliInfo, VersionNamesVersionCommitAndIsa) {
 TEST(CliInfo, TopLevelHelpListsSubcommands) {
   const CliResult r = run_cli({"--help"});
   ASSERT_EQ(r.exit_code, 0) << r;
-  for (const char* part : {"--version", "--verbose", "tokenize", "embed", "classify", "bench", "demo"})
+  for (const char* part :
+       {"--version", "--verbose", "tokenize", "embed", "classify", "rerank", "bench", "demo"})
     EXPECT_TRUE(contains(r.out, part)) << part << " not in:\n" << r.out;
 }
 
@@ -104,6 +105,7 @@ INSTANTIATE_TEST_SUITE_P(
             "embed",
             {"--model", "--input", "--threads", "--batch-size", "--max-length", "--pooling", "--normalize"}},
         HelpCase{"classify", {"--model", "--input", "--threads", "--batch-size", "--max-length"}},
+        HelpCase{"rerank", {"--model", "--input", "--query", "--threads", "--batch-size", "--max-length"}},
         HelpCase{"bench",
                  {"--model", "--input", "--threads", "--batch-size", "--runs", "--warmup", "--json"}},
         HelpCase{"demo", {"--threads"}}),
