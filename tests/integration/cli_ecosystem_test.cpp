@@ -311,6 +311,19 @@ TEST_F(CliEcosystem, ProgressLineOnATerminal) {
   EXPECT_TRUE(contains(terminal, "\r\033[K")) << "cleared at the end: " << terminal;
 }
 
+// Results on the same terminal would land in the middle of the line: no progress there.
+TEST_F(CliEcosystem, NoProgressLineWhenResultsGoToTheTerminal) {
+  if (!fs::exists("/usr/bin/script")) GTEST_SKIP() << "script(1) is not installed";
+  const fs::path input = write_file("few.txt", "one\ntwo\nthree\n"), typescript = tmp_.path() / "typescript";
+  const std::string command = "'" + test::quantpipe_binary().string() + "' embed -q -m '" +
+                              embed_model().string() + "' -i '" + input.string() + "' -b 1";
+  const CliResult r = test::run_program({"/usr/bin/script", "-q", "-e", "-c", command, typescript.string()});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const std::string terminal = test::read_bytes(typescript);
+  EXPECT_TRUE(contains(terminal, "{\"embedding\":")) << terminal;
+  EXPECT_FALSE(contains(terminal, "[embed]")) << terminal;
+}
+
 // ---------------------------------------------------------------------------
 // Usage errors, -q / -v after the subcommand, --pooling help
 

@@ -18,7 +18,9 @@ std::string with_thousands(int64_t value) {
 }
 
 ProgressLine::ProgressLine(std::string what, std::string unit)
-    : enabled_(isatty(STDERR_FILENO) == 1),
+    // Results on the same terminal would be written into the middle of the line;
+    // they show the progress themselves there.
+    : enabled_(isatty(STDERR_FILENO) == 1 && isatty(STDOUT_FILENO) == 0),
       what_(std::move(what)),
       unit_(std::move(unit)),
       start_(Clock::now()),

@@ -1,6 +1,7 @@
 // A progress line on stderr for the streaming commands, only when stderr is
-// a terminal: "\r[embed] 12,345 texts, 410/s", redrawn at most a few times a
-// second and cleared at the end. Redirected stderr (a log file, a pipe, a
+// a terminal and stdout is not (results go to a file or a pipe):
+// "\r[embed] 12,345 texts, 410/s", redrawn at most a few times a second and
+// cleared at the end. Redirected stderr (a log file, a pipe, a
 // test) never gets one, so logs hold no carriage returns.
 #pragma once
 
