@@ -103,10 +103,11 @@ Action configure_rerank(CLI::App& app) {
     std::optional<std::string> query;
   };
   auto args = std::make_shared<Args>();
-  add_model_run_options(app, args->run,
-                        "Input file (default: standard input): JSONL {\"query\": …, \"passages\": […]}, one "
-                        "query per line; with "
-                        "--query, the passages, one per line (or JSONL {\"text\"}); lines up to 1 MiB");
+  add_model_run_options(
+      app, args->run,
+      "Input file (default: standard input): JSONL {\"query\": …, \"passages\": […]}, one "
+      "query per line; with --query, the passages, one per line (or JSONL {\"text\"}); lines "
+      "up to 1 MiB");
   app.add_option("--query", args->query, "The query; the input then holds its passages, one per line");
   return [args] {
     Model model = Model::load(args->run.model, {args->run.threads});
@@ -115,6 +116,11 @@ Action configure_rerank(CLI::App& app) {
     if (!args->run.dump_tensors.empty()) model.set_tensor_sink(&dump);
     const int max_length = resolve_max_length(model, args->run.max_length);
     log_info("reranking with ", model.threads(), " threads, ", args->run.batch_size, " pairs per batch");
+    const auto finish = [&](const NonFiniteResults& non_finite) {
+      if (!args->run.dump_tensors.empty()) dump.write(args->run.dump_tensors);
+      non_finite.finish();
+      return 0;
+    };
     if (args->query) {
       TextInputReader reader(args->run.input);
       NonFiniteResults non_finite(reader.name());
@@ -126,9 +132,7 @@ Action configure_rerank(CLI::App& app) {
         query.passages.push_back({record.line_number, std::move(record.input.text)});
       }
       rerank_query(model, query, reader.name(), args->run, max_length, non_finite);
-      if (!args->run.dump_tensors.empty()) dump.write(args->run.dump_tensors);
-      non_finite.finish();
-      return 0;
+      return finish(non_finite);
     }
     LineReader lines(args->run.input);
     NonFiniteResults non_finite(lines.name());
@@ -141,9 +145,7 @@ Action configure_rerank(CLI::App& app) {
     }
     if (!any)
       fail(lines.name(), ": no queries (expected JSONL {\"query\": …, \"passages\": […]} lines, or --query)");
-    if (!args->run.dump_tensors.empty()) dump.write(args->run.dump_tensors);
-    non_finite.finish();
-    return 0;
+    return finish(non_finite);
   };
 }
 
