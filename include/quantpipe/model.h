@@ -29,7 +29,7 @@ struct LoadOptions {
 
 struct RunOptions {
   int batch_size = 32;
-  int max_length = 0;  // 0: the tokenizer's truncation length, else the model's positions
+  int max_length = 0;  // 0: Model::default_max_length()
 };
 
 struct TextInput {
@@ -39,7 +39,9 @@ struct TextInput {
 
 // How logits become scores, from config.json's problem_type as transformers
 // reads it: single-label heads softmax, multi-label heads score each label on
-// its own with a sigmoid, regression heads give the raw value.
+// its own with a sigmoid, regression heads give the raw value. A one-logit
+// head (a cross-encoder / reranker) is a sigmoid unless problem_type says
+// regression, as in transformers' pipeline: a softmax of one value is 1.0.
 enum class ScoreFunction { Softmax, Sigmoid, Identity };
 
 struct Classification {
@@ -97,13 +99,15 @@ class Model {
   const std::filesystem::path& path() const;  // the directory it was loaded from
   const Tokenizer& tokenizer() const;
   const std::vector<std::string>& labels() const;  // id2label, or LABEL_i when absent
-  ScoreFunction score_function() const;            // from config.json's problem_type
+  ScoreFunction score_function() const;            // problem_type and num_labels, see ScoreFunction
   EmbeddingHead embedding_head() const;
   void set_embedding_head(const EmbeddingHead& head);
   int threads() const;
   // "fp32" for a Hugging Face model (computed in fp32 whatever the stored
   // dtype), else the native model's main scheme, e.g. "q4_affine_g64".
   std::string weight_format() const;
+  // Truncation length when none is asked for: sentence_bert_config.json's
+  // max_seq_length, else the tokenizer's, else 512; at most the positions.
   int default_max_length() const;
   // Receives named intermediate tensors of every forward pass (debugging).
   void set_tensor_sink(TensorSink* sink);

@@ -63,10 +63,15 @@ constexpr ProblemType kProblemTypes[] = {{"single_label_classification", ScoreFu
                                          {"multi_label_classification", ScoreFunction::Sigmoid},
                                          {"regression", ScoreFunction::Identity}};
 
-ScoreFunction read_score_function(const ModelDir& model) {
+// A head with one logit (a cross-encoder / reranker) is scored with a
+// sigmoid, as transformers' text-classification pipeline does: a softmax over
+// one value is always 1.0. Only an explicit regression keeps the raw value.
+ScoreFunction read_score_function(const ModelDir& model, int num_labels) {
   const std::string type = config_string_or(model, "problem_type", "single_label_classification");
   for (const ProblemType& row : kProblemTypes)
-    if (type == row.name) return row.function;
+    if (type == row.name)
+      return num_labels == 1 && row.function == ScoreFunction::Softmax ? ScoreFunction::Sigmoid
+                                                                       : row.function;
   fail((model.dir / "config.json").string(), ": problem_type ", json_excerpt(type),
        " is not supported (single_label_classification, multi_label_classification, regression)");
 }
@@ -96,7 +101,7 @@ Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) 
   impl->encoder = create_encoder(impl->dir, weights);
   impl->tokenizer.emplace(Tokenizer::from_dir(dir));
   check_parts_agree(impl->dir, impl->encoder->info(), *impl->tokenizer);
-  impl->score_function = read_score_function(impl->dir);
+  impl->score_function = read_score_function(impl->dir, impl->encoder->info().num_labels);
   if (impl->dir.sentence_transformer) {
     impl->head = {impl->dir.sentence_transformer->pooling.mode, impl->dir.sentence_transformer->normalize};
     for (const DenseModuleConfig& dense : impl->dir.sentence_transformer->dense)
@@ -109,8 +114,13 @@ Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) 
   return Model(std::move(impl));
 }
 
+// sentence-transformers' max_seq_length first (it overrides the tokenizer's
+// length there), then the tokenizer's, then 512; never more than the model's
+// positions.
 int Model::default_max_length() const {
   const int positions = impl_->encoder->info().max_positions;
+  if (impl_->dir.sentence_transformer && impl_->dir.sentence_transformer->max_seq_length)
+    return std::min(*impl_->dir.sentence_transformer->max_seq_length, positions);
   if (auto tokenizer_max = impl_->tokenizer->default_max_length()) return std::min(*tokenizer_max, positions);
   return std::min(512, positions);
 }

@@ -132,6 +132,7 @@ std::vector<ModelView> read_models(const std::vector<json>& docs) {
     m.name = str(doc, {"model"}, "(unnamed model)");
     m.source = str(doc, {"source"});
     m.task = str(doc, {"task"});
+    m.note = str(doc, {"note"});
     const std::string version = str(doc, {"tool", "version"}), commit = str(doc, {"tool", "commit"}),
                       isa = str(doc, {"tool", "isa"});
     if (!version.empty() || !commit.empty()) {

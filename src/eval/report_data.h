@@ -3,7 +3,7 @@
 // field is optional on the way in (a partial document renders; what is
 // missing shows as "–"). The document:
 //
-//   {"model", "source", "task", "tool": {"version", "commit", "isa"},
+//   {"model", "source", "task", "note", "tool": {"version", "commit", "isa"},
 //    "entries": [{"quantization", "dataset", "quantized_path",
 //                 "conversion": quantpipe.json body (sizes, tensors[].error),
 //                 "comparison": {"baseline": RUN, "quantized": RUN,
@@ -57,6 +57,7 @@ struct EntryView {
 
 struct ModelView {
   std::string name, source, task, tool;  // tool: "quantpipe 0.1.0 (abc123, avx2)"
+  std::string note;                      // the config's `note:`, shown under the name
   std::vector<EntryView> entries;
 };
 

@@ -23,6 +23,7 @@ h1 { font-size: 26px; margin-bottom: 4px; } h2 { margin-top: 36px; border-bottom
 h3 { margin: 18px 0 6px; }
 .summary { font-size: 16px; font-weight: 600; } .summary.fail { color: #b3141b; }
 .about { color: #56606b; }
+.note { border-left: 4px solid #c9a227; background: #fdf8e6; padding: 6px 10px; }
 table { border-collapse: collapse; font-size: 12.5px; margin: 8px 0 16px; }
 th, td { border: 1px solid #d8dde3; padding: 3px 7px; }
 th { background: #f1f4f7; text-align: left; } td.num { text-align: right; white-space: nowrap; }
@@ -176,6 +177,7 @@ std::string model_section(const ModelView& m, size_t index) {
   if (!m.source.empty()) about += (about.empty() ? "" : " · ") + std::string("source: ") + escape(m.source);
   if (!m.tool.empty()) about += (about.empty() ? "" : " · ") + std::string("tool: ") + escape(m.tool);
   if (!about.empty()) out += "<p class=\"about\">" + about + "</p>\n";
+  if (!m.note.empty()) out += "<p class=\"note\"><strong>Note:</strong> " + escape(m.note) + "</p>\n";
   out += table(m);
   for (const std::string& dataset : datasets_of(m)) out += dataset_charts(m, dataset);
   return out + tensor_charts(m) + "</section>\n";

@@ -30,6 +30,7 @@ std::string model_section(const ModelView& m) {
   if (!m.source.empty()) about += (about.empty() ? "" : ", ") + std::string("source: ") + md(m.source);
   if (!m.tool.empty()) about += (about.empty() ? "" : ", ") + std::string("tool: ") + md(m.tool);
   if (!about.empty()) out += about + "\n\n";
+  if (!m.note.empty()) out += "> **Note:** " + md(m.note) + "\n\n";
   if (m.entries.empty()) return out + "No comparison entries.\n\n";
 
   const std::vector<std::string>& header = table_header();

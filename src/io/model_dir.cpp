@@ -127,6 +127,7 @@ SentenceTransformerConfig read_modules(const std::filesystem::path& dir) {
     }
   }
   if (!has_pooling) fail(file.string(), ": no Pooling module (sentence-transformers models need one)");
+  st.max_seq_length = read_sentence_bert_max_seq_length(dir);
   return st;
 }
 
@@ -135,6 +136,15 @@ std::string config_path(const ModelDir& model) { return (model.dir / "config.jso
 JsonFields config_fields(const ModelDir& model) { return JsonFields(model.config, config_path(model)); }
 
 }  // namespace
+
+std::optional<int> read_sentence_bert_max_seq_length(const std::filesystem::path& dir) {
+  const std::filesystem::path file = dir / "sentence_bert_config.json";
+  if (!std::filesystem::exists(file)) return std::nullopt;
+  const json doc = read_json_object_file(file);
+  const JsonFields config(doc, file.string());
+  if (!config.has("max_seq_length")) return std::nullopt;
+  return static_cast<int>(config.integer("max_seq_length", 1, kMaxConfigInt));
+}
 
 bool ModelDir::has_architecture(const std::string& name) const {
   return std::find(architectures.begin(), architectures.end(), name) != architectures.end();

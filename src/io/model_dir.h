@@ -31,6 +31,10 @@ struct SentenceTransformerConfig {
   PoolingConfig pooling;
   std::vector<DenseModuleConfig> dense;
   bool normalize = false;
+  // sentence_bert_config.json's max_seq_length: sentence-transformers truncates
+  // there, whatever the tokenizer files say (256 for all-MiniLM-L6-v2, whose
+  // tokenizer says 128). Absent when the file or the key is.
+  std::optional<int> max_seq_length;
 };
 
 // Version of quantpipe's native quantized format (docs/FORMAT.md) this build
@@ -48,6 +52,10 @@ struct ModelDir {
 
   bool has_architecture(const std::string& name) const;
 };
+
+// <dir>/sentence_bert_config.json's max_seq_length; nullopt when the file or
+// the key is absent. Throws naming the file and key when it is not a positive integer.
+std::optional<int> read_sentence_bert_max_seq_length(const std::filesystem::path& dir);
 
 // Throws "<dir>: model directory not found" when dir is absent, and
 // "<dir>/config.json: <problem>" for missing or broken files.

@@ -79,6 +79,10 @@ struct ModelConfig {
   ModelTask task = ModelTask::Classification;
   std::vector<QuantizationConfig> quantization;  // at least one
   std::vector<std::string> benchmarks;           // dataset names
+  // `note:`, free text the report shows under the model's name: what a
+  // reader should know about it ("deliberately weak: …"). Not part of any
+  // job's identity: changing it reruns nothing.
+  std::string note;
   ConfigSource source;
 };
 

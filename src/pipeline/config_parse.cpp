@@ -173,7 +173,7 @@ std::vector<QuantizationConfig> parse_quantizations(const YamlField& field) {
 }
 
 ModelConfig parse_model(const YamlField& field, std::vector<BenchmarkRef>& refs) {
-  const YamlMap map(field, {"name", "hf_name", "path", "task", "quantization", "benchmarks"});
+  const YamlMap map(field, {"name", "hf_name", "path", "task", "quantization", "benchmarks", "note"});
   ModelConfig model;
   model.source = {field.file, field.line()};
   model.name = parse_name(map.need("name"));
@@ -183,6 +183,7 @@ ModelConfig parse_model(const YamlField& field, std::vector<BenchmarkRef>& refs)
     field.fail(
         cat("model '", model.name, "' needs exactly one of 'hf_name' (hub id) and 'path' (local directory)"));
   model.task = parse_task(map.need("task"));
+  if (auto f = map.get("note")) model.note = f->as_string();
   model.quantization = parse_quantizations(map.need("quantization"));
   if (auto f = map.get("benchmarks")) {
     const std::vector<YamlField> items = f->node.IsScalar() ? std::vector<YamlField>{*f} : f->items();

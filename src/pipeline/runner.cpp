@@ -10,6 +10,7 @@
 #include <system_error>
 #include <thread>
 
+#include "api/convert.h"
 #include "core/atomic_file.h"
 #include "core/build_info.h"
 #include "core/cpu_isa.h"
@@ -20,7 +21,6 @@
 #include "pipeline/job_state.h"
 #include "pipeline/progress.h"
 #include "quant/convert.h"
-#include "api/convert.h"
 
 namespace qp::pipeline {
 namespace fs = std::filesystem;
@@ -262,6 +262,7 @@ void write_comparisons(const Plan& plan, const Workspace& workspace) {
       doc = {{"model", job.model->name},
              {"source", job.source.empty() ? job.model->hf_name : job.source.string()},
              {"task", to_string(job.model->task)},
+             {"note", job.model->note},
              {"tool", {{"version", kVersion}, {"commit", kGitCommit}, {"isa", isa_name(active_isa())}}},
              {"config_files", plan.config_files},
              {"entries", nlohmann::json::array()}};

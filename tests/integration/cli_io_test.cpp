@@ -168,7 +168,7 @@ class CliBounds : public ::testing::TestWithParam<BoundCase> {};
 TEST_P(CliBounds, OutOfRangeIsRefusedBeforeAnythingRuns) {
   const CliResult r = run_cli(GetParam().args);
   EXPECT_EQ(r.term_signal, 0) << r;
-  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_code, 2) << "a usage error (issue 11), " << r;
   EXPECT_EQ(r.out, "") << r;
   EXPECT_TRUE(contains(r.err, GetParam().message)) << r;
 }

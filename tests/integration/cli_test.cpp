@@ -78,7 +78,8 @@ TEST(CliInfo, VersionNamesVersionCommitAndIsa) {
 TEST(CliInfo, TopLevelHelpListsSubcommands) {
   const CliResult r = run_cli({"--help"});
   ASSERT_EQ(r.exit_code, 0) << r;
-  for (const char* part : {"--version", "--verbose", "tokenize", "embed", "classify", "bench", "demo"})
+  for (const char* part :
+       {"--version", "--verbose", "tokenize", "embed", "classify", "rerank", "bench", "demo"})
     EXPECT_TRUE(contains(r.out, part)) << part << " not in:\n" << r.out;
 }
 
@@ -104,6 +105,7 @@ INSTANTIATE_TEST_SUITE_P(
             "embed",
             {"--model", "--input", "--threads", "--batch-size", "--max-length", "--pooling", "--normalize"}},
         HelpCase{"classify", {"--model", "--input", "--threads", "--batch-size", "--max-length"}},
+        HelpCase{"rerank", {"--model", "--input", "--query", "--threads", "--batch-size", "--max-length"}},
         HelpCase{"bench",
                  {"--model", "--input", "--threads", "--batch-size", "--runs", "--warmup", "--json"}},
         HelpCase{"demo", {"--threads"}}),
@@ -219,15 +221,30 @@ TEST_F(Cli, ClassifyGivesLabelScoresAndLogits) {
   const std::vector<json> rows = parse_jsonl(r.out);
   ASSERT_EQ(rows.size(), 3u) << r;
   for (const json& row : rows) {
-    const auto scores = row.at("scores").get<std::vector<float>>();
+    // "scores": every label with its softmax score, highest first (transformers' pipeline, TEI).
+    const json& scores = row.at("scores");
     const auto logits = row.at("logits").get<std::vector<float>>();
-    ASSERT_EQ(scores.size(), static_cast<size_t>(kLabels));
+    ASSERT_EQ(scores.size(), static_cast<size_t>(kLabels)) << row;
     ASSERT_EQ(logits.size(), static_cast<size_t>(kLabels));
-    double sum = 0;
-    for (float s : scores) sum += s;
+    double sum = 0, exp_sum = 0;
+    for (float l : logits) exp_sum += std::exp(static_cast<double>(l));
+    std::vector<bool> seen(kLabels, false);
+    for (size_t i = 0; i < scores.size(); ++i) {
+      const std::string label = scores[i].at("label").get<std::string>();
+      const float score = scores[i].at("score").get<float>();
+      const int index = std::stoi(label.substr(label.rfind('_') + 1));
+      ASSERT_TRUE(index >= 0 && index < kLabels && !seen[index]) << row;
+      seen[index] = true;
+      EXPECT_NEAR(score, std::exp(static_cast<double>(logits[index])) / exp_sum, 1e-5) << label;
+      if (i > 0) {
+        EXPECT_GE(scores[i - 1].at("score").get<float>(), score) << "sorted, highest first";
+      }
+      sum += score;
+    }
     EXPECT_NEAR(sum, 1.0, 1e-5);
     const size_t best = std::max_element(logits.begin(), logits.end()) - logits.begin();
     EXPECT_EQ(row.at("label").get<std::string>(), "LABEL_" + std::to_string(best));
+    EXPECT_EQ(scores[0].at("label"), row.at("label"));
   }
   // The pair is read as a pair: the same text without it classifies differently.
   const CliResult unpaired = run_cli(
@@ -384,8 +401,9 @@ TEST_F(Cli, UnknownModelTypeListsSupportedOnes) {
   json config = json::parse(test::read_bytes(config_path));
   config["model_type"] = "gpt2";
   test::write_bytes(config_path, config.dump(2));
-  expect_clean_failure(run_cli({"embed", "-m", model.string(), "-i", write_file("in.txt", "hi\n").string()}),
-                       {config_path.string(), "model_type \"gpt2\" is not supported", "bert", "distilbert", "roberta"});
+  expect_clean_failure(
+      run_cli({"embed", "-m", model.string(), "-i", write_file("in.txt", "hi\n").string()}),
+      {config_path.string(), "model_type \"gpt2\" is not supported", "bert", "distilbert", "roberta"});
 }
 
 TEST_F(Cli, MissingModelDirectoryIsNamed) {

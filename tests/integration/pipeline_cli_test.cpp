@@ -8,6 +8,7 @@
 
 #include "cli_runner.h"
 #include "io/tiny_model.h"
+#include "pipeline/config.h"
 
 namespace qp {
 namespace {
@@ -157,6 +158,29 @@ TEST_F(PipelineCli, RunWritesTheWorkspaceThenSkipsUnchangedWork) {
   EXPECT_EQ(monitor.exit_code, 0) << monitor;
   EXPECT_TRUE(contains(monitor.out, "finished after")) << monitor;
   EXPECT_TRUE(contains(monitor.out, "6/6 jobs — 2 done, 4 skipped, 0 failed")) << monitor;
+}
+
+// Issue 11: a model's `note:` travels into its comparison document and both reports.
+TEST_F(PipelineCli, ModelNoteIsShownInTheReport) {
+  std::string with_note = kConfig;
+  with_note.replace(with_note.find("    benchmarks: [labelled]"), 0,
+                    "    note: \"deliberately weak, not a bug\"\n");
+  write_config(with_note);
+  const test::CliResult r = pipeline({"--models", "classifier"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(read_json(ws() / "comparisons/classifier_comparison.json")["note"],
+            "deliberately weak, not a bug");
+  EXPECT_TRUE(contains(read_text(ws() / "report.md"), "> **Note:** deliberately weak, not a bug"));
+  EXPECT_TRUE(
+      contains(read_text(ws() / "report.html"), "<strong>Note:</strong> deliberately weak, not a bug"));
+
+  // A changed note reruns nothing, and the report shows the new one.
+  with_note.replace(with_note.find("deliberately weak, not a bug"), 28, "a changed note");
+  write_config(with_note);
+  const test::CliResult again = pipeline({"--models", "classifier"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_TRUE(contains(again.out, "0 done, 2 skipped")) << again;
+  EXPECT_TRUE(contains(read_text(ws() / "report.md"), "> **Note:** a changed note"));
 }
 
 TEST_F(PipelineCli, DryRunPrintsPlanAndCommandsAndRunsNothing) {
@@ -433,6 +457,33 @@ TEST(CliDemo, RunsThePipelineOnGeneratedTinyModelsWithoutShared) {
   EXPECT_TRUE(contains(r.out, "report: " + (dir.path() / "report.html").string())) << r;
   EXPECT_TRUE(fs::exists(dir.path() / "comparisons/tiny-classifier_comparison.json"));
   EXPECT_TRUE(fs::exists(dir.path() / "demo/demo.yaml"));
+  // The report says the tiny models' numbers are not about quality (issue 11).
+  EXPECT_TRUE(contains(r.out, "**Note:** random weights")) << r;
+  EXPECT_TRUE(contains(read_text(dir.path() / "report.html"), "<strong>Note:</strong> random weights"));
+}
+
+// Issue 11: the demo's config notes that minilm-l6-nli is deliberately weak,
+// so a newcomer does not take its 0.37 accuracy for a bug.
+TEST(CliDemo, SharedConfigNotesTheWeakNliModel) {
+  QP_REQUIRE_SHARED("models/minilm-l6-nli");
+  test::TempDir dir;
+  const test::CliResult r = test::run_program(
+      {"/bin/bash", "-c",
+       "QUANTPIPE_SHARED_DIR='" + test::shared_dir().string() + "' exec '" +
+           test::quantpipe_binary().string() + "' demo --dry-run --workspace '" + dir.path().string() + "'"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const pipeline::PipelineConfig config =
+      pipeline::load_pipeline_config({(dir.path() / "demo/demo.yaml").string()});
+  ASSERT_EQ(config.models.size(), 3u);
+  for (const pipeline::ModelConfig& m : config.models) {
+    if (m.name != "minilm-l6-nli") {
+      EXPECT_EQ(m.note, "") << m.name;
+      continue;
+    }
+    EXPECT_TRUE(contains(m.note, "deliberately weak")) << m.note;
+    EXPECT_TRUE(contains(m.note, "0.37")) << m.note;
+    EXPECT_TRUE(contains(m.note, "majority class")) << m.note;
+  }
 }
 
 }  // namespace

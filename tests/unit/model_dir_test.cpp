@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
+#include "io/tiny_model.h"
 #include "io_test_util.h"
 #include "test_paths.h"
 
@@ -11,6 +12,7 @@ namespace {
 
 using test::expect_error;
 using test::TempDir;
+namespace fs = std::filesystem;
 
 // A model dir with the given config.json text and, optionally, modules.json.
 void write_config(const std::filesystem::path& dir, const std::string& config) {
@@ -185,6 +187,7 @@ TEST(SharedModels, StsSentenceTransformerConfig) {
   EXPECT_EQ(model.sentence_transformer->pooling.mode, PoolingMode::Mean);
   EXPECT_TRUE(model.sentence_transformer->normalize);
   EXPECT_TRUE(model.sentence_transformer->dense.empty());
+  EXPECT_EQ(model.sentence_transformer->max_seq_length, 256);
 }
 
 TEST(SharedModels, PublishedMiniLmTokenizerDir) {
@@ -193,6 +196,27 @@ TEST(SharedModels, PublishedMiniLmTokenizerDir) {
   ASSERT_TRUE(model.sentence_transformer.has_value());
   EXPECT_EQ(model.sentence_transformer->pooling.mode, PoolingMode::Mean);
   EXPECT_TRUE(model.sentence_transformer->normalize);
+  EXPECT_EQ(model.sentence_transformer->max_seq_length, 256)
+      << "sentence_bert_config.json, not the tokenizer's 128";
+}
+
+// Issue 11: sentence_bert_config.json's max_seq_length is read, and a bad one
+// is refused naming the file and the key.
+TEST(ModelDir, SentenceBertConfigMaxSeqLength) {
+  TempDir tmp;
+  write_tiny_bert(tmp.path() / "m", {.sentence_transformer = true});
+  const fs::path file = tmp.path() / "m" / "sentence_bert_config.json";
+  write_file_atomic(file, R"({"max_seq_length": 40, "do_lower_case": false})");
+  EXPECT_EQ(read_model_dir(tmp.path() / "m").sentence_transformer->max_seq_length, 40);
+  write_file_atomic(file, R"({"do_lower_case": false})");
+  EXPECT_EQ(read_model_dir(tmp.path() / "m").sentence_transformer->max_seq_length, std::nullopt);
+  fs::remove(file);
+  EXPECT_EQ(read_model_dir(tmp.path() / "m").sentence_transformer->max_seq_length, std::nullopt);
+  write_file_atomic(file, R"({"max_seq_length": "256"})");
+  expect_error([&] { read_model_dir(tmp.path() / "m"); },
+               {file.string(), "max_seq_length", "expected an integer"});
+  write_file_atomic(file, R"({"max_seq_length": 0})");
+  expect_error([&] { read_model_dir(tmp.path() / "m"); }, {file.string(), "max_seq_length"});
 }
 
 }  // namespace

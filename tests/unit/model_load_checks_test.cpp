@@ -83,6 +83,70 @@ TEST(ModelLoadChecks, SingleLabelHeadStillUsesSoftmax) {
   EXPECT_NEAR(c.scores[0] + c.scores[1] + c.scores[2], 1.0, 1e-5);
 }
 
+// Issue 11: a cross-encoder / reranker head (one logit) got a softmax, always 1.0.
+TEST(ModelLoadChecks, OneLogitHeadIsASigmoidUnlessRegression) {
+  TempDir tmp;
+  const fs::path dir = tiny_classifier(tmp.path() / "m", 1);
+  {
+    const Model model = Model::load(dir, {.threads = 1});
+    EXPECT_EQ(model.score_function(), ScoreFunction::Sigmoid);
+    const std::vector<Classification> results =
+        model.classify({{"the cat sat", std::nullopt}, {"a dog ran in the park", std::nullopt}});
+    ASSERT_EQ(results.size(), 2u);
+    for (const Classification& c : results) {
+      ASSERT_EQ(c.scores.size(), 1u);
+      EXPECT_NEAR(c.scores[0], 1.0 / (1.0 + std::exp(-double(c.logits[0]))), 1e-6);
+      EXPECT_LT(c.scores[0], 1.0f) << "a softmax of one logit";
+    }
+    EXPECT_NE(results[0].scores[0], results[1].scores[0]);
+  }
+  set_config_key(dir, "problem_type", "regression");
+  EXPECT_EQ(Model::load(dir, {.threads = 1}).score_function(), ScoreFunction::Identity);
+  set_config_key(dir, "problem_type", "single_label_classification");
+  EXPECT_EQ(Model::load(dir, {.threads = 1}).score_function(), ScoreFunction::Sigmoid);
+}
+
+// Issue 11: sentence-transformers truncate at sentence_bert_config.json's
+// max_seq_length (256 for all-MiniLM-L6-v2), not at the tokenizer's 128.
+TEST(ModelLoadChecks, DefaultMaxLengthIsSentenceTransformersMaxSeqLength) {
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "m";
+  write_tiny_bert(dir, {.max_positions = 300, .sentence_transformer = true});
+  {
+    nlohmann::json config;
+    std::ifstream(dir / "tokenizer_config.json") >> config;
+    config["model_max_length"] = 128;
+    std::ofstream(dir / "tokenizer_config.json") << config.dump(2);
+  }
+  std::ofstream(dir / "sentence_bert_config.json") << R"({"max_seq_length": 256})";
+  const Model model = Model::load(dir, {.threads = 1});
+  EXPECT_EQ(model.tokenizer().default_max_length(), 128);
+  EXPECT_EQ(model.default_max_length(), 256);
+
+  // A text of ~200 tokens: cut at 256 it is whole, so it differs from its 128-token cut.
+  std::string text;
+  for (int i = 0; i < 150; ++i) text += i % 3 == 0 ? "the man " : "work ";  // words of the tiny vocabulary
+  const std::vector<TextInput> input = {{text, std::nullopt}};
+  const auto whole = model.embed(input);
+  const auto cut = model.embed(input, {.max_length = 128});
+  const auto at_256 = model.embed(input, {.max_length = 256});
+  const size_t tokens = model.tokenize(input)[0].input_ids.size();
+  EXPECT_GT(tokens, 128u);
+  EXPECT_LT(tokens, 256u);
+  EXPECT_EQ(whole, at_256);
+  EXPECT_NE(whole, cut);
+
+  // Still capped at the model's positions.
+  std::ofstream(dir / "sentence_bert_config.json") << R"({"max_seq_length": 1000})";
+  EXPECT_EQ(Model::load(dir, {.threads = 1}).default_max_length(), 300);
+}
+
+TEST(SharedModels, StsModelTruncatesAt256) {
+  QP_REQUIRE_SHARED("models/minilm-l6-sts");
+  EXPECT_EQ(Model::load(test::shared_dir() / "models/minilm-l6-sts", {.threads = 1}).default_max_length(),
+            256);
+}
+
 TEST(ModelLoadChecks, NonFiniteLogitsGiveNoLabel) {
   const std::vector<std::string> labels = {"neg", "pos"};
   for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {

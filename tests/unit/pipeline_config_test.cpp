@@ -79,6 +79,16 @@ TEST_F(PipelineConfigTest, OneFile) {
   EXPECT_EQ(config.find_dataset("nope"), nullptr);
 }
 
+// Issue 11: a model's `note:` (shown in the report) is free text; absent is empty.
+TEST_F(PipelineConfigTest, ModelNote) {
+  EXPECT_EQ(load_with_dataset(kModel).models[0].note, "");
+  const PipelineConfig config =
+      load_with_dataset(kModel + "    note: \"deliberately weak: 0.37 accuracy\"\n");
+  EXPECT_EQ(config.models[0].note, "deliberately weak: 0.37 accuracy");
+  EXPECT_TRUE(
+      Contains(error_with_dataset(kModel + "    note: {a: 1}\n"), "models[0].note: expected a string"));
+}
+
 TEST_F(PipelineConfigTest, Defaults) {
   const PipelineConfig config = load_with_dataset(kModel);
   const QuantizationConfig& q = config.models[0].quantization.at(0);

@@ -159,6 +159,20 @@ TEST(Report, EscapesMarkupInNames) {
   EXPECT_TRUE(has(md, "a&b\\|c"));  // a pipe would split the table cell
 }
 
+// Issue 11: a model's note (the config's `note:`) is shown under its name, escaped.
+TEST(Report, ShowsTheModelNote) {
+  json doc = hand_built_doc();
+  EXPECT_FALSE(has(render_markdown({doc}), "Note:"));
+  EXPECT_FALSE(has(render_html({doc}), "class=\"note\""));
+  doc["note"] = "deliberately weak: 0.37 accuracy <b>|</b>";
+  const std::string md = render_markdown({doc}), html = render_html({doc});
+  EXPECT_TRUE(has(md, "> **Note:** deliberately weak: 0.37 accuracy &lt;b&gt;\\|&lt;/b&gt;")) << md;
+  EXPECT_TRUE(
+      has(html, "<p class=\"note\"><strong>Note:</strong> deliberately weak: 0.37 accuracy &lt;b&gt;"))
+      << html;
+  EXPECT_LT(md.find("Note:"), md.find("| dataset")) << "under the model's name, above its table";
+}
+
 TEST(Report, ToleratesPartialAndMistypedDocuments) {
   json no_optional = hand_built_doc();
   for (json& e : no_optional["entries"]) {

@@ -5,6 +5,7 @@
 
 #include "checked_output.h"
 #include "command.h"
+#include "io/model_dir.h"
 #include "run_options.h"
 
 namespace qp::cli {
@@ -20,12 +21,17 @@ Action configure_tokenize(CLI::App& app) {
   app.add_option("-i,--input", args->input,
                  "Input file (default: standard input): JSONL {\"text\", \"text_pair\"} when the first line "
                  "starts with '{', else one text per line; lines up to 1 MiB");
-  app.add_option("--max-length", args->max_length, "Truncate to this many tokens (default: the tokenizer's)")
+  app.add_option(
+         "--max-length", args->max_length,
+         "Truncate to this many tokens (default: sentence_bert_config.json's max_seq_length, as embed "
+         "uses, else the tokenizer's, else 512)")
       ->check(in_range(0, kMaxTokens));
   return [args] {
     const Tokenizer tokenizer = Tokenizer::from_dir(args->model);
-    const int max_length =
-        args->max_length > 0 ? args->max_length : tokenizer.default_max_length().value_or(512);
+    // The length embed cuts at (Model::default_max_length), without loading weights.
+    const int max_length = args->max_length > 0 ? args->max_length
+                                                : read_sentence_bert_max_seq_length(args->model)
+                                                      .value_or(tokenizer.default_max_length().value_or(512));
     TextInputReader reader(args->input);
     int64_t written = 0;
     for (InputRecord record; reader.next(record);) {

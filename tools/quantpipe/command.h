@@ -21,6 +21,7 @@ struct Command {
 Action configure_tokenize(CLI::App& app);
 Action configure_embed(CLI::App& app);
 Action configure_classify(CLI::App& app);
+Action configure_rerank(CLI::App& app);
 Action configure_bench(CLI::App& app);
 Action configure_demo(CLI::App& app);
 Action configure_convert(CLI::App& app);
@@ -37,6 +38,10 @@ inline const std::vector<Command>& command_table() {
        configure_embed},
       {"classify", "Classify JSONL {\"text\", \"text_pair\"} lines into labels, scores and logits",
        configure_classify},
+      {"rerank",
+       "Rank passages for a query with a cross-encoder: JSONL {\"query\", \"passages\"} (or --query and one "
+       "passage per line) into [{\"index\", \"score\", \"text\"}] sorted by score",
+       configure_rerank},
       {"convert",
        "Quantize a Hugging Face model into quantpipe's native format (packed integers, MLX layout)",
        configure_convert},

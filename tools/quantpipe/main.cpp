@@ -1,6 +1,6 @@
 // quantpipe command-line entry point: builds the subcommands from the table in
 // command.h, parses, runs, and turns any qp::Error into one clear line on
-// stderr and a non-zero exit. Standard output is checked to the last byte
+// stderr and a non-zero exit (2 for a usage error). Standard output is checked to the last byte
 // (checked_output.h): results that could not be written are an error.
 #include <csignal>
 #include <iostream>
@@ -16,6 +16,8 @@
 
 namespace {
 
+constexpr int kUsageError = 2;
+
 std::string version_text() {
   return qp::cat("quantpipe ", qp::kVersion, " (commit ", qp::kGitCommit, ", ISA path ",
                  qp::isa_name(qp::active_isa()), ", detected ", qp::isa_name(qp::detected_isa()), ")");
@@ -28,6 +30,9 @@ int run(int argc, char** argv) {
   app.add_flag("--version", show_version, "Print version, git commit and the ISA path in use");
   app.add_flag("-v,--verbose", verbose, "Log debug messages to stderr");
   app.add_flag("-q,--quiet", quiet, "Log only errors");
+  // Options of the top level are accepted after the subcommand too:
+  // `quantpipe embed -q --model …` as well as `quantpipe -q embed …`.
+  app.fallthrough();
 
   std::map<CLI::App*, qp::cli::Action> actions;
   for (const qp::cli::Command& command : qp::cli::command_table()) {
@@ -37,7 +42,10 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and friends exit 0; a usage error prints CLI11's message and
+    // exits 2, as command-line tools do (not CLI11's own 105, 106, 109, ...).
+    const int status = app.exit(e);
+    return status == 0 ? 0 : kUsageError;
   }
   if (verbose) qp::set_log_level(qp::LogLevel::Debug);
   if (quiet) qp::set_log_level(qp::LogLevel::Error);

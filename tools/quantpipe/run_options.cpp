@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/thread_pool.h"
 
 namespace qp::cli {
@@ -42,12 +43,10 @@ CLI::Validator in_range(int minimum, int maximum) {
 
 CLI::Validator thread_count() { return in_range(0, max_threads()); }
 
-void add_model_run_options(CLI::App& app, ModelRunArgs& args) {
+void add_model_run_options(CLI::App& app, ModelRunArgs& args, const std::string& input_help) {
   app.add_option("-m,--model", args.model, "Hugging Face model directory (or a quantpipe native directory)")
       ->required();
-  app.add_option("-i,--input", args.input,
-                 "Input file (default: standard input): JSONL {\"text\", \"text_pair\"} when the first line "
-                 "starts with '{', else one text per line; lines up to 1 MiB");
+  app.add_option("-i,--input", args.input, input_help);
   app.add_option("-t,--threads", args.threads,
                  "Worker threads (default: all cores; at most " + std::to_string(max_threads()) + ")")
       ->check(thread_count());
@@ -55,8 +54,10 @@ void add_model_run_options(CLI::App& app, ModelRunArgs& args) {
                  "Sequences per forward pass (results are written per batch)")
       ->capture_default_str()
       ->check(in_range(1, kMaxBatchSize));
-  app.add_option("--max-length", args.max_length,
-                 "Truncate to this many tokens (default: the tokenizer's setting, else 512)")
+  app.add_option(
+         "--max-length", args.max_length,
+         "Truncate to this many tokens (default: sentence_bert_config.json's max_seq_length, else the "
+         "tokenizer's setting, else 512)")
       ->check(in_range(0, kMaxTokens));
   app.add_option("--dump-tensors", args.dump_tensors,
                  "Write every named intermediate tensor (embeddings, each layer's attention and FFN "
@@ -64,7 +65,11 @@ void add_model_run_options(CLI::App& app, ModelRunArgs& args) {
 }
 
 int resolve_max_length(const Model& model, int requested) {
-  if (requested <= 0) return model.default_max_length();
+  if (requested <= 0) {
+    const int length = model.default_max_length();
+    log_debug("truncating at ", length, " tokens (the model's default; --max-length changes it)");
+    return length;
+  }
   const int positions = model.info().max_positions;
   if (requested > positions)
     fail("--max-length ", requested, " is more than the ", positions,

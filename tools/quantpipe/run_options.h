@@ -38,8 +38,12 @@ CLI::Validator in_range(int minimum, int maximum);
 // 0 (all hardware threads) to qp::max_threads().
 CLI::Validator thread_count();
 
-// --model (required), --input, --threads, --batch-size, --max-length.
-void add_model_run_options(CLI::App& app, ModelRunArgs& args);
+inline constexpr const char* kTextInputHelp =
+    "Input file (default: standard input): JSONL {\"text\", \"text_pair\"} when the first line starts with "
+    "'{', else one text per line; lines up to 1 MiB";
+
+// --model (required), --input (described by input_help), --threads, --batch-size, --max-length.
+void add_model_run_options(CLI::App& app, ModelRunArgs& args, const std::string& input_help = kTextInputHelp);
 
 // Runs fn; a qp::Error from it is re-thrown prefixed with "<source>:<line>: ".
 template <typename Fn>
