@@ -310,7 +310,7 @@ Action configure_eval(CLI::App& app) {
   app.add_option("-t,--threads", args->threads, "Worker threads (default: all cores)")->check(thread_count());
   app.add_option("-b,--batch-size", args->batch_size, "Sequences per forward pass in the batched pass")
       ->capture_default_str()
-      ->check(at_least(1));
+      ->check(in_range(1, kMaxBatchSize));
   app.add_option("--max-length", args->max_length,
                  "Truncate to this many tokens (default: the dataset config's preprocessing.max_length, else "
                  "the model's)")

@@ -99,7 +99,7 @@ Action configure_pipeline(CLI::App& app) {
   app.add_option("-t,--threads", args->threads, "Threads for each evaluation (default: all cores)")
       ->check(thread_count());
   app.add_option("-b,--batch-size", args->batch_size, "Batch size of the evaluation runs")
-      ->check(at_least(1))
+      ->check(in_range(1, kMaxBatchSize))
       ->capture_default_str();
   app.add_option("--speed-rounds", args->speed_rounds,
                  "Alternating timed passes of fp32 and quantized (128 rows each) behind each speedup")

@@ -72,7 +72,12 @@ int main(int argc, char** argv) {
     out.close();
     return status;
   } catch (const qp::Error& e) {
-    std::cerr << "quantpipe: error: " << e.what() << "\n";
+    // Messages echo values cut short where they are made; this is the last
+    // guard, so no input can make the one error line unreadably long.
+    constexpr size_t kMaxMessage = 4096;
+    std::string message = e.what();
+    if (message.size() > kMaxMessage) message = message.substr(0, kMaxMessage) + "… (message cut)";
+    std::cerr << "quantpipe: error: " << message << "\n";
   } catch (const std::exception& e) {
     std::cerr << "quantpipe: internal error: " << e.what() << "\n";
   }
