@@ -16,6 +16,7 @@
 #include "../unit/test_paths.h"
 #include "cli_runner.h"
 #include "io/tiny_model.h"
+#include "tiny_models_fixture.h"
 
 namespace qp {
 namespace {
@@ -59,36 +60,20 @@ void edit_json_file(const fs::path& file, const std::function<void(json&)>& edit
   std::ofstream(file) << doc.dump(2);
 }
 
-class CliEcosystem : public ::testing::Test {
+class CliEcosystem : public test::TinyModelsTest {
  protected:
   static void SetUpTestSuite() {
-    models_ = std::make_unique<test::TempDir>();
-    write_tiny_bert(embed_model(), {.sentence_transformer = true});
-    write_tiny_bert(classify_model(), {.num_labels = 3});
+    TinyModelsTest::SetUpTestSuite();
     write_tiny_bert(reranker(), {.num_labels = 1, .seed = 77});
     // all-MiniLM-L6-v2's case: the tokenizer says 128, sentence_bert_config.json 256.
     write_tiny_bert(long_model(), {.max_positions = 300, .sentence_transformer = true});
     edit_json_file(long_model() / "tokenizer_config.json", [](json& c) { c["model_max_length"] = 128; });
     edit_json_file(long_model() / "sentence_bert_config.json", [](json& c) { c["max_seq_length"] = 256; });
   }
-  static void TearDownTestSuite() { models_.reset(); }
 
-  static fs::path embed_model() { return models_->path() / "embed"; }
-  static fs::path classify_model() { return models_->path() / "classify"; }
-  static fs::path reranker() { return models_->path() / "reranker"; }
-  static fs::path long_model() { return models_->path() / "long"; }
-
-  fs::path write_file(const std::string& name, const std::string& content) const {
-    const fs::path path = tmp_.path() / name;
-    test::write_bytes(path, content);
-    return path;
-  }
-
-  test::TempDir tmp_;
-  static std::unique_ptr<test::TempDir> models_;
+  static fs::path reranker() { return models_dir() / "reranker"; }
+  static fs::path long_model() { return models_dir() / "long"; }
 };
-
-std::unique_ptr<test::TempDir> CliEcosystem::models_;
 
 // ---------------------------------------------------------------------------
 // embed reads JSONL

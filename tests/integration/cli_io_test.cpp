@@ -24,6 +24,7 @@
 #include "cli_runner.h"
 #include "core/thread_pool.h"
 #include "io/tiny_model.h"
+#include "tiny_models_fixture.h"
 
 namespace qp {
 namespace {
@@ -60,41 +61,16 @@ std::vector<json> parse_jsonl(const std::string& out) {
   return rows;
 }
 
-constexpr int kLabels = 3;
+constexpr int kLabels = test::kTinyLabels;
 
-class CliIo : public ::testing::Test {
+class CliIo : public test::TinyModelsTest {
  protected:
-  static void SetUpTestSuite() {
-    models_ = std::make_unique<test::TempDir>();
-    TinyBertSpec embed_spec;
-    embed_spec.sentence_transformer = true;
-    write_tiny_bert(embed_model(), embed_spec);
-    TinyBertSpec classify_spec;
-    classify_spec.num_labels = kLabels;
-    write_tiny_bert(classify_model(), classify_spec);
-  }
-  static void TearDownTestSuite() { models_.reset(); }
-
-  static fs::path embed_model() { return models_->path() / "embed"; }
-  static fs::path classify_model() { return models_->path() / "classify"; }
-
-  fs::path write_file(const std::string& name, const std::string& content) const {
-    const fs::path path = tmp_.path() / name;
-    test::write_bytes(path, content);
-    return path;
-  }
-
   // The arguments of `command` on `input` with the model it needs.
   std::vector<std::string> args_for(const std::string& command, const fs::path& input) const {
     const fs::path model = command == "classify" ? classify_model() : embed_model();
     return {command, "-m", model.string(), "-i", input.string()};
   }
-
-  test::TempDir tmp_;
-  static std::unique_ptr<test::TempDir> models_;
 };
-
-std::unique_ptr<test::TempDir> CliIo::models_;
 
 const char* const kJsonl =
     "{\"text\": \"the cat sat on the mat\"}\n"

@@ -21,6 +21,7 @@
 #include "cli_runner.h"
 #include "core/build_info.h"
 #include "io/tiny_model.h"
+#include "tiny_models_fixture.h"
 
 namespace qp {
 namespace {
@@ -129,30 +130,10 @@ TEST(CliInfo, OutOfRangeOptionSaysTheBound) {
 
 constexpr int kHidden = TinyBertSpec{}.hidden;
 constexpr int kMaxPositions = TinyBertSpec{}.max_positions;
-constexpr int kLabels = 3;
+constexpr int kLabels = test::kTinyLabels;
 
-class Cli : public ::testing::Test {
+class Cli : public test::TinyModelsTest {
  protected:
-  static void SetUpTestSuite() {
-    models_ = std::make_unique<test::TempDir>();
-    TinyBertSpec embed_spec;
-    embed_spec.sentence_transformer = true;
-    write_tiny_bert(embed_model(), embed_spec);
-    TinyBertSpec classify_spec;
-    classify_spec.num_labels = kLabels;
-    write_tiny_bert(classify_model(), classify_spec);
-  }
-  static void TearDownTestSuite() { models_.reset(); }
-
-  static fs::path embed_model() { return models_->path() / "embed"; }
-  static fs::path classify_model() { return models_->path() / "classify"; }
-
-  fs::path write_file(const std::string& name, const std::string& content) const {
-    const fs::path path = tmp_.path() / name;
-    test::write_bytes(path, content);
-    return path;
-  }
-
   // A private copy of the classification model that a test may damage.
   fs::path model_copy() const {
     const fs::path copy = tmp_.path() / "model";
@@ -165,12 +146,7 @@ class Cli : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return run_cli(args);
   }
-
-  test::TempDir tmp_;
-  static std::unique_ptr<test::TempDir> models_;
 };
-
-std::unique_ptr<test::TempDir> Cli::models_;
 
 const char* const kTexts =
     "the cat sat on the mat\n"
