@@ -122,8 +122,7 @@ class PickleMachine {
     const std::string full = module + "." + name;
     if (!allowed_.count(full))
       error("refusing global '", full,
-            "': only the tensor-rebuilding globals torch.save writes are allowed (docs/FORMAT.md, pickle "
-            "allow-list)");
+            "': only the tensor-rebuilding globals torch.save writes are allowed (docs/PYTORCH_BIN.md)");
     PickleValue* v = make(PickleKind::Global);
     v->text = full;
     push(v);
