@@ -83,8 +83,14 @@ class TensorBuilder {
   }
 
   TensorView tensor(const std::string& name, const PickleValue& value) const {
-    if (value.kind == PickleKind::Call && value.text == kRebuildParameter && !value.items.empty())
-      return tensor(name, *value.items[0]);  // an nn.Parameter wraps its tensor
+    // An nn.Parameter wraps its tensor (one level only: no recursion a hostile file could deepen).
+    const bool parameter =
+        value.kind == PickleKind::Call && value.text == kRebuildParameter && !value.items.empty();
+    return rebuilt_tensor(name, parameter ? *value.items[0] : value);
+  }
+
+ private:
+  TensorView rebuilt_tensor(const std::string& name, const PickleValue& value) const {
     const bool rebuild =
         value.kind == PickleKind::Call && (value.text == kRebuildTensorV2 || value.text == kRebuildTensor);
     if (!rebuild || value.items.size() < 4)
@@ -114,7 +120,6 @@ class TensorBuilder {
     return view;
   }
 
- private:
   struct Storage {
     std::string key;
     DType dtype = DType::F32;

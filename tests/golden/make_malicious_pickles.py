@@ -15,6 +15,8 @@ tests/golden/torch_bin/malicious/
   os_system_v0.bin      the classic hand-written protocol-0 exploit: GLOBAL 'os system'
   inst_opcode.bin       the INST opcode (calls a class without REDUCE)
   call_storage.bin      an allowed name used wrongly: torch.FloatStorage called with REDUCE
+  nested_parameter.bin  _rebuild_parameter of _rebuild_parameter (nesting a reader could
+                        recurse into until its stack overflows)
 
 Torch itself is not needed: the torch globals in nested_reduce / call_storage are stand-ins
 registered under torch's module names so pickle writes the same GLOBAL lines torch.save does.
@@ -56,6 +58,12 @@ def fake_torch():
     _rebuild_tensor_v2.__module__ = "torch._utils"
     _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
     utils._rebuild_tensor_v2 = _rebuild_tensor_v2
+    def _rebuild_parameter(*args):
+        raise AssertionError("stand-in")
+
+    _rebuild_parameter.__module__ = "torch._utils"
+    _rebuild_parameter.__qualname__ = "_rebuild_parameter"
+    utils._rebuild_parameter = _rebuild_parameter
     FloatStorage = type("FloatStorage", (), {"__module__": "torch", "__qualname__": "FloatStorage"})
     torch.FloatStorage, torch._utils = FloatStorage, utils
     sys.modules.update({"torch": torch, "torch._utils": utils})
@@ -103,6 +111,9 @@ def payloads():
         "os_system_v0.bin": f"cos\nsystem\n(S'touch {MARKER}'\ntR.".encode(),
         "inst_opcode.bin": inst_pickle(f"touch {MARKER}"),
         "call_storage.bin": pickle_bytes(Call(torch.FloatStorage, 2)),
+        "nested_parameter.bin": pickle_bytes(collections.OrderedDict(p=Call(
+            torch._utils._rebuild_parameter,
+            Call(torch._utils._rebuild_parameter, Call(rebuild, storage, 0, (2,), (1,)), False, {}), False, {}))),
     }
 
 
@@ -114,7 +125,7 @@ class PermissiveUnpickler(pickle.Unpickler):
 
 
 def prove_live(name, data):
-    if name == "call_storage.bin":
+    if name in ("call_storage.bin", "nested_parameter.bin"):
         return  # refused for its shape, not its payload
     if os.path.exists(MARKER):
         os.remove(MARKER)

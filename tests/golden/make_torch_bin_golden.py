@@ -8,11 +8,15 @@ tests/golden/torch_bin/
   bert-tiny-cls-sharded/  two shards + pytorch_model.bin.index.json (F32), with the
                           bert.embeddings.position_ids buffer (I64) older HF checkpoints carry,
                           and two tensors that are views at an offset into one shared storage
+  protocol4.bin           a small state dict pickled with protocol 4 (FRAME, MEMOIZE,
+                          SHORT_BINUNICODE, STACK_GLOBAL): torch.save(..., pickle_protocol=4)
+  parameter.bin           an nn.Parameter saved as is (torch._utils._rebuild_parameter)
   bad/                    legacy.bin (the pre-1.6 non-zip format), transposed.bin (a
                           non-contiguous tensor), compressed.bin (entries deflated)
 
 The C++ tests (tests/unit/torch_checkpoint_test.cpp) check every tensor equals its safetensors
-twin bit for bit. Rerunning gives identical files except for zip timestamps.
+twin bit for bit. Rerunning gives identical files except legacy.bin (the old format names
+storages by memory address).
 
 Usage: /usr/bin/python3 tests/golden/make_torch_bin_golden.py
 """
@@ -96,14 +100,24 @@ def bad():
     torch.save(small, good)
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(os.path.join(out, "compressed.bin"), "w") as dst:
         for info in src.infolist():
-            dst.writestr(info.filename, src.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            dst.writestr(fixed, src.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
     os.remove(good)
+
+
+def protocol4():
+    sd = collections.OrderedDict(w=torch.arange(6, dtype=torch.float32).reshape(2, 3),
+                                 b=torch.tensor([1.5, -2.5], dtype=torch.bfloat16))
+    torch.save(sd, os.path.join(OUT, "protocol4.bin"), pickle_protocol=4)
+    param = torch.nn.Parameter(torch.tensor([0.25, -4.0], dtype=torch.float16))
+    torch.save(collections.OrderedDict(p=param), os.path.join(OUT, "parameter.bin"))
 
 
 def main():
     for name in ("bert-tiny-cls", "bert-tiny-cls-f16", "bert-tiny-cls-bf16"):
         twin(name)
     sharded()
+    protocol4()
     bad()
     # Round trip through torch itself: what torch.load reads equals the safetensors twin.
     for name in ("bert-tiny-cls", "bert-tiny-cls-f16", "bert-tiny-cls-bf16"):

@@ -76,6 +76,23 @@ TEST(TorchBinGolden, ShardedIndexWithSharedStorageAndAnInt64Buffer) {
   EXPECT_EQ(b.data, w.data + 96 * sizeof(float));
 }
 
+TEST(TorchBinGolden, PickleProtocol4) {
+  const TorchCheckpoint ckpt(torch_bin() / "protocol4.bin");
+  ASSERT_EQ(ckpt.tensors().size(), 2u);
+  const TensorView& w = *ckpt.find("w");
+  EXPECT_EQ(w.shape, (Shape{2, 3}));
+  EXPECT_EQ(to_f32(w), (std::vector<float>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(ckpt.find("b")->dtype, DType::BF16);
+  EXPECT_EQ(to_f32(*ckpt.find("b")), (std::vector<float>{1.5f, -2.5f}));
+}
+
+TEST(TorchBinGolden, SavedParameter) {
+  const TorchCheckpoint ckpt(torch_bin() / "parameter.bin");
+  ASSERT_NE(ckpt.find("p"), nullptr);
+  EXPECT_EQ(ckpt.find("p")->dtype, DType::F16);
+  EXPECT_EQ(to_f32(*ckpt.find("p")), (std::vector<float>{0.25f, -4.0f}));
+}
+
 TEST(TorchBinGolden, SafetensorsWinWhenBothArePresent) {
   TempDir tmp;
   fs::copy(golden_models() / "bert-tiny-cls", tmp.path());
@@ -102,6 +119,7 @@ const fs::path kMarker = "/tmp/quantpipe-pickle-payload-ran";
 struct MaliciousCase {
   const char* file;
   const char* refusal;
+  const char* reader = "[pickle] ";  // which reader refuses it
 };
 
 class TorchBinMalicious : public ::testing::TestWithParam<MaliciousCase> {};
@@ -111,8 +129,7 @@ TEST_P(TorchBinMalicious, IsRefusedNamingWhatItCallsAndRunsNothing) {
   TempDir tmp;
   fs::copy_file(torch_bin() / "malicious" / GetParam().file, tmp.path() / "pytorch_model.bin");
   expect_error([&] { WeightStore::open_dir(tmp.path()); },
-               {"[pickle] ", (tmp.path() / "pytorch_model.bin").string(), "entry 'pytorch_model/data.pkl'",
-                GetParam().refusal});
+               {GetParam().reader, (tmp.path() / "pytorch_model.bin").string(), GetParam().refusal});
   EXPECT_FALSE(fs::exists(kMarker)) << "the payload ran";
 }
 
@@ -124,7 +141,11 @@ INSTANTIATE_TEST_SUITE_P(
                       MaliciousCase{"nested_reduce.bin", "refusing global 'builtins.exec'"},
                       MaliciousCase{"os_system_v0.bin", "refusing global 'os.system'"},
                       MaliciousCase{"inst_opcode.bin", "opcode INST is not allowed"},
-                      MaliciousCase{"call_storage.bin", "global 'torch.FloatStorage' may not be called"}),
+                      MaliciousCase{"call_storage.bin", "global 'torch.FloatStorage' may not be called"},
+                      MaliciousCase{
+                          "nested_parameter.bin",
+                          "entry 'p' is a call of torch._utils._rebuild_parameter, expected a tensor",
+                          "[torch] "}),
     [](const auto& info) {
       std::string name = info.param.file;
       return name.substr(0, name.find('.'));
