@@ -204,6 +204,21 @@ TEST_F(TorchBinDamaged, BrokenLocalHeader) {
   expect_error([&] { TorchCheckpoint{path}; }, {"[zip] ", path.string(), "local header"});
 }
 
+// An entry whose recorded size (in both headers, so minizip accepts it) runs past the end.
+TEST_F(TorchBinDamaged, EntryPastTheEndOfTheFile) {
+  const fs::path path = damaged([](std::string& b) {
+    const std::string name = "pytorch_model/data/9";
+    const size_t local = b.find(name), central = b.find(name, local + 1);
+    ASSERT_NE(central, std::string::npos);
+    const uint32_t huge = 0x10000000;
+    for (const size_t at : {local - 30 + 18, local - 30 + 22, central - 46 + 20, central - 46 + 24})
+      std::memcpy(&b[at], &huge, 4);
+  });
+  expect_error([&] { TorchCheckpoint{path}; },
+               {"[zip] ", path.string(), "entry 'pytorch_model/data/9' spans bytes [", ", 268",
+                "but the file has 107372"});
+}
+
 TEST_F(TorchBinDamaged, EmptyAndNonZipFiles) {
   const fs::path empty = damaged([](std::string& b) { b.clear(); });
   expect_error([&] { TorchCheckpoint{empty}; },
