@@ -10,6 +10,7 @@
 
 #include "io/pickle_reader.h"
 #include "io/safetensors.h"
+#include "io/zip_archive.h"
 #include "io_test_util.h"
 #include "quant/convert.h"
 #include "test_paths.h"
@@ -312,6 +313,33 @@ TEST(PickleReader, CallsAreRecordedNotRun) {
       {"global 'm.T' may not be called"});
   expect_error([&] { read(std::string("\x80\x02K\x01)R.", 7), globals); },
                {"REDUCE callee is a int, expected a global"});
+}
+
+// Every prefix and many one-byte edits of a real data.pkl: the reader either
+// reads it or throws qp::Error, never crashes or loops.
+TEST(PickleReader, DamagedRealPicklesFailCleanly) {
+  const ZipArchive zip(torch_bin() / "bert-tiny-cls/pytorch_model.bin");
+  const std::span<const std::byte> pkl = *zip.find("pytorch_model/data.pkl");
+  const PickleGlobals globals = {{"collections.OrderedDict", GlobalUse::EmptyDict},
+                                 {"torch._utils._rebuild_tensor_v2", GlobalUse::Call},
+                                 {"torch.FloatStorage", GlobalUse::Reference}};
+  EXPECT_EQ(read_pickle(pkl, globals, "t").root().items.size(), 82u);
+  for (size_t n = 0; n < pkl.size(); ++n)
+    EXPECT_THROW(read_pickle(pkl.first(n), globals, "t"), Error) << "prefix of " << n << " bytes";
+  std::vector<std::byte> edited(pkl.begin(), pkl.end());
+  int errors = 0;
+  for (size_t i = 0; i < edited.size(); ++i)
+    for (const uint8_t value : {0x00, 0x28, 0x2e, 0x71, 0x80, 0xff}) {
+      const std::byte old = edited[i];
+      edited[i] = std::byte{value};
+      try {
+        read_pickle(edited, globals, "t");
+      } catch (const Error&) {
+        ++errors;
+      }
+      edited[i] = old;
+    }
+  EXPECT_GT(errors, 0);
 }
 
 }  // namespace
