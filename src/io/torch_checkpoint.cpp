@@ -62,13 +62,10 @@ const fs::path& refuse_non_zip(const fs::path& path) {
   if (looks_like_zip(bytes)) return path;
   if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x80 && static_cast<uint8_t>(bytes[1]) <= 5)
     fail("[torch] ", path.string(),
-         ": is a legacy (pre-PyTorch-1.6, non-zip) checkpoint, which quantpipe does not read; convert it "
-         "once with "
-         "python3 -c \"import torch; torch.save(torch.load('",
-         path.filename().string(), "', map_location='cpu'), '", path.filename().string(),
-         "', _use_new_zipfile_serialization=True)\" (load only files you trust: torch.load runs pickled "
-         "code), or "
-         "save it as model.safetensors");
+         ": is a legacy (pre-PyTorch-1.6, non-zip) checkpoint, which quantpipe does not read; ",
+         "convert it once with python3 -c \"import torch; torch.save(torch.load('", path.filename().string(),
+         "', map_location='cpu'), '", path.filename().string(), "', _use_new_zipfile_serialization=True)\" ",
+         "(load only files you trust: torch.load runs pickled code), or save it as model.safetensors");
   fail("[torch] ", path.string(), ": is not a zip archive (torch.save's format since PyTorch 1.6)",
        bytes.empty() ? "; the file is empty" : "");
 }
@@ -95,7 +92,7 @@ class TensorBuilder {
         value.kind == PickleKind::Call && (value.text == kRebuildTensorV2 || value.text == kRebuildTensor);
     if (!rebuild || value.items.size() < 4)
       error("entry '", name, "' is a ", pickle_kind_name(value.kind),
-            value.kind == PickleKind::Call ? " of " : "", value.text, ", expected a tensor (",
+            value.kind == PickleKind::Call ? " of " + value.text : "", ", expected a tensor (",
             kRebuildTensorV2, " with at least 4 arguments)");
     TensorView view;
     view.name = name;
