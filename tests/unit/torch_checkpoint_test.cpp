@@ -77,6 +77,15 @@ TEST(TorchBinGolden, ShardedIndexWithSharedStorageAndAnInt64Buffer) {
   EXPECT_EQ(b.data, w.data + 96 * sizeof(float));
 }
 
+TEST(TorchBinGolden, ShardedIndexNamesAMissingShard) {
+  TempDir tmp;
+  fs::copy(torch_bin() / "bert-tiny-cls-sharded", tmp.path());
+  fs::remove(tmp.path() / "pytorch_model-00002-of-00002.bin");
+  expect_error([&] { WeightStore::open_dir(tmp.path()); },
+               {(tmp.path() / "pytorch_model.bin.index.json").string(),
+                "shard 'pytorch_model-00002-of-00002.bin' does not exist"});
+}
+
 TEST(TorchBinGolden, PickleProtocol4) {
   const TorchCheckpoint ckpt(torch_bin() / "protocol4.bin");
   ASSERT_EQ(ckpt.tensors().size(), 2u);
