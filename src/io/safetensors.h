@@ -33,8 +33,11 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// All weights of a model directory: model.safetensors, or the shards listed in
-// model.safetensors.index.json. (pytorch_model.bin comes later.)
+class TorchCheckpoint;  // io/torch_checkpoint.h
+
+// All weights of a model directory, the first of: model.safetensors, the shards
+// listed in model.safetensors.index.json, pytorch_model.bin, the shards listed
+// in pytorch_model.bin.index.json.
 class WeightStore {
  public:
   static WeightStore open_dir(const std::filesystem::path& dir);
@@ -50,6 +53,7 @@ class WeightStore {
  private:
   std::filesystem::path dir_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::vector<std::shared_ptr<const TorchCheckpoint>> checkpoints_;
   std::map<std::string, const TensorView*> by_name_;
 };
 

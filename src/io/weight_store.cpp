@@ -1,3 +1,4 @@
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -5,6 +6,7 @@
 #include "core/json_fields.h"
 #include "core/json_read.h"
 #include "io/safetensors.h"
+#include "io/torch_checkpoint.h"
 
 namespace qp {
 namespace {
@@ -25,41 +27,65 @@ json read_index(const std::filesystem::path& path) {
   return map.raw();
 }
 
+// Opens one weight file, keeping it alive in the store, and returns its tensors.
+using OpenFile = std::function<const std::vector<TensorView>&(const std::filesystem::path&)>;
+
+void add_shards(const std::filesystem::path& dir, const std::filesystem::path& index_path,
+                const OpenFile& open, std::map<std::string, const TensorView*>& by_name) {
+  const json weight_map = read_index(index_path);
+  std::set<std::string> shard_names;
+  for (const auto& [name, shard] : weight_map.items()) shard_names.insert(shard.get<std::string>());
+  std::map<std::string, std::map<std::string, const TensorView*>> shards;
+  for (const std::string& shard : shard_names) {
+    const std::filesystem::path shard_path = dir / shard;
+    if (!std::filesystem::exists(shard_path))
+      fail(index_path.string(), ": shard '", shard, "' does not exist (", shard_path.string(), ")");
+    for (const TensorView& view : open(shard_path)) shards[shard].emplace(view.name, &view);
+  }
+  for (const auto& [name, shard] : weight_map.items()) {
+    const auto& tensors = shards[shard.get<std::string>()];
+    const auto it = tensors.find(name);
+    if (it == tensors.end())
+      fail(index_path.string(), ": tensor '", name, "' is not in its shard '", shard.get<std::string>(), "'");
+    by_name.emplace(name, it->second);
+  }
+}
+
 }  // namespace
 
 WeightStore WeightStore::open_dir(const std::filesystem::path& dir) {
   WeightStore store;
   store.dir_ = dir;
-  const std::filesystem::path single = dir / "model.safetensors";
-  const std::filesystem::path index_path = dir / "model.safetensors.index.json";
-
-  if (std::filesystem::exists(single)) {
-    store.files_.push_back(std::make_unique<SafetensorsFile>(single));
-    for (const TensorView& view : store.files_.back()->tensors()) store.by_name_.emplace(view.name, &view);
-    return store;
+  const OpenFile open_safetensors =
+      [&store](const std::filesystem::path& path) -> const std::vector<TensorView>& {
+    store.files_.push_back(std::make_unique<SafetensorsFile>(path));
+    return store.files_.back()->tensors();
+  };
+  const OpenFile open_torch = [&store](const std::filesystem::path& path) -> const std::vector<TensorView>& {
+    store.checkpoints_.push_back(std::make_shared<const TorchCheckpoint>(path));
+    return store.checkpoints_.back()->tensors();
+  };
+  // In order of preference, as transformers loads them.
+  const struct {
+    const char* single;
+    const char* index;
+    const OpenFile& open;
+  } layouts[] = {{"model.safetensors", "model.safetensors.index.json", open_safetensors},
+                 {"pytorch_model.bin", "pytorch_model.bin.index.json", open_torch}};
+  for (const auto& layout : layouts) {
+    if (std::filesystem::exists(dir / layout.single)) {
+      for (const TensorView& view : layout.open(dir / layout.single))
+        store.by_name_.emplace(view.name, &view);
+      return store;
+    }
+    if (std::filesystem::exists(dir / layout.index)) {
+      add_shards(dir, dir / layout.index, layout.open, store.by_name_);
+      return store;
+    }
   }
-  if (!std::filesystem::exists(index_path))
-    fail(dir.string(),
-         ": no model.safetensors or model.safetensors.index.json (pytorch_model.bin is not supported yet)");
-
-  const json weight_map = read_index(index_path);
-  std::set<std::string> shard_names;
-  for (const auto& [name, shard] : weight_map.items()) shard_names.insert(shard.get<std::string>());
-  std::map<std::string, const SafetensorsFile*> shards;
-  for (const std::string& shard : shard_names) {
-    const std::filesystem::path shard_path = dir / shard;
-    if (!std::filesystem::exists(shard_path))
-      fail(index_path.string(), ": shard '", shard, "' does not exist (", shard_path.string(), ")");
-    store.files_.push_back(std::make_unique<SafetensorsFile>(shard_path));
-    shards.emplace(shard, store.files_.back().get());
-  }
-  for (const auto& [name, shard] : weight_map.items()) {
-    const TensorView* view = shards.at(shard.get<std::string>())->find(name);
-    if (!view)
-      fail(index_path.string(), ": tensor '", name, "' is not in its shard '", shard.get<std::string>(), "'");
-    store.by_name_.emplace(name, view);
-  }
-  return store;
+  fail(dir.string(),
+       ": no model.safetensors, model.safetensors.index.json, pytorch_model.bin or "
+       "pytorch_model.bin.index.json");
 }
 
 const TensorView* WeightStore::find(const std::string& name) const {

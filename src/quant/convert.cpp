@@ -134,7 +134,9 @@ std::string model_fingerprint(const fs::path& dir) {
   fp.add_file(dir / "config.json");
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && entry.path().extension() == ".safetensors") files.push_back(entry.path());
+    if (entry.is_regular_file() &&
+        (entry.path().extension() == ".safetensors" || entry.path().extension() == ".bin"))
+      files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   for (const fs::path& file : files) {
     fp.add(file.filename().string());

@@ -305,8 +305,8 @@ TEST(WeightStore, EmptyDirectoryNamesWhatIsMissing) {
   TempDir tmp;
   expect_error(
       [&] { WeightStore::open_dir(tmp.path()); },
-      {tmp.path().string() +
-       ": no model.safetensors or model.safetensors.index.json (pytorch_model.bin is not supported yet)"});
+      {tmp.path().string() + ": no model.safetensors, model.safetensors.index.json, pytorch_model.bin or "
+                             "pytorch_model.bin.index.json"});
 }
 
 void write_two_shards(const std::filesystem::path& dir) {
