@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,35 @@ TEST(TorchBinConvert, MaliciousBinIsOneCleanErrorAndRunsNothing) {
   }
   EXPECT_FALSE(fs::exists(marker)) << "the payload ran";
   EXPECT_FALSE(fs::exists(tmp.path() / "out"));
+}
+
+}  // namespace
+}  // namespace qp
+
+namespace qp {
+namespace {
+
+TEST(TorchBinInspect, ListsTheTensorsOfAPytorchModelBinDirectory) {
+  const fs::path dir = test::source_dir() / "tests/golden/torch_bin/bert-tiny-cls";
+  const CliResult r = run_cli({"inspect", dir.string()});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "| classifier.weight | F32 | [3, 32] |")) << r;
+  EXPECT_TRUE(contains(r.out, "41 stored tensors")) << r;
+}
+
+TEST(Inspect, UnexpectedQuantpipeJsonContentIsNotATypeError) {
+  test::TempDir tmp;
+  const fs::path dir = tmp.path() / "m";
+  write_tiny_bert(dir, {});
+  std::ofstream(dir / "quantpipe.json")
+      << R"({"format_version": 1, "tool": 3, "tensors": [{"name": 7, "error": {"cosine": "high"}}, 5]})";
+  const CliResult r = run_cli({"inspect", dir.string()});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(contains(r.out, "| - | - | nan |")) << r;
+  std::ofstream(dir / "quantpipe.json") << R"({"format_version": 1, "tool": 1, "tool": 2})";
+  const CliResult dup = run_cli({"inspect", dir.string()});
+  EXPECT_EQ(dup.exit_code, 1) << dup;
+  EXPECT_TRUE(contains(dup.err, "quantpipe.json: key \"tool\" appears twice")) << dup;
 }
 
 }  // namespace

@@ -1,19 +1,25 @@
 // quantpipe inspect: what a model directory or safetensors file holds —
 // tensors, dtypes, shapes, schemes, sizes — and, for a quantpipe native
 // directory, its metadata and per-tensor error table.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "io/safetensors.h"
 
 namespace qp::cli {
 namespace {
 namespace fs = std::filesystem;
 
+// The safetensors files to list one by one; empty for a directory whose
+// weights are pytorch_model.bin (listed through WeightStore instead).
 std::vector<fs::path> safetensors_files(const fs::path& path) {
   if (!fs::exists(path)) fail(path.string(), ": not found");
   if (!fs::is_directory(path)) return {path};
@@ -22,7 +28,6 @@ std::vector<fs::path> safetensors_files(const fs::path& path) {
   for (const auto& entry : fs::directory_iterator(path))
     if (entry.path().extension() == ".safetensors") files.push_back(entry.path());
   std::sort(files.begin(), files.end());
-  if (files.empty()) fail(path.string(), ": no .safetensors files");
   return files;
 }
 
@@ -31,11 +36,35 @@ bool ends_with(const std::string& text, const std::string& suffix) {
          text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// The tensors of one file (safetensors) or one model directory (any weight
+// format WeightStore reads), with the scheme names a native file records.
+struct TensorListing {
+  std::vector<const TensorView*> tensors;
+  std::function<const TensorView*(const std::string&)> find;
+  std::map<std::string, std::string> metadata;
+};
+
+TensorListing listing_of(const SafetensorsFile& file) {
+  TensorListing l;
+  for (const TensorView& t : file.tensors()) l.tensors.push_back(&t);
+  l.find = [&file](const std::string& name) { return file.find(name); };
+  l.metadata = file.metadata();
+  return l;
+}
+
+TensorListing listing_of(const WeightStore& store) {
+  TensorListing l;
+  for (const std::string& name : store.names()) l.tensors.push_back(store.find(name));
+  l.find = [&store](const std::string& name) { return store.find(name); };
+  return l;
+}
+
 // One row per logical tensor: MLX triplets (.weight codes + .scales + .biases) fold into one.
-void print_tensor_table(const SafetensorsFile& file) {
+void print_tensor_table(const TensorListing& file) {
   std::cout << "| tensor | stored as | shape | scheme | bytes |\n|---|---|---|---|--:|\n";
   int64_t total = 0;
-  for (const TensorView& t : file.tensors()) {
+  for (const TensorView* view : file.tensors) {
+    const TensorView& t = *view;
     if (ends_with(t.name, ".scales") || ends_with(t.name, ".biases")) continue;
     const std::string module = ends_with(t.name, ".weight") ? t.name.substr(0, t.name.size() - 7) : t.name;
     const TensorView* scales = file.find(module + ".scales");
@@ -45,8 +74,8 @@ void print_tensor_table(const SafetensorsFile& file) {
     const Shape& shape = t.shape;
     if (scales && t.dtype == DType::U32 && shape.size() == 2 && scales->shape.size() == 2) {
       bytes += static_cast<int64_t>(scales->nbytes + (biases ? biases->nbytes : 0));
-      const auto meta = file.metadata().find("quantpipe.scheme." + module);
-      scheme = meta != file.metadata().end() ? meta->second : "affine";
+      const auto meta = file.metadata.find("quantpipe.scheme." + module);
+      scheme = meta != file.metadata.end() ? meta->second : "affine";
       stored = "U32 codes + " + std::string(dtype_name(scales->dtype)) + " scales/biases " +
                shape_string(scales->shape);
     }
@@ -54,28 +83,41 @@ void print_tensor_table(const SafetensorsFile& file) {
     std::cout << "| " << t.name << " | " << stored << " | " << shape_string(shape) << " | " << scheme << " | "
               << bytes << " |\n";
   }
-  std::cout << "\n" << file.tensors().size() << " stored tensors, " << total << " bytes\n";
+  std::cout << "\n" << file.tensors.size() << " stored tensors, " << total << " bytes\n";
+}
+
+// A number of the error table, NaN when the file holds something else.
+double number_or_nan(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_number() ? it->get<double>() : std::nan("");
+}
+
+std::string string_or_dash(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "-";
 }
 
 void print_native_metadata(const fs::path& dir) {
-  std::ifstream in(dir / "quantpipe.json");
-  if (!in) return;
-  const nlohmann::json meta = nlohmann::json::parse(in, nullptr, false);
-  if (meta.is_discarded()) fail((dir / "quantpipe.json").string(), ": invalid JSON");
-  const int version = meta.value("format_version", 0);
+  if (!fs::exists(dir / "quantpipe.json")) return;
+  const nlohmann::json meta = read_json_object_file(dir / "quantpipe.json");
+  const nlohmann::json& version = meta.contains("format_version") ? meta["format_version"] : nlohmann::json();
   std::cout << "\n## quantpipe native format v" << version << "\n\n"
-            << "tool: " << meta["tool"].dump() << "\nsource fingerprint: " << meta["source"]["fingerprint"]
-            << "\nplan: " << meta["plan"].dump() << "\nsizes: " << meta["sizes"].dump()
-            << "\ntimings: " << meta["timings"].dump() << "\n\n## per-tensor error\n\n"
+            << "tool: " << json_excerpt(meta.value("tool", nlohmann::json()), 400)
+            << "\nsource: " << json_excerpt(meta.value("source", nlohmann::json()), 400)
+            << "\nplan: " << json_excerpt(meta.value("plan", nlohmann::json()), 400)
+            << "\nsizes: " << json_excerpt(meta.value("sizes", nlohmann::json()), 400)
+            << "\ntimings: " << json_excerpt(meta.value("timings", nlohmann::json()), 400)
+            << "\n\n## per-tensor error\n\n"
             << "| tensor | scheme | cosine | relative MSE | max abs | NaN/Inf |\n|---|---|--:|--:|--:|--:|\n";
-  for (const auto& t : meta["tensors"]) {
-    if (!t.contains("error")) continue;
+  const auto tensors = meta.find("tensors");
+  if (tensors == meta.end() || !tensors->is_array()) return;
+  for (const auto& t : *tensors) {
+    if (!t.is_object() || !t.contains("error") || !t["error"].is_object()) continue;
     const auto& e = t["error"];
     char row[256];
-    std::snprintf(row, sizeof row, " | %.6f | %.3e | %.4g | %lld |", e["cosine"].get<double>(),
-                  e["relative_mse"].get<double>(), e["max_abs"].get<double>(), e["nan_inf"].get<long long>());
-    std::cout << "| " << t["name"].get<std::string>() << " | " << t["scheme"].get<std::string>() << row
-              << "\n";
+    std::snprintf(row, sizeof row, " | %.6f | %.3e | %.4g | %.0f |", number_or_nan(e, "cosine"),
+                  number_or_nan(e, "relative_mse"), number_or_nan(e, "max_abs"), number_or_nan(e, "nan_inf"));
+    std::cout << "| " << string_or_dash(t, "name") << " | " << string_or_dash(t, "scheme") << row << "\n";
   }
 }
 
@@ -86,7 +128,8 @@ Action configure_inspect(CLI::App& app) {
   app.add_option("path", *path, "Model directory (Hugging Face or quantpipe native) or .safetensors file")
       ->required();
   return [path] {
-    for (const fs::path& file_path : safetensors_files(*path)) {
+    const std::vector<fs::path> files = safetensors_files(*path);
+    for (const fs::path& file_path : files) {
       const SafetensorsFile file(file_path);
       std::cout << "# " << file_path.string() << "\n\n";
       if (!file.metadata().empty()) {
@@ -95,7 +138,12 @@ Action configure_inspect(CLI::App& app) {
           if (key.rfind("quantpipe.scheme.", 0) != 0) std::cout << " " << key << "=" << value;
         std::cout << "\n\n";
       }
-      print_tensor_table(file);
+      print_tensor_table(listing_of(file));
+    }
+    if (files.empty()) {  // pytorch_model.bin, or an error naming what is missing
+      const WeightStore store = WeightStore::open_dir(*path);
+      std::cout << "# " << *path << "\n\n";
+      print_tensor_table(listing_of(store));
     }
     if (fs::is_directory(*path)) print_native_metadata(*path);
     return 0;
