@@ -25,14 +25,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::CliResult;
 using test::contains;
+using test::parse_jsonl;
 using test::run_cli;
 using test::split_lines;
-
-std::vector<json> parse_jsonl(const std::string& out) {
-  std::vector<json> rows;
-  for (const std::string& line : split_lines(out)) rows.push_back(json::parse(line));
-  return rows;
-}
 
 std::vector<float> embedding(const CliResult& r, size_t row = 0) {
   return parse_jsonl(r.out).at(row).at("embedding").get<std::vector<float>>();
@@ -312,34 +307,22 @@ TEST_F(CliEcosystem, NoProgressLineWhenResultsGoToTheTerminal) {
 // ---------------------------------------------------------------------------
 // Usage errors, -q / -v after the subcommand, --pooling help
 
-struct UsageCase {
-  std::string name;
-  std::vector<std::string> args;
-  std::string message;
-};
-
-class CliUsageError : public ::testing::TestWithParam<UsageCase> {};
+class CliUsageError : public ::testing::TestWithParam<test::UsageCase> {};
 
 // CLI11 exits 105, 106, 109 by itself; a usage error is status 2.
-TEST_P(CliUsageError, ExitsTwoWithCli11sMessage) {
-  const CliResult r = run_cli(GetParam().args);
-  EXPECT_EQ(r.term_signal, 0) << r;
-  EXPECT_EQ(r.exit_code, 2) << r;
-  EXPECT_EQ(r.out, "") << r;
-  EXPECT_TRUE(contains(r.err, GetParam().message)) << r;
-}
+TEST_P(CliUsageError, ExitsTwoWithCli11sMessage) { test::expect_usage_error(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, CliUsageError,
     ::testing::Values(
-        UsageCase{"unknown_option", {"embed", "-m", "m", "--no-such-option"}, "--no-such-option"},
-        UsageCase{"missing_required", {"embed"}, "--model is required"},
-        UsageCase{"bad_choice",
-                  {"embed", "-m", "m", "--pooling", "median"},
-                  "--pooling: expected one of cls, mean, max, mean_sqrt_len, got 'median'"},
-        UsageCase{"not_a_number", {"classify", "-m", "m", "--batch-size", "lots"}, "lots"},
-        UsageCase{"unknown_subcommand", {"embedd"}, "embedd"},
-        UsageCase{"two_subcommands", {"embed", "-m", "m", "classify"}, "classify"}),
+        test::UsageCase{"unknown_option", {"embed", "-m", "m", "--no-such-option"}, "--no-such-option"},
+        test::UsageCase{"missing_required", {"embed"}, "--model is required"},
+        test::UsageCase{"bad_choice",
+                        {"embed", "-m", "m", "--pooling", "median"},
+                        "--pooling: expected one of cls, mean, max, mean_sqrt_len, got 'median'"},
+        test::UsageCase{"not_a_number", {"classify", "-m", "m", "--batch-size", "lots"}, "lots"},
+        test::UsageCase{"unknown_subcommand", {"embedd"}, "embedd"},
+        test::UsageCase{"two_subcommands", {"embed", "-m", "m", "classify"}, "classify"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(CliUsage, HelpStillExitsZero) {

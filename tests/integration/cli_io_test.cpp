@@ -34,6 +34,7 @@ using nlohmann::json;
 using test::CliResult;
 using test::contains;
 using test::expect_clean_failure;
+using test::parse_jsonl;
 using test::run_cli;
 using test::run_program;
 using test::split_lines;
@@ -53,12 +54,6 @@ CliResult run_cli_in_shell(const std::string& prefix, const std::vector<std::str
       prefix + (prefix.empty() ? "" : "; ") + "exec " + launcher + " " + sh_quote(test::quantpipe_binary());
   for (const std::string& arg : args) command += " " + sh_quote(arg);
   return run_program({"/bin/sh", "-c", command + " " + suffix});
-}
-
-std::vector<json> parse_jsonl(const std::string& out) {
-  std::vector<json> rows;
-  for (const std::string& line : split_lines(out)) rows.push_back(json::parse(line));
-  return rows;
 }
 
 constexpr int kLabels = test::kTinyLabels;
@@ -132,70 +127,58 @@ TEST_F(CliIo, OtherCommandsCheckStdoutToo) {
 // ---------------------------------------------------------------------------
 // Bounds
 
-struct BoundCase {
-  std::string name;
-  std::vector<std::string> args;
-  std::string message;
-};
-
-class CliBounds : public ::testing::TestWithParam<BoundCase> {};
+class CliBounds : public ::testing::TestWithParam<test::UsageCase> {};
 
 // `--threads 100000` started 32,000 threads and starved the machine.
-TEST_P(CliBounds, OutOfRangeIsRefusedBeforeAnythingRuns) {
-  const CliResult r = run_cli(GetParam().args);
-  EXPECT_EQ(r.term_signal, 0) << r;
-  EXPECT_EQ(r.exit_code, 2) << "a usage error (issue 11), " << r;
-  EXPECT_EQ(r.out, "") << r;
-  EXPECT_TRUE(contains(r.err, GetParam().message)) << r;
-}
+TEST_P(CliBounds, OutOfRangeIsRefusedBeforeAnythingRuns) { test::expect_usage_error(GetParam()); }
 
 const std::string kMaxThreadsText = std::to_string(max_threads());
 
 INSTANTIATE_TEST_SUITE_P(
     Options, CliBounds,
     ::testing::Values(
-        BoundCase{"embed_threads",
-                  {"embed", "-m", "m", "--threads", "100000"},
-                  "--threads: must be at most " + kMaxThreadsText + ", got 100000"},
-        BoundCase{"classify_threads",
-                  {"classify", "-m", "m", "-t", "40000"},
-                  "--threads: must be at most " + kMaxThreadsText + ", got 40000"},
-        BoundCase{
+        test::UsageCase{"embed_threads",
+                        {"embed", "-m", "m", "--threads", "100000"},
+                        "--threads: must be at most " + kMaxThreadsText + ", got 100000"},
+        test::UsageCase{"classify_threads",
+                        {"classify", "-m", "m", "-t", "40000"},
+                        "--threads: must be at most " + kMaxThreadsText + ", got 40000"},
+        test::UsageCase{
             "negative_threads", {"embed", "-m", "m", "--threads", "-1"}, "--threads: must be at least 0"},
-        BoundCase{"huge_threads",
-                  {"embed", "-m", "m", "--threads", "99999999999999999999"},
-                  "--threads: must be at most " + kMaxThreadsText},
-        BoundCase{"bench_threads",
-                  {"bench", "-m", "m", "--threads", "1,100000"},
-                  "--threads: must be at most " + kMaxThreadsText + ", got 100000"},
-        BoundCase{"eval_threads",
-                  {"eval", "-m", "m", "-d", "d", "--threads", "100000"},
-                  "--threads: must be at most " + kMaxThreadsText},
-        BoundCase{"pipeline_threads",
-                  {"pipeline", "--threads", "100000"},
-                  "--threads: must be at most " + kMaxThreadsText},
-        BoundCase{
+        test::UsageCase{"huge_threads",
+                        {"embed", "-m", "m", "--threads", "99999999999999999999"},
+                        "--threads: must be at most " + kMaxThreadsText},
+        test::UsageCase{"bench_threads",
+                        {"bench", "-m", "m", "--threads", "1,100000"},
+                        "--threads: must be at most " + kMaxThreadsText + ", got 100000"},
+        test::UsageCase{"eval_threads",
+                        {"eval", "-m", "m", "-d", "d", "--threads", "100000"},
+                        "--threads: must be at most " + kMaxThreadsText},
+        test::UsageCase{"pipeline_threads",
+                        {"pipeline", "--threads", "100000"},
+                        "--threads: must be at most " + kMaxThreadsText},
+        test::UsageCase{
             "pipeline_negative_threads", {"pipeline", "--threads", "-5"}, "--threads: must be at least 0"},
-        BoundCase{
+        test::UsageCase{
             "pipeline_jobs", {"pipeline", "--jobs", "100000"}, "--jobs: must be at most " + kMaxThreadsText},
-        BoundCase{
+        test::UsageCase{
             "demo_threads", {"demo", "--threads", "100000"}, "--threads: must be at most " + kMaxThreadsText},
-        BoundCase{"demo_jobs", {"demo", "--jobs", "0"}, "--jobs: must be at least 1"},
-        BoundCase{"batch_size",
-                  {"classify", "-m", "m", "--batch-size", "100000"},
-                  "--batch-size: must be at most 1024, got 100000"},
-        BoundCase{"eval_batch_size",
-                  {"eval", "-m", "m", "-d", "d", "--batch-size", "100000"},
-                  "--batch-size: must be at most 1024, got 100000"},
-        BoundCase{"pipeline_batch_size",
-                  {"pipeline", "--batch-size", "100000"},
-                  "--batch-size: must be at most 1024, got 100000"},
-        BoundCase{"max_length",
-                  {"tokenize", "-m", "m", "--max-length", "10000000"},
-                  "--max-length: must be at most 65536, got 10000000"},
-        BoundCase{"bench_sequences",
-                  {"bench", "-m", "m", "--sequences", "2000000000"},
-                  "--sequences: must be at most"}),
+        test::UsageCase{"demo_jobs", {"demo", "--jobs", "0"}, "--jobs: must be at least 1"},
+        test::UsageCase{"batch_size",
+                        {"classify", "-m", "m", "--batch-size", "100000"},
+                        "--batch-size: must be at most 1024, got 100000"},
+        test::UsageCase{"eval_batch_size",
+                        {"eval", "-m", "m", "-d", "d", "--batch-size", "100000"},
+                        "--batch-size: must be at most 1024, got 100000"},
+        test::UsageCase{"pipeline_batch_size",
+                        {"pipeline", "--batch-size", "100000"},
+                        "--batch-size: must be at most 1024, got 100000"},
+        test::UsageCase{"max_length",
+                        {"tokenize", "-m", "m", "--max-length", "10000000"},
+                        "--max-length: must be at most 65536, got 10000000"},
+        test::UsageCase{"bench_sequences",
+                        {"bench", "-m", "m", "--sequences", "2000000000"},
+                        "--sequences: must be at most"}),
     [](const auto& info) { return info.param.name; });
 
 // The issue: 400 threads under an address-space limit deadlocked in the

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -142,6 +143,29 @@ inline void expect_clean_failure(const CliResult& r, std::initializer_list<std::
   ASSERT_EQ(lines.size(), 1u) << r;
   for (const std::string& part : parts)
     EXPECT_TRUE(contains(lines[0], part)) << "'" << part << "' not in: " << lines[0];
+}
+
+// One JSON value per line of a command's output.
+inline std::vector<nlohmann::json> parse_jsonl(const std::string& out) {
+  std::vector<nlohmann::json> rows;
+  for (const std::string& line : split_lines(out)) rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+// A command line refused before anything runs: exit status 2 (a usage
+// error), nothing on stdout, the message on stderr.
+struct UsageCase {
+  std::string name;
+  std::vector<std::string> args;
+  std::string message;
+};
+
+inline void expect_usage_error(const UsageCase& c) {
+  const CliResult r = run_cli(c.args);
+  EXPECT_EQ(r.term_signal, 0) << r;
+  EXPECT_EQ(r.exit_code, 2) << "a usage error, " << r;
+  EXPECT_EQ(r.out, "") << r;
+  EXPECT_TRUE(contains(r.err, c.message)) << r;
 }
 
 }  // namespace qp::test

@@ -33,14 +33,9 @@ using test::CliResult;
 using test::contains;
 using test::error_lines;
 using test::expect_clean_failure;
+using test::parse_jsonl;
 using test::run_cli;
 using test::split_lines;
-
-std::vector<json> parse_jsonl(const std::string& out) {
-  std::vector<json> rows;
-  for (const std::string& line : split_lines(out)) rows.push_back(json::parse(line));
-  return rows;
-}
 
 std::vector<std::vector<float>> column(const std::vector<json>& rows, const std::string& key) {
   std::vector<std::vector<float>> values;
