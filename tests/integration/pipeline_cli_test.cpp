@@ -76,6 +76,21 @@ datasets:
 )";
 
   void write_config(const std::string& text) { std::ofstream(config()) << text; }
+
+  // The standard config plus a model only the hub has, run with an empty hub
+  // cache and `extra` pipeline options.
+  test::CliResult run_with_a_model_not_in_the_hub_cache(const std::string& extra) {
+    std::string text = kConfig;
+    text.replace(text.find("datasets:"), 0,
+                 "  - {name: hub-only, hf_name: org/not-downloaded, task: nli, quantization: {bits: 8}, "
+                 "benchmarks: [labelled]}\n");
+    write_config(text);
+    const std::string cache = (dir_.path() / "empty-hub").string();
+    return test::run_program({"/bin/bash", "-c",
+                              "HF_HUB_CACHE='" + cache + "' exec '" + test::quantpipe_binary().string() +
+                                  "' pipeline --config '" + config() + "' --workspace '" + ws().string() +
+                                  "' " + extra});
+  }
   std::string config() const { return (dir_.path() / "pipeline.yaml").string(); }
   fs::path ws() const { return dir_.path() / "ws"; }
 
@@ -355,16 +370,7 @@ TEST_F(PipelineCli, DeletedOrTruncatedWorkspaceModelIsRebuilt) {
 }
 
 TEST_F(PipelineCli, UnavailableModelFailsLoudlyOthersStillRun) {
-  std::string text = kConfig;
-  text.replace(text.find("datasets:"), 0,
-               "  - {name: hub-only, hf_name: org/not-downloaded, task: nli, quantization: {bits: 8}, "
-               "benchmarks: [labelled]}\n");
-  write_config(text);
-  const std::string cache = (dir_.path() / "empty-hub").string();
-  const test::CliResult r = test::run_program(
-      {"/bin/bash", "-c",
-       "HF_HUB_CACHE='" + cache + "' exec '" + test::quantpipe_binary().string() + "' pipeline --config '" +
-           config() + "' --workspace '" + ws().string() + "' -t 1"});
+  const test::CliResult r = run_with_a_model_not_in_the_hub_cache("-t 1");
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_TRUE(contains(r.out, "4 done, 0 skipped, 2 failed")) << r;
   EXPECT_TRUE(contains(r.out,
@@ -379,16 +385,7 @@ TEST_F(PipelineCli, UnavailableModelFailsLoudlyOthersStillRun) {
 
 // Issue 10: --dry-run exited 0 while jobs printed "cannot run".
 TEST_F(PipelineCli, DryRunExitsOneWhenAJobCannotRun) {
-  std::string text = kConfig;
-  text.replace(text.find("datasets:"), 0,
-               "  - {name: hub-only, hf_name: org/not-downloaded, task: nli, quantization: {bits: 8}, "
-               "benchmarks: [labelled]}\n");
-  write_config(text);
-  const std::string cache = (dir_.path() / "empty-hub").string();
-  const test::CliResult r = test::run_program(
-      {"/bin/bash", "-c",
-       "HF_HUB_CACHE='" + cache + "' exec '" + test::quantpipe_binary().string() + "' pipeline --config '" +
-           config() + "' --workspace '" + ws().string() + "' --dry-run"});
+  const test::CliResult r = run_with_a_model_not_in_the_hub_cache("--dry-run");
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_TRUE(contains(r.out, "convert.hub-only.q8_affine_g64  [cannot run: hub model 'org/not-downloaded'"))
       << r;
