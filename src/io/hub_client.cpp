@@ -112,7 +112,9 @@ HttpResponse perform(const HubClientOptions& options, const std::string& url, Mo
       headers = curl_slist_append(headers, ("Authorization: Bearer " + options.token).c_str());
     curl_easy_setopt(t.curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(t.curl, CURLOPT_FOLLOWLOCATION, 1L);
+    // HEAD stops at the first redirect (head() follows the hub's own): the
+    // CDN's signed URLs are for GET, and the 302 already holds X-Linked-Etag.
+    curl_easy_setopt(t.curl, CURLOPT_FOLLOWLOCATION, mode == Mode::head ? 0L : 1L);
     curl_easy_setopt(t.curl, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "quantpipe");
     curl_easy_setopt(t.curl, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
@@ -145,10 +147,17 @@ HttpResponse perform(const HubClientOptions& options, const std::string& url, Mo
     if (code != CURLE_OK)
       fail("[hub] ", what, ": ", curl_easy_strerror(code), " (", url, ", ", attempt, " attempt",
            attempt == 1 ? "" : "s", ")");
-    if (t.response.status / 100 != 2)
+    const bool redirect_kept = mode == Mode::head && t.response.status / 100 == 3;
+    if (t.response.status / 100 != 2 && !redirect_kept)
       fail("[hub] ", status_message(t.response.status, what, options.endpoint));
     return t.response;
   }
+}
+
+// "http://host:port/a/b" → "http://host:port".
+std::string origin_of(const std::string& url) {
+  const auto scheme = url.find("://");
+  return url.substr(0, url.find('/', scheme == std::string::npos ? 0 : scheme + 3));
 }
 
 }  // namespace
@@ -187,7 +196,19 @@ HttpResponse HubClient::get(const std::string& url, const std::string& what) con
 }
 
 HttpResponse HubClient::head(const std::string& url, const std::string& what) const {
-  return perform(options_, url, Mode::head, nullptr, what);
+  // Relative redirects (a renamed repo) are the hub's own and followed; an
+  // absolute one (the CDN) ends the chain, as huggingface_hub does it.
+  HttpResponse chain;
+  std::string current = url;
+  for (int hop = 0; hop < 10; ++hop) {
+    HttpResponse r = perform(options_, current, Mode::head, nullptr, what);
+    chain.status = r.status;
+    chain.headers.insert(chain.headers.end(), r.headers.begin(), r.headers.end());
+    const std::string location = r.header("location");
+    if (r.status / 100 != 3 || location.empty() || location[0] != '/') return chain;
+    current = origin_of(current) + location;
+  }
+  fail("[hub] ", what, ": more than 10 redirects from ", url);
 }
 
 HttpResponse HubClient::download_to(const std::string& url, const fs::path& file,

@@ -45,7 +45,8 @@ class HubClient {
   // GET into memory. `what` names the repo/file for error messages. Statuses
   // other than 2xx after the retries throw qp::Error.
   HttpResponse get(const std::string& url, const std::string& what) const;
-  // HEAD (redirects followed): the headers only.
+  // HEAD: the headers only. Relative redirects are followed; an absolute one
+  // (to the CDN) is the last response, its status 3xx.
   HttpResponse head(const std::string& url, const std::string& what) const;
   // GET appended to `file`, resuming from its current size with a Range
   // request, also after a connection dropped mid-transfer.

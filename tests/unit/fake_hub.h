@@ -1,7 +1,8 @@
 // A small fake Hugging Face hub on 127.0.0.1 for the download tests (cpp-httplib,
 // in a thread of the test): the model-info API, resolve/ with a redirect for
-// weights (X-Linked-Etag on the 302, as the hub does for LFS files), ETags,
-// gated repos (401 without the right token) and injected faults: 429s and a
+// weights to an absolute "CDN" URL that refuses HEAD (X-Linked-Etag on the
+// 302, as the hub does for LFS files), ETags,
+// renamed repos (a relative 307), gated repos (401 without the right token) and injected faults: 429s and a
 // connection dropped mid-file. No test touches the internet.
 #pragma once
 
@@ -52,7 +53,7 @@ class FakeHub {
       if (it == repo->files.end()) return not_found(res, "Entry Not Found");
       if (is_weights(file)) {  // large files: a redirect to the "CDN", the blob name on the 302
         res.status = 302;
-        res.set_header("Location", "/cdn/" + std::string(req.matches[1]) + "/" + file);
+        res.set_header("Location", endpoint() + "/cdn/" + std::string(req.matches[1]) + "/" + file);
         res.set_header("X-Linked-Etag", "\"" + etag_of(it->second, "lfs") + "\"");
         res.set_header("X-Repo-Commit", repo->sha);
         return;
@@ -63,6 +64,10 @@ class FakeHub {
     server_.Get(R"(/cdn/([^/]+/[^/]+)/(.+))", [this](const auto& req, auto& res) {
       std::unique_lock lock(mutex_);
       const std::string file = req.matches[2];
+      if (req.method == "HEAD") {  // as a URL signed for GET answers
+        res.status = 403;
+        return;
+      }
       if (req.method == "GET") {
         requests[file]++;
         ranges[file] = req.get_header_value("Range");
@@ -121,13 +126,21 @@ class FakeHub {
 
   std::mutex mutex_;
   std::map<std::string, FakeRepo> repos;
-  std::map<std::string, int> fail_429;        // file → 429 answers before serving it
-  std::map<std::string, bool> drop_first;     // file → drop the first GET halfway
-  std::map<std::string, int> requests;        // file → GETs at the CDN
-  std::map<std::string, std::string> ranges;  // file → Range header of the latest GET
+  std::map<std::string, std::string> renamed;  // old repo id → new one
+  std::map<std::string, int> fail_429;         // file → 429 answers before serving it
+  std::map<std::string, bool> drop_first;      // file → drop the first GET halfway
+  std::map<std::string, int> requests;         // file → GETs at the CDN
+  std::map<std::string, std::string> ranges;   // file → Range header of the latest GET
 
  private:
   const FakeRepo* find(const httplib::Request& req, httplib::Response& res, const std::string& name) {
+    if (const auto moved = renamed.find(name); moved != renamed.end()) {  // a relative redirect, as the hub's
+      std::string path = req.path;
+      path.replace(path.find(name), name.size(), moved->second);
+      res.status = 307;
+      res.set_header("Location", path);
+      return nullptr;
+    }
     const auto it = repos.find(name);
     if (it == repos.end()) {
       not_found(res, "Repository Not Found");

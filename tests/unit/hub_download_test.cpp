@@ -81,6 +81,13 @@ TEST_F(HubDownload, FetchesWhatAConversionNeedsIntoTheHuggingFaceCacheLayoutAndL
   EXPECT_EQ(find_cached_hub_model(kRepo, options_.cache_root), snapshot);
 }
 
+TEST_F(HubDownload, RenamedRepoFollowsTheHubsRelativeRedirects) {
+  hub_.renamed["old-org/tiny-st"] = kRepo;
+  const fs::path snapshot = download_hub_model(parse_hub_ref("old-org/tiny-st"), options_);
+  EXPECT_EQ(snapshot, options_.cache_root / "models--old-org--tiny-st" / "snapshots" / sha());
+  EXPECT_EQ(read_all(snapshot / "model.safetensors"), content("model.safetensors"));
+}
+
 TEST_F(HubDownload, SecondRunDownloadsNothing) {
   download_hub_model(parse_hub_ref(kRepo), options_);
   download_hub_model(parse_hub_ref(kRepo), options_);
