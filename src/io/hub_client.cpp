@@ -3,9 +3,11 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -41,6 +43,7 @@ struct Transfer {
   int64_t offset = 0;              // bytes already in *file when the request was sent
   std::FILE* out = nullptr;        // opened at the first body byte, once the status is known
   bool write_failed = false;
+  int write_errno = 0;  // why, for the message (ENOSPC, EFBIG…)
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -68,9 +71,9 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   }
   if (!t.out) {
     t.out = std::fopen(t.file->c_str(), status == 206 ? "ab" : "wb");
-    if (!t.out) return t.write_failed = true, 0;
+    if (!t.out) return t.write_failed = true, t.write_errno = errno, 0;
   }
-  if (std::fwrite(data, size, count, t.out) != count) return t.write_failed = true, 0;
+  if (std::fwrite(data, size, count, t.out) != count) return t.write_failed = true, t.write_errno = errno, 0;
   return size * count;
 }
 
@@ -130,10 +133,12 @@ HttpResponse perform(const HubClientOptions& options, const std::string& url, Mo
     if (mode == Mode::download && t.offset > 0) curl_easy_setopt(t.curl, CURLOPT_RANGE, range.c_str());
     const CURLcode code = curl_easy_perform(t.curl);
     curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &t.response.status);
-    if (t.out && std::fclose(t.out) != 0) t.write_failed = true;
+    if (t.out && std::fclose(t.out) != 0 && !t.write_failed) t.write_failed = true, t.write_errno = errno;
     curl_slist_free_all(headers);
     curl_easy_cleanup(t.curl);
-    if (t.write_failed) fail("[hub] ", what, ": cannot write ", file->string(), " (disk full?)");
+    if (t.write_failed)
+      fail("[hub] ", what, ": cannot write ", file->string(), ": ", std::strerror(t.write_errno),
+           " (the partial file is resumed on the next run)");
     // A range past the end: what we hold is stale; start the file over.
     if (mode == Mode::download && t.response.status == 416 && attempt < options.max_attempts) {
       fs::remove(*file, ec);

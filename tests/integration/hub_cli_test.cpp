@@ -76,5 +76,36 @@ TEST_F(HubCli, GatedUnknownAndOfflineMissingAreOneClearLine) {
   expect_clean_failure(run({"download", "not a repo"}), {"not a hub model id"});
 }
 
+// A file-size limit stands in for a full disk (EFBIG where ENOSPC would be):
+// the write fails mid-file, nothing appears under snapshots/, and the next run
+// resumes the partial blob.
+TEST_F(HubCli, FullDiskLeavesNothingHalfWrittenAndTheNextRunResumes) {
+  std::vector<std::string> argv = {"/bin/bash",
+                                   "-c",
+                                   "trap '' XFSZ; ulimit -f 64; exec \"$@\"",
+                                   "bash",
+                                   "/usr/bin/env",
+                                   "-u",
+                                   "HF_TOKEN",
+                                   "-u",
+                                   "HF_HUB_CACHE",
+                                   "-u",
+                                   "HF_HUB_OFFLINE",
+                                   "HF_ENDPOINT=" + hub_.endpoint(),
+                                   "HF_HOME=" + (tmp_.path() / "hf").string(),
+                                   quantpipe_binary().string(),
+                                   "download",
+                                   "tiny-org/tiny-st"};
+  ASSERT_GT(hub_.repos["tiny-org/tiny-st"].files["model.safetensors"].size(), 64u * 1024);
+  expect_clean_failure(run_program(argv), {"tiny-org/tiny-st", "model.safetensors", "cannot write"});
+  EXPECT_FALSE(fs::exists(snapshot() / "model.safetensors"));
+  const CliResult again = run({"download", "tiny-org/tiny-st"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_EQ(hub_.ranges["model.safetensors"], "bytes=65536-");
+  std::ifstream in(snapshot() / "model.safetensors", std::ios::binary);
+  const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, hub_.repos["tiny-org/tiny-st"].files["model.safetensors"]);
+}
+
 }  // namespace
 }  // namespace qp::test
