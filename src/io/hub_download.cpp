@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "io/hub_cache.h"
+#include "io/sha256_file.h"
 
 namespace qp {
 namespace fs = std::filesystem;
@@ -109,6 +110,15 @@ fs::path fetch_file(const HubClient& client, const HubRepoRef& ref, const std::s
     fs::create_directories(blob.parent_path());
     const fs::path partial = blob.string() + ".incomplete";
     client.download_to(url, partial, what);
+    // LFS files are named by their SHA-256: a mismatch is a corrupt transfer
+    // (or a stale partial file); dropped so the next run starts it over.
+    if (is_sha256_hex(etag)) {
+      if (const std::string actual = sha256_hex(partial); actual != etag) {
+        fs::remove(partial, ec);
+        fail("[hub] ", what, ": the download's SHA-256 is ", actual, " but the hub says ", etag,
+             " (corrupt transfer; run again)");
+      }
+    }
     fs::rename(partial, blob);
   }
   return blob;

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "io/sha256_file.h"
+
 namespace qp::test {
 
 struct FakeRepo {
@@ -77,7 +79,8 @@ class FakeHub {
         res.status = 429;
         return;
       }
-      const std::string content = repos[req.matches[1]].files[file];
+      std::string content = repos[req.matches[1]].files[file];
+      if (corrupt[file]) content[content.size() / 2] ^= 1;
       res.set_header("ETag", "\"cdn-etag-not-the-blob-name\"");
       const bool drop = req.method == "GET" && drop_first[file];
       if (drop) drop_first[file] = false;
@@ -105,8 +108,10 @@ class FakeHub {
     return file.find(".safetensors") != std::string::npos || file.find(".bin") != std::string::npos;
   }
   // A stand-in for the hub's sha256 / git-sha1 etags: distinct per content.
+  // LFS files: the content's SHA-256, as the hub's X-Linked-Etag; others a
+  // stand-in for the git blob sha1, distinct per content.
   static std::string etag_of(const std::string& content, const std::string& kind) {
-    return kind + std::to_string(std::hash<std::string>{}(content));
+    return kind == "lfs" ? sha256_hex_of(content) : kind + std::to_string(std::hash<std::string>{}(content));
   }
 
   // Serves every file under dir (relative names with '/') as repo.
@@ -129,6 +134,7 @@ class FakeHub {
   std::map<std::string, std::string> renamed;  // old repo id → new one
   std::map<std::string, int> fail_429;         // file → 429 answers before serving it
   std::map<std::string, bool> drop_first;      // file → drop the first GET halfway
+  std::map<std::string, bool> corrupt;         // file → serve it with one bit flipped
   std::map<std::string, int> requests;         // file → GETs at the CDN
   std::map<std::string, std::string> ranges;   // file → Range header of the latest GET
 

@@ -11,6 +11,7 @@
 
 #include "fake_hub.h"
 #include "io/hub_cache.h"
+#include "io/sha256_file.h"
 #include "io/tiny_model.h"
 #include "io_test_util.h"
 #include "quantpipe/model.h"
@@ -128,6 +129,25 @@ TEST_F(HubDownload, PartialBlobFromAnEarlierRunIsResumed) {
   EXPECT_EQ(hub_.ranges["model.safetensors"], "bytes=100-");
   EXPECT_EQ(read_all(snapshot / "model.safetensors"), weights);
   EXPECT_FALSE(fs::exists(blob.string() + ".incomplete"));
+}
+
+TEST_F(HubDownload, CorruptTransferFailsTheSha256CheckAndIsNotKept) {
+  hub_.corrupt["model.safetensors"] = true;
+  expect_error(
+      [&] { download_hub_model(parse_hub_ref(kRepo), options_); },
+      {kRepo, "model.safetensors", "SHA-256", FakeHub::etag_of(content("model.safetensors"), "lfs")});
+  EXPECT_FALSE(fs::exists(repo_dir() / "snapshots" / sha() / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(repo_dir() / "blobs" / FakeHub::etag_of(content("model.safetensors"), "lfs")));
+  hub_.corrupt["model.safetensors"] = false;
+  const fs::path snapshot = download_hub_model(parse_hub_ref(kRepo), options_);
+  EXPECT_EQ(read_all(snapshot / "model.safetensors"), content("model.safetensors"));
+}
+
+TEST(Sha256, KnownDigests) {
+  EXPECT_EQ(sha256_hex_of(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex_of("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(is_sha256_hex(sha256_hex_of("abc")));
+  EXPECT_FALSE(is_sha256_hex("lfs123"));
 }
 
 TEST_F(HubDownload, GatedRepoNeedsTheToken) {
