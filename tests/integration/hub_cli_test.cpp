@@ -63,6 +63,17 @@ TEST_F(HubCli, EmbedAndConvertTakeAHubId) {
   EXPECT_TRUE(fs::exists(tmp_.path() / "q8" / "quantpipe.json"));
 }
 
+TEST_F(HubCli, EvalTakesAHubIdAndOfflineUsesTheCache) {
+  std::ofstream(tmp_.path() / "data.jsonl") << "{\"text\": \"the cat sat\"}\n{\"text\": \"hello world\"}\n";
+  const std::vector<std::string> eval = {
+      "eval",   "--model",    "tiny-org/tiny-st",  "--dataset", (tmp_.path() / "data.jsonl").string(),
+      "--task", "unlabelled", "--latency-queries", "1"};
+  const CliResult online = run(eval);
+  ASSERT_EQ(online.exit_code, 0) << online;
+  const CliResult offline = run(eval, {"HF_HUB_OFFLINE=1", "HF_ENDPOINT=http://127.0.0.1:1"});
+  ASSERT_EQ(offline.exit_code, 0) << offline;
+}
+
 TEST_F(HubCli, GatedUnknownAndOfflineMissingAreOneClearLine) {
   hub_.repos["tiny-org/tiny-st"].gated = true;
   expect_clean_failure(run({"download", "tiny-org/tiny-st"}), {"tiny-org/tiny-st", "HF_TOKEN"});
