@@ -290,9 +290,11 @@ int run_eval(const EvalArgs& args) {
 
 Action configure_eval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  app.add_option("-m,--model", args->model,
-                 "The model to evaluate: a quantpipe native directory (its quantpipe.json names the fp32 "
-                 "baseline), a Hugging Face directory, or the name of a model in --config with a local path")
+  app.add_option(
+         "-m,--model", args->model,
+         "The model to evaluate: a quantpipe native directory (its quantpipe.json names the fp32 "
+         "baseline), a Hugging Face directory, a hub id org/name[@revision] (fetched into the HF cache), "
+         "or the name of a model in --config")
       ->required();
   app.add_option("-d,--dataset", args->dataset,
                  "A dataset file (.jsonl, .csv or .tsv with a header; columns text, text_pair, label unless "
