@@ -14,6 +14,7 @@
 #include "core/thread_pool.h"
 #include "eval/stats.h"
 #include "example_texts.h"
+#include "model_source.h"
 #include "run_options.h"
 
 namespace qp::cli {
@@ -65,7 +66,7 @@ std::vector<Encoding> fixed_length_encodings(const Model& model, const std::vect
 }
 
 BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInput>& texts) {
-  const Model model = Model::load(args.model, {threads});
+  const Model model = Model::load(resolve_model_source(args.model), {threads});
   const std::vector<Encoding> encodings =
       args.seq_len > 0
           ? fixed_length_encodings(model, texts, resolve_max_length(model, args.seq_len), args.sequences)

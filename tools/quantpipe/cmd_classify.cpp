@@ -9,6 +9,7 @@
 #include "command.h"
 #include "core/log.h"
 #include "io/tensor_dump.h"
+#include "model_source.h"
 #include "progress_line.h"
 #include "run_options.h"
 
@@ -40,7 +41,7 @@ Action configure_classify(CLI::App& app) {
   auto args = std::make_shared<ModelRunArgs>();
   add_model_run_options(app, *args);
   return [args] {
-    Model model = Model::load(args->model, {args->threads});
+    Model model = Model::load(resolve_model_source(args->model), {args->threads});
     TensorDumpSink dump;
     if (!args->dump_tensors.empty()) model.set_tensor_sink(&dump);
     const int max_length = resolve_max_length(model, args->max_length);

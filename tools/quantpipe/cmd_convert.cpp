@@ -9,6 +9,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "model_source.h"
 #include "quant/convert.h"
 
 namespace qp::cli {
@@ -102,7 +103,9 @@ void print_summary(const nlohmann::json& report, const std::string& out) {
 
 Action configure_convert(CLI::App& app) {
   auto args = std::make_shared<ConvertArgs>();
-  app.add_option("-m,--model", args->model, "Hugging Face model directory")->required();
+  app.add_option("-m,--model", args->model,
+                 "Hugging Face model directory, or a hub id org/name[@revision] (fetched into the HF cache)")
+      ->required();
   app.add_option("-o,--out", args->out, "Output directory (written atomically)");
   app.add_option("--bits", args->bits, "Bits of the linear weights: 8, 6, 5, 4, 3, 2 or ternary")
       ->capture_default_str();
@@ -138,6 +141,7 @@ Action configure_convert(CLI::App& app) {
     options.force = args->force;
     options.emit_fp16 = args->emit_fp16;
     if (args->target_size_mb > 0) options.target_size_mb = args->target_size_mb;
+    args->model = resolve_model_source(args->model);  // a hub id → its snapshot in the HF cache
     if (args->dry_run) {
       check_model_loads(args->model);
       print_plan(quant::plan_conversion(args->model, options.plan));

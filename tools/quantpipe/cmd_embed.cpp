@@ -10,6 +10,7 @@
 #include "command.h"
 #include "core/log.h"
 #include "io/tensor_dump.h"
+#include "model_source.h"
 #include "progress_line.h"
 #include "run_options.h"
 
@@ -62,7 +63,7 @@ Action configure_embed(CLI::App& app) {
   app.add_flag("--normalize", args->normalize,
                "L2-normalise embeddings (sentence-transformers models say so themselves)");
   return [args] {
-    Model model = Model::load(args->run.model, {args->run.threads});
+    Model model = Model::load(resolve_model_source(args->run.model), {args->run.threads});
     EmbeddingHead head = model.embedding_head();
     if (!args->pooling.empty()) head.pooling = *pooling_named(args->pooling);
     if (args->normalize) head.normalize = true;

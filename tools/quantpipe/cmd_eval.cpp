@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "eval/evaluate.h"
 #include "eval/gates.h"
+#include "io/hub_download.h"
+#include "model_source.h"
 #include "pipeline/config.h"
 #include "pipeline/dataset_source.h"
 #include "run_options.h"
@@ -82,11 +84,10 @@ fs::path recorded_source(const fs::path& dir) {
 
 fs::path model_dir_from_name(const std::string& option, const std::string& name, LazyConfig& config) {
   if (fs::is_directory(name)) return name;
+  if (looks_like_hub_ref(name)) return resolve_model_source(name);
   for (const pipeline::ModelConfig& m : config.get(cat(option, " ", name, " is not a directory")).models) {
     if (m.name != name) continue;
-    if (m.path.empty())
-      fail(option, " ", name, ": ", m.source.str(), " defines it by hub id only (hf_name ", m.hf_name,
-           ") and models are not downloaded here; pass a local model directory");
+    if (m.path.empty()) return resolve_model_source(m.hf_name);  // fetched into the HF cache
     return m.path;
   }
   fail(option, " ", name, ": neither a model directory nor a model name in ", config.where());
@@ -289,9 +290,11 @@ int run_eval(const EvalArgs& args) {
 
 Action configure_eval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
-  app.add_option("-m,--model", args->model,
-                 "The model to evaluate: a quantpipe native directory (its quantpipe.json names the fp32 "
-                 "baseline), a Hugging Face directory, or the name of a model in --config with a local path")
+  app.add_option(
+         "-m,--model", args->model,
+         "The model to evaluate: a quantpipe native directory (its quantpipe.json names the fp32 "
+         "baseline), a Hugging Face directory, a hub id org/name[@revision] (fetched into the HF cache), "
+         "or the name of a model in --config")
       ->required();
   app.add_option("-d,--dataset", args->dataset,
                  "A dataset file (.jsonl, .csv or .tsv with a header; columns text, text_pair, label unless "

@@ -17,6 +17,7 @@
 #include "core/json_read.h"
 #include "core/log.h"
 #include "io/tensor_dump.h"
+#include "model_source.h"
 #include "run_options.h"
 
 namespace qp::cli {
@@ -110,7 +111,7 @@ Action configure_rerank(CLI::App& app) {
       "up to 1 MiB");
   app.add_option("--query", args->query, "The query; the input then holds its passages, one per line");
   return [args] {
-    Model model = Model::load(args->run.model, {args->run.threads});
+    Model model = Model::load(resolve_model_source(args->run.model), {args->run.threads});
     require_one_logit(model);
     TensorDumpSink dump;
     if (!args->run.dump_tensors.empty()) model.set_tensor_sink(&dump);

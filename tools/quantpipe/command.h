@@ -29,6 +29,7 @@ Action configure_inspect(CLI::App& app);
 Action configure_eval(CLI::App& app);
 Action configure_pipeline(CLI::App& app);
 Action configure_monitor(CLI::App& app);
+Action configure_download(CLI::App& app);
 
 inline const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
@@ -45,6 +46,10 @@ inline const std::vector<Command>& command_table() {
       {"convert",
        "Quantize a Hugging Face model into quantpipe's native format (packed integers, MLX layout)",
        configure_convert},
+      {"download",
+       "Fetch a model's config, weights and tokenizer from the Hugging Face hub into the shared cache and "
+       "print the snapshot directory",
+       configure_download},
       {"inspect",
        "List the tensors, dtypes, shapes, schemes and sizes of a model directory or safetensors file",
        configure_inspect},

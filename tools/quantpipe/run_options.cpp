@@ -44,7 +44,9 @@ CLI::Validator in_range(int minimum, int maximum) {
 CLI::Validator thread_count() { return in_range(0, max_threads()); }
 
 void add_model_run_options(CLI::App& app, ModelRunArgs& args, const std::string& input_help) {
-  app.add_option("-m,--model", args.model, "Hugging Face model directory (or a quantpipe native directory)")
+  app.add_option(
+         "-m,--model", args.model,
+         "Hugging Face model directory (or a quantpipe native directory), or a hub id org/name[@revision]")
       ->required();
   app.add_option("-i,--input", args.input, input_help);
   app.add_option("-t,--threads", args.threads,

@@ -1,0 +1,60 @@
+// HTTP for the Hugging Face hub, over libcurl: GETs that follow redirects,
+// send the user's token, retry 429 / 5xx / dropped connections with a bounded
+// backoff, and turn 401/403/404 into errors that say what to do. Only the
+// transport lives here; what to fetch is hub_download's job.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace qp {
+
+struct HubClientOptions {
+  std::string endpoint = "https://huggingface.co";  // HF_ENDPOINT
+  std::string token;                                // HF_TOKEN or $HF_HOME/token; empty: anonymous
+  int max_attempts = 5;                             // per request, first try included
+  double backoff_s = 1.0;                           // doubled after each failed attempt
+  long connect_timeout_s = 30;
+  long stall_timeout_s = 60;  // abort a transfer slower than 1 byte/s for this long
+};
+
+// The options the environment asks for: HF_ENDPOINT, HF_TOKEN, else the token
+// file $HF_HOME/token (~/.cache/huggingface/token).
+HubClientOptions hub_client_options_from_env();
+
+struct HttpResponse {
+  long status = 0;
+  // Headers of every response in the redirect chain, names lower-cased, the
+  // first response first: X-Linked-Etag sits on the hub's 302, ETag on the last.
+  std::vector<std::map<std::string, std::string>> headers;
+  std::string body;  // empty for head() and download_to()
+
+  // The value of `name` (lower case) from the latest response that has it, else "".
+  std::string header(const std::string& name) const;
+};
+
+class HubClient {
+ public:
+  explicit HubClient(HubClientOptions options);
+
+  const HubClientOptions& options() const { return options_; }
+
+  // GET into memory. `what` names the repo/file for error messages. Statuses
+  // other than 2xx after the retries throw qp::Error.
+  HttpResponse get(const std::string& url, const std::string& what) const;
+  // HEAD: the headers only. Relative redirects are followed; an absolute one
+  // (to the CDN) is the last response, its status 3xx.
+  HttpResponse head(const std::string& url, const std::string& what) const;
+  // GET appended to `file`, resuming from its current size with a Range
+  // request, also after a connection dropped mid-transfer.
+  HttpResponse download_to(const std::string& url, const std::filesystem::path& file,
+                           const std::string& what) const;
+
+ private:
+  HubClientOptions options_;
+};
+
+}  // namespace qp

@@ -1,0 +1,122 @@
+// quantpipe download, and hub ids where a command takes --model, against the
+// fake hub on 127.0.0.1 (tests/unit/fake_hub.h); the cache and the token file
+// live in a temporary HF_HOME.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "../unit/fake_hub.h"
+#include "cli_runner.h"
+#include "io/tiny_model.h"
+
+namespace qp::test {
+namespace {
+namespace fs = std::filesystem;
+
+class HubCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_tiny_bert(tmp_.path() / "model", {.sentence_transformer = true});
+    hub_.add_repo_from_dir("tiny-org/tiny-st", tmp_.path() / "model");
+    std::ofstream(tmp_.path() / "texts.txt") << "hello world\nthe cat sat\n";
+  }
+  // quantpipe with HF_* pointing at the fake hub and the temporary cache.
+  CliResult run(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {}) {
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "-u",
+                                     "HF_TOKEN",
+                                     "-u",
+                                     "HF_HUB_CACHE",
+                                     "-u",
+                                     "HF_HUB_OFFLINE",
+                                     "HF_ENDPOINT=" + hub_.endpoint(),
+                                     "HF_HOME=" + (tmp_.path() / "hf").string()};
+    argv.insert(argv.end(), extra_env.begin(), extra_env.end());
+    argv.push_back(quantpipe_binary().string());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_program(argv);
+  }
+  fs::path snapshot() {
+    return tmp_.path() / "hf" / "hub" / "models--tiny-org--tiny-st" / "snapshots" /
+           hub_.repos["tiny-org/tiny-st"].sha;
+  }
+
+  TempDir tmp_;
+  FakeHub hub_;
+};
+
+TEST_F(HubCli, DownloadPrintsTheSnapshotDirectory) {
+  const CliResult r = run({"download", "tiny-org/tiny-st"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, snapshot().string() + "\n");
+  EXPECT_TRUE(fs::is_symlink(snapshot() / "model.safetensors"));
+}
+
+TEST_F(HubCli, EmbedAndConvertTakeAHubId) {
+  const std::string texts = (tmp_.path() / "texts.txt").string();
+  const CliResult hub = run({"embed", "--model", "tiny-org/tiny-st", "--input", texts});
+  const CliResult local = run({"embed", "--model", (tmp_.path() / "model").string(), "--input", texts});
+  ASSERT_EQ(hub.exit_code, 0) << hub;
+  EXPECT_EQ(hub.out, local.out);
+  const CliResult convert = run({"convert", "-m", "tiny-org/tiny-st", "-o", (tmp_.path() / "q8").string()});
+  ASSERT_EQ(convert.exit_code, 0) << convert;
+  EXPECT_TRUE(fs::exists(tmp_.path() / "q8" / "quantpipe.json"));
+}
+
+TEST_F(HubCli, EvalTakesAHubIdAndOfflineUsesTheCache) {
+  std::ofstream(tmp_.path() / "data.jsonl") << "{\"text\": \"the cat sat\"}\n{\"text\": \"hello world\"}\n";
+  const std::vector<std::string> eval = {
+      "eval",   "--model",    "tiny-org/tiny-st",  "--dataset", (tmp_.path() / "data.jsonl").string(),
+      "--task", "unlabelled", "--latency-queries", "1"};
+  const CliResult online = run(eval);
+  ASSERT_EQ(online.exit_code, 0) << online;
+  const CliResult offline = run(eval, {"HF_HUB_OFFLINE=1", "HF_ENDPOINT=http://127.0.0.1:1"});
+  ASSERT_EQ(offline.exit_code, 0) << offline;
+}
+
+TEST_F(HubCli, GatedUnknownAndOfflineMissingAreOneClearLine) {
+  hub_.repos["tiny-org/tiny-st"].gated = true;
+  expect_clean_failure(run({"download", "tiny-org/tiny-st"}), {"tiny-org/tiny-st", "HF_TOKEN"});
+  fs::create_directories(tmp_.path() / "hf");
+  std::ofstream(tmp_.path() / "hf" / "token")
+      << FakeHub::kToken << "\n";  // as `huggingface-cli login` leaves it
+  EXPECT_EQ(run({"download", "tiny-org/tiny-st"}).exit_code, 0);
+  expect_clean_failure(run({"download", "nobody/nothing"}), {"nobody/nothing", "404"});
+  expect_clean_failure(run({"download", "other/model"}, {"HF_HUB_OFFLINE=1"}),
+                       {"other/model", "config.json", "HF_HUB_OFFLINE"});
+  expect_clean_failure(run({"download", "not a repo"}), {"not a hub model id"});
+}
+
+// A file-size limit stands in for a full disk (EFBIG where ENOSPC would be):
+// the write fails mid-file, nothing appears under snapshots/, and the next run
+// resumes the partial blob.
+TEST_F(HubCli, FullDiskLeavesNothingHalfWrittenAndTheNextRunResumes) {
+  std::vector<std::string> argv = {"/bin/bash",
+                                   "-c",
+                                   "trap '' XFSZ; ulimit -f 64; exec \"$@\"",
+                                   "bash",
+                                   "/usr/bin/env",
+                                   "-u",
+                                   "HF_TOKEN",
+                                   "-u",
+                                   "HF_HUB_CACHE",
+                                   "-u",
+                                   "HF_HUB_OFFLINE",
+                                   "HF_ENDPOINT=" + hub_.endpoint(),
+                                   "HF_HOME=" + (tmp_.path() / "hf").string(),
+                                   quantpipe_binary().string(),
+                                   "download",
+                                   "tiny-org/tiny-st"};
+  ASSERT_GT(hub_.repos["tiny-org/tiny-st"].files["model.safetensors"].size(), 64u * 1024);
+  expect_clean_failure(run_program(argv), {"tiny-org/tiny-st", "model.safetensors", "cannot write"});
+  EXPECT_FALSE(fs::exists(snapshot() / "model.safetensors"));
+  const CliResult again = run({"download", "tiny-org/tiny-st"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_EQ(hub_.ranges["model.safetensors"], "bytes=65536-");
+  std::ifstream in(snapshot() / "model.safetensors", std::ios::binary);
+  const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, hub_.repos["tiny-org/tiny-st"].files["model.safetensors"]);
+}
+
+}  // namespace
+}  // namespace qp::test
