@@ -64,7 +64,8 @@ py::dict classification_dict(const qp::Classification& c, const std::vector<std:
 
 class PyModel {
  public:
-  PyModel(const std::filesystem::path& path, int threads) : model_(qp::Model::load(path, {threads})) {}
+  // path: a model directory or a hub id (org/name[@revision]), as the CLI's --model.
+  PyModel(const std::string& path, int threads) : model_(load(path, threads)) {}
 
   py::object encode(const std::variant<std::string, std::vector<std::string>>& sentences, int batch_size,
                     bool normalize_embeddings, int max_length) const {
@@ -114,10 +115,15 @@ class PyModel {
   const qp::Model& model() const { return model_; }
 
  private:
+  static qp::Model load(const std::string& path, int threads) {
+    py::gil_scoped_release release;  // a hub id may download
+    return qp::Model::load(qp::resolve_model_source(path), {threads});
+  }
+
   qp::Model model_;
 };
 
-py::dict convert(const std::filesystem::path& source, const std::filesystem::path& out, const std::string& scheme,
+py::dict convert(const std::string& source, const std::filesystem::path& out, const std::string& scheme,
                  const std::optional<std::string>& embedding, const std::vector<std::string>& keep,
                  const std::vector<std::string>& overrides, bool force, bool emit_fp16) {
   qp::QuantizeOptions options;
@@ -130,7 +136,7 @@ py::dict convert(const std::filesystem::path& source, const std::filesystem::pat
   std::string report;
   {
     py::gil_scoped_release release;
-    report = qp::quantize(source, out, options).report_json;
+    report = qp::quantize(qp::resolve_model_source(source), out, options).report_json;
   }
   return py::module_::import("json").attr("loads")(report);
 }
@@ -142,8 +148,9 @@ PYBIND11_MODULE(quantpipe, m) {
   py::register_exception<qp::Error>(m, "Error", PyExc_RuntimeError);
 
   py::class_<PyModel>(m, "Model")
-      .def(py::init<const std::filesystem::path&, int>(), py::arg("path"), py::arg("threads") = 0,
-           "Loads a Hugging Face or quantpipe model directory (threads=0: all cores).")
+      .def(py::init<const std::string&, int>(), py::arg("path"), py::arg("threads") = 0,
+           "Loads a Hugging Face or quantpipe model directory, or a hub id org/name[@revision] fetched into "
+           "the Hugging Face cache (threads=0: all cores).")
       .def("encode", &PyModel::encode, py::arg("sentences"), py::arg("batch_size") = 32,
            py::arg("normalize_embeddings") = false, py::arg("max_length") = 0,
            "Embeddings as float32: [n, dim] for a list, [dim] for one text (as sentence-transformers).")

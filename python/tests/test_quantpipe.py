@@ -82,6 +82,40 @@ class ModelTest(unittest.TestCase):
         cosine = np.sum(fp32 * q8.encode(TEXTS), axis=1)
         self.assertTrue(np.all(cosine > 0.99), cosine)
 
+    def test_hub_id_loads_from_the_hugging_face_cache_offline(self):
+        # The huggingface_hub cache layout, made by hand: blobs, a snapshot of links, refs/main.
+        cache = os.path.join(self.tmp.name, "hub")
+        repo = os.path.join(cache, "models--tiny-org--tiny-st")
+        sha = "0123456789abcdef0123456789abcdef01234567"
+        snapshot = os.path.join(repo, "snapshots", sha)
+        for root, _, files in os.walk(self.encoder_dir):
+            for name in files:
+                rel = os.path.relpath(os.path.join(root, name), self.encoder_dir)
+                blob = os.path.join(repo, "blobs", rel.replace(os.sep, "_"))
+                os.makedirs(os.path.dirname(blob), exist_ok=True)
+                with open(os.path.join(root, name), "rb") as src, open(blob, "wb") as dst:
+                    dst.write(src.read())
+                link = os.path.join(snapshot, rel)
+                os.makedirs(os.path.dirname(link), exist_ok=True)
+                os.symlink(os.path.relpath(blob, os.path.dirname(link)), link)
+        os.makedirs(os.path.join(repo, "refs"))
+        with open(os.path.join(repo, "refs", "main"), "w") as f:
+            f.write(sha)
+        saved = {k: os.environ.get(k) for k in ("HF_HUB_CACHE", "HF_HUB_OFFLINE")}
+        os.environ.update(HF_HUB_CACHE=cache, HF_HUB_OFFLINE="1")
+        try:
+            from_hub = quantpipe.Model("tiny-org/tiny-st", threads=1).encode(TEXTS)
+            with self.assertRaises(quantpipe.Error) as caught:
+                quantpipe.Model("tiny-org/not-cached", threads=1)
+            self.assertIn("tiny-org/not-cached", str(caught.exception))
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        np.testing.assert_array_equal(from_hub, quantpipe.Model(self.encoder_dir, threads=1).encode(TEXTS))
+
     def test_errors_name_the_file(self):
         with self.assertRaises(quantpipe.Error) as caught:
             quantpipe.Model(os.path.join(self.tmp.name, "missing"))

@@ -14,7 +14,6 @@
 #include "core/thread_pool.h"
 #include "eval/stats.h"
 #include "example_texts.h"
-#include "model_source.h"
 #include "run_options.h"
 
 namespace qp::cli {

@@ -9,8 +9,8 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "model_source.h"
 #include "quant/convert.h"
+#include "quantpipe/model.h"
 
 namespace qp::cli {
 namespace {
@@ -141,7 +141,7 @@ Action configure_convert(CLI::App& app) {
     options.force = args->force;
     options.emit_fp16 = args->emit_fp16;
     if (args->target_size_mb > 0) options.target_size_mb = args->target_size_mb;
-    args->model = resolve_model_source(args->model);  // a hub id → its snapshot in the HF cache
+    args->model = resolve_model_source(args->model).string();  // a hub id → its snapshot in the HF cache
     if (args->dry_run) {
       check_model_loads(args->model);
       print_plan(quant::plan_conversion(args->model, options.plan));

@@ -10,7 +10,6 @@
 #include "command.h"
 #include "core/log.h"
 #include "io/tensor_dump.h"
-#include "model_source.h"
 #include "progress_line.h"
 #include "run_options.h"
 

@@ -11,11 +11,11 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "core/json_file.h"
 #include "core/log.h"
 #include "eval/evaluate.h"
 #include "eval/gates.h"
 #include "io/hub_download.h"
-#include "model_source.h"
 #include "pipeline/config.h"
 #include "pipeline/dataset_source.h"
 #include "run_options.h"
@@ -71,11 +71,13 @@ struct Models {
 // The baseline a native directory was converted from (quantpipe.json source.path).
 fs::path recorded_source(const fs::path& dir) {
   const fs::path meta_path = dir / "quantpipe.json";
-  std::ifstream in(meta_path);
-  const nlohmann::json meta = nlohmann::json::parse(in, nullptr, false);
-  if (meta.is_discarded() || !meta.contains("source") || !meta["source"].contains("path"))
+  const std::optional<nlohmann::json> meta = read_json_object(meta_path);
+  const nlohmann::json* path = nullptr;
+  if (meta && meta->contains("source") && (*meta)["source"].is_object() && (*meta)["source"].contains("path"))
+    path = &(*meta)["source"]["path"];
+  if (!path || !path->is_string())
     fail(meta_path.string(), ": no source.path to take the fp32 baseline from; pass --baseline DIR");
-  const fs::path source = meta["source"]["path"].get<std::string>();
+  const fs::path source = path->get<std::string>();
   if (!fs::is_directory(source))
     fail(meta_path.string(), ": the baseline it was converted from (source.path ", source.string(),
          ") does not exist here; pass --baseline DIR");

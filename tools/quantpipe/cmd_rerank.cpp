@@ -17,7 +17,6 @@
 #include "core/json_read.h"
 #include "core/log.h"
 #include "io/tensor_dump.h"
-#include "model_source.h"
 #include "run_options.h"
 
 namespace qp::cli {
