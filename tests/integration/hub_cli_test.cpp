@@ -22,6 +22,11 @@ class HubCli : public ::testing::Test {
   }
   // quantpipe with HF_* pointing at the fake hub and the temporary cache.
   CliResult run(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {}) {
+    return run_program(command(args, extra_env));
+  }
+  // The argv of that run: env clearing the caller's HF_* and pointing at the fake hub.
+  std::vector<std::string> command(const std::vector<std::string>& args,
+                                   const std::vector<std::string>& extra_env = {}) {
     std::vector<std::string> argv = {"/usr/bin/env",
                                      "-u",
                                      "HF_TOKEN",
@@ -34,7 +39,7 @@ class HubCli : public ::testing::Test {
     argv.insert(argv.end(), extra_env.begin(), extra_env.end());
     argv.push_back(quantpipe_binary().string());
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_program(argv);
+    return argv;
   }
   fs::path snapshot() {
     return tmp_.path() / "hf" / "hub" / "models--tiny-org--tiny-st" / "snapshots" /
@@ -91,22 +96,8 @@ TEST_F(HubCli, GatedUnknownAndOfflineMissingAreOneClearLine) {
 // the write fails mid-file, nothing appears under snapshots/, and the next run
 // resumes the partial blob.
 TEST_F(HubCli, FullDiskLeavesNothingHalfWrittenAndTheNextRunResumes) {
-  std::vector<std::string> argv = {"/bin/bash",
-                                   "-c",
-                                   "trap '' XFSZ; ulimit -f 64; exec \"$@\"",
-                                   "bash",
-                                   "/usr/bin/env",
-                                   "-u",
-                                   "HF_TOKEN",
-                                   "-u",
-                                   "HF_HUB_CACHE",
-                                   "-u",
-                                   "HF_HUB_OFFLINE",
-                                   "HF_ENDPOINT=" + hub_.endpoint(),
-                                   "HF_HOME=" + (tmp_.path() / "hf").string(),
-                                   quantpipe_binary().string(),
-                                   "download",
-                                   "tiny-org/tiny-st"};
+  std::vector<std::string> argv = {"/bin/bash", "-c", "trap '' XFSZ; ulimit -f 64; exec \"$@\"", "bash"};
+  for (std::string& arg : command({"download", "tiny-org/tiny-st"})) argv.push_back(std::move(arg));
   ASSERT_GT(hub_.repos["tiny-org/tiny-st"].files["model.safetensors"].size(), 64u * 1024);
   expect_clean_failure(run_program(argv), {"tiny-org/tiny-st", "model.safetensors", "cannot write"});
   EXPECT_FALSE(fs::exists(snapshot() / "model.safetensors"));
