@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,7 +23,8 @@ struct HubClientOptions {
 };
 
 // The options the environment asks for: HF_ENDPOINT, HF_TOKEN, else the token
-// file $HF_HOME/token (~/.cache/huggingface/token).
+// file $HF_HOME/token (~/.cache/huggingface/token); QUANTPIPE_HUB_ATTEMPTS
+// (tries per request, default 5).
 HubClientOptions hub_client_options_from_env();
 
 struct HttpResponse {
@@ -35,6 +37,10 @@ struct HttpResponse {
   // The value of `name` (lower case) from the latest response that has it, else "".
   std::string header(const std::string& name) const;
 };
+
+// Bytes of the file so far (a resumed file's earlier part included) and its
+// full size (0 while unknown), called as the body arrives.
+using DownloadProgress = std::function<void(int64_t done, int64_t total)>;
 
 class HubClient {
  public:
@@ -50,8 +56,8 @@ class HubClient {
   HttpResponse head(const std::string& url, const std::string& what) const;
   // GET appended to `file`, resuming from its current size with a Range
   // request, also after a connection dropped mid-transfer.
-  HttpResponse download_to(const std::string& url, const std::filesystem::path& file,
-                           const std::string& what) const;
+  HttpResponse download_to(const std::string& url, const std::filesystem::path& file, const std::string& what,
+                           const DownloadProgress& progress = {}) const;
 
  private:
   HubClientOptions options_;
