@@ -1,6 +1,7 @@
 #include "pipeline/plan.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/build_info.h"
 #include "core/error.h"
@@ -94,7 +95,7 @@ std::string conversion_fingerprint(const Job& job, const std::string& source) {
   return fp.hex();
 }
 
-std::string dataset_fingerprint(const DatasetConfig& d) {
+std::string dataset_fingerprint(const DatasetConfig& d, const fs::path& dataset_cache) {
   Fingerprint fp;
   fp.add(cat(d.name, "|", to_string(d.provider), "|", d.hf_name, "|", d.subset, "|", d.columns.text, "|",
              d.columns.text_pair, "|", d.columns.label, "|", d.limit.value_or(0), "|",
@@ -105,16 +106,38 @@ std::string dataset_fingerprint(const DatasetConfig& d) {
   fp.add(d.hypothesis_template);
   std::error_code ec;
   if (d.provider == DatasetProvider::Local && fs::is_regular_file(d.path, ec)) fp.add_file(d.path);
+  // A hub dataset's rows are those in the cache (fetched before planning in a real run).
+  if (d.provider == DatasetProvider::HuggingFace)
+    for (const std::string& split : d.splits)
+      if (const fs::path cached = hub_export_path(d, split, dataset_cache); fs::is_regular_file(cached, ec))
+        fp.add_file(cached);
   return fp.hex();
+}
+
+// A real run fetches the hub datasets its evaluations read before planning,
+// so their fingerprints hold the rows evaluated. A failure is left to the
+// evaluation, which tries again and fails with the message.
+void fetch_hub_datasets(const std::vector<Job>& evaluations, const fs::path& dataset_cache) {
+  std::set<std::string> done;
+  for (const Job& job : evaluations) {
+    if (job.dataset->provider != DatasetProvider::HuggingFace || !done.insert(job.dataset->name).second)
+      continue;
+    try {
+      ensure_hub_dataset_cached(*job.dataset, dataset_cache);
+    } catch (const Error& e) {
+      log_warn(e.what());
+    }
+  }
 }
 
 // Gate thresholds are part of an evaluation's fingerprint: the stored verdict
 // depends on them.
-std::string evaluation_fingerprint(const Job& job, const std::string& conversion) {
+std::string evaluation_fingerprint(const Job& job, const std::string& conversion,
+                                   const fs::path& dataset_cache) {
   const QuantizationConfig& q = *job.quantization;
   Fingerprint fp;
   fp.add(conversion);
-  fp.add(dataset_fingerprint(*job.dataset));
+  fp.add(dataset_fingerprint(*job.dataset, dataset_cache));
   fp.add(cat(to_string(job.model->task), "|", q.max_accuracy_drop.value_or(-1), "|",
              q.target_size_mb.value_or(-1), "|", q.min_speedup, "|", q.size_tolerance, "|", q.min_agreement,
              "|", q.min_cosine));
@@ -198,13 +221,19 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
         eval.id = cat("eval.", model.name, ".", convert.quant, ".", dataset_name);
         eval.conversion_id = convert.id;
         eval.limit = row_limit(*eval.dataset, filter.limit);
-        if (!convert.fingerprint.empty())
-          eval.fingerprint = evaluation_fingerprint(eval, convert.fingerprint);
+        eval.fingerprint.clear();  // set below, once the hub datasets are fetched
         eval.command = eval_command(eval, config.files);
         evaluations.push_back(std::move(eval));
       }
       plan.jobs.push_back(std::move(convert));
     }
+  }
+  if (filter.fetch_hub_models) fetch_hub_datasets(evaluations, workspace.dataset_cache());
+  for (Job& eval : evaluations) {
+    const auto conversion = std::find_if(plan.jobs.begin(), plan.jobs.end(),
+                                         [&](const Job& j) { return j.id == eval.conversion_id; });
+    if (!conversion->fingerprint.empty())
+      eval.fingerprint = evaluation_fingerprint(eval, conversion->fingerprint, workspace.dataset_cache());
   }
   // One fp32 baseline run serves every quantization of a model on a dataset.
   std::stable_sort(evaluations.begin(), evaluations.end(), [](const Job& a, const Job& b) {

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "../unit/fake_dataset_viewer.h"
 #include "../unit/fake_hub.h"
 #include "cli_runner.h"
 #include "io/tiny_model.h"
@@ -186,6 +187,49 @@ datasets:
   const CliResult again = run(pipeline, {"HF_HUB_OFFLINE=1"});
   ASSERT_EQ(again.exit_code, 0) << again;
   EXPECT_TRUE(again.out.find("0 done, 2 skipped, 0 failed") != std::string::npos) << again;
+}
+
+// Issue 12: a `provider: huggingface` dataset is fetched through the rows API
+// into the workspace's cache; the rerun, offline, evaluates the cached rows
+// and keeps the results.
+TEST_F(HubCli, PipelineFetchesAHubDatasetAndRerunsOfflineFromTheCache) {
+  FakeDatasetViewer viewer;
+  const char* texts[] = {"the cat sat on the mat", "a dog runs in the park", "we went to the city",
+                         "the man is playing a game", "it is a good day"};
+  for (int i = 0; i < 5; ++i)
+    viewer.datasets["nyu-mll/glue"]["stsb"]["validation"].push_back(
+        {{"sentence1", texts[i]}, {"sentence2", texts[(i + 1) % 5]}, {"label", i * 1.1}, {"idx", i}});
+  std::ofstream(tmp_.path() / "p.yaml") << R"(models:
+  - name: st
+    hf_name: tiny-org/tiny-st
+    task: embedding
+    quantization: {bits: 8, scheme: sym, per_channel: true, min_speedup: 0}
+    benchmarks: [stsb]
+datasets:
+  stsb:
+    provider: huggingface
+    name: nyu-mll/glue
+    subset: stsb
+    splits: {validation: validation}
+    metrics: [spearman]
+    columns: {text: sentence1, text_pair: sentence2, label: label}
+)";
+  const std::vector<std::string> pipeline = {
+      "pipeline", "--config", (tmp_.path() / "p.yaml").string(), "--workspace", (tmp_.path() / "ws").string(),
+      "-t",       "1"};
+  const CliResult r = run(pipeline, {"QUANTPIPE_DATASETS_SERVER=" + viewer.endpoint()});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(r.out.find("2 done, 0 skipped, 0 failed") != std::string::npos) << r;
+  const fs::path cached =
+      tmp_.path() / "ws" / "cache" / "datasets" / "nyu-mll__glue" / "stsb" / "validation.jsonl";
+  const std::string rows = read_bytes(cached);
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 5) << rows;
+  EXPECT_TRUE(fs::exists(cached.string() + ".meta.json"));
+  EXPECT_EQ(viewer.rows_requests, 1);
+  const CliResult again = run(pipeline, {"HF_HUB_OFFLINE=1", "QUANTPIPE_DATASETS_SERVER=http://127.0.0.1:9"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_TRUE(again.out.find("0 done, 2 skipped, 0 failed") != std::string::npos) << again;
+  EXPECT_EQ(viewer.rows_requests, 1);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "pipeline/skip_check.h"
 #include "pipeline/workspace.h"
 #include "quant/convert.h"
+#include "scoped_env.h"
 #include "test_paths.h"
 
 namespace qp::pipeline {
@@ -27,19 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Sets an environment variable for one scope and restores it after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    value ? setenv(name, value, 1) : unsetenv(name);
-  }
-  ~ScopedEnv() { old_ ? setenv(name_, old_->c_str(), 1) : unsetenv(name_); }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using test::ScopedEnv;
 
 class PipelinePlanTest : public ::testing::Test {
  protected:
