@@ -33,7 +33,8 @@ OracleBatch read_oracle(const std::filesystem::path& dir) {
     for (size_t t = 0; t < ref["input_ids"][row].size(); ++t) {
       if (ref["attention_mask"][row][t] == 0) continue;
       e.input_ids.push_back(ref["input_ids"][row][t]);
-      e.token_type_ids.push_back(ref.contains("token_type_ids") ? ref["token_type_ids"][row][t].get<int>() : 0);
+      e.token_type_ids.push_back(ref.contains("token_type_ids") ? ref["token_type_ids"][row][t].get<int>()
+                                                                : 0);
     }
     batch.encodings.push_back(e);
   }
