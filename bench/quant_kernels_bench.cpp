@@ -14,6 +14,7 @@
 #include "kernels/kernels.h"
 #include "kernels/quant_dispatch.h"
 #include "kernels/quant_linear.h"
+#include "quant/pack.h"
 #include "quant/quantize_ref.h"
 #include "quant/scheme.h"
 
@@ -45,7 +46,8 @@ std::unique_ptr<LinearLayer> make_layer(const std::string& format, const Shape& 
                                         const std::vector<float>& w, const std::vector<float>& b) {
   if (format == "f32") return std::make_unique<LinearF32>(w.data(), s.n, s.k, b.data());
   const quant::QuantizedTensor q = quant::quantize_ref("w", w, s.n, s.k, quant::parse_scheme(format));
-  return std::make_unique<QuantLinear>(q.packed.data(), q.scales.data(), q.biases.data(), s.n, s.k, q.bits,
+  const std::vector<uint8_t> codes = quant::unpack_codes(q.packed, q.bits, int64_t{s.n} * s.k);
+  return std::make_unique<QuantLinear>(codes.data(), q.scales.data(), q.biases.data(), s.n, s.k, q.bits,
                                        q.group, b.data());
 }
 

@@ -16,17 +16,13 @@
 #include <string_view>
 #include <vector>
 
+#include "quantpipe/types.h"
+
 namespace qp {
 
 // Token ids are int32 everywhere (as in Hugging Face's tokenizers); a file
 // naming a larger or negative id is refused where it is read.
 inline constexpr int64_t kMaxTokenId = 2147483647;
-
-struct Encoding {
-  std::vector<int32_t> input_ids;
-  std::vector<int32_t> token_type_ids;
-  std::vector<int32_t> attention_mask;
-};
 
 class Tokenizer {
  public:

@@ -1,14 +1,22 @@
 // Plain types the public API shares with the engine: what a loaded encoder
-// is, how embeddings are pooled, and the hook that receives every named
+// is, a tokenized input, how embeddings are pooled, and the hook that receives every named
 // intermediate tensor of a forward pass.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qp {
 
 enum class PoolingMode { Cls, Mean, Max, MeanSqrtLen };
+
+// A tokenized input: what a tokenizer makes and the encoder reads.
+struct Encoding {
+  std::vector<int32_t> input_ids;
+  std::vector<int32_t> token_type_ids;
+  std::vector<int32_t> attention_mask;
+};
 
 struct EncoderInfo {
   std::string architecture;  // registry name, e.g. "bert"

@@ -12,7 +12,6 @@
 #include "core/error.h"
 #include "kernels/dispatch.h"
 #include "kernels/quant_dispatch.h"
-#include "quant/pack.h"
 
 namespace qp::kernels {
 
@@ -72,21 +71,19 @@ std::unique_ptr<uint8_t[], void (*)(void*)> alloc_bytes(int64_t count) {
 
 }  // namespace
 
-QuantLinear::QuantLinear(const uint32_t* packed, const float* scales, const float* biases, int n, int k,
+QuantLinear::QuantLinear(const uint8_t* codes, const float* scales, const float* biases, int n, int k,
                          int bits, int group, const float* bias)
     : n_(n), k_(k), bits_(bits), group_(group) {
   if (bits < 2 || bits > 8 || bits == 7)
     fail("[kernels] QuantLinear: ", bits, " bits is not supported (2, 3, 4, 5, 6 or 8)");
   if (n <= 0 || k <= 0 || group <= 0 || k % group != 0 || (static_cast<int64_t>(k) * bits) % 32 != 0)
     fail("[kernels] QuantLinear: bad shape n=", n, " k=", k, " group=", group, " bits=", bits);
-  if (!packed || !scales || !biases) fail("[kernels] QuantLinear: packed, scales and biases are required");
+  if (!codes || !scales || !biases) fail("[kernels] QuantLinear: codes, scales and biases are required");
   const QuantKernelTable& table = quant_kernel_table(active_isa());
   if (table.gemm_tile && packed_layout_fits(bits, group)) table_ = &table;
-  const int64_t words_per_row = static_cast<int64_t>(k) * bits / 32;
   const int groups = k / group;
   auto unpacked = alloc_bytes(static_cast<int64_t>(n) * k);
-  for (int r = 0; r < n; ++r)
-    quant::unpack_codes_into(packed + r * words_per_row, bits, k, &unpacked[static_cast<size_t>(r) * k]);
+  std::memcpy(unpacked.get(), codes, static_cast<size_t>(n) * k);
   if (!table_) {
     code_bytes_ = static_cast<int64_t>(n) * k;
     codes_.reset(unpacked.release());

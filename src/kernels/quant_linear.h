@@ -1,6 +1,7 @@
-// A Linear layer whose weight stays quantized in memory: MLX affine codes
-// (w = scale·q + bias per (row, group), see src/quant/pack.h), never expanded
-// to floats.
+// A Linear layer whose weight stays quantized in memory: affine codes
+// (w = scale·q + bias per (row, group)), never expanded to floats. It takes the
+// codes one per byte; reading them out of a file's packing (MLX's words) is
+// the loader's job (models/weight_loader.cpp).
 //
 // forward() quantizes each activation row to int8 (per token: a = absmax/127,
 // x_q = rint(x/a)) and accumulates in int32 per group:
@@ -27,9 +28,10 @@ struct QuantKernelTable;
 
 class QuantLinear final : public LinearLayer {
  public:
-  // packed: [n, k·bits/32] MLX words; scales, biases: [n, k/group]; bias: [n] or
-  // null. Copies what it needs. Throws qp::Error for unsupported bits or shapes.
-  QuantLinear(const uint32_t* packed, const float* scales, const float* biases, int n, int k, int bits,
+  // codes: [n, k], one code (0 .. 2^bits - 1) per byte; scales, biases:
+  // [n, k/group]; bias: [n] or null. Copies what it needs. Throws qp::Error
+  // for unsupported bits or shapes.
+  QuantLinear(const uint8_t* codes, const float* scales, const float* biases, int n, int k, int bits,
               int group, const float* bias);
 
   int n() const override { return n_; }

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "quantpipe/tokenizer.h"
 #include "quantpipe/types.h"
 
 namespace qp {

@@ -11,10 +11,11 @@
 namespace qp {
 namespace {
 
-// A quantized weight in MLX layout, checked against the expected [out × in].
+// A quantized weight read out of MLX's layout (codes packed LSB-first in U32
+// words) into one code per byte, checked against the expected [out × in].
+// The kernels never see a file's packing.
 struct QuantizedWeight {
-  const uint32_t* packed = nullptr;
-  std::vector<uint32_t> packed_copy;  // when the mapped bytes are not 4-byte aligned
+  std::vector<uint8_t> codes;  // [out × in]
   std::vector<float> scales, biases;
   int bits = 0, group = 0;
 };
@@ -42,13 +43,16 @@ QuantizedWeight read_quantized(const WeightStore& weights, const std::string& pr
   q.group = static_cast<int>(in / scales.shape[1]);
   q.scales = weights.load_f32(prefix + ".scales", scales.shape);
   q.biases = weights.load_f32(prefix + ".biases", scales.shape);
-  if (reinterpret_cast<uintptr_t>(packed.data) % alignof(uint32_t) == 0) {
-    q.packed = reinterpret_cast<const uint32_t*>(packed.data);
-  } else {
-    q.packed_copy.resize(packed.nbytes / 4);
-    std::memcpy(q.packed_copy.data(), packed.data, packed.nbytes);
-    q.packed = q.packed_copy.data();
+  std::vector<uint32_t> aligned;  // when the mapped bytes are not 4-byte aligned
+  const uint32_t* packed_words = reinterpret_cast<const uint32_t*>(packed.data);
+  if (reinterpret_cast<uintptr_t>(packed.data) % alignof(uint32_t) != 0) {
+    aligned.resize(packed.nbytes / 4);
+    std::memcpy(aligned.data(), packed.data, packed.nbytes);
+    packed_words = aligned.data();
   }
+  q.codes.resize(static_cast<size_t>(out) * in);
+  for (int r = 0; r < out; ++r)
+    quant::unpack_codes_into(packed_words + r * words, q.bits, in, &q.codes[static_cast<size_t>(r) * in]);
   return q;
 }
 
@@ -63,8 +67,8 @@ LinearPtr load_linear(const WeightStore& weights, const std::string& prefix, int
   const float* bias_ptr = bias ? b.data() : nullptr;
   if (is_quantized(weights, prefix)) {
     const QuantizedWeight q = read_quantized(weights, prefix, out, in);
-    return std::make_unique<kernels::QuantLinear>(q.packed, q.scales.data(), q.biases.data(), out, in, q.bits,
-                                                  q.group, bias_ptr);
+    return std::make_unique<kernels::QuantLinear>(q.codes.data(), q.scales.data(), q.biases.data(), out, in,
+                                                  q.bits, q.group, bias_ptr);
   }
   const std::vector<float> w = weights.load_f32(prefix + ".weight", {out, in});
   return std::make_unique<kernels::LinearF32>(w.data(), out, in, bias_ptr);
@@ -95,15 +99,14 @@ LinearPtr load_stacked_linear(const WeightStore& weights, const std::vector<std:
       return q.bits == parts[0].bits && q.group == parts[0].group;
     });
     if (same_format) {
-      const size_t words = static_cast<size_t>(out_each) * in * parts[0].bits / 32;
-      std::vector<uint32_t> packed;
+      std::vector<uint8_t> codes;
       std::vector<float> scales, biases;
       for (const QuantizedWeight& q : parts) {
-        packed.insert(packed.end(), q.packed, q.packed + words);
+        codes.insert(codes.end(), q.codes.begin(), q.codes.end());
         scales.insert(scales.end(), q.scales.begin(), q.scales.end());
         biases.insert(biases.end(), q.biases.begin(), q.biases.end());
       }
-      return std::make_unique<kernels::QuantLinear>(packed.data(), scales.data(), biases.data(), total, in,
+      return std::make_unique<kernels::QuantLinear>(codes.data(), scales.data(), biases.data(), total, in,
                                                     parts[0].bits, parts[0].group, bias.data());
     }
   }
@@ -121,8 +124,7 @@ EmbeddingTable EmbeddingTable::load(const WeightStore& weights, const std::strin
   const std::string prefix = name.substr(0, name.size() - suffix.size());
   if (name.size() > suffix.size() && is_quantized(weights, prefix)) {
     QuantizedWeight q = read_quantized(weights, prefix, rows, width);
-    table.codes_.resize(static_cast<size_t>(rows) * width);
-    quant::unpack_codes_into(q.packed, q.bits, static_cast<int64_t>(rows) * width, table.codes_.data());
+    table.codes_ = std::move(q.codes);
     table.scales_ = std::move(q.scales);
     table.biases_ = std::move(q.biases);
     table.group_ = q.group;

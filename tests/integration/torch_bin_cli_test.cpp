@@ -129,7 +129,10 @@ TEST(TorchBinInspect, ListsTheTensorsOfAPytorchModelBinDirectory) {
   const fs::path dir = test::source_dir() / "tests/golden/torch_bin/bert-tiny-cls";
   const CliResult r = run_cli({"inspect", dir.string()});
   ASSERT_EQ(r.exit_code, 0) << r;
-  EXPECT_TRUE(contains(r.out, "| classifier.weight | F32 | [3, 32] |")) << r;
+  EXPECT_TRUE(contains(r.out, "| classifier.weight | head | F32 | [3, 32] |")) << r;
+  EXPECT_TRUE(
+      contains(r.out, "| bert.encoder.layer.0.attention.self.query.weight | attn_q | F32 | [32, 32] |"))
+      << r;
   EXPECT_TRUE(contains(r.out, "41 stored tensors")) << r;
 }
 

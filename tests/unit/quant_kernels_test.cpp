@@ -49,7 +49,8 @@ std::vector<float> normal_floats(size_t n, uint32_t seed, float stddev) {
 }
 
 QuantLinear build(const quant::QuantizedTensor& q, const float* bias) {
-  return QuantLinear(q.packed.data(), q.scales.data(), q.biases.data(), static_cast<int>(q.n),
+  const std::vector<uint8_t> codes = quant::unpack_codes(q.packed, q.bits, q.n * q.k);
+  return QuantLinear(codes.data(), q.scales.data(), q.biases.data(), static_cast<int>(q.n),
                      static_cast<int>(q.k), q.bits, q.group, bias);
 }
 

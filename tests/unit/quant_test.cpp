@@ -348,7 +348,8 @@ double relative_error(const std::vector<float>& ref, const std::vector<float>& g
 }
 
 kernels::QuantLinear make_linear(const QuantizedTensor& q, const std::vector<float>& bias) {
-  return kernels::QuantLinear(q.packed.data(), q.scales.data(), q.biases.data(), static_cast<int>(q.n),
+  const std::vector<uint8_t> codes = unpack_codes(q.packed, q.bits, q.n * q.k);
+  return kernels::QuantLinear(codes.data(), q.scales.data(), q.biases.data(), static_cast<int>(q.n),
                               static_cast<int>(q.k), q.bits, q.group, bias.data());
 }
 
@@ -410,9 +411,9 @@ TEST(QuantLinear, ActivationQuantizationAndEdgeRows) {
   std::vector<float> xz(64, 0.0f), y(4);
   make_linear(qt, bias).forward(xz.data(), 1, y.data(), pool);
   EXPECT_EQ(y, bias);
-  EXPECT_THROW(
-      kernels::QuantLinear(qt.packed.data(), qt.scales.data(), qt.biases.data(), 4, 64, 7, 64, nullptr),
-      Error);
+  EXPECT_THROW(kernels::QuantLinear(unpack_codes(qt.packed, 8, 4 * 64).data(), qt.scales.data(),
+                                    qt.biases.data(), 4, 64, 7, 64, nullptr),
+               Error);
 }
 
 // Writes one safetensors file with an MLX-style quantized tensor per bit width,
