@@ -7,6 +7,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config git
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libutf8proc-dev
+          libpcre2-dev libsentencepiece-dev  # tokenizers: Split/ByteLevel regexes, spm.model files
           libminizip-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev python3 python3-numpy
           pybind11-dev python3-dev
           chromium)  # chromium: the headless-browser check of the HTML report (tests ReportChromium*)

@@ -1,11 +1,14 @@
-// Tokenizer built from a Hugging Face tokenizer.json (fallback: vocab.txt +
-// tokenizer_config.json). Supported now: normalizers BertNormalizer, Lowercase,
-// StripAccents, NFD/NFC/NFKD/NFKC, Sequence; pre-tokenizers BertPreTokenizer,
-// WhitespaceSplit, Sequence; the WordPiece model; added tokens matched in the text;
-// TemplateProcessing / BertProcessing / RobertaProcessing; truncation (LongestFirst,
-// OnlyFirst, OnlySecond; Right or Left) and padding. Ids match the Hugging Face
-// tokenizers library (tests/golden/tokenizer). encode() is const and keeps no
-// state, so one Tokenizer may serve several threads.
+// Tokenizer built from a Hugging Face tokenizer.json (fallbacks: vocab.txt +
+// tokenizer_config.json; vocab.json + merges.txt; spm.model; sentencepiece.bpe.model).
+// Models WordPiece, BPE (byte-level or not), Unigram and WordLevel; normalizers BertNormalizer,
+// Lowercase, StripAccents, NFD/NFC/NFKD/NFKC, Strip, Replace, Prepend, Precompiled, ByteLevel,
+// Nmt, Sequence; pre-tokenizers BertPreTokenizer, ByteLevel, Metaspace, Split,
+// Whitespace, WhitespaceSplit, Punctuation, Digits, CharDelimiterSplit, Sequence; added tokens matched
+// in the text; TemplateProcessing / BertProcessing / RobertaProcessing / ByteLevel /
+// Sequence; truncation (LongestFirst, OnlyFirst, OnlySecond; Right or Left) and
+// padding. Ids match the Hugging Face tokenizers library (tests/golden/tokenizers).
+// encode() is const and keeps no per-call state, so one Tokenizer may serve
+// several threads.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +29,9 @@ inline constexpr int64_t kMaxTokenId = 2147483647;
 
 class Tokenizer {
  public:
-  // Loads <dir>/tokenizer.json, else <dir>/vocab.txt (+ tokenizer_config.json).
+  // Loads <dir>/tokenizer.json, else <dir>/vocab.txt (+ tokenizer_config.json), else
+  // <dir>/vocab.json + merges.txt, else <dir>/spm.model (DeBERTa-v2/v3), else
+  // <dir>/sentencepiece.bpe.model (XLM-R).
   // Throws qp::Error naming the file and the problem.
   static Tokenizer from_dir(const std::filesystem::path& dir);
   static Tokenizer from_tokenizer_json(const std::filesystem::path& path);
@@ -44,6 +49,7 @@ class Tokenizer {
   std::optional<int> default_max_length() const;
   int pad_token_id() const;
   int32_t token_to_id(std::string_view token) const;  // -1 when unknown
+  std::optional<std::string> id_to_token(int32_t id) const;
   size_t vocab_size() const;
   // The largest id encode() can produce (vocabulary, added and special tokens,
   // padding): a model must have at least this many + 1 embedding rows.

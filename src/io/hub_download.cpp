@@ -30,6 +30,7 @@ const std::vector<std::string> kWantedFiles = {
     "merges.txt",
     "spm.model",
     "sentencepiece.bpe.model",
+    "added_tokens.json",
     "modules.json",
     "sentence_bert_config.json",
     "1_Pooling/config.json",

@@ -8,18 +8,22 @@ namespace qp::tok {
 
 void AddedTokens::add(AddedToken token) {
   if (token.content.empty()) return;
+  if (token.raw_content.empty()) token.raw_content = token.content;
+  by_first_char_[token.content[0]].push_back(static_cast<int>(tokens_.size()));
   tokens_.push_back(std::move(token));
 }
 
 int AddedTokens::longest_match(const std::u32string& text, size_t pos, size_t end, bool normalized) const {
   int best = -1;
   size_t best_len = 0;
-  for (size_t t = 0; t < tokens_.size(); ++t) {
+  const auto candidates = by_first_char_.find(text[pos]);
+  if (candidates == by_first_char_.end()) return -1;
+  for (const int t : candidates->second) {
     const AddedToken& tok = tokens_[t];
     const size_t len = tok.content.size();
     if (tok.normalized != normalized || len <= best_len || len > end - pos) continue;
     if (text.compare(pos, len, tok.content) == 0) {
-      best = static_cast<int>(t);
+      best = t;
       best_len = len;
     }
   }

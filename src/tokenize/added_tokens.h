@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tokenize/pre_tokenizer.h"
@@ -13,7 +14,8 @@
 namespace qp::tok {
 
 struct AddedToken {
-  std::u32string content;  // already normalized when normalized is true
+  std::u32string content;      // already normalized when normalized is true
+  std::u32string raw_content;  // as the file spells it (empty: same as content)
   int32_t id = -1;
   bool special = false;
   bool normalized = false;
@@ -33,6 +35,7 @@ class AddedTokens {
   void add(AddedToken token);
   bool empty() const { return tokens_.empty(); }
   int32_t max_id() const;  // -1 when there are none
+  const std::vector<AddedToken>& tokens() const { return tokens_; }
 
   // Cuts text[span] into segments using the tokens whose normalized flag equals
   // `normalized`; appends to out.
@@ -43,6 +46,8 @@ class AddedTokens {
   int longest_match(const std::u32string& text, size_t pos, size_t end, bool normalized) const;
 
   std::vector<AddedToken> tokens_;
+  // Indices of the tokens starting with each character: only those are tried at a position.
+  std::unordered_map<char32_t, std::vector<int>> by_first_char_;
 };
 
 }  // namespace qp::tok

@@ -1,5 +1,5 @@
-// Normalizers of tokenizer.json: BertNormalizer, Lowercase, StripAccents,
-// NFD/NFC/NFKD/NFKC and Sequence. They work on code points.
+// Normalizers of tokenizer.json (BertNormalizer, Lowercase, StripAccents, NFD/NFC/NFKD/NFKC,
+// Strip, Replace, Prepend, Precompiled, Nmt, ByteLevel, Sequence). They work on code points.
 #pragma once
 
 #include <memory>

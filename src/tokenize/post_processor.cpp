@@ -90,18 +90,64 @@ Encoding PostProcessor::apply(const std::vector<int32_t>& a, const std::vector<i
   return out;
 }
 
-PostProcessor make_post_processor(const JsonFields& spec) {
-  const std::string type = spec.string_or("type", "");
-  if (type == "TemplateProcessing") {
-    const JsonFields specials = spec.object("special_tokens");
-    return PostProcessor(parse_template(spec, "single", specials), parse_template(spec, "pair", specials));
-  }
-  if (type == "BertProcessing") return PostProcessor::bert(pair_id(spec, "cls"), pair_id(spec, "sep"));
-  if (type == "RobertaProcessing") return PostProcessor::roberta(pair_id(spec, "cls"), pair_id(spec, "sep"));
-  spec.error(
-      "type", "is ", json_excerpt(type),
-      ", an unsupported post-processor (supported: TemplateProcessing, BertProcessing, RobertaProcessing)");
+namespace {
+
+PostProcessor template_from_json(const JsonFields& spec) {
+  const JsonFields specials = spec.object("special_tokens");
+  return PostProcessor(parse_template(spec, "single", specials), parse_template(spec, "pair", specials));
 }
+
+// ByteLevel only trims offsets: the ids pass unchanged.
+PostProcessor byte_level_from_json(const JsonFields&) { return PostProcessor(); }
+
+PostProcessor sequence_from_json(const JsonFields& spec);
+
+struct PostProcessorKind {
+  const char* type;
+  PostProcessor (*make)(const JsonFields&);
+  bool adds_tokens;
+};
+constexpr PostProcessorKind kPostProcessors[] = {
+    {"TemplateProcessing", template_from_json, true},
+    {"BertProcessing",
+     [](const JsonFields& s) { return PostProcessor::bert(pair_id(s, "cls"), pair_id(s, "sep")); }, true},
+    {"RobertaProcessing",
+     [](const JsonFields& s) { return PostProcessor::roberta(pair_id(s, "cls"), pair_id(s, "sep")); }, true},
+    {"ByteLevel", byte_level_from_json, false},
+    {"Sequence", sequence_from_json, true},
+};
+
+const PostProcessorKind& kind_of(const JsonFields& spec) {
+  const std::string type = spec.string_or("type", "");
+  const auto* kind = std::find_if(std::begin(kPostProcessors), std::end(kPostProcessors),
+                                  [&](const PostProcessorKind& k) { return type == k.type; });
+  if (kind == std::end(kPostProcessors)) {
+    std::string names;
+    for (const auto& k : kPostProcessors) names += std::string(names.empty() ? "" : ", ") + k.type;
+    spec.error("type", "is ", json_excerpt(type), ", an unsupported post-processor (supported: ", names, ")");
+  }
+  return *kind;
+}
+
+// Steps run in order; only one of them may add special tokens (ByteLevel + a template,
+// as ModernBERT-style files have), since ids are all that is kept.
+PostProcessor sequence_from_json(const JsonFields& spec) {
+  const nlohmann::json& list = spec.array("processors");
+  std::optional<PostProcessor> chosen;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const JsonFields step(list[i], spec.file(), cat(spec.key_path("processors"), "[", i, "]"));
+    const PostProcessorKind& kind = kind_of(step);
+    if (!kind.adds_tokens) continue;
+    if (chosen)
+      step.error("type", "is a second post-processor that adds special tokens, which is not supported");
+    chosen = kind.make(step);
+  }
+  return chosen ? std::move(*chosen) : PostProcessor();
+}
+
+}  // namespace
+
+PostProcessor make_post_processor(const JsonFields& spec) { return kind_of(spec).make(spec); }
 
 int32_t PostProcessor::max_id() const {
   int32_t max = -1;

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/json_fields.h"
 #include "core/json_read.h"
+#include "tokenize/tokenizer_config.h"
 #include "tokenize/tokenizer_impl.h"
 #include "tokenize/unicode.h"
 
@@ -14,29 +15,19 @@ namespace {
 
 using nlohmann::json;
 
-WordPiece parse_model(const JsonFields& spec) {
-  const std::string type = spec.string_or("type", spec.has("continuing_subword_prefix") ? "WordPiece" : "");
-  if (type != "WordPiece")
-    spec.error("type", "is ", json_excerpt(type), ", an unsupported model (supported: WordPiece)");
-  const JsonFields entries = spec.object("vocab");
-  Vocab vocab;
-  vocab.reserve(entries.raw().size());
-  for (const auto& [token, id] : entries.raw().items())
-    vocab.emplace(token, static_cast<int32_t>(entries.integer_value(id, token, 0, kMaxTokenId)));
-  const int64_t max_chars = spec.integer_or("max_input_chars_per_word", 100, 1, 1 << 30);
-  return WordPiece(std::move(vocab), spec.string_or("unk_token", "[UNK]"),
-                   spec.string_or("continuing_subword_prefix", "##"), static_cast<size_t>(max_chars));
-}
-
-void parse_added_tokens(const JsonFields& root, const Normalizer* normalizer, AddedTokens& out) {
+void parse_added_tokens(const JsonFields& root, const Model& model, const Normalizer* normalizer,
+                        AddedTokens& out) {
   if (!root.has("added_tokens")) return;
   const json& list = root.array("added_tokens");
   std::u32string scratch;
   for (size_t i = 0; i < list.size(); ++i) {
     const JsonFields entry(list[i], root.file(), cat("added_tokens[", i, "]"));
     AddedToken t;
-    t.content = decode_utf8(entry.string("content"));
-    t.id = static_cast<int32_t>(entry.integer("id", 0, kMaxTokenId));
+    const std::string content = entry.string("content");
+    t.raw_content = decode_utf8(content);
+    t.content = t.raw_content;
+    entry.integer("id", 0, kMaxTokenId);  // checked, though the id is assigned as HF does
+    t.id = added_token_id(content, model, out);
     t.special = entry.boolean_or("special", false);
     t.normalized = entry.boolean_or("normalized", !t.special);
     t.lstrip = entry.boolean_or("lstrip", false);
@@ -74,25 +65,25 @@ std::optional<Truncation> parse_truncation(const JsonFields& root) {
   return t;
 }
 
-int32_t parse_pad_id(const JsonFields& root, const WordPiece& model) {
+int32_t parse_pad_id(const JsonFields& root, const TokenizerParts& parts) {
   if (const auto padding = root.object_if_present("padding"); padding && padding->has("pad_id"))
     return static_cast<int32_t>(padding->integer("pad_id", 0, kMaxTokenId));
-  for (const char* name : {"[PAD]", "<pad>"})
-    if (const int32_t id = model.token_to_id(name); id >= 0) return id;
+  for (const char* name : {"[PAD]", "<pad>", "<|padding|>"})
+    if (const int32_t id = find_token_id(parts, name); id >= 0) return id;
   return 0;
 }
 
 TokenizerParts parse(const JsonFields& root) {
   TokenizerParts parts;
-  parts.model = parse_model(root.object("model"));
+  parts.model = make_model(root.object("model"));
   if (const auto spec = root.object_if_present("normalizer")) parts.normalizer = make_normalizer(*spec);
   if (const auto spec = root.object_if_present("pre_tokenizer"))
     parts.pre_tokenizer = make_pre_tokenizer(*spec);
-  parse_added_tokens(root, parts.normalizer.get(), parts.added_tokens);
+  parse_added_tokens(root, *parts.model, parts.normalizer.get(), parts.added_tokens);
   if (const auto spec = root.object_if_present("post_processor"))
     parts.post_processor = make_post_processor(*spec);
   parts.truncation = parse_truncation(root);
-  parts.pad_id = parse_pad_id(root, parts.model);
+  parts.pad_id = parse_pad_id(root, parts);
   return parts;
 }
 

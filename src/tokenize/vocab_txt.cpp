@@ -12,6 +12,7 @@
 #include "core/json_read.h"
 #include "tokenize/tokenizer_impl.h"
 #include "tokenize/unicode.h"
+#include "tokenize/wordpiece.h"
 
 namespace qp::tok {
 
@@ -63,7 +64,7 @@ TokenizerParts load_vocab_txt(const std::filesystem::path& dir) {
     const std::string mask = special_name(config, "mask_token", roberta_like ? "<mask>" : "[MASK]");
 
     TokenizerParts parts;
-    parts.model = WordPiece(read_vocab(dir / "vocab.txt"), unk, "##", 100);
+    parts.model = std::make_unique<WordPiece>(read_vocab(dir / "vocab.txt"), unk, "##", 100);
 
     BertNormalizerOptions norm;
     norm.lowercase = config.boolean_or("do_lower_case", true);
@@ -75,13 +76,13 @@ TokenizerParts load_vocab_txt(const std::filesystem::path& dir) {
     for (const std::string& name : {pad, unk, cls, sep, mask}) {
       AddedToken t;
       t.content = decode_utf8(name);
-      t.id = parts.model.token_to_id(name);
+      t.id = parts.model->token_to_id(name);
       t.special = true;
       if (t.id >= 0) parts.added_tokens.add(std::move(t));
     }
 
-    const int32_t cls_id = parts.model.token_to_id(cls);
-    const int32_t sep_id = parts.model.token_to_id(sep);
+    const int32_t cls_id = parts.model->token_to_id(cls);
+    const int32_t sep_id = parts.model->token_to_id(sep);
     if (cls_id < 0 || sep_id < 0)
       fail("special tokens '", cls, "' / '", sep, "' are not in ", (dir / "vocab.txt").string());
     parts.post_processor =
@@ -94,7 +95,7 @@ TokenizerParts load_vocab_txt(const std::filesystem::path& dir) {
     if (length && length->get<double>() > 0 && length->get<double>() <= 1e6)
       parts.truncation = Truncation{static_cast<int>(length->get<double>())};
 
-    parts.pad_id = std::max(parts.model.token_to_id(pad), 0);
+    parts.pad_id = std::max(parts.model->token_to_id(pad), 0);
     return parts;
   } catch (const Error& e) {
     fail("[tokenizer] ", e.what());

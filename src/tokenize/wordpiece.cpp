@@ -1,14 +1,13 @@
 #include "tokenize/wordpiece.h"
 
-#include <algorithm>
-
 #include "core/error.h"
-#include "tokenize/unicode.h"
+#include "tokenize/vocab_read.h"
 
 namespace qp::tok {
 
 WordPiece::WordPiece(Vocab vocab, std::string unk_token, std::string prefix, size_t max_input_chars_per_word)
     : vocab_(std::move(vocab)), prefix_(std::move(prefix)), max_chars_(max_input_chars_per_word) {
+  tokens_ = invert_vocab(vocab_);
   unk_id_ = token_to_id(unk_token);
   if (unk_id_ < 0) fail("WordPiece unk_token '", unk_token, "' is not in the vocabulary");
 }
@@ -18,19 +17,16 @@ int32_t WordPiece::token_to_id(std::string_view token) const {
   return it == vocab_.end() ? -1 : it->second;
 }
 
-void WordPiece::tokenize(std::u32string_view word, std::vector<int32_t>& ids, WordPieceScratch& s) const {
+const std::string* WordPiece::id_to_token(int32_t id) const {
+  return id >= 0 && static_cast<size_t>(id) < tokens_.size() ? tokens_[id] : nullptr;
+}
+
+void WordPiece::tokenize(std::u32string_view word, std::vector<int32_t>& ids, ModelScratch& s) const {
   if (word.size() > max_chars_) {
     ids.push_back(unk_id_);
     return;
   }
-  s.utf8.clear();
-  s.offsets.clear();
-  for (char32_t cp : word) {
-    s.offsets.push_back(s.utf8.size());
-    append_utf8(cp, s.utf8);
-  }
-  s.offsets.push_back(s.utf8.size());
-
+  encode_word_utf8(word, s);
   const size_t first = ids.size();
   const size_t n = word.size();
   size_t start = 0;
@@ -58,10 +54,11 @@ void WordPiece::tokenize(std::u32string_view word, std::vector<int32_t>& ids, Wo
   }
 }
 
-int32_t WordPiece::max_id() const {
-  int32_t max = -1;
-  for (const auto& [token, id] : vocab_) max = std::max(max, id);
-  return max;
+std::unique_ptr<Model> make_wordpiece(const JsonFields& spec) {
+  const int64_t max_chars = spec.integer_or("max_input_chars_per_word", 100, 1, 1 << 30);
+  return std::make_unique<WordPiece>(read_vocab_object(spec, "vocab"), spec.string_or("unk_token", "[UNK]"),
+                                     spec.string_or("continuing_subword_prefix", "##"),
+                                     static_cast<size_t>(max_chars));
 }
 
 }  // namespace qp::tok

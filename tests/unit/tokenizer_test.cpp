@@ -370,7 +370,9 @@ TEST(TokenizerErrors, NameTheFileAndTheProblem) {
   const fs::path missing = tmp.path() / "nope" / "tokenizer.json";
   EXPECT_NE(error_of([&] { Tokenizer::from_tokenizer_json(missing); }).find(missing.string()),
             std::string::npos);
-  EXPECT_NE(error_of([&] { Tokenizer::from_dir(tmp.path()); }).find("neither tokenizer.json nor vocab.txt"),
+  EXPECT_NE(error_of([&] { Tokenizer::from_dir(tmp.path()); })
+                .find("neither tokenizer.json nor vocab.txt, vocab.json + merges.txt, spm.model or "
+                      "sentencepiece.bpe.model"),
             std::string::npos);
 
   const fs::path broken = tmp.path() / "tokenizer.json";
@@ -380,21 +382,20 @@ TEST(TokenizerErrors, NameTheFileAndTheProblem) {
   EXPECT_NE(msg.find("parse"), std::string::npos) << msg;
 
   const std::string vocab = R"("vocab": {"[UNK]": 0, "a": 1})";
-  write_file(broken, R"({"model": {"type": "BPE", )" + vocab + "}}");
+  write_file(broken, R"({"model": {"type": "CharLevel", )" + vocab + "}}");
   msg = error_of([&] { Tokenizer::from_tokenizer_json(broken); });
-  EXPECT_NE(msg.find("key 'model.type' is \"BPE\", an unsupported model"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("key 'model.type' is \"CharLevel\", an unsupported model"), std::string::npos) << msg;
 
   write_file(broken,
-             R"({"normalizer": {"type": "Precompiled"}, "model": {"type": "WordPiece", )" + vocab + "}}");
+             R"({"normalizer": {"type": "Unidecode"}, "model": {"type": "WordPiece", )" + vocab + "}}");
   msg = error_of([&] { Tokenizer::from_tokenizer_json(broken); });
-  EXPECT_NE(msg.find("key 'normalizer.type' is \"Precompiled\", an unsupported normalizer"),
-            std::string::npos)
+  EXPECT_NE(msg.find("key 'normalizer.type' is \"Unidecode\", an unsupported normalizer"), std::string::npos)
       << msg;
 
-  write_file(broken,
-             R"({"pre_tokenizer": {"type": "Metaspace"}, "model": {"type": "WordPiece", )" + vocab + "}}");
+  write_file(broken, R"({"pre_tokenizer": {"type": "UnicodeScripts"}, "model": {"type": "WordPiece", )" +
+                         vocab + "}}");
   msg = error_of([&] { Tokenizer::from_tokenizer_json(broken); });
-  EXPECT_NE(msg.find("key 'pre_tokenizer.type' is \"Metaspace\", an unsupported pre-tokenizer"),
+  EXPECT_NE(msg.find("key 'pre_tokenizer.type' is \"UnicodeScripts\", an unsupported pre-tokenizer"),
             std::string::npos)
       << msg;
 
