@@ -1,7 +1,8 @@
 // HTTP for the Hugging Face hub, over libcurl: GETs that follow redirects,
-// send the user's token, retry 429 / 5xx / dropped connections with a bounded
-// backoff, and turn 401/403/404 into errors that say what to do. Only the
-// transport lives here; what to fetch is hub_download's job.
+// POSTs and PUTs for uploads, all sending the user's token (unless told not
+// to), retrying 429 / 5xx / dropped connections with a bounded backoff, and
+// turning 401/403/404 into errors that say what to do. Only the transport
+// lives here; what to fetch or send is hub_download's and hub_upload's job.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +37,20 @@ struct HttpResponse {
   std::string header(const std::string& name) const;
 };
 
+// A request with a method and a body: the hub's JSON APIs (POST) and LFS
+// uploads (PUT of a file's bytes).
+struct HttpRequest {
+  std::string method = "POST";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;                  // sent when body_file is empty
+  std::filesystem::path body_file;   // else the body, streamed from this file (again on each retry)
+  // Presigned storage URLs carry their own signature; the hub token must not
+  // travel there (S3 refuses a request authenticated twice).
+  bool send_token = true;
+  std::vector<long> accepted;  // non-2xx statuses returned instead of thrown (409: already exists)
+};
+
 class HubClient {
  public:
   explicit HubClient(HubClientOptions options);
@@ -52,6 +67,9 @@ class HubClient {
   // request, also after a connection dropped mid-transfer.
   HttpResponse download_to(const std::string& url, const std::filesystem::path& file,
                            const std::string& what) const;
+  // Any method, with a body unless GET. Statuses other than 2xx (and request.accepted)
+  // after the retries throw qp::Error quoting the hub's own error text.
+  HttpResponse send(const HttpRequest& request, const std::string& what) const;
 
  private:
   HubClientOptions options_;
