@@ -3,7 +3,9 @@
 // weights to an absolute "CDN" URL that refuses HEAD (X-Linked-Etag on the
 // 302, as the hub does for LFS files), ETags,
 // renamed repos (a relative 307), gated repos (401 without the right token) and injected faults: 429s and a
-// connection dropped mid-file. No test touches the internet.
+// connection dropped mid-file. The upload endpoints (repo creation, preupload,
+// LFS, commits) are in fake_hub_upload.h, installed on the same server; a
+// commit to main is served for download too. No test touches the internet.
 #pragma once
 
 #include <httplib.h>
@@ -21,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "fake_hub_upload.h"
 #include "io/sha256_file.h"
 
 namespace qp::test {
@@ -94,6 +97,14 @@ class FakeHub {
             return sink.write(content.data() + offset, length);
           });
     });
+    uploads.on_main_commit = [this](const std::string& repo, const std::map<std::string, std::string>& files,
+                                    const std::string& oid) {
+      FakeRepo& served = repos[repo];
+      served.files = files;
+      served.sha = oid;
+    };
+    uploads.install(
+        server_, mutex_, [this] { return endpoint(); }, kToken);
     // A proxy from the environment must not get between libcurl (here and in
     // the quantpipe children, which inherit this) and the fake hub.
     setenv("no_proxy", "127.0.0.1,localhost", 1);
@@ -142,6 +153,7 @@ class FakeHub {
   std::map<std::string, bool> corrupt;         // file → serve it with one bit flipped
   std::map<std::string, int> requests;         // file → GETs at the CDN
   std::map<std::string, std::string> ranges;   // file → Range header of the latest GET
+  FakeUploads uploads;                         // what was uploaded (fake_hub_upload.h)
 
  private:
   const FakeRepo* find(const httplib::Request& req, httplib::Response& res, const std::string& name) {
