@@ -51,8 +51,9 @@ std::optional<fs::path> find_cached_hub_model(const std::string& repo_id, const 
 std::string hub_model_missing_message(const std::string& repo_id, const fs::path& cache_root) {
   return cat("hub model '", repo_id, "' is not in the Hugging Face cache (looked for ",
              (cache_root / repo_folder(repo_id) / "snapshots").string(),
-             "); on a machine with internet run `huggingface-cli download ", repo_id,
-             "` and copy that folder here (or set HF_HUB_CACHE), or give the model a local `path:`");
+             "); on a machine with internet run `quantpipe download ", repo_id,
+             "` (or `huggingface-cli download ", repo_id,
+             "`) and copy that folder here (or set HF_HUB_CACHE), or give the model a local `path:`");
 }
 
 }  // namespace qp

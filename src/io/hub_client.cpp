@@ -40,9 +40,10 @@ void init_curl_once() {
 struct Transfer {
   CURL* curl = nullptr;
   HttpResponse response;
-  const fs::path* file = nullptr;  // download_to: where the body goes
-  int64_t offset = 0;              // bytes already in *file when the request was sent
-  std::FILE* out = nullptr;        // opened at the first body byte, once the status is known
+  const fs::path* file = nullptr;              // download_to: where the body goes
+  int64_t offset = 0;                          // bytes already in *file when the request was sent
+  std::FILE* out = nullptr;                    // opened at the first body byte, once the status is known
+  const DownloadProgress* progress = nullptr;  // download_to's callback, if any
   bool write_failed = false;
   int write_errno = 0;       // why, for the message (ENOSPC, EFBIG…)
   std::FILE* in = nullptr;   // send(): the body file, when the body is streamed
@@ -87,6 +88,17 @@ size_t on_read(char* buffer, size_t size, size_t count, void* user) {
   return n;
 }
 
+int on_transfer_info(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
+  auto& t = *static_cast<Transfer*>(user);
+  long status = 0;
+  curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &status);
+  // Only the file's own body counts: not a redirect's, not an error page's.
+  if (!t.out || status / 100 != 2) return 0;
+  const int64_t before = status == 206 ? t.offset : 0;
+  (*t.progress)(before + static_cast<int64_t>(now), total > 0 ? before + static_cast<int64_t>(total) : 0);
+  return 0;
+}
+
 // A transfer worth trying again: the network dropped or timed out, or the
 // server asked us to slow down (429) or failed (5xx).
 bool transient(CURLcode code, long status) {
@@ -127,7 +139,8 @@ std::string status_message(long status, const std::string& what, const std::stri
 enum class Mode { get, head, download, send };
 
 HttpResponse perform(const HubClientOptions& options, const HttpRequest& request, Mode mode,
-                     const fs::path* file, const std::string& what) {
+                     const fs::path* file, const std::string& what,
+                     const DownloadProgress* progress = nullptr) {
   init_curl_once();
   const std::string& url = request.url;
   for (int attempt = 1;; ++attempt) {
@@ -156,6 +169,12 @@ HttpResponse perform(const HubClientOptions& options, const HttpRequest& request
     curl_easy_setopt(t.curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(t.curl, CURLOPT_WRITEDATA, &t);
     if (mode == Mode::head) curl_easy_setopt(t.curl, CURLOPT_NOBODY, 1L);
+    if (progress && *progress) {
+      t.progress = progress;
+      curl_easy_setopt(t.curl, CURLOPT_XFERINFOFUNCTION, on_transfer_info);
+      curl_easy_setopt(t.curl, CURLOPT_XFERINFODATA, &t);
+      curl_easy_setopt(t.curl, CURLOPT_NOPROGRESS, 0L);
+    }
     const std::string range = cat(t.offset, "-");
     if (mode == Mode::download && t.offset > 0) curl_easy_setopt(t.curl, CURLOPT_RANGE, range.c_str());
     if (mode == Mode::send) {
@@ -238,6 +257,13 @@ HubClientOptions hub_client_options_from_env() {
     while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
     options.endpoint = endpoint;
   }
+  if (const std::string attempts = env("QUANTPIPE_HUB_ATTEMPTS"); !attempts.empty()) {
+    char* end = nullptr;
+    const long n = std::strtol(attempts.c_str(), &end, 10);
+    if (*end != '\0' || n < 1 || n > 100)
+      fail("QUANTPIPE_HUB_ATTEMPTS='", attempts, "': expected a whole number of tries from 1 to 100");
+    options.max_attempts = static_cast<int>(n);
+  }
   options.token = trim(env("HF_TOKEN"));
   if (options.token.empty()) {
     fs::path token_file = env("HF_TOKEN_PATH");
@@ -281,9 +307,9 @@ HttpResponse HubClient::head(const std::string& url, const std::string& what) co
   fail("[hub] ", what, ": more than 10 redirects from ", url);
 }
 
-HttpResponse HubClient::download_to(const std::string& url, const fs::path& file,
-                                    const std::string& what) const {
-  return perform(options_, plain(url), Mode::download, &file, what);
+HttpResponse HubClient::download_to(const std::string& url, const fs::path& file, const std::string& what,
+                                    const DownloadProgress& progress) const {
+  return perform(options_, plain(url), Mode::download, &file, what, &progress);
 }
 
 HttpResponse HubClient::send(const HttpRequest& request, const std::string& what) const {

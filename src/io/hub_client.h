@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,7 +24,8 @@ struct HubClientOptions {
 };
 
 // The options the environment asks for: HF_ENDPOINT, HF_TOKEN, else the token
-// file $HF_HOME/token (~/.cache/huggingface/token).
+// file $HF_HOME/token (~/.cache/huggingface/token); QUANTPIPE_HUB_ATTEMPTS
+// (tries per request, default 5).
 HubClientOptions hub_client_options_from_env();
 
 struct HttpResponse {
@@ -51,6 +53,10 @@ struct HttpRequest {
   std::vector<long> accepted;  // non-2xx statuses returned instead of thrown (409: already exists)
 };
 
+// Bytes of the file so far (a resumed file's earlier part included) and its
+// full size (0 while unknown), called as the body arrives.
+using DownloadProgress = std::function<void(int64_t done, int64_t total)>;
+
 class HubClient {
  public:
   explicit HubClient(HubClientOptions options);
@@ -65,8 +71,8 @@ class HubClient {
   HttpResponse head(const std::string& url, const std::string& what) const;
   // GET appended to `file`, resuming from its current size with a Range
   // request, also after a connection dropped mid-transfer.
-  HttpResponse download_to(const std::string& url, const std::filesystem::path& file,
-                           const std::string& what) const;
+  HttpResponse download_to(const std::string& url, const std::filesystem::path& file, const std::string& what,
+                           const DownloadProgress& progress = {}) const;
   // Any method, with a body unless GET. Statuses other than 2xx (and request.accepted)
   // after the retries throw qp::Error quoting the hub's own error text.
   HttpResponse send(const HttpRequest& request, const std::string& what) const;

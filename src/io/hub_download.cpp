@@ -1,5 +1,6 @@
 #include "io/hub_download.h"
 
+#include <fnmatch.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,8 +10,10 @@
 #include <regex>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "io/hub_cache.h"
 #include "io/sha256_file.h"
+#include "io/transfer_progress.h"
 
 namespace qp {
 namespace fs = std::filesystem;
@@ -94,8 +97,13 @@ void link_into_snapshot(const fs::path& snapshot, const std::string& file, const
   fs::rename(tmp, link);
 }
 
+bool matches_any(const std::string& name, const std::vector<std::string>& globs) {
+  return std::any_of(globs.begin(), globs.end(),
+                     [&](const std::string& glob) { return fnmatch(glob.c_str(), name.c_str(), 0) == 0; });
+}
+
 fs::path fetch_file(const HubClient& client, const HubRepoRef& ref, const std::string& sha,
-                    const fs::path& repo_dir, const std::string& file) {
+                    const fs::path& repo_dir, const std::string& file, bool progress) {
   const std::string what = cat(ref.repo, "@", ref.revision, ": ", file);
   const std::string url = cat(client.options().endpoint, "/", ref.repo, "/resolve/", sha, "/", file);
   const HttpResponse head = client.head(url, what);
@@ -109,7 +117,12 @@ fs::path fetch_file(const HubClient& client, const HubRepoRef& ref, const std::s
   if (!fs::exists(blob, ec)) {
     fs::create_directories(blob.parent_path());
     const fs::path partial = blob.string() + ".incomplete";
-    client.download_to(url, partial, what);
+    const std::string size =
+        head.header("x-linked-size").empty() ? head.header("content-length") : head.header("x-linked-size");
+    log_info("[hub] ", ref.repo, ": fetching ", file, size.empty() ? "" : cat(" (", size, " bytes)"));
+    TransferProgress bar(file, progress);
+    client.download_to(url, partial, what, [&bar](int64_t done, int64_t total) { bar.update(done, total); });
+    bar.clear();
     // LFS files are named by their SHA-256: a mismatch is a corrupt transfer
     // (or a stale partial file); dropped so the next run starts it over.
     if (is_sha256_hex(etag)) {
@@ -149,7 +162,8 @@ bool looks_like_hub_ref(const std::string& text) {
   }
 }
 
-std::vector<std::string> files_to_fetch(const std::vector<std::string>& siblings) {
+std::vector<std::string> files_to_fetch(const std::vector<std::string>& siblings,
+                                        const std::vector<std::string>& include) {
   const auto has = [&](auto pred) { return std::any_of(siblings.begin(), siblings.end(), pred); };
   const bool safetensors =
       has([](const std::string& s) { return is_weight_file(s, "model", ".safetensors"); });
@@ -158,16 +172,30 @@ std::vector<std::string> files_to_fetch(const std::vector<std::string>& siblings
     const bool wanted = std::find(kWantedFiles.begin(), kWantedFiles.end(), name) != kWantedFiles.end() ||
                         name.rfind("2_Dense/", 0) == 0 ||
                         (safetensors ? is_weight_file(name, "model", ".safetensors")
-                                     : is_weight_file(name, "pytorch_model", ".bin"));
+                                     : is_weight_file(name, "pytorch_model", ".bin")) ||
+                        matches_any(name, include);
     if (wanted) chosen.push_back(name);
   }
   return chosen;
+}
+
+std::optional<fs::path> cached_hub_snapshot(const HubRepoRef& ref, const fs::path& cache_root) {
+  const fs::path repo_dir = cache_root / repo_folder(ref.repo);
+  const std::string sha =
+      is_commit_sha(ref.revision) ? ref.revision : read_ref(repo_dir / "refs" / ref.revision);
+  std::error_code ec;
+  if (!sha.empty() && fs::exists(repo_dir / "snapshots" / sha / "config.json", ec))
+    return repo_dir / "snapshots" / sha;
+  if (ref.revision == "main" && sha.empty()) return find_cached_hub_model(ref.repo, cache_root);
+  return std::nullopt;
 }
 
 HubDownloadOptions hub_download_options_from_env() {
   HubDownloadOptions options;
   options.client = hub_client_options_from_env();
   options.cache_root = hub_cache_root();
+  // As huggingface_hub's bars: on a terminal, unless the user asked for quiet.
+  options.progress = isatty(STDERR_FILENO) == 1 && log_level() <= LogLevel::Info;
   const char* offline = std::getenv("HF_HUB_OFFLINE");
   options.offline = offline && (std::string(offline) == "1" || std::string(offline) == "true" ||
                                 std::string(offline) == "ON" || std::string(offline) == "YES");
@@ -178,14 +206,9 @@ fs::path download_hub_model(const HubRepoRef& ref, const HubDownloadOptions& opt
   const fs::path cache_root = options.cache_root.empty() ? hub_cache_root() : options.cache_root;
   const fs::path repo_dir = cache_root / repo_folder(ref.repo);
   if (options.offline) {
-    const std::string sha =
-        is_commit_sha(ref.revision) ? ref.revision : read_ref(repo_dir / "refs" / ref.revision);
-    const fs::path snapshot = repo_dir / "snapshots" / (sha.empty() ? ref.revision : sha);
-    std::error_code ec;
-    if (sha.empty() || !fs::exists(snapshot / "config.json", ec))
-      fail("[hub] ", ref.repo, "@", ref.revision, ": config.json is not in the cache (looked in ",
-           snapshot.string(), ") and HF_HUB_OFFLINE=1 forbids downloading it");
-    return snapshot;
+    if (auto snapshot = cached_hub_snapshot(ref, cache_root)) return *snapshot;
+    fail("[hub] ", ref.repo, "@", ref.revision, ": config.json is not in the cache (looked in ",
+         (repo_dir / "snapshots").string(), ") and HF_HUB_OFFLINE=1 forbids downloading it");
   }
   const HubClient client(options.client);
   const std::string what = cat(ref.repo, "@", ref.revision);
@@ -203,7 +226,11 @@ fs::path download_hub_model(const HubRepoRef& ref, const HubDownloadOptions& opt
     fail("[hub] ", what, ": the model info is not what the hub API sends (", e.what(), ")");
   }
   if (!is_commit_sha(sha)) fail("[hub] ", what, ": the model info names commit '", sha, "', not a sha");
-  const std::vector<std::string> files = files_to_fetch(siblings);
+  const std::vector<std::string> files = files_to_fetch(siblings, options.include);
+  for (const std::string& glob : options.include)
+    if (std::none_of(siblings.begin(), siblings.end(),
+                     [&](const std::string& f) { return matches_any(f, {glob}); }))
+      log_warn("[hub] ", what, ": --include '", glob, "' matches no file of the repo");
   if (std::find(files.begin(), files.end(), "config.json") == files.end())
     fail("[hub] ", what, ": the repo has no config.json, so it is not a model quantpipe can convert");
   const fs::path snapshot = repo_dir / "snapshots" / sha;
@@ -212,7 +239,7 @@ fs::path download_hub_model(const HubRepoRef& ref, const HubDownloadOptions& opt
       fail("[hub] ", what, ": refusing the file name '", file, "'");
     std::error_code ec;
     if (fs::exists(snapshot / file, ec)) continue;
-    link_into_snapshot(snapshot, file, fetch_file(client, ref, sha, repo_dir, file));
+    link_into_snapshot(snapshot, file, fetch_file(client, ref, sha, repo_dir, file, options.progress));
   }
   if (ref.revision != sha) write_atomically(repo_dir / "refs" / ref.revision, sha);
   return snapshot;

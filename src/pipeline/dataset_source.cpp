@@ -2,8 +2,16 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
+#include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_read.h"
+#include "core/log.h"
+#include "io/hub_client.h"
+#include "io/hub_dataset_rows.h"
+#include "io/sha256_file.h"
 
 namespace qp::pipeline {
 namespace {
@@ -29,19 +37,70 @@ std::string python_export_command(const DatasetConfig& config, const std::string
              "split='", split, "').to_json('", path.string(), "')\"");
 }
 
+std::string describe_split(const DatasetConfig& config, const std::string& split) {
+  return cat(config.source.str(), ": dataset '", config.name, "' (hub ", config.hf_name,
+             config.subset.empty() ? "" : "/" + config.subset, ", split ", split, ")");
+}
+
+bool datasets_offline() {
+  for (const char* name : {"HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"})
+    if (const char* v = std::getenv(name); v && (std::string(v) == "1" || std::string(v) == "true" ||
+                                                 std::string(v) == "ON" || std::string(v) == "YES"))
+      return true;
+  return false;
+}
+
+// A cached split is good when it exists and, if quantpipe fetched it, still
+// has the SHA-256 its sidecar recorded. An export made with `datasets`
+// elsewhere has no sidecar and is taken as it is.
+std::string cache_problem(const std::filesystem::path& jsonl) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(jsonl, ec)) return "not cached";
+  const std::filesystem::path meta = jsonl.string() + ".meta.json";
+  if (!std::filesystem::exists(meta, ec)) return "";
+  try {
+    const std::string recorded = read_json_object_file(meta).at("sha256").get<std::string>();
+    if (recorded != sha256_hex(jsonl))
+      return cat("changed since it was fetched (its SHA-256 no longer matches ", meta.string(), ")");
+  } catch (const std::exception& e) {
+    return cat("its record ", meta.string(), " is unreadable (", e.what(), ")");
+  }
+  return "";
+}
+
+void fetch_split(const DatasetConfig& config, const std::string& split, const std::filesystem::path& jsonl) {
+  const HubClient client(hub_client_options_from_env());
+  const std::string server = datasets_server_from_env();
+  log_info("[hub] fetching dataset ", config.hf_name, config.subset.empty() ? "" : "/" + config.subset,
+           " split ", split, " from ", server);
+  int64_t logged = 0;
+  const FetchedSplit fetched = fetch_dataset_split(
+      client, server, {config.hf_name, config.subset, split}, jsonl, [&](int64_t done, int64_t total) {
+        if (done - logged >= 5000 || done == total)
+          log_info("[hub] ", config.name, ": ", done, "/", total, " rows");
+        if (done - logged >= 5000) logged = done;
+      });
+  if (fetched.truncated > 0)
+    log_warn(describe_split(config, split), ": the dataset viewer cut ", fetched.truncated,
+             " row(s) short (a cell too large for it); those texts are truncated");
+  const nlohmann::ordered_json meta = {{"dataset", config.hf_name},
+                                       {"config", fetched.config},
+                                       {"split", split},
+                                       {"rows", fetched.rows},
+                                       {"truncated_rows", fetched.truncated},
+                                       {"server", server},
+                                       {"fetched_at", static_cast<int64_t>(std::time(nullptr))},
+                                       {"sha256", sha256_hex(jsonl)}};
+  write_file_atomic(jsonl.string() + ".meta.json", meta.dump(2) + "\n");
+}
+
 std::vector<LabelledExample> read_hub_export(const DatasetConfig& config,
                                              const std::filesystem::path& default_cache_dir) {
+  ensure_hub_dataset_cached(config, default_cache_dir);
   std::vector<LabelledExample> examples;
   for (const std::string& split : config.splits) {
-    const std::filesystem::path path = hub_export_path(config, split, default_cache_dir);
-    if (!std::filesystem::is_regular_file(path))
-      fail(config.source.str(), ": dataset '", config.name, "' (hub ", config.hf_name,
-           config.subset.empty() ? "" : "/" + config.subset, ", split ", split,
-           ") is not cached: expected a JSONL export at ", path.string(),
-           "; this machine does not download datasets. Make it on a machine with internet and copy it "
-           "there: ",
-           python_export_command(config, split, path));
-    std::vector<LabelledExample> part = read_jsonl_dataset(path, config.columns);
+    std::vector<LabelledExample> part =
+        read_jsonl_dataset(hub_export_path(config, split, default_cache_dir), config.columns);
     examples.insert(examples.end(), std::make_move_iterator(part.begin()),
                     std::make_move_iterator(part.end()));
   }
@@ -68,6 +127,27 @@ void apply_label_mapping(const DatasetConfig& config, std::vector<LabelledExampl
 }
 
 }  // namespace
+
+void ensure_hub_dataset_cached(const DatasetConfig& config, const std::filesystem::path& default_cache_dir) {
+  if (config.provider != DatasetProvider::HuggingFace) return;
+  for (const std::string& split : config.splits) {
+    const std::filesystem::path path = hub_export_path(config, split, default_cache_dir);
+    const std::string problem = cache_problem(path);
+    if (problem.empty()) continue;
+    if (datasets_offline())
+      fail(describe_split(config, split), " is ", problem, " at ", path.string(),
+           " and HF_HUB_OFFLINE / HF_DATASETS_OFFLINE forbids fetching it; unset it, or make the export on a "
+           "machine with internet and copy it there: ",
+           python_export_command(config, split, path));
+    if (problem != "not cached")
+      log_warn(describe_split(config, split), ": the cache is ", problem, "; fetching it again");
+    try {
+      fetch_split(config, split, path);
+    } catch (const Error& e) {
+      fail(describe_split(config, split), ": ", e.what());
+    }
+  }
+}
 
 std::filesystem::path hub_export_path(const DatasetConfig& config, const std::string& split,
                                       const std::filesystem::path& default_cache_dir) {

@@ -2,12 +2,15 @@
 // TSV) or a Hugging Face hub dataset exported to JSONL in a cache directory,
 // with the config's label mapping and row limit applied.
 //
-// Hub datasets are never downloaded here (these machines have no network);
-// an export made elsewhere is looked up at
+// A hub dataset's split is cached as JSONL at
 //   <cache_dir>/<hf_name with '/' replaced by "__">/<subset>/<split>.jsonl
 // (no <subset>/ level when the config has no subset), where cache_dir is the
-// dataset's preprocessing.cache_dir, else the caller's default. Several
-// splits are concatenated in config order.
+// dataset's preprocessing.cache_dir, else the caller's default. A split not
+// cached is fetched through the dataset viewer's rows API (io/hub_dataset_rows.h)
+// with a sidecar <split>.jsonl.meta.json recording where it came from and its
+// SHA-256; offline (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE) only the cache is
+// read. An export made elsewhere with `datasets`' to_json is used as it is.
+// Several splits are concatenated in config order.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +29,11 @@ namespace qp::pipeline {
 // ones). Throws qp::Error naming the file and problem.
 std::vector<LabelledExample> load_dataset(const DatasetConfig& config,
                                           const std::filesystem::path& default_cache_dir);
+
+// Fetches the splits of a hub dataset that are not cached (or whose cache no
+// longer matches its recorded SHA-256); nothing for a local dataset. Throws
+// qp::Error naming the dataset, split and file.
+void ensure_hub_dataset_cached(const DatasetConfig& config, const std::filesystem::path& default_cache_dir);
 
 // The rows a run takes of a dataset: its own `limit` and a run-wide cap (the
 // pipeline's or eval's --limit), the smaller of the two; nullopt: every row.

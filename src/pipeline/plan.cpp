@@ -1,11 +1,14 @@
 #include "pipeline/plan.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/build_info.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/log.h"
 #include "io/hub_cache.h"
+#include "io/hub_download.h"
 #include "io/model_dir.h"
 #include "pipeline/dataset_source.h"
 #include "quant/convert.h"
@@ -18,24 +21,50 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-// Local path or hub cache; on failure the job records why instead of the plan
+struct ModelSource {
+  fs::path dir;
+  std::string problem;
+  bool fetch_on_run = false;
+
+  static ModelSource at(fs::path dir) { return {std::move(dir), {}, false}; }
+  static ModelSource unavailable(std::string why) { return {{}, std::move(why), false}; }
+  static ModelSource fetched_on_run() { return {{}, {}, true}; }
+};
+
+// A hub model: the cached snapshot, fetched first when `fetch` (a real run).
+// When the hub cannot be reached, a cached snapshot still serves, as
+// huggingface_hub falls back to its cache.
+ModelSource resolve_hub_source(const ModelConfig& model, bool fetch) {
+  HubRepoRef ref;
+  try {
+    ref = parse_hub_ref(model.hf_name);
+  } catch (const Error& e) {
+    return ModelSource::unavailable(cat(model.source.str(), ": hf_name: ", e.what()));
+  }
+  const HubDownloadOptions hub = hub_download_options_from_env();
+  const std::optional<fs::path> cached = cached_hub_snapshot(ref, hub.cache_root);
+  if (hub.offline)
+    return cached ? ModelSource::at(*cached)
+                  : ModelSource::unavailable(
+                        cat(hub_model_missing_message(model.hf_name, hub.cache_root),
+                            "; HF_HUB_OFFLINE=1 forbids fetching it (unset it to download)"));
+  if (!fetch) return cached ? ModelSource::at(*cached) : ModelSource::fetched_on_run();
+  try {
+    return ModelSource::at(download_hub_model(ref, hub));
+  } catch (const Error& e) {
+    if (!cached) return ModelSource::unavailable(e.what());
+    log_warn(model.hf_name, ": using the cached snapshot ", cached->string(), " (", e.what(), ")");
+    return ModelSource::at(*cached);
+  }
+}
+
+// Local path or the hub; on failure the job records why instead of the plan
 // failing, so a dry run still shows everything and the other models still run.
-void resolve_source(const ModelConfig& model, Job& job) {
-  if (!model.path.empty()) {
-    if (fs::exists(model.path / "config.json")) {
-      job.source = model.path;
-    } else {
-      job.source_problem =
-          cat(model.path.string(), ": model directory not found (no config.json), from ", model.source.str());
-    }
-    return;
-  }
-  const fs::path cache = hub_cache_root();
-  if (auto dir = find_cached_hub_model(model.hf_name, cache)) {
-    job.source = *dir;
-  } else {
-    job.source_problem = hub_model_missing_message(model.hf_name, cache);
-  }
+ModelSource resolve_source(const ModelConfig& model, bool fetch) {
+  if (model.path.empty()) return resolve_hub_source(model, fetch);
+  if (fs::exists(model.path / "config.json")) return ModelSource::at(model.path);
+  return ModelSource::unavailable(
+      cat(model.path.string(), ": model directory not found (no config.json), from ", model.source.str()));
 }
 
 std::string convert_command(const Job& job) {
@@ -66,7 +95,7 @@ std::string conversion_fingerprint(const Job& job, const std::string& source) {
   return fp.hex();
 }
 
-std::string dataset_fingerprint(const DatasetConfig& d) {
+std::string dataset_fingerprint(const DatasetConfig& d, const fs::path& dataset_cache) {
   Fingerprint fp;
   fp.add(cat(d.name, "|", to_string(d.provider), "|", d.hf_name, "|", d.subset, "|", d.columns.text, "|",
              d.columns.text_pair, "|", d.columns.label, "|", d.limit.value_or(0), "|",
@@ -77,16 +106,38 @@ std::string dataset_fingerprint(const DatasetConfig& d) {
   fp.add(d.hypothesis_template);
   std::error_code ec;
   if (d.provider == DatasetProvider::Local && fs::is_regular_file(d.path, ec)) fp.add_file(d.path);
+  // A hub dataset's rows are those in the cache (fetched before planning in a real run).
+  if (d.provider == DatasetProvider::HuggingFace)
+    for (const std::string& split : d.splits)
+      if (const fs::path cached = hub_export_path(d, split, dataset_cache); fs::is_regular_file(cached, ec))
+        fp.add_file(cached);
   return fp.hex();
+}
+
+// A real run fetches the hub datasets its evaluations read before planning,
+// so their fingerprints hold the rows evaluated. A failure is left to the
+// evaluation, which tries again and fails with the message.
+void fetch_hub_datasets(const std::vector<Job>& evaluations, const fs::path& dataset_cache) {
+  std::set<std::string> done;
+  for (const Job& job : evaluations) {
+    if (job.dataset->provider != DatasetProvider::HuggingFace || !done.insert(job.dataset->name).second)
+      continue;
+    try {
+      ensure_hub_dataset_cached(*job.dataset, dataset_cache);
+    } catch (const Error& e) {
+      log_warn(e.what());
+    }
+  }
 }
 
 // Gate thresholds are part of an evaluation's fingerprint: the stored verdict
 // depends on them.
-std::string evaluation_fingerprint(const Job& job, const std::string& conversion) {
+std::string evaluation_fingerprint(const Job& job, const std::string& conversion,
+                                   const fs::path& dataset_cache) {
   const QuantizationConfig& q = *job.quantization;
   Fingerprint fp;
   fp.add(conversion);
-  fp.add(dataset_fingerprint(*job.dataset));
+  fp.add(dataset_fingerprint(*job.dataset, dataset_cache));
   fp.add(cat(to_string(job.model->task), "|", q.max_accuracy_drop.value_or(-1), "|",
              q.target_size_mb.value_or(-1), "|", q.min_speedup, "|", q.size_tolerance, "|", q.min_agreement,
              "|", q.min_cosine));
@@ -144,6 +195,7 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
   for (const ModelConfig& model : config.models) {
     if (!filter.models.empty() && !contains(filter.models, model.name)) continue;
     std::string source_fingerprint;
+    const ModelSource source = resolve_source(model, filter.fetch_hub_models);
     for (const QuantizationConfig& q : model.quantization) {
       Job convert;
       convert.kind = JobKind::Convert;
@@ -152,7 +204,9 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
       convert.quant = scheme_name(q);
       convert.id = cat("convert.", model.name, ".", convert.quant);
       convert.output = workspace.model_dir(model.name, convert.quant);
-      resolve_source(model, convert);
+      convert.source = source.dir;
+      convert.source_problem = source.problem;
+      convert.fetch_on_run = source.fetch_on_run;
       if (!convert.source.empty()) {
         if (source_fingerprint.empty()) source_fingerprint = quant::model_fingerprint(convert.source);
         convert.source_fingerprint = source_fingerprint;
@@ -167,13 +221,19 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
         eval.id = cat("eval.", model.name, ".", convert.quant, ".", dataset_name);
         eval.conversion_id = convert.id;
         eval.limit = row_limit(*eval.dataset, filter.limit);
-        if (!convert.fingerprint.empty())
-          eval.fingerprint = evaluation_fingerprint(eval, convert.fingerprint);
+        eval.fingerprint.clear();  // set below, once the hub datasets are fetched
         eval.command = eval_command(eval, config.files);
         evaluations.push_back(std::move(eval));
       }
       plan.jobs.push_back(std::move(convert));
     }
+  }
+  if (filter.fetch_hub_models) fetch_hub_datasets(evaluations, workspace.dataset_cache());
+  for (Job& eval : evaluations) {
+    const auto conversion = std::find_if(plan.jobs.begin(), plan.jobs.end(),
+                                         [&](const Job& j) { return j.id == eval.conversion_id; });
+    if (!conversion->fingerprint.empty())
+      eval.fingerprint = evaluation_fingerprint(eval, conversion->fingerprint, workspace.dataset_cache());
   }
   // One fp32 baseline run serves every quantization of a model on a dataset.
   std::stable_sort(evaluations.begin(), evaluations.end(), [](const Job& a, const Job& b) {

@@ -27,6 +27,7 @@ struct Job {
   std::string quant;                       // scheme name, e.g. "q8_sym_ch"
   std::filesystem::path source;            // fp32 model directory; empty when unavailable
   std::string source_problem;              // why the source is unavailable (hub model not cached, …)
+  bool fetch_on_run = false;               // a hub model a real run fetches first (dry run, not cached)
   std::filesystem::path output;            // the converted model directory
   std::string source_fingerprint;          // of the fp32 model; empty when unavailable
   std::string fingerprint;                 // empty when the source is unavailable
@@ -41,6 +42,10 @@ struct PlanFilter {
   // At most this many rows of every dataset (--limit; with a dataset's own
   // `limit`, the smaller), spread evenly. Part of each evaluation's fingerprint.
   std::optional<int64_t> limit{};
+  // Fetch hub models that are not in the Hugging Face cache (a real run);
+  // false (a dry run) plans them from the cache only and marks the rest
+  // fetch_on_run. HF_HUB_OFFLINE=1 forbids fetching either way.
+  bool fetch_hub_models = false;
 };
 
 struct Plan {

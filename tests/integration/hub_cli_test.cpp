@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "../unit/fake_dataset_viewer.h"
 #include "../unit/fake_hub.h"
 #include "cli_runner.h"
 #include "io/tiny_model.h"
@@ -107,6 +108,128 @@ TEST_F(HubCli, FullDiskLeavesNothingHalfWrittenAndTheNextRunResumes) {
   std::ifstream in(snapshot() / "model.safetensors", std::ios::binary);
   const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(got, hub_.repos["tiny-org/tiny-st"].files["model.safetensors"]);
+}
+
+TEST_F(HubCli, DownloadIncludeAddsTheMatchingFiles) {
+  hub_.repos["tiny-org/tiny-st"].files["README.md"] = "# tiny\n";
+  hub_.repos["tiny-org/tiny-st"].files["onnx/model.onnx"] = "not really onnx";
+  const CliResult plain = run({"download", "tiny-org/tiny-st"});
+  ASSERT_EQ(plain.exit_code, 0) << plain;
+  EXPECT_FALSE(fs::exists(snapshot() / "README.md")) << "only what a conversion needs by default";
+  const CliResult more =
+      run({"download", "tiny-org/tiny-st", "--include", "README.md", "--include", "onnx*"});
+  ASSERT_EQ(more.exit_code, 0) << more;
+  EXPECT_EQ(read_bytes(snapshot() / "README.md"), "# tiny\n");
+  EXPECT_EQ(read_bytes(snapshot() / "onnx" / "model.onnx"), "not really onnx");
+  const CliResult none = run({"download", "tiny-org/tiny-st", "--include", "*.gguf"});
+  ASSERT_EQ(none.exit_code, 0) << none;
+  EXPECT_TRUE(none.err.find("'*.gguf' matches no file") != std::string::npos) << none;
+}
+
+// The bar (file, bytes, rate) appears on a terminal and is cleared; a
+// redirected stderr never gets one.
+TEST_F(HubCli, DownloadProgressBarOnATerminalOnly) {
+  if (!fs::exists("/usr/bin/script")) GTEST_SKIP() << "script(1) is not installed";
+  std::string line;
+  for (const std::string& arg : command({"download", "tiny-org/tiny-st"})) line += "'" + arg + "' ";
+  const fs::path typescript = tmp_.path() / "typescript";
+  const CliResult r = run_program({"/usr/bin/script", "-q", "-e", "-c", line, typescript.string()});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const std::string terminal = read_bytes(typescript);
+  EXPECT_TRUE(terminal.find("\r[download] model.safetensors [####################] ") != std::string::npos)
+      << terminal;
+  EXPECT_TRUE(terminal.find(" MiB") != std::string::npos) << terminal;
+  EXPECT_TRUE(terminal.find("\r\033[K") != std::string::npos) << "cleared when done: " << terminal;
+  fs::remove_all(tmp_.path() / "hf");
+  const CliResult piped = run({"download", "tiny-org/tiny-st"});
+  ASSERT_EQ(piped.exit_code, 0) << piped;
+  EXPECT_EQ(piped.err.find('\r'), std::string::npos) << piped;
+  EXPECT_TRUE(piped.err.find("fetching model.safetensors (") != std::string::npos) << piped;
+}
+
+TEST_F(HubCli, TokenizeAndInspectTakeAHubId) {
+  const std::string texts = (tmp_.path() / "texts.txt").string();
+  const CliResult hub = run({"tokenize", "--model", "tiny-org/tiny-st", "--input", texts});
+  const CliResult local = run({"tokenize", "--model", (tmp_.path() / "model").string(), "--input", texts});
+  ASSERT_EQ(hub.exit_code, 0) << hub;
+  EXPECT_EQ(hub.out, local.out);
+  const CliResult inspect = run({"inspect", "tiny-org/tiny-st"});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect;
+  EXPECT_TRUE(inspect.out.find(snapshot().string()) != std::string::npos) << inspect;
+  EXPECT_TRUE(inspect.out.find("embeddings.word_embeddings.weight") != std::string::npos) << inspect;
+}
+
+// Issue 12: the pipeline fetches a hub model that is not cached, converts and
+// evaluates it; the rerun finds it in the cache and skips the work.
+TEST_F(HubCli, PipelineFetchesAMissingHubModelItself) {
+  std::ofstream pairs(tmp_.path() / "pairs.tsv");
+  pairs << "sentence1\tsentence2\tscore\n";
+  const char* texts[] = {"the cat sat on the mat", "a dog runs in the park", "we went to the city",
+                         "the man is playing a game"};
+  for (int i = 0; i < 4; ++i) pairs << texts[i] << "\t" << texts[(i + 1) % 4] << "\t" << i * 1.2 << "\n";
+  pairs.close();
+  std::ofstream(tmp_.path() / "p.yaml") << R"(models:
+  - name: st
+    hf_name: tiny-org/tiny-st
+    task: embedding
+    quantization: {bits: 8, scheme: sym, per_channel: true, min_speedup: 0}
+    benchmarks: [pairs]
+datasets:
+  - {name: pairs, provider: local, path: pairs.tsv, columns: {text: sentence1, text_pair: sentence2, label: score}, metrics: [spearman]}
+)";
+  const std::vector<std::string> pipeline = {
+      "pipeline", "--config", (tmp_.path() / "p.yaml").string(), "--workspace", (tmp_.path() / "ws").string(),
+      "-t",       "1"};
+  const CliResult r = run(pipeline);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(fs::is_symlink(snapshot() / "model.safetensors"));
+  EXPECT_TRUE(r.out.find("2 done, 0 skipped, 0 failed") != std::string::npos) << r;
+  const CliResult again = run(pipeline, {"HF_HUB_OFFLINE=1"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_TRUE(again.out.find("0 done, 2 skipped, 0 failed") != std::string::npos) << again;
+}
+
+// Issue 12: a `provider: huggingface` dataset is fetched through the rows API
+// into the workspace's cache; the rerun, offline, evaluates the cached rows
+// and keeps the results.
+TEST_F(HubCli, PipelineFetchesAHubDatasetAndRerunsOfflineFromTheCache) {
+  FakeDatasetViewer viewer;
+  const char* texts[] = {"the cat sat on the mat", "a dog runs in the park", "we went to the city",
+                         "the man is playing a game", "it is a good day"};
+  for (int i = 0; i < 5; ++i)
+    viewer.datasets["nyu-mll/glue"]["stsb"]["validation"].push_back(
+        {{"sentence1", texts[i]}, {"sentence2", texts[(i + 1) % 5]}, {"label", i * 1.1}, {"idx", i}});
+  std::ofstream(tmp_.path() / "p.yaml") << R"(models:
+  - name: st
+    hf_name: tiny-org/tiny-st
+    task: embedding
+    quantization: {bits: 8, scheme: sym, per_channel: true, min_speedup: 0}
+    benchmarks: [stsb]
+datasets:
+  stsb:
+    provider: huggingface
+    name: nyu-mll/glue
+    subset: stsb
+    splits: {validation: validation}
+    metrics: [spearman]
+    columns: {text: sentence1, text_pair: sentence2, label: label}
+)";
+  const std::vector<std::string> pipeline = {
+      "pipeline", "--config", (tmp_.path() / "p.yaml").string(), "--workspace", (tmp_.path() / "ws").string(),
+      "-t",       "1"};
+  const CliResult r = run(pipeline, {"QUANTPIPE_DATASETS_SERVER=" + viewer.endpoint()});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(r.out.find("2 done, 0 skipped, 0 failed") != std::string::npos) << r;
+  const fs::path cached =
+      tmp_.path() / "ws" / "cache" / "datasets" / "nyu-mll__glue" / "stsb" / "validation.jsonl";
+  const std::string rows = read_bytes(cached);
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 5) << rows;
+  EXPECT_TRUE(fs::exists(cached.string() + ".meta.json"));
+  EXPECT_EQ(viewer.rows_requests, 1);
+  const CliResult again = run(pipeline, {"HF_HUB_OFFLINE=1", "QUANTPIPE_DATASETS_SERVER=http://127.0.0.1:9"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  EXPECT_TRUE(again.out.find("0 done, 2 skipped, 0 failed") != std::string::npos) << again;
+  EXPECT_EQ(viewer.rows_requests, 1);
 }
 
 }  // namespace

@@ -78,18 +78,22 @@ datasets:
   void write_config(const std::string& text) { std::ofstream(config()) << text; }
 
   // The standard config plus a model only the hub has, run with an empty hub
-  // cache and `extra` pipeline options.
-  test::CliResult run_with_a_model_not_in_the_hub_cache(const std::string& extra) {
+  // cache, offline unless `online` (then against a closed local port, never
+  // the internet), and `extra` pipeline options.
+  test::CliResult run_with_a_model_not_in_the_hub_cache(const std::string& extra, bool online = false) {
     std::string text = kConfig;
     text.replace(text.find("datasets:"), 0,
                  "  - {name: hub-only, hf_name: org/not-downloaded, task: nli, quantization: {bits: 8}, "
                  "benchmarks: [labelled]}\n");
     write_config(text);
     const std::string cache = (dir_.path() / "empty-hub").string();
+    const std::string hub_env =
+        online ? "HF_HUB_OFFLINE= QUANTPIPE_HUB_ATTEMPTS=1 HF_ENDPOINT=http://127.0.0.1:9 "
+               : "HF_HUB_OFFLINE=1 ";
     return test::run_program({"/bin/bash", "-c",
-                              "HF_HUB_CACHE='" + cache + "' exec '" + test::quantpipe_binary().string() +
-                                  "' pipeline --config '" + config() + "' --workspace '" + ws().string() +
-                                  "' " + extra});
+                              hub_env + "HF_HUB_CACHE='" + cache + "' exec '" +
+                                  test::quantpipe_binary().string() + "' pipeline --config '" + config() +
+                                  "' --workspace '" + ws().string() + "' " + extra});
   }
   std::string config() const { return (dir_.path() / "pipeline.yaml").string(); }
   fs::path ws() const { return dir_.path() / "ws"; }
@@ -391,6 +395,26 @@ TEST_F(PipelineCli, DryRunExitsOneWhenAJobCannotRun) {
       << r;
   EXPECT_TRUE(contains(r.out, "# 2 of 6 job(s) cannot run")) << r;
   EXPECT_FALSE(fs::exists(ws() / "state")) << "a dry run must write nothing";
+}
+
+// Issue 12: online, a hub model not in the cache is fetched by the run itself;
+// the dry run says so and fetches nothing.
+TEST_F(PipelineCli, DryRunSaysAHubModelIsFetchedWhenItRuns) {
+  const test::CliResult r = run_with_a_model_not_in_the_hub_cache("--dry-run", /*online=*/true);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(
+      contains(r.out, "convert.hub-only.q8_affine_g64  [run, after fetching org/not-downloaded from the hub"))
+      << r;
+  EXPECT_TRUE(contains(r.out, "quantpipe convert --model org/not-downloaded ")) << r;
+  EXPECT_FALSE(fs::exists(dir_.path() / "empty-hub")) << "a dry run fetches nothing";
+}
+
+// A hub that cannot be reached fails that model's jobs, naming the repo; the others still run.
+TEST_F(PipelineCli, UnreachableHubFailsThatModelOnly) {
+  const test::CliResult r = run_with_a_model_not_in_the_hub_cache("-t 1", /*online=*/true);
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_TRUE(contains(r.out, "4 done, 0 skipped, 2 failed")) << r;
+  EXPECT_TRUE(contains(r.out, "FAIL convert.hub-only.q8_affine_g64: [hub] org/not-downloaded@main: ")) << r;
 }
 
 TEST_F(PipelineCli, BadConfigAndEmptyWorkspaceAreClearErrors) {

@@ -6,6 +6,7 @@
 #include "eval/datasets.h"
 #include "io_test_util.h"
 #include "pipeline/dataset_source.h"
+#include "scoped_env.h"
 #include "test_paths.h"
 
 namespace qp {
@@ -179,13 +180,15 @@ pipeline::DatasetConfig mnli_hub(const fs::path& cache) {
   return config;
 }
 
-TEST_F(EvalDatasets, HubDatasetNotCachedSaysWhatWhereAndHow) {
+// Offline, a split not cached is one clear error (online it is fetched: hub_dataset_test.cpp).
+TEST_F(EvalDatasets, HubDatasetNotCachedOfflineSaysWhatWhereAndHow) {
+  test::ScopedEnv offline("HF_HUB_OFFLINE", "1");
   const fs::path cache = dir_.path() / "cache";
   const fs::path expected = cache / "nyu-mll__glue" / "mnli" / "validation_matched.jsonl";
   EXPECT_EQ(pipeline::hub_export_path(mnli_hub(cache), "validation_matched", "/unused"), expected);
   test::expect_error([&] { pipeline::load_dataset(mnli_hub(cache), "/unused"); },
-                     {"configs/datasets.yaml:10: dataset 'mnli'", "split validation_matched", "is not cached",
-                      "expected a JSONL export at " + expected.string(),
+                     {"configs/datasets.yaml:10: dataset 'mnli'", "split validation_matched",
+                      "is not cached at " + expected.string(), "HF_HUB_OFFLINE",
                       "python3 -c \"from datasets import load_dataset; load_dataset('nyu-mll/glue','mnli',"
                       "split='validation_matched').to_json('" +
                           expected.string() + "')\""});

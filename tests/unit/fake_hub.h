@@ -1,11 +1,12 @@
 // A small fake Hugging Face hub on 127.0.0.1 for the download tests (cpp-httplib,
-// in a thread of the test): the model-info API, resolve/ with a redirect for
-// weights to an absolute "CDN" URL that refuses HEAD (X-Linked-Etag on the
-// 302, as the hub does for LFS files), ETags,
-// renamed repos (a relative 307), gated repos (401 without the right token) and injected faults: 429s and a
-// connection dropped mid-file. The upload endpoints (repo creation, preupload,
-// LFS, commits) are in fake_hub_upload.h, installed on the same server; a
-// commit to main is served for download too. No test touches the internet.
+// in a thread of the test): the model-info API, the file tree, resolve/ with a
+// redirect for weights to an absolute "CDN" URL (X-Linked-Etag and
+// X-Linked-Size on the 302, as the hub does for LFS files), ETags and
+// X-Repo-Commit, renamed repos (a relative 307), gated repos (401 without the right token) and injected
+// faults: 429s and a connection dropped mid-file. The upload endpoints (repo
+// creation, preupload, LFS, commits) are in fake_hub_upload.h, installed on the
+// same server; a commit to main is served for download too. No test touches
+// the internet.
 #pragma once
 
 #include <httplib.h>
@@ -18,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -50,6 +52,30 @@ class FakeHub {
       for (const auto& [name, content] : repo->files) info["siblings"].push_back({{"rfilename", name}});
       res.set_content(info.dump(), "application/json");
     });
+    // The repo's file tree (huggingface_hub's snapshot_download lists it), one page.
+    server_.Get(R"(/api/models/([^/]+/[^/]+)/tree/([^/]+))", [this](const auto& req, auto& res) {
+      std::lock_guard lock(mutex_);
+      const FakeRepo* repo = find(req, res, req.matches[1]);
+      if (!repo) return;
+      const std::string rev = req.matches[2];
+      if (rev != "main" && rev != repo->sha) return not_found(res, "Revision Not Found");
+      nlohmann::json tree = nlohmann::json::array();
+      std::set<std::string> folders;
+      for (const auto& [name, content] : repo->files) {
+        for (size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1))
+          if (folders.insert(name.substr(0, slash)).second)
+            tree.push_back({{"type", "directory"},
+                            {"oid", etag_of(name.substr(0, slash), "git")},
+                            {"size", 0},
+                            {"path", name.substr(0, slash)}});
+        nlohmann::json entry = {
+            {"type", "file"}, {"oid", etag_of(content, "git")}, {"size", content.size()}, {"path", name}};
+        if (is_weights(name))
+          entry["lfs"] = {{"oid", etag_of(content, "lfs")}, {"size", content.size()}, {"pointerSize", 134}};
+        tree.push_back(entry);
+      }
+      res.set_content(tree.dump(), "application/json");
+    });
     server_.Get(R"(/([^/]+/[^/]+)/resolve/([^/]+)/(.+))", [this](const auto& req, auto& res) {
       std::lock_guard lock(mutex_);
       const FakeRepo* repo = find(req, res, req.matches[1]);
@@ -59,21 +85,20 @@ class FakeHub {
       if (it == repo->files.end()) return not_found(res, "Entry Not Found");
       if (is_weights(file)) {  // large files: a redirect to the "CDN", the blob name on the 302
         res.status = 302;
-        res.set_header("Location", endpoint() + "/cdn/" + std::string(req.matches[1]) + "/" + file);
+        res.set_header("Location", cdn_endpoint() + "/cdn/" + std::string(req.matches[1]) + "/" + file);
         res.set_header("X-Linked-Etag", "\"" + etag_of(it->second, "lfs") + "\"");
+        res.set_header("X-Linked-Size", std::to_string(it->second.size()));
         res.set_header("X-Repo-Commit", repo->sha);
         return;
       }
       res.set_header("ETag", "W/\"" + etag_of(it->second, "git") + "\"");
+      res.set_header("X-Repo-Commit", repo->sha);
       res.set_content(it->second, "application/octet-stream");
     });
     server_.Get(R"(/cdn/([^/]+/[^/]+)/(.+))", [this](const auto& req, auto& res) {
       std::unique_lock lock(mutex_);
       const std::string file = req.matches[2];
-      if (req.method == "HEAD") {  // as a URL signed for GET answers
-        res.status = 403;
-        return;
-      }
+      if (req.method == "HEAD") cdn_heads++;
       if (req.method == "GET") {
         requests[file]++;
         ranges[file] = req.get_header_value("Range");
@@ -119,6 +144,9 @@ class FakeHub {
   }
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The same server under another host name: another origin, as the real
+  // CDN is, so clients treat the redirect as leaving the hub.
+  std::string cdn_endpoint() const { return "http://localhost:" + std::to_string(port_); }
 
   static bool is_weights(const std::string& file) {
     return file.find(".safetensors") != std::string::npos || file.find(".bin") != std::string::npos;
@@ -152,6 +180,7 @@ class FakeHub {
   std::map<std::string, bool> drop_first;      // file → drop the first GET halfway
   std::map<std::string, bool> corrupt;         // file → serve it with one bit flipped
   std::map<std::string, int> requests;         // file → GETs at the CDN
+  int cdn_heads = 0;                           // HEADs at the CDN (huggingface_hub 2.x sends them)
   std::map<std::string, std::string> ranges;   // file → Range header of the latest GET
   FakeUploads uploads;                         // what was uploaded (fake_hub_upload.h)
 

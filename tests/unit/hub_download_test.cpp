@@ -13,6 +13,7 @@
 #include "io/hub_cache.h"
 #include "io/sha256_file.h"
 #include "io/tiny_model.h"
+#include "io/transfer_progress.h"
 #include "io_test_util.h"
 #include "quantpipe/model.h"
 #include "test_paths.h"
@@ -204,6 +205,27 @@ TEST(HubRef, ParsesOrgNameAndRevisionAndRefusesOthers) {
   expect_error([] { parse_hub_ref("justaname"); }, {"not a hub model id"});
   EXPECT_FALSE(looks_like_hub_ref("/abs/path"));
   EXPECT_TRUE(looks_like_hub_ref("org/name"));
+}
+
+TEST(HubFiles, IncludeGlobsAddFilesAsHuggingfaceHubMatchesThem) {
+  const std::vector<std::string> siblings = {"config.json", "model.safetensors", "README.md", "onnx/model.onnx",
+                                             "onnx/model_quantized.onnx", "flax_model.msgpack"};
+  EXPECT_EQ(files_to_fetch(siblings, {"*.onnx"}),
+            (std::vector<std::string>{"config.json", "model.safetensors", "onnx/model.onnx",
+                                      "onnx/model_quantized.onnx"}));  // '*' crosses '/'
+  EXPECT_EQ(files_to_fetch(siblings, {"README.md", "*quantized*"}),
+            (std::vector<std::string>{"config.json", "model.safetensors", "README.md", "onnx/model_quantized.onnx"}));
+}
+
+TEST(TransferProgress, ShowsBytesRateAndTimeLeft) {
+  const int64_t mib = 1024 * 1024;
+  EXPECT_EQ(format_transfer_progress("model.safetensors", 22 * mib, 88 * mib, 11.0 * mib),
+            "[download] model.safetensors [#####---------------] 22.0/88.0 MiB  11.0 MiB/s  ETA 6s");
+  EXPECT_EQ(format_transfer_progress("x", 0, 600 * mib, 1.0 * mib),
+            "[download] x [--------------------] 0.0/600.0 MiB  1.0 MiB/s  ETA 10m00s");
+  EXPECT_EQ(format_transfer_progress("x", 5 * mib, 0, 0), "[download] x 5.0 MiB");  // size unknown, no rate yet
+  EXPECT_EQ(format_transfer_progress("x", 4 * mib, 4 * mib, 2.0 * mib),
+            "[download] x [####################] 4.0/4.0 MiB  2.0 MiB/s");
 }
 
 }  // namespace

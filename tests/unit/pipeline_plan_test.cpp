@@ -20,6 +20,7 @@
 #include "pipeline/skip_check.h"
 #include "pipeline/workspace.h"
 #include "quant/convert.h"
+#include "scoped_env.h"
 #include "test_paths.h"
 
 namespace qp::pipeline {
@@ -27,19 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Sets an environment variable for one scope and restores it after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    value ? setenv(name, value, 1) : unsetenv(name);
-  }
-  ~ScopedEnv() { old_ ? setenv(name_, old_->c_str(), 1) : unsetenv(name_); }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using test::ScopedEnv;
 
 class PipelinePlanTest : public ::testing::Test {
  protected:
@@ -86,6 +75,9 @@ datasets:
   test::TempDir dir_;
   // An empty hub cache, whatever this machine has downloaded.
   ScopedEnv hub_cache_{"HF_HUB_CACHE", (dir_.path() / "empty-hub").c_str()};
+  ScopedEnv online_{"HF_HUB_OFFLINE", nullptr};
+  // No test reaches the internet: a fetch would meet a closed port.
+  ScopedEnv endpoint_{"HF_ENDPOINT", "http://127.0.0.1:9"};
 };
 
 TEST_F(PipelinePlanTest, ModelTimesQuantizationTimesDataset) {
@@ -106,12 +98,29 @@ TEST_F(PipelinePlanTest, ModelTimesQuantizationTimesDataset) {
   EXPECT_EQ(evals, (std::vector<std::string>{"eval.hub-model.q8_affine_g64.d1", "eval.m1.q8_sym_ch.d1",
                                              "eval.m1.q4_affine_g32.d1", "eval.m1.q8_sym_ch.d2",
                                              "eval.m1.q4_affine_g32.d2"}));
-  // The hub model is not cached: the plan says why instead of failing.
+  // The hub model is not cached: a plan that does not fetch (a dry run) marks
+  // it to be fetched when the pipeline runs, without a network.
   const Job& uncached = plan.jobs[2];
   EXPECT_TRUE(uncached.source.empty());
-  EXPECT_NE(uncached.source_problem.find("org/not-cached"), std::string::npos) << uncached.source_problem;
-  EXPECT_NE(uncached.source_problem.find("huggingface-cli download"), std::string::npos);
+  EXPECT_TRUE(uncached.fetch_on_run);
+  EXPECT_EQ(uncached.source_problem, "");
   EXPECT_TRUE(uncached.fingerprint.empty());
+  EXPECT_NE(uncached.command.find("--model org/not-cached"), std::string::npos) << uncached.command;
+}
+
+// Offline, a hub model that is not cached cannot run: the plan says why instead of failing.
+TEST_F(PipelinePlanTest, OfflineHubModelNotInTheCacheCannotRun) {
+  ScopedEnv offline("HF_HUB_OFFLINE", "1");
+  const PipelineConfig c = config();
+  for (bool fetch : {false, true}) {
+    const Plan plan = make_plan(c, workspace(), {{}, {}, {}, fetch});
+    const Job& uncached = plan.jobs[2];
+    EXPECT_TRUE(uncached.source.empty());
+    EXPECT_FALSE(uncached.fetch_on_run);
+    EXPECT_NE(uncached.source_problem.find("org/not-cached"), std::string::npos) << uncached.source_problem;
+    EXPECT_NE(uncached.source_problem.find("quantpipe download org/not-cached"), std::string::npos);
+    EXPECT_NE(uncached.source_problem.find("HF_HUB_OFFLINE=1"), std::string::npos);
+  }
 }
 
 TEST_F(PipelinePlanTest, FiltersSelectModelsAndDatasets) {

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/json_read.h"
 #include "io/safetensors.h"
+#include "quantpipe/model.h"
 
 namespace qp::cli {
 namespace {
@@ -125,9 +126,12 @@ void print_native_metadata(const fs::path& dir) {
 
 Action configure_inspect(CLI::App& app) {
   auto path = std::make_shared<std::string>();
-  app.add_option("path", *path, "Model directory (Hugging Face or quantpipe native) or .safetensors file")
+  app.add_option("path", *path,
+                 "Model directory (Hugging Face or quantpipe native), .safetensors file, or a hub id "
+                 "org/name[@revision]")
       ->required();
   return [path] {
+    *path = resolve_model_source(*path).string();  // a hub id → its snapshot in the HF cache
     const std::vector<fs::path> files = safetensors_files(*path);
     for (const fs::path& file_path : files) {
       const SafetensorsFile file(file_path);

@@ -45,6 +45,8 @@ int print_plan(const pipeline::Plan& plan, const pipeline::Workspace& workspace,
     if (!job.source_problem.empty()) {
       status = "cannot run: " + job.source_problem;
       ++cannot_run;
+    } else if (job.fetch_on_run) {
+      status = "run, after fetching " + job.model->hf_name + " from the hub (not in the cache yet)";
     } else if (skips.up_to_date.count(job.id)) {
       status = "skip (unchanged since the last run)";
     } else if (auto why = skips.reruns.find(job.id); why != skips.reruns.end()) {
@@ -117,7 +119,8 @@ int run_pipeline_command(const PipelineRequest& request) {
   const pipeline::Workspace workspace = pipeline::Workspace::chosen(request.workspace);
   const pipeline::Plan plan = pipeline::make_plan(
       config, workspace,
-      {pipeline::split_names(request.models), pipeline::split_names(request.datasets), request.limit});
+      {pipeline::split_names(request.models), pipeline::split_names(request.datasets), request.limit,
+       /*fetch_hub_models=*/!request.dry_run});
   if (plan.jobs.empty())
     fail("the plan is empty: no model in ", config.files.size(), " config file(s) matches");
   const std::vector<Upload> uploads = plan_uploads(request.uploads, plan);

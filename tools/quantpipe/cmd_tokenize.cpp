@@ -6,6 +6,7 @@
 #include "checked_output.h"
 #include "command.h"
 #include "io/model_dir.h"
+#include "quantpipe/model.h"
 #include "run_options.h"
 
 namespace qp::cli {
@@ -16,7 +17,8 @@ Action configure_tokenize(CLI::App& app) {
     int max_length = 0;
   };
   auto args = std::make_shared<Args>();
-  app.add_option("-m,--model", args->model, "Model directory holding tokenizer.json (or vocab.txt)")
+  app.add_option("-m,--model", args->model,
+                 "Model directory holding tokenizer.json (or vocab.txt), or a hub id org/name[@revision]")
       ->required();
   app.add_option("-i,--input", args->input,
                  "Input file (default: standard input): JSONL {\"text\", \"text_pair\"} when the first line "
@@ -27,11 +29,13 @@ Action configure_tokenize(CLI::App& app) {
          "uses, else the tokenizer's, else 512)")
       ->check(in_range(0, kMaxTokens));
   return [args] {
-    const Tokenizer tokenizer = Tokenizer::from_dir(args->model);
+    const std::filesystem::path model = resolve_model_source(args->model);  // a hub id → its snapshot
+    const Tokenizer tokenizer = Tokenizer::from_dir(model);
     // The length embed cuts at (Model::default_max_length), without loading weights.
-    const int max_length = args->max_length > 0 ? args->max_length
-                                                : read_sentence_bert_max_seq_length(args->model)
-                                                      .value_or(tokenizer.default_max_length().value_or(512));
+    const int max_length =
+        args->max_length > 0
+            ? args->max_length
+            : read_sentence_bert_max_seq_length(model).value_or(tokenizer.default_max_length().value_or(512));
     TextInputReader reader(args->input);
     int64_t written = 0;
     for (InputRecord record; reader.next(record);) {
