@@ -1,5 +1,7 @@
 #include "io/hub_upload.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -246,7 +248,11 @@ class Uploader {
   void verify(const Staged& s, const std::string& oid, const json& action) {
     HttpRequest request = json_post(action.value("href", ""), {{"oid", oid}, {"size", s.size}}, kLfsType);
     if (request.url.empty()) fail("[hub] ", what("LFS verify"), ": the verify action has no href");
-    for (std::string& header : action_headers(action)) request.headers.push_back(std::move(header));
+    for (std::string& header : action_headers(action)) {
+      // Credentials of its own replace the token: one Authorization header only.
+      if (strncasecmp(header.c_str(), "authorization:", 14) == 0) request.send_token = false;
+      request.headers.push_back(std::move(header));
+    }
     client_.send(request, what(cat("LFS verify of ", s.file->path)));
   }
 

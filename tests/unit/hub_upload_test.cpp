@@ -107,6 +107,11 @@ TEST_F(HubUpload, FilesLandByteIdenticalWeightsThroughLfs) {
   EXPECT_EQ(commit.url, hub_.endpoint() + "/me/tiny-q8/commit/" + c.oid);
   EXPECT_EQ(commit.lfs_uploaded, 1u);
   EXPECT_EQ(hub_.uploads.verified.count(sha256_hex_of(files["model.safetensors"])), 1u);
+  // The PUT carried the action's header and not the token (the fake refuses that).
+  EXPECT_EQ(hub_.uploads.put_headers.count("Authorization"), 0u);
+  const auto sig = hub_.uploads.put_headers.find("x-fake-sig");
+  ASSERT_NE(sig, hub_.uploads.put_headers.end());
+  EXPECT_EQ(sig->second, "signed");
   // preupload saw the first 512 bytes of the first file.
   EXPECT_EQ(hub_.uploads.last_preupload_sample, "{\"pooling_mode_mean_tokens\": true}\n");
 }
