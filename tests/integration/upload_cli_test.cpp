@@ -243,11 +243,16 @@ TEST_F(PipelineUploadCli, APassedModelIsUploadedWithItsMetrics) {
   EXPECT_EQ(hub_.uploads.repos.count("fake-user/classifier-q8_sym_ch-quantpipe"), 1u);
   EXPECT_EQ(hub_.uploads.repos.count("me/explicit"), 1u);
 
-  // quantpipe upload finds the workspace the directory lies in: the same metrics.
+  // quantpipe upload finds the workspace the directory lies in, and with
+  // --workspace a copy of the directory elsewhere (same source and plan).
   ASSERT_EQ(run_with_token({"upload", qdir.string(), "me/by-hand"}).exit_code, 0);
-  EXPECT_EQ(hub_.uploads.repos["me/by-hand"].branches["main"].at("README.md").find("| labelled |") !=
-                std::string::npos,
-            true);
+  EXPECT_TRUE(contains(hub_.uploads.repos["me/by-hand"].branches["main"].at("README.md"), "| labelled |"));
+  fs::copy(qdir, tmp_.path() / "copy", fs::copy_options::recursive);
+  const CliResult copy =
+      run_with_token({"upload", (tmp_.path() / "copy").string(), "me/copy", "--workspace", ws().string()});
+  ASSERT_EQ(copy.exit_code, 0) << copy;
+  EXPECT_TRUE(
+      contains(hub_.uploads.repos["me/copy"].branches["main"].at("README.md"), "**PASS** on labelled"));
 }
 
 TEST_F(PipelineUploadCli, BadTargetsAndAMissingTokenStopBeforeTheRun) {
