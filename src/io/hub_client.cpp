@@ -251,6 +251,17 @@ std::string origin_of(const std::string& url) {
 
 }  // namespace
 
+std::string url_revision(const std::string& revision) {
+  std::string out;
+  for (char c : revision) out += c == '/' ? std::string("%2F") : std::string(1, c);
+  return out;
+}
+
+bool is_commit_sha(const std::string& text) {
+  return text.size() == 40 &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
+}
+
 HubClientOptions hub_client_options_from_env() {
   HubClientOptions options;
   if (std::string endpoint = env("HF_ENDPOINT"); !endpoint.empty()) {

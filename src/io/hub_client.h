@@ -23,6 +23,11 @@ struct HubClientOptions {
   long stall_timeout_s = 60;  // abort a transfer slower than 1 byte/s for this long
 };
 
+// A revision in a URL path: "refs/pr/1" → "refs%2Fpr%2F1", as the hub expects.
+std::string url_revision(const std::string& revision);
+// 40 hex digits: a commit, not a branch or tag.
+bool is_commit_sha(const std::string& text);
+
 // The options the environment asks for: HF_ENDPOINT, HF_TOKEN, else the token
 // file $HF_HOME/token (~/.cache/huggingface/token); QUANTPIPE_HUB_ATTEMPTS
 // (tries per request, default 5).

@@ -70,17 +70,6 @@ Staged stage(const UploadFile& file) {
 
 std::string bytes_of(const UploadFile& file) { return file.content ? *file.content : read_all(file.local); }
 
-// A revision in a URL path: "refs/pr/1" → "refs%2Fpr%2F1", as the hub expects.
-std::string url_revision(const std::string& revision) {
-  std::string out;
-  for (char c : revision) out += c == '/' ? std::string("%2F") : std::string(1, c);
-  return out;
-}
-
-bool is_commit_sha(const std::string& s) {
-  return s.size() == 40 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c); });
-}
-
 json parse_answer(const HttpResponse& response, const std::string& what) {
   json doc = json::parse(response.body, nullptr, false);
   if (!doc.is_object())
