@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -72,8 +73,13 @@ void gelu(float* x, int64_t n, ThreadPool& pool);
 // Multi-head self-attention over packed sequences, no mask needed (no padding).
 // q, k, v: rows of length `ld_in` (q[t*ld_in + h*head_dim + d]); out: rows of
 // length `ld_out`. scores = q·kᵀ·scale, softmax over keys, out = p·v.
+// add_bias(sequence, head, scores), when given, adds to each (sequence, head)'s
+// scaled scores [len × len] (rows: queries) before the softmax: relative
+// position biases, DeBERTa's disentangled terms.
+using ScoreBias = std::function<void(int64_t sequence, int head, float* scores)>;
 void attention(const float* q, const float* k, const float* v, int ld_in, float* out, int ld_out,
-               std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool);
+               std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool,
+               const ScoreBias& add_bias = {});
 
 // The ISA whose kernels the calls above use right now.
 Isa kernel_isa();

@@ -1,6 +1,7 @@
 // Thread-level drivers for the non-GEMM ops: they split rows, elements or
 // (sequence, head) pairs over the pool and call the active ISA's row.
 #include <algorithm>
+#include <functional>
 
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
@@ -46,12 +47,21 @@ struct AttentionScratch {
 
 // scores = q·kᵀ (keys packed as the "weight"), softmax per row with the scale,
 // then out = p·v (v packed transposed), both through the GEMM micro-kernel.
+// With a bias, the scores are scaled first, the bias added, and the softmax
+// runs with scale 1.
 void attend_one(const KernelTable& table, AttentionScratch& s, const float* q, const float* k, const float* v,
-                int ld_in, float* out, int ld_out, int len, int head_dim, float scale) {
+                int ld_in, float* out, int ld_out, int len, int head_dim, float scale,
+                const std::function<void(float*)>& add_bias) {
   const int nr = table.nr;
   pack_panels(k, ld_in, len, head_dim, nr, s.keys.get());
   const PackedGemm qk{q, ld_in, s.keys.get(), nullptr, s.scores.get(), len, len, head_dim, Epilogue::None};
   gemm_block(table, qk, 0, len, 0, panel_count(len, nr), std::max(head_dim, 1));
+  if (add_bias) {
+    float* scores = s.scores.get();
+    for (int64_t i = 0; i < static_cast<int64_t>(len) * len; ++i) scores[i] *= scale;
+    add_bias(scores);
+    scale = 1.0f;
+  }
   for (int i = 0; i < len; ++i) table.softmax_row(s.scores.get() + static_cast<int64_t>(i) * len, len, scale);
   pack_panels_transposed(v, ld_in, head_dim, len, nr, s.values.get());
   const PackedGemm pv{s.scores.get(), len, s.values.get(), nullptr, out, ld_out,
@@ -62,7 +72,8 @@ void attend_one(const KernelTable& table, AttentionScratch& s, const float* q, c
 }  // namespace
 
 void attention(const float* q, const float* k, const float* v, int ld_in, float* out, int ld_out,
-               std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool) {
+               std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool,
+               const ScoreBias& add_bias) {
   if (seq_offsets.size() < 2 || heads <= 0 || head_dim <= 0) return;
   const KernelTable& table = active_kernel_table();
   const int64_t sequences = static_cast<int64_t>(seq_offsets.size()) - 1;
@@ -78,8 +89,10 @@ void attention(const float* q, const float* k, const float* v, int ld_in, float*
       const int len = seq_offsets[s + 1] - seq_offsets[s];
       if (len <= 0) continue;
       const int64_t in = t0 * ld_in + static_cast<int64_t>(h) * head_dim;
+      std::function<void(float*)> bias;
+      if (add_bias) bias = [&](float* scores) { add_bias(s, h, scores); };
       attend_one(table, scratch, q + in, k + in, v + in, ld_in, out + t0 * ld_out + h * head_dim, ld_out, len,
-                 head_dim, scale);
+                 head_dim, scale, bias);
     }
   });
 }

@@ -6,13 +6,23 @@
 #include "models/registry.h"
 
 namespace qp {
+namespace {
+
+BertFamilySpec bert_spec(const WeightStore& weights) {
+  const bool nested = weights.find("bert.embeddings.word_embeddings.weight") != nullptr;
+  const std::string prefix = nested ? "bert." : "";
+  // The MLM / pre-training heads of bert-base-style checkpoints: not used here.
+  return {"bert", prefix, 0, prefix + "pooler.dense", "", "classifier", {"cls."}};
+}
+
+}  // namespace
+
+TensorTable declare_bert(const ModelDir& model, const WeightStore& weights) {
+  return bert_family_tensors(model, bert_spec(weights));
+}
 
 std::unique_ptr<EncoderModel> create_bert(const ModelDir& model, const WeightStore& weights) {
-  const bool nested = weights.find("bert.embeddings.word_embeddings.weight") != nullptr;
-  const bool nested_pooler = weights.find("bert.pooler.dense.weight") != nullptr;
-  return create_bert_family(model, weights,
-                            {"bert", nested ? "bert." : "", 0,
-                             nested_pooler ? "bert.pooler.dense" : "pooler.dense", "classifier", "pooler"});
+  return create_bert_family(model, weights, bert_spec(weights));
 }
 
 }  // namespace qp

@@ -21,60 +21,43 @@ BertBodyConfig read_bert_body_config(const ModelDir& model) {
   require_gelu_activation(where, config_string_or(model, "hidden_act", "gelu"));
   const std::string position_type = config_string_or(model, "position_embedding_type", "absolute");
   if (position_type != "absolute")
-    fail(where, ": position_embedding_type ", json_excerpt(position_type), " is not supported (only \"absolute\")");
+    fail(where, ": position_embedding_type ", json_excerpt(position_type),
+         " is not supported (only \"absolute\")");
   return p;
 }
 
-namespace {
-PostLnLayerNames layer_names(const std::string& prefix, int i) {
-  const std::string l = prefix + "encoder.layer." + std::to_string(i) + ".";
-  return {l + "attention.self.query",
-          l + "attention.self.key",
-          l + "attention.self.value",
-          l + "attention.output.dense",
-          l + "attention.output.LayerNorm",
-          l + "intermediate.dense",
-          l + "output.dense",
-          l + "output.LayerNorm"};
-}
-}  // namespace
-
-BertBody BertBody::load(const ModelDir& model, const WeightStore& weights, const std::string& prefix,
-                        int position_offset) {
-  BertBody body;
-  body.config = read_bert_body_config(model);
-  const BertBodyConfig& c = body.config;
-  const int h = c.layer.hidden;
-  EmbeddingWeights& e = body.embeddings;
-  e.hidden = h;
-  e.vocab = c.vocab;
-  e.max_positions = c.max_positions;
-  e.type_vocab = c.type_vocab;
-  e.position_offset = position_offset;
-  e.word = EmbeddingTable::load(weights, prefix + "embeddings.word_embeddings.weight", c.vocab, h);
-  e.position =
-      EmbeddingTable::load(weights, prefix + "embeddings.position_embeddings.weight", c.max_positions, h);
-  e.token_type =
-      EmbeddingTable::load(weights, prefix + "embeddings.token_type_embeddings.weight", c.type_vocab, h);
-  e.norm = load_layer_norm(weights, prefix + "embeddings.LayerNorm", h, c.layer.eps);
-  for (int i = 0; i < c.layers; ++i)
-    body.layers.push_back(load_post_ln_layer(weights, layer_names(prefix, i), c.layer));
-  refuse_extra_layers(weights, layer_names(prefix, c.layers).query + ".weight", model, "num_hidden_layers",
-                      c.layers);
-  return body;
+void declare_bert_body(TensorTable& table, const BertBodyConfig& c, const std::string& p) {
+  using R = TensorRole;
+  const int64_t h = c.layer.hidden, i = c.layer.intermediate;
+  table.add(p + "embeddings.word_embeddings", R::WordEmbeddings, {c.vocab, h}, -1, false);
+  table.add(p + "embeddings.position_embeddings", R::PositionEmbeddings, {c.max_positions, h}, -1, false);
+  if (c.type_vocab > 0)
+    table.add(p + "embeddings.token_type_embeddings", R::TokenTypeEmbeddings, {c.type_vocab, h}, -1, false);
+  table.add(p + "embeddings.LayerNorm", R::EmbeddingNorm, {h});
+  for (int l = 0; l < c.layers; ++l) {
+    const std::string m = p + "encoder.layer." + std::to_string(l) + ".";
+    table.add(m + "attention.self.query", R::AttnQ, {h, h}, l);
+    table.add(m + "attention.self.key", R::AttnK, {h, h}, l);
+    table.add(m + "attention.self.value", R::AttnV, {h, h}, l);
+    table.add(m + "attention.output.dense", R::AttnOut, {h, h}, l);
+    table.add(m + "attention.output.LayerNorm", R::AttnNorm, {h}, l);
+    table.add(m + "intermediate.dense", R::FfnUp, {i, h}, l);
+    table.add(m + "output.dense", R::FfnDown, {h, i}, l);
+    table.add(m + "output.LayerNorm", R::FfnNorm, {h}, l);
+  }
+  table.ignored_prefixes.push_back(p + "embeddings.position_ids");
 }
 
-std::vector<float> BertBody::encode(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink) const {
-  std::vector<float> hidden = embed_tokens(embeddings, batch, pool, sink);
-  run_post_ln_stack(layers, config.layer, batch, hidden, pool, sink);
-  return hidden;
-}
-
-void run_post_ln_stack(const std::vector<PostLnLayerWeights>& layers, const PostLnShape& shape,
-                       const EncoderBatch& batch, std::vector<float>& hidden, ThreadPool& pool,
-                       TensorSink* sink) {
-  for (size_t i = 0; i < layers.size(); ++i)
-    run_post_ln_layer(layers[i], shape, batch, hidden, pool, sink, static_cast<int>(i));
+TensorTable bert_family_tensors(const ModelDir& model, const BertFamilySpec& spec) {
+  const BertBodyConfig c = read_bert_body_config(model);
+  const int64_t h = c.layer.hidden;
+  TensorTable table;
+  declare_bert_body(table, c, spec.prefix);
+  if (!spec.pooler.empty()) table.add(spec.pooler, TensorRole::Pooler, {h, h}, -1, true, false);
+  if (!spec.head_dense.empty()) table.add(spec.head_dense, TensorRole::HeadDense, {h, h}, -1, true, false);
+  table.add(spec.head_out, TensorRole::HeadOut, {kAnyDim, h}, -1, true, false);
+  for (const std::string& prefix : spec.ignored_prefixes) table.ignored_prefixes.push_back(prefix);
+  return table;
 }
 
 namespace {
@@ -82,25 +65,36 @@ namespace {
 class BertFamilyEncoder final : public EncoderModel {
  public:
   BertFamilyEncoder(const ModelDir& model, const WeightStore& weights, const BertFamilySpec& spec)
-      : body_(BertBody::load(model, weights, spec.prefix, spec.position_offset)) {
-    const int h = body_.config.layer.hidden;
-    head_ = load_first_token_head(weights, spec.head_dense, spec.head_out, h,
-                                  FirstTokenHead::Activation::Tanh, spec.head_dense_name);
+      : config_(read_bert_body_config(model)) {
+    const BertBodyConfig& c = config_;
+    const TensorTable table = bert_family_tensors(model, spec);
+    refuse_extra_layers(weights, cat(spec.prefix, "encoder.layer.", c.layers, ".attention.self.query.weight"),
+                        model, "num_hidden_layers", c.layers);
+    check_tensors(table, weights, spec.architecture);
+    const int h = c.layer.hidden;
+    embeddings_ = load_embeddings(weights, table, h, c.vocab, c.max_positions, c.type_vocab,
+                                  spec.position_offset, c.layer.eps);
+    layers_ = load_layers(weights, table, c.layers, c.layer);
+    const bool own_dense = !spec.head_dense.empty();
+    head_ = load_first_token_head(weights, table, own_dense ? TensorRole::HeadDense : TensorRole::Pooler, h,
+                                  FirstTokenHead::Activation::Tanh, own_dense ? "head.dense" : "pooler");
     missing_head_ =
         cat("this ", spec.architecture, " model has no classification head (no ", spec.head_out, ".weight)");
     info_ = {spec.architecture,
              h,
-             body_.config.layers,
-             body_.config.layer.heads,
-             body_.config.max_positions - spec.position_offset,
-             body_.config.vocab,
+             c.layers,
+             c.layer.heads,
+             c.max_positions - spec.position_offset,
+             c.vocab,
              head_ ? head_->num_labels() : 0};
   }
 
   const EncoderInfo& info() const override { return info_; }
 
   std::vector<float> encode(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink) const override {
-    return body_.encode(batch, pool, sink);
+    std::vector<float> hidden = embed_tokens(embeddings_, batch, pool, sink);
+    run_layers(layers_, config_.layer, batch, hidden, pool, sink);
+    return hidden;
   }
 
   std::vector<float> classify(const EncoderBatch& batch, const std::vector<float>& hidden, ThreadPool& pool,
@@ -110,7 +104,9 @@ class BertFamilyEncoder final : public EncoderModel {
   }
 
  private:
-  BertBody body_;
+  BertBodyConfig config_;
+  EmbeddingWeights embeddings_;
+  std::vector<TransformerLayer> layers_;
   std::unique_ptr<FirstTokenHead> head_;
   std::string missing_head_;
   EncoderInfo info_;

@@ -1,7 +1,7 @@
 // The encoder body that BERT and RoBERTa share: the same config.json keys
 // (RobertaConfig extends BertConfig), the same tensor names under a prefix
 // ("bert." / "roberta." / none), and the same post-LN layers. Heads and
-// position numbering stay in each architecture's own file.
+// position numbering stay in each architecture's own file, as a spec.
 #pragma once
 
 #include <string>
@@ -10,11 +10,12 @@
 #include "io/model_dir.h"
 #include "models/blocks.h"
 #include "models/encoder.h"
+#include "models/tensor_table.h"
 
 namespace qp {
 
 struct BertBodyConfig {
-  PostLnShape layer;
+  LayerShape layer;
   int layers = 0;
   int vocab = 0;
   int max_positions = 0;
@@ -23,34 +24,27 @@ struct BertBodyConfig {
 
 BertBodyConfig read_bert_body_config(const ModelDir& model);
 
-struct BertBody {
-  BertBodyConfig config;
-  EmbeddingWeights embeddings;
-  std::vector<PostLnLayerWeights> layers;
-
-  // Loads "<prefix>embeddings.*" and "<prefix>encoder.layer.N.*".
-  static BertBody load(const ModelDir& model, const WeightStore& weights, const std::string& prefix,
-                       int position_offset);
-
-  std::vector<float> encode(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink) const;
-};
-
 // What distinguishes one BERT-family architecture from another: where its
-// tensors live, where positions start, and the names of its head.
+// tensors live, where positions start, its head, and what else its
+// checkpoints may hold.
 struct BertFamilySpec {
   std::string architecture;  // "bert", "roberta"
   std::string prefix;        // of the body's tensors in this checkpoint ("bert.", "roberta." or "")
   int position_offset = 0;   // first position id
-  std::string head_dense, head_out, head_dense_name;
+  std::string pooler;        // the pooler module ("" when the architecture has none)
+  std::string head_dense;    // the head's own dense module before head_out ("" when the pooler serves)
+  std::string head_out;      // the module giving the logits
+  std::vector<std::string> ignored_prefixes;  // MLM heads and buffers, after the body prefix is known
 };
 
-// An EncoderModel made of a BertBody and an optional FirstTokenHead (tanh).
+// The embeddings, layers (post-LN), optional pooler and head of a BERT-family checkpoint.
+TensorTable bert_family_tensors(const ModelDir& model, const BertFamilySpec& spec);
+
+// The body's embedding and layer tensors under `prefix`, as BERT names them.
+void declare_bert_body(TensorTable& table, const BertBodyConfig& config, const std::string& prefix);
+
+// An EncoderModel made of the body and an optional FirstTokenHead (tanh).
 std::unique_ptr<EncoderModel> create_bert_family(const ModelDir& model, const WeightStore& weights,
                                                  const BertFamilySpec& spec);
-
-// Runs the post-LN layers over embedded tokens.
-void run_post_ln_stack(const std::vector<PostLnLayerWeights>& layers, const PostLnShape& shape,
-                       const EncoderBatch& batch, std::vector<float>& hidden, ThreadPool& pool,
-                       TensorSink* sink);
 
 }  // namespace qp

@@ -8,9 +8,23 @@
 
 namespace qp {
 
-LayerNormParams load_layer_norm(const WeightStore& weights, const std::string& prefix, int hidden,
-                                float eps) {
-  return {weights.load_f32(prefix + ".weight", {hidden}), weights.load_f32(prefix + ".bias", {hidden}), eps};
+EmbeddingWeights load_embeddings(const WeightStore& weights, const TensorTable& table, int hidden, int vocab,
+                                 int max_positions, int type_vocab, int position_offset, float eps) {
+  EmbeddingWeights e;
+  e.hidden = hidden;
+  e.vocab = vocab;
+  e.max_positions = max_positions;
+  e.type_vocab = type_vocab;
+  e.position_offset = position_offset;
+  e.word = EmbeddingTable::load(weights, table.require(TensorRole::WordEmbeddings).weight(), vocab, hidden);
+  if (table.present(weights, TensorRole::PositionEmbeddings))
+    e.position = EmbeddingTable::load(weights, table.require(TensorRole::PositionEmbeddings).weight(),
+                                      max_positions, hidden);
+  if (type_vocab > 0 && table.present(weights, TensorRole::TokenTypeEmbeddings))
+    e.token_type = EmbeddingTable::load(weights, table.require(TensorRole::TokenTypeEmbeddings).weight(),
+                                        type_vocab, hidden);
+  e.norm = load_norm(weights, table.require(TensorRole::EmbeddingNorm), hidden, eps);
+  return e;
 }
 
 namespace {
@@ -39,7 +53,7 @@ std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBa
       const int position = t - batch.seq_offsets[s] + weights.position_offset;
       float* row = &out[static_cast<size_t>(t) * h];
       weights.word.add_row(batch.input_ids[t], row);
-      weights.position.add_row(position, row);
+      if (!weights.position.empty()) weights.position.add_row(position, row);
       if (!weights.token_type.empty()) weights.token_type.add_row(batch.token_type_ids[t], row);
     }
   }
@@ -48,51 +62,6 @@ std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBa
                           weights.norm.beta.data(), weights.norm.eps, pool);
   emit(sink, "embeddings.norm", out, h);
   return out;
-}
-
-PostLnLayerWeights load_post_ln_layer(const WeightStore& weights, const PostLnLayerNames& names,
-                                      const PostLnShape& shape) {
-  const int h = shape.hidden, i = shape.intermediate;
-  return PostLnLayerWeights{
-      load_stacked_linear(weights, {names.query, names.key, names.value}, h, h),
-      load_linear(weights, names.attn_out, h, h),
-      load_layer_norm(weights, names.attn_norm, h, shape.eps),
-      load_linear(weights, names.ffn_up, i, h),
-      load_linear(weights, names.ffn_down, h, i),
-      load_layer_norm(weights, names.ffn_norm, h, shape.eps),
-  };
-}
-
-void run_post_ln_layer(const PostLnLayerWeights& layer, const PostLnShape& shape, const EncoderBatch& batch,
-                       std::vector<float>& hidden, ThreadPool& pool, TensorSink* sink, int layer_index) {
-  const int t = batch.total_tokens(), h = shape.hidden, head_dim = h / shape.heads;
-  const std::string name = "layer." + std::to_string(layer_index) + ".";
-
-  std::vector<float> qkv(static_cast<size_t>(t) * 3 * h);
-  layer.qkv->forward(hidden.data(), t, qkv.data(), pool);
-  emit(sink, name + "attn_qkv", qkv, 3 * h);
-
-  std::vector<float> context(static_cast<size_t>(t) * h);
-  kernels::attention(qkv.data(), qkv.data() + h, qkv.data() + 2 * h, 3 * h, context.data(), h,
-                     batch.seq_offsets, shape.heads, head_dim, 1.0f / std::sqrt(static_cast<float>(head_dim)),
-                     pool);
-  emit(sink, name + "attn_context", context, h);
-
-  std::vector<float> projected(static_cast<size_t>(t) * h);
-  layer.attn_out->forward(context.data(), t, projected.data(), pool);
-  emit(sink, name + "attn_out", projected, h);
-  kernels::add_layer_norm(projected.data(), hidden.data(), hidden.data(), t, h, layer.attn_norm.gamma.data(),
-                          layer.attn_norm.beta.data(), layer.attn_norm.eps, pool);
-  emit(sink, name + "attn_norm", hidden, h);
-
-  std::vector<float> up(static_cast<size_t>(t) * shape.intermediate);
-  layer.ffn_up->forward(hidden.data(), t, up.data(), pool, kernels::Epilogue::Gelu);
-  emit(sink, name + "ffn_up", up, shape.intermediate);
-  layer.ffn_down->forward(up.data(), t, projected.data(), pool);
-  emit(sink, name + "ffn_down", projected, h);
-  kernels::add_layer_norm(projected.data(), hidden.data(), hidden.data(), t, h, layer.ffn_norm.gamma.data(),
-                          layer.ffn_norm.beta.data(), layer.ffn_norm.eps, pool);
-  emit(sink, name + "out", hidden, h);
 }
 
 std::vector<float> FirstTokenHead::logits(const EncoderBatch& batch, const std::vector<float>& hidden,
@@ -110,20 +79,24 @@ std::vector<float> FirstTokenHead::logits(const EncoderBatch& batch, const std::
   return result;
 }
 
-std::unique_ptr<FirstTokenHead> load_first_token_head(const WeightStore& weights,
-                                                      const std::string& dense_prefix,
-                                                      const std::string& out_prefix, int hidden,
+std::unique_ptr<FirstTokenHead> load_first_token_head(const WeightStore& weights, const TensorTable& table,
+                                                      TensorRole dense_role, int hidden,
                                                       FirstTokenHead::Activation activation,
                                                       const std::string& dense_name) {
-  const TensorView* out = weights.find(out_prefix + ".weight");
+  const TensorDecl& out_decl = table.require(TensorRole::HeadOut);
+  const TensorView* out = weights.find(out_decl.weight());
   if (!out) return nullptr;
   if (out->shape.size() != 2 || out->shape[0] <= 0)
-    fail(weights.dir().string(), ": ", out_prefix, ".weight has shape ", shape_string(out->shape),
+    fail(weights.dir().string(), ": ", out_decl.weight(), " has shape ", shape_string(out->shape),
          ", expected [num_labels, ", hidden, "]");
   const int labels = static_cast<int>(out->shape[0]);
+  const TensorDecl& dense_decl = table.require(dense_role);
+  if (!weights.find(dense_decl.weight()))
+    fail(weights.dir().string(), ": the classification head has ", out_decl.weight(), " but not ",
+         dense_decl.weight());
   auto head = std::make_unique<FirstTokenHead>();
-  head->dense = load_linear(weights, dense_prefix, hidden, hidden);
-  head->out = load_linear(weights, out_prefix, labels, hidden);
+  head->dense = load_linear(weights, dense_decl.module, hidden, hidden);
+  head->out = load_linear(weights, out_decl.module, labels, hidden);
   head->activation = activation;
   head->dense_name = dense_name;
   return head;
@@ -137,10 +110,6 @@ std::vector<float> first_token_rows(const std::vector<float>& hidden, int width,
     rows.insert(rows.end(), row, row + width);
   }
   return rows;
-}
-
-void emit(TensorSink* sink, const std::string& name, const std::vector<float>& data, int64_t cols) {
-  if (sink) sink->on_tensor(name, data.data(), static_cast<int64_t>(data.size()) / cols, cols);
 }
 
 void require_gelu_activation(const std::string& where, const std::string& activation) {

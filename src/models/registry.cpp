@@ -7,22 +7,34 @@ namespace qp {
 
 const std::vector<ArchitectureEntry>& architecture_registry() {
   static const std::vector<ArchitectureEntry> entries = {
-      {"bert", "BERT, MiniLM and BERT-based sentence-transformers", create_bert},
-      {"distilbert", "DistilBERT", create_distilbert},
-      {"roberta", "RoBERTa", create_roberta},
-      {"xlm-roberta", "XLM-RoBERTa (RoBERTa blocks)", create_roberta},
+      {"bert", "BERT, MiniLM and BERT-based sentence-transformers", create_bert, declare_bert},
+      {"distilbert", "DistilBERT", create_distilbert, declare_distilbert},
+      {"roberta", "RoBERTa", create_roberta, declare_roberta},
+      {"xlm-roberta", "XLM-RoBERTa (RoBERTa blocks)", create_roberta, declare_roberta},
   };
   return entries;
 }
 
-std::unique_ptr<EncoderModel> create_encoder(const ModelDir& model, const WeightStore& weights) {
+namespace {
+
+const ArchitectureEntry& find_architecture(const ModelDir& model) {
   std::string supported;
   for (const ArchitectureEntry& entry : architecture_registry()) {
-    if (entry.model_type == model.model_type) return entry.create(model, weights);
+    if (entry.model_type == model.model_type) return entry;
     supported += (supported.empty() ? "" : ", ") + std::string(entry.model_type);
   }
   fail((model.dir / "config.json").string(), ": model_type ", json_excerpt(model.model_type),
        " is not supported (supported: ", supported, ")");
+}
+
+}  // namespace
+
+std::unique_ptr<EncoderModel> create_encoder(const ModelDir& model, const WeightStore& weights) {
+  return find_architecture(model).create(model, weights);
+}
+
+TensorTable declare_tensors(const ModelDir& model, const WeightStore& weights) {
+  return find_architecture(model).declare(model, weights);
 }
 
 }  // namespace qp

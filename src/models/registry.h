@@ -9,15 +9,19 @@
 #include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "models/encoder.h"
+#include "models/tensor_table.h"
 
 namespace qp {
 
 using EncoderFactory = std::unique_ptr<EncoderModel> (*)(const ModelDir& model, const WeightStore& weights);
+// The architecture's tensors for this config (and checkpoint layout: prefixes).
+using TensorTableFactory = TensorTable (*)(const ModelDir& model, const WeightStore& weights);
 
 struct ArchitectureEntry {
   std::string_view model_type;  // config.json "model_type"
   std::string_view description;
   EncoderFactory create;
+  TensorTableFactory declare;
 };
 
 const std::vector<ArchitectureEntry>& architecture_registry();
@@ -25,9 +29,15 @@ const std::vector<ArchitectureEntry>& architecture_registry();
 // Throws "<dir>/config.json: model_type \"x\" is not supported (supported: bert, ...)".
 std::unique_ptr<EncoderModel> create_encoder(const ModelDir& model, const WeightStore& weights);
 
-// One per architecture file.
+// The tensor table of the model's architecture; throws as create_encoder for an unknown model_type.
+TensorTable declare_tensors(const ModelDir& model, const WeightStore& weights);
+
+// One pair per architecture file.
 std::unique_ptr<EncoderModel> create_bert(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_bert(const ModelDir& model, const WeightStore& weights);
 std::unique_ptr<EncoderModel> create_distilbert(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_distilbert(const ModelDir& model, const WeightStore& weights);
 std::unique_ptr<EncoderModel> create_roberta(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_roberta(const ModelDir& model, const WeightStore& weights);
 
 }  // namespace qp

@@ -108,7 +108,7 @@ std::vector<BrokenSource> broken_sources() {
          test::edit_tensors(
              m, [](test::EditableTensor& t) { t.keep = t.name != kLayer + "0.attention.output.dense.bias"; });
        },
-       {"missing tensor 'bert.encoder.layer.0.attention.output.dense.bias'"}},
+       {"do not match a bert model", "missing: bert.encoder.layer.0.attention.output.dense.bias"}},
       {"wrong_dtype",
        [](const fs::path& m) {
          test::edit_tensors(m, [](test::EditableTensor& t) {

@@ -12,6 +12,7 @@
 #include "pipeline/dataset_source.h"
 #include "pipeline/eval_step.h"
 #include "pipeline/plan.h"
+#include "scoped_env.h"
 #include "test_paths.h"
 
 namespace qp::pipeline {
@@ -43,6 +44,9 @@ class PipelineSeedConfigTest : public ::testing::Test {
   Workspace workspace() const { return Workspace(dir_.path() / "ws"); }
 
   test::TempDir dir_;
+  // An empty hub cache, online: whatever this machine has cached or set.
+  test::ScopedEnv hub_cache_{"HF_HUB_CACHE", (dir_.path() / "empty-hub").c_str()};
+  test::ScopedEnv online_{"HF_HUB_OFFLINE", nullptr};
 };
 
 const Job* find_job(const Plan& plan, const std::string& id) {
@@ -98,9 +102,11 @@ TEST_F(PipelineSeedConfigTest, SeedModelsFilePlansWithKeyedDatasets) {
         "eval.model-identifier.q8_affine_g64.dataset1", "eval.model-identifier.q8_affine_g64.dataset2",
         "eval.my-custom-model.q8_affine_g64.mnli", "eval.my-custom-model.q8_affine_g64.sentiment"})
     EXPECT_TRUE(find_job(plan, id)) << id;
-  // The placeholder hub ids are not downloaded here: the jobs say so instead of failing the plan.
-  EXPECT_TRUE(Contains(find_job(plan, "convert.model-identifier.q8_affine_g64")->source_problem,
-                       "huggingface/repo-name"));
+  // The placeholder hub ids are not in the cache: a plan that does not fetch
+  // (a dry run) marks them to be fetched when the pipeline runs.
+  EXPECT_TRUE(find_job(plan, "convert.model-identifier.q8_affine_g64")->fetch_on_run);
+  EXPECT_NE(find_job(plan, "convert.model-identifier.q8_affine_g64")->command.find("huggingface/repo-name"),
+            std::string::npos);
 }
 
 // The seed datasets.yaml as it is, with a models file benchmarking its dataset.

@@ -1,0 +1,129 @@
+#include "models/layer_parts.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace qp {
+
+LayerNormParams load_norm(const WeightStore& weights, const TensorDecl& decl, int width, float eps) {
+  return {weights.load_f32(decl.weight(), {width}),
+          decl.bias ? weights.load_f32(decl.bias_name(), {width}) : std::vector<float>(width, 0.0f), eps};
+}
+
+TransformerLayer TransformerLayer::load(const WeightStore& weights, const TensorTable& table, int index,
+                                        const LayerShape& shape) {
+  const int h = shape.hidden, i = shape.intermediate;
+  const auto module = [&](TensorRole role) -> const TensorDecl& { return table.require(role, index); };
+  TransformerLayer layer;
+  layer.attention.qkv = load_stacked_linear(
+      weights,
+      {module(TensorRole::AttnQ).module, module(TensorRole::AttnK).module, module(TensorRole::AttnV).module},
+      h, h);
+  layer.attention.out =
+      load_linear(weights, module(TensorRole::AttnOut).module, h, h, module(TensorRole::AttnOut).bias);
+  layer.attn_norm = load_norm(weights, module(TensorRole::AttnNorm), h, shape.eps);
+  layer.ffn.up = load_linear(weights, module(TensorRole::FfnUp).module, i, h, module(TensorRole::FfnUp).bias);
+  if (const TensorDecl* gate = table.find(TensorRole::FfnGate, index))
+    layer.ffn.gate = load_linear(weights, gate->module, i, h, gate->bias);
+  layer.ffn.down =
+      load_linear(weights, module(TensorRole::FfnDown).module, h, i, module(TensorRole::FfnDown).bias);
+  layer.ffn_norm = load_norm(weights, module(TensorRole::FfnNorm), h, shape.eps);
+  return layer;
+}
+
+namespace {
+
+void layer_norm(const LayerNormParams& norm, const float* x, const float* residual, float* out, int rows,
+                int cols, ThreadPool& pool) {
+  kernels::add_layer_norm(x, residual, out, rows, cols, norm.gamma.data(), norm.beta.data(), norm.eps, pool);
+}
+
+// out = Attn(x) for the packed batch, through the score hook when there is one.
+void self_attention(const AttentionPart& part, const LayerShape& shape, const EncoderBatch& batch,
+                    const float* x, float* out, ThreadPool& pool, TensorSink* sink, const std::string& name,
+                    int index, const ScoreHook* hook) {
+  const int t = batch.total_tokens(), h = shape.hidden, head_dim = shape.head_dim();
+  std::vector<float> qkv(static_cast<size_t>(t) * 3 * h);
+  part.qkv->forward(x, t, qkv.data(), pool);
+  emit(sink, name + "attn_qkv", qkv, 3 * h);
+  std::vector<float> context(static_cast<size_t>(t) * h);
+  kernels::ScoreBias bias;
+  const ScoreContext hook_context{qkv.data(), qkv.data() + h, 3 * h, head_dim, index, &batch};
+  if (hook)
+    bias = [&](int64_t seq, int head, float* scores) {
+      hook->add_bias(hook_context, static_cast<int>(seq), head, scores);
+    };
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim) * shape.score_scale_factor);
+  kernels::attention(qkv.data(), qkv.data() + h, qkv.data() + 2 * h, 3 * h, context.data(), h,
+                     batch.seq_offsets, shape.heads, head_dim, scale, pool, bias);
+  emit(sink, name + "attn_context", context, h);
+  part.out->forward(context.data(), t, out, pool);
+}
+
+void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, int t, float* out,
+                  ThreadPool& pool, TensorSink* sink, const std::string& name) {
+  std::vector<float> up(static_cast<size_t>(t) * shape.intermediate);
+  if (part.gate) {
+    std::vector<float> gate(up.size());
+    part.gate->forward(x, t, gate.data(), pool, kernels::Epilogue::Gelu);
+    part.up->forward(x, t, up.data(), pool);
+    for (size_t j = 0; j < up.size(); ++j) up[j] *= gate[j];
+  } else {
+    part.up->forward(x, t, up.data(), pool, kernels::Epilogue::Gelu);
+  }
+  emit(sink, name + "ffn_up", up, shape.intermediate);
+  part.down->forward(up.data(), t, out, pool);
+  emit(sink, name + "ffn_down", std::vector<float>(out, out + static_cast<size_t>(t) * shape.hidden),
+       shape.hidden);
+}
+
+}  // namespace
+
+void TransformerLayer::forward(const LayerShape& shape, const EncoderBatch& batch, std::vector<float>& hidden,
+                               ThreadPool& pool, TensorSink* sink, int index, const ScoreHook* hook) const {
+  const int t = batch.total_tokens(), h = shape.hidden;
+  const std::string name = "layer." + std::to_string(index) + ".";
+  std::vector<float> projected(static_cast<size_t>(t) * h);
+  if (shape.placement == NormPlacement::Post) {
+    self_attention(attention, shape, batch, hidden.data(), projected.data(), pool, sink, name, index, hook);
+    emit(sink, name + "attn_out", projected, h);
+    layer_norm(attn_norm, projected.data(), hidden.data(), hidden.data(), t, h, pool);
+    emit(sink, name + "attn_norm", hidden, h);
+    feed_forward(ffn, shape, hidden.data(), t, projected.data(), pool, sink, name);
+    layer_norm(ffn_norm, projected.data(), hidden.data(), hidden.data(), t, h, pool);
+  } else {
+    std::vector<float> normed(hidden.size());
+    layer_norm(attn_norm, hidden.data(), nullptr, normed.data(), t, h, pool);
+    emit(sink, name + "attn_norm", normed, h);
+    self_attention(attention, shape, batch, normed.data(), projected.data(), pool, sink, name, index, hook);
+    emit(sink, name + "attn_out", projected, h);
+    for (size_t j = 0; j < hidden.size(); ++j) hidden[j] += projected[j];
+    layer_norm(ffn_norm, hidden.data(), nullptr, normed.data(), t, h, pool);
+    feed_forward(ffn, shape, normed.data(), t, projected.data(), pool, sink, name);
+    for (size_t j = 0; j < hidden.size(); ++j) hidden[j] += projected[j];
+  }
+  emit(sink, name + "out", hidden, h);
+}
+
+std::vector<TransformerLayer> load_layers(const WeightStore& weights, const TensorTable& table, int count,
+                                          const LayerShape& shape) {
+  std::vector<TransformerLayer> layers;
+  for (int i = 0; i < count; ++i) layers.push_back(TransformerLayer::load(weights, table, i, shape));
+  return layers;
+}
+
+void run_layers(const std::vector<TransformerLayer>& layers, const LayerShape& shape,
+                const EncoderBatch& batch, std::vector<float>& hidden, ThreadPool& pool, TensorSink* sink,
+                const std::function<const ScoreHook*(int)>& hook_for) {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const int index = static_cast<int>(i);
+    layers[i].forward(shape, batch, hidden, pool, sink, index, hook_for ? hook_for(index) : nullptr);
+  }
+}
+
+void emit(TensorSink* sink, const std::string& name, const std::vector<float>& data, int64_t cols) {
+  if (sink) sink->on_tensor(name, data.data(), static_cast<int64_t>(data.size()) / cols, cols);
+}
+
+}  // namespace qp

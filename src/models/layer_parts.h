@@ -1,0 +1,103 @@
+// A transformer layer built from parts: self-attention (with an optional
+// score hook that adds a bias to each sequence's attention scores: relative
+// position bias, DeBERTa's c2p / p2c terms), a feed-forward part (plain or
+// gated), and the placement of the two norms (post-LN as BERT, pre-LN).
+// Architectures declare their tensors (tensor_table.h) and load a layer by
+// role; none of them runs its own layer loop.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "models/encoder.h"
+#include "models/tensor_table.h"
+#include "models/weight_loader.h"
+
+namespace qp {
+
+struct LayerNormParams {
+  std::vector<float> gamma;
+  std::vector<float> beta;
+  float eps = 1e-12f;
+};
+
+// The norm module `decl` (weight and bias of width `width`).
+LayerNormParams load_norm(const WeightStore& weights, const TensorDecl& decl, int width, float eps);
+
+// What a score hook sees: the batch's projected queries and keys (row stride
+// `ld`; head h at columns h·head_dim) and the layer it runs in.
+struct ScoreContext {
+  const float* q = nullptr;
+  const float* k = nullptr;
+  int ld = 0;
+  int head_dim = 0;
+  int layer = 0;
+  const EncoderBatch* batch = nullptr;
+};
+
+// Adds a bias to the scaled scores [len × len] (rows: queries) of one
+// sequence and head, before the softmax. Called concurrently for different
+// (seq, head): implementations must not mutate shared state.
+class ScoreHook {
+ public:
+  virtual ~ScoreHook() = default;
+  virtual void add_bias(const ScoreContext& context, int seq, int head, float* scores) const = 0;
+};
+
+enum class NormPlacement { Post, Pre };
+enum class Activation { Gelu };
+
+struct LayerShape {
+  int hidden = 0;
+  int heads = 0;
+  int intermediate = 0;
+  float eps = 1e-12f;
+  NormPlacement placement = NormPlacement::Post;
+  // Softmax scale: 1/sqrt(head_dim · score_scale_factor) (DeBERTa: 1 + relative terms).
+  float score_scale_factor = 1.0f;
+
+  int head_dim() const { return hidden / heads; }
+};
+
+struct AttentionPart {
+  LinearPtr qkv;  // [3H × H], query, key, value side by side
+  LinearPtr out;  // [H × H]
+};
+
+struct FfnPart {
+  LinearPtr up;    // [I × H]
+  LinearPtr gate;  // [I × H] when gated (act(gate) · up), else null
+  LinearPtr down;  // [H × I]
+};
+
+struct TransformerLayer {
+  AttentionPart attention;
+  LayerNormParams attn_norm;
+  FfnPart ffn;
+  LayerNormParams ffn_norm;
+
+  // Loads layer `index` by role: attn_q/k/v/out, attn_norm, ffn_up (ffn_gate), ffn_down, ffn_norm.
+  static TransformerLayer load(const WeightStore& weights, const TensorTable& table, int index,
+                               const LayerShape& shape);
+
+  // Post-LN: h = norm(h + attn(h)); h = norm(h + ffn(h)). Pre-LN: h += attn(norm(h)); h += ffn(norm(h)).
+  // Intermediates "layer.<index>.attn_qkv", "attn_context", "attn_out", "attn_norm", "ffn_up",
+  // "ffn_down", "out" go to the sink.
+  void forward(const LayerShape& shape, const EncoderBatch& batch, std::vector<float>& hidden,
+               ThreadPool& pool, TensorSink* sink, int index, const ScoreHook* hook = nullptr) const;
+};
+
+// Loads layers 0..count-1.
+std::vector<TransformerLayer> load_layers(const WeightStore& weights, const TensorTable& table, int count,
+                                          const LayerShape& shape);
+
+// Runs the layers in order; `hook_for(layer)` gives each layer's score hook (may return null).
+void run_layers(const std::vector<TransformerLayer>& layers, const LayerShape& shape,
+                const EncoderBatch& batch, std::vector<float>& hidden, ThreadPool& pool, TensorSink* sink,
+                const std::function<const ScoreHook*(int)>& hook_for = {});
+
+// Reports a named tensor to the sink when there is one.
+void emit(TensorSink* sink, const std::string& name, const std::vector<float>& data, int64_t cols);
+
+}  // namespace qp
