@@ -170,8 +170,8 @@ class Uploader {
       const std::string oid =
           s->file->content ? sha256_hex_of(*s->file->content) : sha256_hex(s->file->local);
       oids[s->file] = oid;
-      by_oid[oid] = s;
-      objects.push_back({{"oid", oid}, {"size", s->size}});
+      // Two files with the same bytes are one object.
+      if (by_oid.emplace(oid, s).second) objects.push_back({{"oid", oid}, {"size", s->size}});
     }
     const json body = {{"operation", "upload"},
                        {"transfers", {"basic"}},
