@@ -78,7 +78,7 @@ class FakeUploads {
       repos[repo].is_private = body.value("private", false);
       res.set_content(nlohmann::json({{"url", endpoint_() + "/" + repo}}).dump(), "application/json");
     });
-    server.Post(R"(/api/models/([^/]+/[^/]+)/branch/([^/]+))", [this](const auto& req, auto& res) {
+    server.Post(R"(/api/models/([^/]+/[^/]+)/branch/(.+))", [this](const auto& req, auto& res) {
       std::lock_guard lock(*mutex_);
       if (!enter("branch", req, res)) return;
       FakeUploadRepo* repo = find(req.matches[1], res);
@@ -88,7 +88,7 @@ class FakeUploads {
       repo->branches[branch] = repo->branches["main"];
       res.set_content("{}", "application/json");
     });
-    server.Post(R"(/api/models/([^/]+/[^/]+)/preupload/([^/]+))", [this](const auto& req, auto& res) {
+    server.Post(R"(/api/models/([^/]+/[^/]+)/preupload/(.+))", [this](const auto& req, auto& res) {
       std::lock_guard lock(*mutex_);
       if (!enter("preupload", req, res)) return;
       FakeUploadRepo* repo = find(req.matches[1], res);
@@ -155,7 +155,7 @@ class FakeUploads {
         return error(res, 404, "object not found");
       verified.insert(it->first);
     });
-    server.Post(R"(/api/models/([^/]+/[^/]+)/commit/([^/]+))", [this](const auto& req, auto& res) {
+    server.Post(R"(/api/models/([^/]+/[^/]+)/commit/(.+))", [this](const auto& req, auto& res) {
       std::lock_guard lock(*mutex_);
       if (!enter("commit", req, res)) return;
       const std::string name = req.matches[1];

@@ -135,6 +135,28 @@ TEST_F(HubUpload, AnExistingRepoIsFineAndKnownLfsObjectsAreNotSentAgain) {
   EXPECT_EQ(hub_.uploads.repos["me/tiny-q8"].commits.size(), 2u);
 }
 
+TEST_F(HubUpload, FilesWithTheSameBytesAreOneLfsObject) {
+  fs::copy_file(dir() / "model.safetensors", dir() / "copy.safetensors");
+  const HubCommit commit = upload_to_hub(request(), HubClient(options()));
+  EXPECT_EQ(commit.lfs, (std::vector<std::string>{"copy.safetensors", "model.safetensors"}));
+  EXPECT_EQ(hub_.uploads.calls["put"], 1);
+  EXPECT_EQ(main_files()["copy.safetensors"], main_files()["model.safetensors"]);
+}
+
+TEST_F(HubUpload, AnUnknownPullRequestRefIsAClearError) {
+  HubUploadRequest r = request();
+  r.revision = "refs/pr/7";  // not created: PR refs are the hub's to make
+  try {
+    upload_to_hub(r, HubClient(options()));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    for (const char* part : {"me/tiny-q8", "preupload", "404", "Revision Not Found"})
+      EXPECT_NE(what.find(part), std::string::npos) << part << " not in " << what;
+  }
+  EXPECT_EQ(hub_.uploads.calls["branch"], 0);
+}
+
 TEST_F(HubUpload, ServerErrorsAreRetried) {
   for (const char* endpoint : {"create", "preupload", "batch", "put", "verify", "commit"})
     hub_.uploads.fail_5xx[endpoint] = 1;
