@@ -99,6 +99,12 @@ int on_transfer_info(void* user, curl_off_t total, curl_off_t now, curl_off_t, c
   return 0;
 }
 
+int on_upload_info(void* user, curl_off_t, curl_off_t, curl_off_t total, curl_off_t now) {
+  const auto& progress = *static_cast<const std::function<void(int64_t, int64_t)>*>(user);
+  if (total > 0) progress(static_cast<int64_t>(now), static_cast<int64_t>(total));
+  return 0;
+}
+
 // A transfer worth trying again: the network dropped or timed out, or the
 // server asked us to slow down (429) or failed (5xx).
 bool transient(CURLcode code, long status) {
@@ -201,6 +207,11 @@ HttpResponse perform(const HubClientOptions& options, const HttpRequest& request
                          static_cast<curl_off_t>(fs::file_size(request.body_file, ec)));
       }
       if (request.method != "GET") curl_easy_setopt(t.curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      if (request.progress) {
+        curl_easy_setopt(t.curl, CURLOPT_XFERINFOFUNCTION, on_upload_info);
+        curl_easy_setopt(t.curl, CURLOPT_XFERINFODATA, &request.progress);
+        curl_easy_setopt(t.curl, CURLOPT_NOPROGRESS, 0L);
+      }
     }
     curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, headers);
     const CURLcode code = curl_easy_perform(t.curl);

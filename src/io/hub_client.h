@@ -56,6 +56,8 @@ struct HttpRequest {
   // travel there (S3 refuses a request authenticated twice).
   bool send_token = true;
   std::vector<long> accepted;  // non-2xx statuses returned instead of thrown (409: already exists)
+  // Bytes of the body sent so far and its size, called as it goes (a bar for LFS uploads).
+  std::function<void(int64_t sent, int64_t total)> progress;
 };
 
 // Bytes of the file so far (a resumed file's earlier part included) and its

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "io/base64.h"
 #include "io/sha256_file.h"
+#include "io/transfer_progress.h"
 
 namespace qp {
 namespace fs = std::filesystem;
@@ -231,6 +232,8 @@ class Uploader {
     else
       request.body_file = s.file->local;
     log_info("hub: uploading ", s.file->path, " (", s.size, " bytes) through LFS");
+    TransferProgress bar(s.file->path, r_.progress, "upload");
+    if (r_.progress) request.progress = [&bar](int64_t sent, int64_t total) { bar.update(sent, total); };
     client_.send(request, what(step));
   }
 

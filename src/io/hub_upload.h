@@ -30,6 +30,7 @@ struct HubUploadRequest {
   std::string summary;            // the commit's title
   std::string description;
   std::vector<UploadFile> files;
+  bool progress = false;  // a bar per LFS upload on stderr (the CLI asks when it is a terminal)
 };
 
 struct HubCommit {

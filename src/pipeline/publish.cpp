@@ -20,6 +20,7 @@ HubCommit publish_model(const PublishRequest& request, const HubClient& client) 
   upload.repo = request.repo;
   upload.revision = request.revision;
   upload.private_repo = request.private_repo;
+  upload.progress = request.progress;
   for (UploadFile& file : files_in_dir(request.model_dir))
     if (file.path != "README.md") upload.files.push_back(std::move(file));
   upload.files.push_back({"README.md", {}, card});

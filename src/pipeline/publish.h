@@ -28,6 +28,7 @@ struct PublishRequest {
   std::string message;     // the commit title; empty: "Upload <scheme> model with quantpipe"
   std::string base_model;  // empty: from quantpipe.json
   ModelEvaluations evaluations;
+  bool progress = false;  // bars for LFS uploads (stderr is a terminal)
 };
 
 HubCommit publish_model(const PublishRequest& request, const HubClient& client);

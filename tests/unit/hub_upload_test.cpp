@@ -157,6 +157,17 @@ TEST_F(HubUpload, AnUnknownPullRequestRefIsAClearError) {
   EXPECT_EQ(hub_.uploads.calls["branch"], 0);
 }
 
+TEST_F(HubUpload, LfsUploadsShowAProgressBarWhenAsked) {
+  HubUploadRequest r = request();
+  r.progress = true;
+  testing::internal::CaptureStderr();
+  upload_to_hub(r, HubClient(options()));
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("\r[upload] model.safetensors [####################] 0.1/0.1 MiB"), std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("config.json ["), std::string::npos) << err;  // regular files go in the commit
+}
+
 TEST_F(HubUpload, ServerErrorsAreRetried) {
   for (const char* endpoint : {"create", "preupload", "batch", "put", "verify", "commit"})
     hub_.uploads.fail_5xx[endpoint] = 1;

@@ -101,6 +101,7 @@ int run_uploads(const std::vector<Upload>& uploads, const pipeline::Workspace& w
       request.repo = repo_of(u, user);
       request.base_model = u.job->model->hf_name;
       request.evaluations = verdict.evaluations;
+      request.progress = isatty(STDERR_FILENO) == 1 && log_level() <= LogLevel::Info;
       const HubCommit commit = pipeline::publish_model(request, client);
       std::cout << "uploaded " << name << " to " << request.repo << ": " << commit.url << " (" << commit.oid
                 << ")\n";

@@ -1,6 +1,8 @@
 // quantpipe upload: publish a converted model directory on the Hugging Face
 // hub in one commit, with a generated model card (README.md) holding the
 // metrics and gate results the pipeline measured for it. Prints the commit.
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -8,6 +10,7 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "pipeline/publish.h"
 
 namespace qp::cli {
@@ -58,6 +61,7 @@ Action configure_upload(CLI::App& app) {
     request.revision = args->revision;
     request.private_repo = args->private_repo;
     request.message = args->message;
+    request.progress = isatty(STDERR_FILENO) == 1 && log_level() <= LogLevel::Info;
     std::optional<fs::path> workspace =
         args->workspace.empty() ? pipeline::workspace_of(dir) : std::optional<fs::path>(args->workspace);
     if (workspace) {
