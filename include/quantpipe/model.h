@@ -103,7 +103,10 @@ class Model {
 
   const EncoderInfo& info() const;
   const std::filesystem::path& path() const;  // the directory it was loaded from
+  // Throws when the model directory has no tokenizer files (see has_tokenizer):
+  // such a model runs on pre-tokenized input (embed_encodings, logits_for_encodings).
   const Tokenizer& tokenizer() const;
+  bool has_tokenizer() const;
   const std::vector<std::string>& labels() const;  // id2label, or LABEL_i when absent
   ScoreFunction score_function() const;            // problem_type and num_labels, see ScoreFunction
   EmbeddingHead embedding_head() const;

@@ -90,6 +90,19 @@ void check_parts_agree(const ModelDir& model, const EncoderInfo& info, const Tok
          " labels but the classifier has ", info.num_labels, " outputs");
 }
 
+// Files any tokenizer loader reads. A directory with none of them is a model
+// without a tokenizer (an oracle checkpoint, a bare export): it runs on
+// pre-tokenized input. A directory with a broken one is an error.
+constexpr const char* kTokenizerFiles[] = {
+    "tokenizer.json", "vocab.txt", "vocab.json", "spm.model", "sentencepiece.bpe.model", "tokenizer.model"};
+
+bool has_tokenizer_files(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const char* name : kTokenizerFiles)
+    if (std::filesystem::exists(dir / name, ec)) return true;
+  return false;
+}
+
 }  // namespace
 
 Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
@@ -99,8 +112,10 @@ Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) 
   impl->dir = read_model_dir(dir);
   const WeightStore weights = WeightStore::open_dir(dir);
   impl->encoder = create_encoder(impl->dir, weights);
-  impl->tokenizer.emplace(Tokenizer::from_dir(dir));
-  check_parts_agree(impl->dir, impl->encoder->info(), *impl->tokenizer);
+  if (has_tokenizer_files(dir)) {
+    impl->tokenizer.emplace(Tokenizer::from_dir(dir));
+    check_parts_agree(impl->dir, impl->encoder->info(), *impl->tokenizer);
+  }
   impl->score_function = read_score_function(impl->dir, impl->encoder->info().num_labels);
   if (impl->dir.sentence_transformer) {
     impl->head = {impl->dir.sentence_transformer->pooling.mode, impl->dir.sentence_transformer->normalize};
@@ -121,7 +136,9 @@ int Model::default_max_length() const {
   const int positions = impl_->encoder->info().max_positions;
   if (impl_->dir.sentence_transformer && impl_->dir.sentence_transformer->max_seq_length)
     return std::min(*impl_->dir.sentence_transformer->max_seq_length, positions);
-  if (auto tokenizer_max = impl_->tokenizer->default_max_length()) return std::min(*tokenizer_max, positions);
+  if (impl_->tokenizer)
+    if (auto tokenizer_max = impl_->tokenizer->default_max_length())
+      return std::min(*tokenizer_max, positions);
   return std::min(512, positions);
 }
 
@@ -130,7 +147,7 @@ std::vector<Encoding> Model::tokenize(const std::vector<TextInput>& inputs, int 
   std::vector<Encoding> encodings;
   encodings.reserve(inputs.size());
   for (const TextInput& input : inputs) {
-    encodings.push_back(encode_input(*impl_->tokenizer, input, length));
+    encodings.push_back(encode_input(tokenizer(), input, length));
   }
   return encodings;
 }
@@ -234,7 +251,17 @@ std::vector<Classification> Model::classify(const std::vector<TextInput>& inputs
 
 const EncoderInfo& Model::info() const { return impl_->encoder->info(); }
 const std::filesystem::path& Model::path() const { return impl_->dir.dir; }
-const Tokenizer& Model::tokenizer() const { return *impl_->tokenizer; }
+bool Model::has_tokenizer() const { return impl_->tokenizer.has_value(); }
+
+const Tokenizer& Model::tokenizer() const {
+  if (!impl_->tokenizer)
+    fail(impl_->dir.dir.string(),
+         ": the model has no tokenizer files (tokenizer.json, vocab.txt, vocab.json, spm.model, …), so it "
+         "cannot read text; give it pre-tokenized input: JSONL lines {\"input_ids\": [...], "
+         "\"token_type_ids\": "
+         "[...]} as `quantpipe tokenize` prints them");
+  return *impl_->tokenizer;
+}
 const std::vector<std::string>& Model::labels() const { return impl_->labels; }
 ScoreFunction Model::score_function() const { return impl_->score_function; }
 EmbeddingHead Model::embedding_head() const { return impl_->head; }

@@ -26,14 +26,21 @@ BertBodyConfig read_bert_body_config(const ModelDir& model) {
   return p;
 }
 
-void declare_bert_body(TensorTable& table, const BertBodyConfig& c, const std::string& p) {
+void declare_bert_embeddings(TensorTable& table, const BertBodyConfig& c, const std::string& p,
+                             int64_t width) {
+  using R = TensorRole;
+  table.add(p + "embeddings.word_embeddings", R::WordEmbeddings, {c.vocab, width}, -1, false);
+  table.add(p + "embeddings.position_embeddings", R::PositionEmbeddings, {c.max_positions, width}, -1, false);
+  if (c.type_vocab > 0)
+    table.add(p + "embeddings.token_type_embeddings", R::TokenTypeEmbeddings, {c.type_vocab, width}, -1,
+              false);
+  table.add(p + "embeddings.LayerNorm", R::EmbeddingNorm, {width});
+  table.ignored_prefixes.push_back(p + "embeddings.position_ids");
+}
+
+void declare_bert_layers(TensorTable& table, const BertBodyConfig& c, const std::string& p) {
   using R = TensorRole;
   const int64_t h = c.layer.hidden, i = c.layer.intermediate;
-  table.add(p + "embeddings.word_embeddings", R::WordEmbeddings, {c.vocab, h}, -1, false);
-  table.add(p + "embeddings.position_embeddings", R::PositionEmbeddings, {c.max_positions, h}, -1, false);
-  if (c.type_vocab > 0)
-    table.add(p + "embeddings.token_type_embeddings", R::TokenTypeEmbeddings, {c.type_vocab, h}, -1, false);
-  table.add(p + "embeddings.LayerNorm", R::EmbeddingNorm, {h});
   for (int l = 0; l < c.layers; ++l) {
     const std::string m = p + "encoder.layer." + std::to_string(l) + ".";
     table.add(m + "attention.self.query", R::AttnQ, {h, h}, l);
@@ -45,14 +52,14 @@ void declare_bert_body(TensorTable& table, const BertBodyConfig& c, const std::s
     table.add(m + "output.dense", R::FfnDown, {h, i}, l);
     table.add(m + "output.LayerNorm", R::FfnNorm, {h}, l);
   }
-  table.ignored_prefixes.push_back(p + "embeddings.position_ids");
 }
 
 TensorTable bert_family_tensors(const ModelDir& model, const BertFamilySpec& spec) {
   const BertBodyConfig c = read_bert_body_config(model);
   const int64_t h = c.layer.hidden;
   TensorTable table;
-  declare_bert_body(table, c, spec.prefix);
+  declare_bert_embeddings(table, c, spec.prefix, h);
+  declare_bert_layers(table, c, spec.prefix);
   if (!spec.pooler.empty()) table.add(spec.pooler, TensorRole::Pooler, {h, h}, -1, true, false);
   if (!spec.head_dense.empty()) table.add(spec.head_dense, TensorRole::HeadDense, {h, h}, -1, true, false);
   table.add(spec.head_out, TensorRole::HeadOut, {kAnyDim, h}, -1, true, false);

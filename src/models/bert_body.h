@@ -40,8 +40,12 @@ struct BertFamilySpec {
 // The embeddings, layers (post-LN), optional pooler and head of a BERT-family checkpoint.
 TensorTable bert_family_tensors(const ModelDir& model, const BertFamilySpec& spec);
 
-// The body's embedding and layer tensors under `prefix`, as BERT names them.
-void declare_bert_body(TensorTable& table, const BertBodyConfig& config, const std::string& prefix);
+// The embedding tensors under `prefix` as BERT names them, `width` wide
+// (the hidden size; ELECTRA's embedding_size).
+void declare_bert_embeddings(TensorTable& table, const BertBodyConfig& config, const std::string& prefix,
+                             int64_t width);
+// The post-LN layers under `prefix`, as BERT names them.
+void declare_bert_layers(TensorTable& table, const BertBodyConfig& config, const std::string& prefix);
 
 // An EncoderModel made of the body and an optional FirstTokenHead (tanh).
 std::unique_ptr<EncoderModel> create_bert_family(const ModelDir& model, const WeightStore& weights,

@@ -71,7 +71,10 @@ std::vector<float> FirstTokenHead::logits(const EncoderBatch& batch, const std::
   std::vector<float> mid(static_cast<size_t>(s) * dense->n());
   dense->forward(first.data(), s, mid.data(), pool);
   // ReLU as torch computes it: NaN stays NaN (std::max(v, 0) would turn it into 0).
-  for (float& v : mid) v = activation == Activation::Tanh ? std::tanh(v) : (v < 0.0f ? 0.0f : v);
+  if (activation == Activation::Gelu) kernels::gelu(mid.data(), static_cast<int64_t>(mid.size()), pool);
+  for (float& v : mid)
+    if (activation != Activation::Gelu)
+      v = activation == Activation::Tanh ? std::tanh(v) : (v < 0.0f ? 0.0f : v);
   emit(sink, dense_name, mid, dense->n());
   std::vector<float> result(static_cast<size_t>(s) * num_labels());
   out->forward(mid.data(), s, result.data(), pool);

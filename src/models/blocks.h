@@ -41,7 +41,7 @@ std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBa
 // RoBERTa's classifier.dense + out_proj and DistilBERT's pre_classifier +
 // classifier are all this shape.
 struct FirstTokenHead {
-  enum class Activation { Tanh, Relu };
+  enum class Activation { Tanh, Relu, Gelu };
   LinearPtr dense;  // [hidden × hidden]
   LinearPtr out;    // [labels × hidden]
   Activation activation = Activation::Tanh;

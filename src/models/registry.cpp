@@ -11,6 +11,7 @@ const std::vector<ArchitectureEntry>& architecture_registry() {
       {"distilbert", "DistilBERT", create_distilbert, declare_distilbert},
       {"roberta", "RoBERTa", create_roberta, declare_roberta},
       {"xlm-roberta", "XLM-RoBERTa (RoBERTa blocks)", create_roberta, declare_roberta},
+      {"electra", "ELECTRA (discriminators, cross-encoders)", create_electra, declare_electra},
   };
   return entries;
 }

@@ -39,5 +39,7 @@ std::unique_ptr<EncoderModel> create_distilbert(const ModelDir& model, const Wei
 TensorTable declare_distilbert(const ModelDir& model, const WeightStore& weights);
 std::unique_ptr<EncoderModel> create_roberta(const ModelDir& model, const WeightStore& weights);
 TensorTable declare_roberta(const ModelDir& model, const WeightStore& weights);
+std::unique_ptr<EncoderModel> create_electra(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_electra(const ModelDir& model, const WeightStore& weights);
 
 }  // namespace qp

@@ -12,6 +12,7 @@
 #include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
+#include "models/registry.h"
 #include "quant/quantize_ref.h"
 
 namespace qp::quant {
@@ -41,6 +42,14 @@ bool is_weight_file(const fs::path& file) {
          name.rfind("pytorch_model", 0) == 0 || name == "config.json" || name == "quantpipe.json";
 }
 
+// The architecture's tensor table, the checkpoint checked against it: a
+// missing, misshaped or unexpected tensor stops the conversion before any work.
+TensorTable checked_tensor_table(const ModelDir& model, const WeightStore& weights) {
+  TensorTable table = declare_tensors(model, weights);
+  check_tensors(table, weights, model.model_type);
+  return table;
+}
+
 void copy_companion_files(const fs::path& source, const fs::path& dest) {
   for (const auto& entry : fs::directory_iterator(source)) {
     if (entry.is_regular_file() && is_weight_file(entry.path())) continue;
@@ -61,8 +70,7 @@ nlohmann::json mlx_quantization_config(const std::vector<ConvertedTensor>& tenso
       const int bits = weight_format(*p.scheme).bits;
       if (group != default_group || bits != default_bits)
         q[p.module_path()] = {{"group_size", group}, {"bits", bits}};
-    } else if (p.shape.size() == 2 && p.reason.find("normalisation") == std::string::npos &&
-               p.reason.find("not a 2-D") == std::string::npos) {
+    } else if (p.shape.size() == 2 && p.role && !p.is_bias && !role_info(*p.role).is_norm) {
       q[p.module_path()] = false;
     }
   }
@@ -146,8 +154,9 @@ std::string model_fingerprint(const fs::path& dir) {
 }
 
 std::vector<PlannedTensor> plan_conversion(const fs::path& source, const PlanOptions& options) {
-  read_model_dir(source);  // validates config.json first
-  return make_plan(WeightStore::open_dir(source), options);
+  const ModelDir model = read_model_dir(source);  // validates config.json first
+  const WeightStore weights = WeightStore::open_dir(source);
+  return make_plan(weights, checked_tensor_table(model, weights), options);
 }
 
 ConvertReport convert_model(const fs::path& source, const fs::path& out, const ConvertOptions& options,
@@ -156,7 +165,8 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
   if (options.check_loads) options.check_loads(source);
   const ModelDir model = read_model_dir(source);
   const WeightStore weights = WeightStore::open_dir(source);
-  const std::vector<PlannedTensor> plan = make_plan(weights, options.plan);
+  const std::vector<PlannedTensor> plan =
+      make_plan(weights, checked_tensor_table(model, weights), options.plan);
   StagingDir staging(out, options.force);
 
   ConvertReport report;

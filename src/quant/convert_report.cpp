@@ -21,9 +21,7 @@ struct SizeTotals {
   }
 };
 
-bool is_embedding(const ConvertedTensor& t) {
-  return t.plan.name.find("word_embeddings") != std::string::npos;
-}
+bool is_embedding(const ConvertedTensor& t) { return t.plan.role == TensorRole::WordEmbeddings; }
 
 nlohmann::json tensor_json(const ConvertedTensor& t) {
   nlohmann::json j = {{"name", t.plan.name},

@@ -1,27 +1,12 @@
 #include "quant/plan.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "core/error.h"
 
 namespace qp::quant {
 namespace {
-
-// Names that stay unquantized by default, with the reason shown in the plan.
-struct KeepRule {
-  const char* pattern;
-  const char* reason;
-};
-const KeepRule kDefaultKeepRules[] = {
-    {R"((LayerNorm|layer_norm|layernorm|_norm)\.)", "kept: normalisation"},
-    {R"(\.bias$)", "kept: bias"},
-    {R"(position_embeddings|token_type_embeddings|position_ids)", "kept: position / type embeddings"},
-    {R"((^|\.)(classifier|pooler|pre_classifier|qa_outputs)\.)", "kept: classification head"},
-};
-
-bool is_word_embedding(const std::string& name) {
-  return name.find("word_embeddings.weight") != std::string::npos;
-}
 
 std::regex compile(const std::string& pattern, const std::string& option) {
   try {
@@ -31,16 +16,15 @@ std::regex compile(const std::string& pattern, const std::string& option) {
   }
 }
 
-// The scheme a quantizable tensor gets before shape checks.
+// The scheme a quantizable tensor gets before shape checks: its role's
+// default, then the last matching override.
 std::optional<std::pair<QuantScheme, std::string>> requested_scheme(
-    const std::string& name, const PlanOptions& options,
+    const std::string& name, RoleQuantization by_role, const PlanOptions& options,
     const std::vector<std::pair<std::regex, QuantScheme>>& overrides) {
   std::optional<std::pair<QuantScheme, std::string>> chosen;
-  if (is_word_embedding(name)) {
-    if (options.quantize_embeddings) chosen = {{options.embedding, "word embeddings"}};
-  } else {
-    chosen = {{options.linear, "linear"}};
-  }
+  if (by_role == RoleQuantization::Embedding && options.quantize_embeddings)
+    chosen = {{options.embedding, "word embeddings"}};
+  if (by_role == RoleQuantization::Linear) chosen = {{options.linear, "linear"}};
   for (size_t i = 0; i < overrides.size(); ++i)
     if (std::regex_search(name, overrides[i].first))
       chosen = {{overrides[i].second, "override '" + options.overrides[i].first + "'"}};
@@ -82,7 +66,28 @@ std::pair<std::string, QuantScheme> parse_override(const std::string& text) {
   }
 }
 
-std::vector<PlannedTensor> make_plan(const WeightStore& weights, const PlanOptions& options) {
+namespace {
+
+constexpr std::string_view kNot2dFloat = "kept: not a 2-D float weight";
+
+// Why a tensor stays as it is by default, or "" when its role quantizes it.
+std::string default_keep_reason(const PlannedTensor& entry, const TensorView& view,
+                                const TensorTable& table) {
+  if (!entry.role) return table.ignored(entry.name) ? "kept: not used by the engine" : "kept: not declared";
+  if (entry.is_bias) return "kept: bias";
+  const RoleInfo& info = role_info(*entry.role);
+  if (info.quantization == RoleQuantization::Keep && view.shape.size() != 2)
+    return std::string(info.keep_reason);
+  const bool is_float = view.dtype == DType::F32 || view.dtype == DType::F16 || view.dtype == DType::BF16;
+  if (!is_float || view.shape.size() != 2) return std::string(kNot2dFloat);
+  if (info.quantization == RoleQuantization::Keep) return std::string(info.keep_reason);
+  return "";
+}
+
+}  // namespace
+
+std::vector<PlannedTensor> make_plan(const WeightStore& weights, const TensorTable& table,
+                                     const PlanOptions& options) {
   std::vector<std::regex> keep;
   for (const std::string& pattern : options.keep) keep.push_back(compile(pattern, "--keep"));
   std::vector<std::pair<std::regex, QuantScheme>> overrides;
@@ -96,29 +101,28 @@ std::vector<PlannedTensor> make_plan(const WeightStore& weights, const PlanOptio
     entry.name = name;
     entry.shape = view.shape;
     entry.dtype = view.dtype;
-    const bool is_float = view.dtype == DType::F32 || view.dtype == DType::F16 || view.dtype == DType::BF16;
-    if (!is_float || view.shape.size() != 2 || name.size() < 7 || name.substr(name.size() - 7) != ".weight") {
-      entry.reason = "kept: not a 2-D float weight";
+    if (const TensorDecl* decl = table.declaring(name)) {
+      entry.role = decl->role;
+      entry.is_bias = name == decl->bias_name();
+    }
+    const std::string keep_reason = default_keep_reason(entry, view, table);
+    const bool quantizable =
+        view.shape.size() == 2 && entry.role && !entry.is_bias && keep_reason != kNot2dFloat;
+    if (!quantizable) {
+      entry.reason = keep_reason;
       continue;
     }
-    bool kept = false;
-    for (const KeepRule& rule : kDefaultKeepRules)
-      if (!kept && std::regex_search(name, std::regex(rule.pattern))) {
-        entry.reason = rule.reason;
-        kept = true;
-      }
-    for (size_t i = 0; i < keep.size() && !kept; ++i)
-      if (std::regex_search(name, keep[i])) {
-        entry.reason = "kept: --keep '" + options.keep[i] + "'";
-        kept = true;
-      }
-    // An explicit override beats the default keep rules (not --keep).
-    const bool overridden = std::any_of(overrides.begin(), overrides.end(),
-                                        [&](const auto& o) { return std::regex_search(name, o.first); });
-    if (kept && !(overridden && entry.reason.find("--keep") == std::string::npos)) continue;
-    const auto requested = requested_scheme(name, options, overrides);
+    const auto kept_by = std::find_if(keep.begin(), keep.end(),
+                                      [&](const std::regex& r) { return std::regex_search(name, r); });
+    if (kept_by != keep.end()) {
+      entry.reason = "kept: --keep '" + options.keep[kept_by - keep.begin()] + "'";
+      continue;
+    }
+    // An explicit override beats the role's default (not --keep).
+    const RoleQuantization by_role = role_info(*entry.role).quantization;
+    const auto requested = requested_scheme(name, by_role, options, overrides);
     if (!requested) {
-      entry.reason = "kept: embeddings not quantized";
+      entry.reason = keep_reason.empty() ? "kept: embeddings not quantized" : keep_reason;
       continue;
     }
     const int64_t k = view.shape[1];

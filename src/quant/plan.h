@@ -1,7 +1,8 @@
 // The per-tensor quantization plan: which Hugging Face tensor gets which
-// scheme. Defaults: linear weights of the encoder get the main scheme, the
-// word embeddings 8-bit, and LayerNorm, biases, position / token-type
-// embeddings and the classification head (pooler, classifier) stay as they
+// scheme, chosen by the tensor's role in the architecture's tensor table
+// (models/tensor_table.h). Defaults: the encoder's linear weights get the main
+// scheme, the word embeddings 8-bit, and norms, biases, position / token-type
+// and relative-position tables and the classification head stay as they
 // are. --keep REGEX and --override REGEX=SCHEME act on HF tensor names; the
 // last matching override wins. A scheme a tensor's shape cannot take (K not
 // divisible by the group) falls back visibly: the plan records why.
@@ -14,6 +15,7 @@
 
 #include "core/tensor.h"
 #include "io/safetensors.h"
+#include "models/tensor_table.h"
 #include "quant/scheme.h"
 
 namespace qp::quant {
@@ -34,8 +36,10 @@ struct PlannedTensor {
   DType dtype = DType::F32;
   TensorAction action = TensorAction::Keep;
   std::optional<QuantScheme> scheme;  // set when action == Quantize
-  std::string reason;                 // why: "linear", "word embeddings", "kept: LayerNorm", "fallback: …"
-  bool fell_back = false;             // the requested scheme did not fit and another was used
+  std::optional<TensorRole> role;     // from the tensor table; none for tensors the engine does not use
+  bool is_bias = false;               // the module's ".bias"
+  std::string reason;      // why: "linear", "word embeddings", "kept: normalisation", "fallback: …"
+  bool fell_back = false;  // the requested scheme did not fit and another was used
 
   // The MLX module path: "bert.encoder.layer.0.attention.self.query" for its ".weight".
   std::string module_path() const;
@@ -44,7 +48,9 @@ struct PlannedTensor {
 // "--override REGEX=SCHEME" → {regex, scheme}; throws naming the text.
 std::pair<std::string, QuantScheme> parse_override(const std::string& text);
 
-// Plans every tensor of the store, in its order. Throws for an invalid regex.
-std::vector<PlannedTensor> make_plan(const WeightStore& weights, const PlanOptions& options);
+// Plans every tensor of the store, in its order, by the role `table` gives
+// it. Throws for an invalid regex.
+std::vector<PlannedTensor> make_plan(const WeightStore& weights, const TensorTable& table,
+                                     const PlanOptions& options);
 
 }  // namespace qp::quant

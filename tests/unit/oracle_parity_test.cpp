@@ -5,10 +5,13 @@
 // oracle's README says; logits of every row within 1e-4.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "api/convert.h"
 #include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "models/registry.h"
@@ -39,6 +42,38 @@ OracleBatch read_oracle(const std::filesystem::path& dir) {
     batch.encodings.push_back(e);
   }
   return batch;
+}
+
+// Last hidden state and logits of the model in `dir` on the oracle's rows.
+struct Outputs {
+  std::vector<float> hidden, logits;
+  int width = 0;
+};
+
+Outputs run_model(const std::filesystem::path& dir, const OracleBatch& oracle) {
+  const WeightStore weights = WeightStore::open_dir(dir);
+  const auto encoder = create_encoder(read_model_dir(dir), weights);
+  ThreadPool pool(2);
+  const EncoderBatch batch = EncoderBatch::from_encodings(oracle.encodings);
+  Outputs out;
+  out.hidden = encoder->encode(batch, pool);
+  out.logits = encoder->classify(batch, out.hidden, pool);
+  out.width = encoder->info().hidden_size;
+  return out;
+}
+
+// The worst cosine between matching rows of two [rows × width] matrices.
+double worst_row_cosine(const std::vector<float>& a, const std::vector<float>& b, int width) {
+  double worst = 1.0;
+  for (size_t r = 0; r * width < a.size(); ++r) {
+    double dot = 0, na = 0, nb = 0;
+    for (int c = 0; c < width; ++c) {
+      const double x = a[r * width + c], y = b[r * width + c];
+      dot += x * y, na += x * x, nb += y * y;
+    }
+    worst = std::min(worst, dot / std::sqrt(na * nb));
+  }
+  return worst;
 }
 
 class OracleParity : public ::testing::TestWithParam<std::string> {};
@@ -73,8 +108,77 @@ TEST_P(OracleParity, Fp32MatchesTransformers) {
           << GetParam() << " row " << s << " logit " << j;
 }
 
+// Each format's error budget on these tiny random models, two ways:
+// - against fp32: the worst cosine between a token's quantized and fp32 last
+//   hidden state, and the largest logit difference as a fraction of the fp32
+//   logits' spread (max - min). This is the format's own loss: random weights
+//   are the worst case for ternary, which keeps little of them (issue 18
+//   fine-tunes models for it), so its bound only says "not broken";
+// - against the same dequantized weights run in fp32 (the conversion's fp16
+//   dual output): what the quantized kernels add (per-token int8
+//   activations), which must stay small for every format.
+// Measured with every architecture (see the closing note of issue 14); the
+// bounds leave about 2x room. Run on every ISA path by the ctest entries
+// parity_with_isa_*.
+struct FormatBudget {
+  const char* scheme;
+  double min_cosine;          // vs fp32
+  double max_logit_fraction;  // vs fp32
+  double min_kernel_cosine;   // vs the dequantized weights in fp32
+};
+constexpr FormatBudget kBudgets[] = {
+    {"q8_affine_g64", 0.9995, 0.04, 0.9995},
+    {"q4_affine_g32", 0.96, 0.35, 0.9995},
+    {"ternary_g32", 0.2, 1.8, 0.999},
+};
+
+class OracleQuantized : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(OracleQuantized, StaysWithinTheFormatsBudgetOfFp32) {
+  const auto& [arch, budget_index] = GetParam();
+  const FormatBudget& budget = kBudgets[budget_index];
+  const std::string relative = "oracle/" + arch + "-tiny";
+  QP_REQUIRE_SHARED(relative);
+  const std::filesystem::path dir = test::shared_dir() / relative;
+  test::TempDir tmp;
+  quant::ConvertOptions options;
+  options.plan.linear = quant::parse_scheme(budget.scheme);
+  options.plan.embedding = quant::parse_scheme("q8_affine_g32");
+  options.emit_fp16 = true;
+  convert(dir, tmp.path() / "q", options);
+  const OracleBatch oracle = read_oracle(dir);
+  const Outputs fp32 = run_model(dir, oracle), quantized = run_model(tmp.path() / "q", oracle);
+  const Outputs dequantized = run_model(tmp.path() / "q" / "fp16", oracle);
+  const double kernel_cosine = worst_row_cosine(quantized.hidden, dequantized.hidden, fp32.width);
+  const double cosine = worst_row_cosine(quantized.hidden, fp32.hidden, fp32.width);
+  const auto [lo, hi] = std::minmax_element(fp32.logits.begin(), fp32.logits.end());
+  double worst_logit = 0;
+  for (size_t i = 0; i < fp32.logits.size(); ++i)
+    worst_logit = std::max(worst_logit, static_cast<double>(std::fabs(quantized.logits[i] - fp32.logits[i])));
+  const double fraction = worst_logit / (*hi - *lo);
+  std::printf(
+      "[ budget ] %-12s %-14s vs fp32: worst token cosine %.5f, worst logit |d| %.4f = %.3f of the spread; "
+      "vs its dequantized weights: %.6f\n",
+      arch.c_str(), budget.scheme, cosine, worst_logit, fraction, kernel_cosine);
+  EXPECT_GE(cosine, budget.min_cosine) << arch << " " << budget.scheme;
+  EXPECT_LE(fraction, budget.max_logit_fraction) << arch << " " << budget.scheme;
+  EXPECT_GE(kernel_cosine, budget.min_kernel_cosine) << arch << " " << budget.scheme;
+}
+
+INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
+                         ::testing::Combine(::testing::Values("bert", "distilbert", "roberta", "xlm-roberta",
+                                                              "electra"),
+                                            ::testing::Range(0, 3)),
+                         [](const auto& info) {
+                           std::string name =
+                               std::get<0>(info.param) + "_" + kBudgets[std::get<1>(info.param)].scheme;
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
+
 INSTANTIATE_TEST_SUITE_P(Architectures, OracleParity,
-                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta"),
+                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name)

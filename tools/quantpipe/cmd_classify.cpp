@@ -50,7 +50,7 @@ Action configure_classify(CLI::App& app) {
     NonFiniteResults non_finite(reader.name());
     ProgressLine progress("classify", "inputs");
     while (reader.next_batch(batch, args->batch_size)) {
-      const auto encodings = tokenize_records(model.tokenizer(), batch, reader.name(), max_length);
+      const auto encodings = tokenize_records(model, batch, reader.name(), max_length);
       const auto all_logits = model.logits_for_encodings(encodings, args->batch_size);
       for (size_t i = 0; i < all_logits.size(); ++i) {
         const Classification c =

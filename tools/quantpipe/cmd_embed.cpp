@@ -76,7 +76,7 @@ Action configure_embed(CLI::App& app) {
     NonFiniteResults non_finite(reader.name());
     ProgressLine progress("embed", "texts");
     while (reader.next_batch(batch, args->run.batch_size)) {
-      const auto encodings = tokenize_records(model.tokenizer(), batch, reader.name(), max_length);
+      const auto encodings = tokenize_records(model, batch, reader.name(), max_length);
       const auto embeddings = model.embed_encodings(encodings, args->run.batch_size);
       for (size_t i = 0; i < embeddings.size(); ++i) {
         non_finite.add(batch[i], std::all_of(embeddings[i].begin(), embeddings[i].end(),

@@ -12,7 +12,10 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/json_read.h"
+#include "core/log.h"
+#include "io/model_dir.h"
 #include "io/safetensors.h"
+#include "models/registry.h"
 #include "quantpipe/model.h"
 
 namespace qp::cli {
@@ -41,6 +44,7 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 // format WeightStore reads), with the scheme names a native file records.
 struct TensorListing {
   std::vector<const TensorView*> tensors;
+  const TensorTable* table = nullptr;  // the architecture's, when known
   std::function<const TensorView*(const std::string&)> find;
   std::map<std::string, std::string> metadata;
 };
@@ -61,8 +65,16 @@ TensorListing listing_of(const WeightStore& store) {
 }
 
 // One row per logical tensor: MLX triplets (.weight codes + .scales + .biases) fold into one.
+// The tensor's role in its architecture's table: "attn_q", "unused" (a
+// tensor the engine ignores), "-" (no table: an unknown architecture, a lone file).
+std::string role_of(const TensorListing& file, const std::string& name) {
+  if (!file.table) return "-";
+  if (const TensorDecl* decl = file.table->declaring(name)) return std::string(role_info(decl->role).name);
+  return file.table->ignored(name) ? "unused" : "undeclared";
+}
+
 void print_tensor_table(const TensorListing& file) {
-  std::cout << "| tensor | stored as | shape | scheme | bytes |\n|---|---|---|---|--:|\n";
+  std::cout << "| tensor | role | stored as | shape | scheme | bytes |\n|---|---|---|---|---|--:|\n";
   int64_t total = 0;
   for (const TensorView* view : file.tensors) {
     const TensorView& t = *view;
@@ -81,10 +93,22 @@ void print_tensor_table(const TensorListing& file) {
                shape_string(scales->shape);
     }
     total += bytes;
-    std::cout << "| " << t.name << " | " << stored << " | " << shape_string(shape) << " | " << scheme << " | "
-              << bytes << " |\n";
+    std::cout << "| " << t.name << " | " << role_of(file, t.name) << " | " << stored << " | "
+              << shape_string(shape) << " | " << scheme << " | " << bytes << " |\n";
   }
   std::cout << "\n" << file.tensors.size() << " stored tensors, " << total << " bytes\n";
+}
+
+// The tensor table of a model directory of a known architecture; none for a
+// lone file or an architecture quantpipe does not run (inspect still lists it).
+std::optional<TensorTable> architecture_table(const fs::path& path) {
+  if (!fs::is_directory(path) || !fs::exists(path / "config.json")) return std::nullopt;
+  try {
+    return declare_tensors(read_model_dir(path), WeightStore::open_dir(path));
+  } catch (const Error& e) {
+    log_warn("inspect: no tensor roles for ", path.string(), ": ", e.what());
+    return std::nullopt;
+  }
 }
 
 // A number of the error table, NaN when the file holds something else.
@@ -133,6 +157,7 @@ Action configure_inspect(CLI::App& app) {
   return [path] {
     *path = resolve_model_source(*path).string();  // a hub id → its snapshot in the HF cache
     const std::vector<fs::path> files = safetensors_files(*path);
+    const std::optional<TensorTable> table = architecture_table(*path);
     for (const fs::path& file_path : files) {
       const SafetensorsFile file(file_path);
       std::cout << "# " << file_path.string() << "\n\n";
@@ -142,12 +167,16 @@ Action configure_inspect(CLI::App& app) {
           if (key.rfind("quantpipe.scheme.", 0) != 0) std::cout << " " << key << "=" << value;
         std::cout << "\n\n";
       }
-      print_tensor_table(listing_of(file));
+      TensorListing listing = listing_of(file);
+      listing.table = table ? &*table : nullptr;
+      print_tensor_table(listing);
     }
     if (files.empty()) {  // pytorch_model.bin, or an error naming what is missing
       const WeightStore store = WeightStore::open_dir(*path);
       std::cout << "# " << *path << "\n\n";
-      print_tensor_table(listing_of(store));
+      TensorListing listing = listing_of(store);
+      listing.table = table ? &*table : nullptr;
+      print_tensor_table(listing);
     }
     if (fs::is_directory(*path)) print_native_metadata(*path);
     return 0;

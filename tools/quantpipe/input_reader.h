@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,11 +54,15 @@ class LineReader {
 struct InputRecord {
   int64_t line_number = 0;
   TextInput input;
+  // A pre-tokenized JSONL line {"input_ids", "token_type_ids"?, "attention_mask"?}
+  // (what `quantpipe tokenize` prints): used as it is, no tokenizer involved.
+  std::optional<Encoding> ids;
 };
 
 // The inputs of embed, classify and tokenize, in order. The first non-empty
 // line decides the format: one starting with "{" makes the input JSONL, where
-// every line must be a JSON object {"text", "text_pair"?} (blank lines hold no
+// every line must be a JSON object {"text", "text_pair"?} or, pre-tokenized,
+// {"input_ids", "token_type_ids"?, "attention_mask"?} (blank lines hold no
 // record and are skipped) and any other line, the first included, is an
 // error naming file:line; else every line, empty ones too, is one text.
 class TextInputReader {

@@ -80,13 +80,14 @@ int resolve_max_length(const Model& model, int requested) {
   return requested;
 }
 
-std::vector<Encoding> tokenize_records(const Tokenizer& tokenizer, const std::vector<InputRecord>& records,
+std::vector<Encoding> tokenize_records(const Model& model, const std::vector<InputRecord>& records,
                                        const std::string& source, int max_length) {
   std::vector<Encoding> encodings;
   encodings.reserve(records.size());
   for (const InputRecord& record : records)
-    encodings.push_back(with_line_context(source, record.line_number,
-                                          [&] { return encode_input(tokenizer, record.input, max_length); }));
+    encodings.push_back(record.ids ? *record.ids : with_line_context(source, record.line_number, [&] {
+      return encode_input(model.tokenizer(), record.input, max_length);
+    }));
   return encodings;
 }
 

@@ -61,8 +61,8 @@ auto with_line_context(const std::string& source, int64_t line_number, Fn&& fn) 
 int resolve_max_length(const Model& model, int requested);
 
 // Tokenizes every record to at most max_length tokens, naming the input line
-// of any failure.
-std::vector<Encoding> tokenize_records(const Tokenizer& tokenizer, const std::vector<InputRecord>& records,
+// of any failure; pre-tokenized records are taken as they are.
+std::vector<Encoding> tokenize_records(const Model& model, const std::vector<InputRecord>& records,
                                        const std::string& source, int max_length);
 
 // Counts results that hold NaN or infinite values. Such a row is still
