@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/error.h"
@@ -44,7 +45,9 @@ struct Transfer {
   std::FILE* out = nullptr;                    // opened at the first body byte, once the status is known
   const DownloadProgress* progress = nullptr;  // download_to's callback, if any
   bool write_failed = false;
-  int write_errno = 0;  // why, for the message (ENOSPC, EFBIG…)
+  int write_errno = 0;       // why, for the message (ENOSPC, EFBIG…)
+  std::FILE* in = nullptr;   // send(): the body file, when the body is streamed
+  bool read_failed = false;  // ... and a read of it failed
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -78,6 +81,13 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+size_t on_read(char* buffer, size_t size, size_t count, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const size_t n = std::fread(buffer, 1, size * count, t.in);
+  if (n == 0 && std::ferror(t.in)) return t.read_failed = true, CURL_READFUNC_ABORT;
+  return n;
+}
+
 int on_transfer_info(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_off_t) {
   auto& t = *static_cast<Transfer*>(user);
   long status = 0;
@@ -86,6 +96,12 @@ int on_transfer_info(void* user, curl_off_t total, curl_off_t now, curl_off_t, c
   if (!t.out || status / 100 != 2) return 0;
   const int64_t before = status == 206 ? t.offset : 0;
   (*t.progress)(before + static_cast<int64_t>(now), total > 0 ? before + static_cast<int64_t>(total) : 0);
+  return 0;
+}
+
+int on_upload_info(void* user, curl_off_t, curl_off_t, curl_off_t total, curl_off_t now) {
+  const auto& progress = *static_cast<const std::function<void(int64_t, int64_t)>*>(user);
+  if (total > 0) progress(static_cast<int64_t>(now), static_cast<int64_t>(total));
   return 0;
 }
 
@@ -99,22 +115,40 @@ bool transient(CURLcode code, long status) {
   return status == 429 || status >= 500;
 }
 
-std::string status_message(long status, const std::string& what, const std::string& endpoint) {
+// The hub's own words from an error body ({"error": "..."} or plain text), cut short.
+std::string hub_error_text(const std::string& body) {
+  std::string text = body;
+  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) text = doc["error"];
+  text = trim(text);
+  if (text.size() > 300) text = text.substr(0, 300) + "…";
+  return text.empty() || text[0] == '<' || text[0] == '{' ? "" : ": " + text;
+}
+
+std::string status_message(long status, const std::string& what, const std::string& endpoint, bool write,
+                           const std::string& body) {
+  const std::string said = write ? hub_error_text(body) : "";
+  if (write && (status == 401 || status == 403))
+    return cat(what, ": the hub refused the token (HTTP ", status, said,
+               "): HF_TOKEN (or the token file of `huggingface-cli login`) must hold a token with write "
+               "access to this repo");
   if (status == 401 || status == 403)
     return cat(what, ": the hub refused access (HTTP ", status,
                "): the repo is gated or private (or does not exist); accept its terms on the hub and set "
                "HF_TOKEN (or run `huggingface-cli login`)");
   if (status == 404)
-    return cat(what, ": not found on ", endpoint,
-               " (HTTP 404): check the repo id, the revision and the file");
-  return cat(what, ": the hub answered HTTP ", status);
+    return cat(what, ": not found on ", endpoint, " (HTTP 404", said,
+               "): check the repo id, the revision and the file");
+  return cat(what, ": the hub answered HTTP ", status, said);
 }
 
-enum class Mode { get, head, download };
+enum class Mode { get, head, download, send };
 
-HttpResponse perform(const HubClientOptions& options, const std::string& url, Mode mode, const fs::path* file,
-                     const std::string& what, const DownloadProgress* progress = nullptr) {
+HttpResponse perform(const HubClientOptions& options, const HttpRequest& request, Mode mode,
+                     const fs::path* file, const std::string& what,
+                     const DownloadProgress* progress = nullptr) {
   init_curl_once();
+  const std::string& url = request.url;
   for (int attempt = 1;; ++attempt) {
     Transfer t;
     t.curl = curl_easy_init();
@@ -123,10 +157,10 @@ HttpResponse perform(const HubClientOptions& options, const std::string& url, Mo
     std::error_code ec;
     if (file && fs::exists(*file, ec)) t.offset = static_cast<int64_t>(fs::file_size(*file, ec));
     curl_slist* headers = nullptr;
-    if (!options.token.empty())
+    if (!options.token.empty() && request.send_token)
       headers = curl_slist_append(headers, ("Authorization: Bearer " + options.token).c_str());
+    for (const std::string& header : request.headers) headers = curl_slist_append(headers, header.c_str());
     curl_easy_setopt(t.curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, headers);
     // HEAD stops at the first redirect (head() follows the hub's own): the
     // CDN's signed URLs are for GET, and the 302 already holds X-Linked-Etag.
     curl_easy_setopt(t.curl, CURLOPT_FOLLOWLOCATION, mode == Mode::head ? 0L : 1L);
@@ -149,14 +183,47 @@ HttpResponse perform(const HubClientOptions& options, const std::string& url, Mo
     }
     const std::string range = cat(t.offset, "-");
     if (mode == Mode::download && t.offset > 0) curl_easy_setopt(t.curl, CURLOPT_RANGE, range.c_str());
+    if (mode == Mode::send) {
+      // No "Expect: 100-continue" round trip before large bodies.
+      headers = curl_slist_append(headers, "Expect:");
+      // A redirected POST (a renamed repo) stays a POST.
+      curl_easy_setopt(t.curl, CURLOPT_POSTREDIR, static_cast<long>(CURL_REDIR_POST_ALL));
+      if (request.method == "GET") {
+        // no body: an authenticated API read (whoami)
+      } else if (request.body_file.empty()) {
+        curl_easy_setopt(t.curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+        curl_easy_setopt(t.curl, CURLOPT_POSTFIELDS, request.body.data());
+      } else {
+        t.in = std::fopen(request.body_file.c_str(), "rb");
+        if (!t.in) {
+          curl_slist_free_all(headers);
+          curl_easy_cleanup(t.curl);
+          fail("[hub] ", what, ": cannot read ", request.body_file.string(), ": ", std::strerror(errno));
+        }
+        curl_easy_setopt(t.curl, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(t.curl, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(t.curl, CURLOPT_READDATA, &t);
+        curl_easy_setopt(t.curl, CURLOPT_INFILESIZE_LARGE,
+                         static_cast<curl_off_t>(fs::file_size(request.body_file, ec)));
+      }
+      if (request.method != "GET") curl_easy_setopt(t.curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      if (request.progress) {
+        curl_easy_setopt(t.curl, CURLOPT_XFERINFOFUNCTION, on_upload_info);
+        curl_easy_setopt(t.curl, CURLOPT_XFERINFODATA, &request.progress);
+        curl_easy_setopt(t.curl, CURLOPT_NOPROGRESS, 0L);
+      }
+    }
+    curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, headers);
     const CURLcode code = curl_easy_perform(t.curl);
     curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &t.response.status);
     if (t.out && std::fclose(t.out) != 0 && !t.write_failed) t.write_failed = true, t.write_errno = errno;
+    if (t.in) std::fclose(t.in);
     curl_slist_free_all(headers);
     curl_easy_cleanup(t.curl);
     if (t.write_failed)
       fail("[hub] ", what, ": cannot write ", file->string(), ": ", std::strerror(t.write_errno),
            " (the partial file is resumed on the next run)");
+    if (t.read_failed) fail("[hub] ", what, ": read error in ", request.body_file.string());
     // A range past the end: what we hold is stale; start the file over.
     if (mode == Mode::download && t.response.status == 416 && attempt < options.max_attempts) {
       fs::remove(*file, ec);
@@ -171,10 +238,20 @@ HttpResponse perform(const HubClientOptions& options, const std::string& url, Mo
       fail("[hub] ", what, ": ", curl_easy_strerror(code), " (", url, ", ", attempt, " attempt",
            attempt == 1 ? "" : "s", ")");
     const bool redirect_kept = mode == Mode::head && t.response.status / 100 == 3;
-    if (t.response.status / 100 != 2 && !redirect_kept)
-      fail("[hub] ", status_message(t.response.status, what, options.endpoint));
+    const bool accepted = std::find(request.accepted.begin(), request.accepted.end(), t.response.status) !=
+                          request.accepted.end();
+    if (t.response.status / 100 != 2 && !redirect_kept && !accepted)
+      fail("[hub] ",
+           status_message(t.response.status, what, options.endpoint, mode == Mode::send, t.response.body));
     return t.response;
   }
+}
+
+HttpRequest plain(const std::string& url) {
+  HttpRequest request;
+  request.method = "GET";
+  request.url = url;
+  return request;
 }
 
 // "http://host:port/a/b" → "http://host:port".
@@ -184,6 +261,17 @@ std::string origin_of(const std::string& url) {
 }
 
 }  // namespace
+
+std::string url_revision(const std::string& revision) {
+  std::string out;
+  for (char c : revision) out += c == '/' ? std::string("%2F") : std::string(1, c);
+  return out;
+}
+
+bool is_commit_sha(const std::string& text) {
+  return text.size() == 40 &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
+}
 
 HubClientOptions hub_client_options_from_env() {
   HubClientOptions options;
@@ -222,7 +310,7 @@ std::string HttpResponse::header(const std::string& name) const {
 HubClient::HubClient(HubClientOptions options) : options_(std::move(options)) {}
 
 HttpResponse HubClient::get(const std::string& url, const std::string& what) const {
-  return perform(options_, url, Mode::get, nullptr, what);
+  return perform(options_, plain(url), Mode::get, nullptr, what);
 }
 
 HttpResponse HubClient::head(const std::string& url, const std::string& what) const {
@@ -231,7 +319,7 @@ HttpResponse HubClient::head(const std::string& url, const std::string& what) co
   HttpResponse chain;
   std::string current = url;
   for (int hop = 0; hop < 10; ++hop) {
-    HttpResponse r = perform(options_, current, Mode::head, nullptr, what);
+    HttpResponse r = perform(options_, plain(current), Mode::head, nullptr, what);
     chain.status = r.status;
     chain.headers.insert(chain.headers.end(), r.headers.begin(), r.headers.end());
     const std::string location = r.header("location");
@@ -243,7 +331,11 @@ HttpResponse HubClient::head(const std::string& url, const std::string& what) co
 
 HttpResponse HubClient::download_to(const std::string& url, const fs::path& file, const std::string& what,
                                     const DownloadProgress& progress) const {
-  return perform(options_, url, Mode::download, &file, what, &progress);
+  return perform(options_, plain(url), Mode::download, &file, what, &progress);
+}
+
+HttpResponse HubClient::send(const HttpRequest& request, const std::string& what) const {
+  return perform(options_, request, Mode::send, nullptr, what);
 }
 
 }  // namespace qp

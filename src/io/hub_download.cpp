@@ -56,17 +56,6 @@ std::string blob_name(std::string etag) {
   return etag;
 }
 
-// A revision in a URL path: "refs/pr/1" → "refs%2Fpr%2F1", as the hub expects.
-std::string url_revision(const std::string& revision) {
-  std::string out;
-  for (char c : revision) out += c == '/' ? std::string("%2F") : std::string(1, c);
-  return out;
-}
-
-bool is_commit_sha(const std::string& s) {
-  return s.size() == 40 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c); });
-}
-
 std::string read_ref(const fs::path& file) {
   std::ifstream in(file);
   std::string sha;

@@ -27,9 +27,9 @@ std::string duration(double seconds) {
 
 }  // namespace
 
-std::string format_transfer_progress(const std::string& name, int64_t done, int64_t total,
-                                     double bytes_per_s) {
-  std::string line = cat("[download] ", name, " ");
+std::string format_transfer_progress(const std::string& name, int64_t done, int64_t total, double bytes_per_s,
+                                     const std::string& verb) {
+  std::string line = cat("[", verb, "] ", name, " ");
   if (total > 0) {
     const int filled = static_cast<int>(kBarWidth * std::min<int64_t>(done, total) / total);
     line += cat("[", std::string(filled, '#'), std::string(kBarWidth - filled, '-'), "] ", mib(done), "/",
@@ -44,8 +44,12 @@ std::string format_transfer_progress(const std::string& name, int64_t done, int6
   return line;
 }
 
-TransferProgress::TransferProgress(std::string name, bool enabled)
-    : name_(std::move(name)), enabled_(enabled), start_(Clock::now()), last_draw_(start_) {}
+TransferProgress::TransferProgress(std::string name, bool enabled, std::string verb)
+    : name_(std::move(name)),
+      verb_(std::move(verb)),
+      enabled_(enabled),
+      start_(Clock::now()),
+      last_draw_(start_) {}
 
 TransferProgress::~TransferProgress() { clear(); }
 
@@ -58,7 +62,7 @@ void TransferProgress::update(int64_t done, int64_t total) {
   const double seconds = std::chrono::duration<double>(now - start_).count();
   const double rate = seconds > 0.05 ? static_cast<double>(done - first_done_) / seconds : 0.0;
   // stderr is unbuffered: one write per redraw.
-  std::fputs(("\r" + format_transfer_progress(name_, done, total, rate) + "\033[K").c_str(), stderr);
+  std::fputs(("\r" + format_transfer_progress(name_, done, total, rate, verb_) + "\033[K").c_str(), stderr);
   shown_ = true;
 }
 

@@ -13,8 +13,9 @@ namespace qp {
 
 class TransferProgress {
  public:
-  // `name` is what is shown (the file); `enabled` false makes every call a no-op.
-  TransferProgress(std::string name, bool enabled);
+  // `name` is what is shown (the file), after "[<verb>]"; `enabled` false
+  // makes every call a no-op.
+  TransferProgress(std::string name, bool enabled, std::string verb = "download");
   ~TransferProgress();  // clears the bar
   TransferProgress(const TransferProgress&) = delete;
   TransferProgress& operator=(const TransferProgress&) = delete;
@@ -27,14 +28,14 @@ class TransferProgress {
  private:
   using Clock = std::chrono::steady_clock;
 
-  std::string name_;
+  std::string name_, verb_;
   bool enabled_, shown_ = false;
   int64_t first_done_ = -1;  // bytes at the first update: a resumed file's head start
   Clock::time_point start_, last_draw_;
 };
 
 // The bar's text for `done`/`total` bytes at `bytes_per_s` (no carriage return).
-std::string format_transfer_progress(const std::string& name, int64_t done, int64_t total,
-                                     double bytes_per_s);
+std::string format_transfer_progress(const std::string& name, int64_t done, int64_t total, double bytes_per_s,
+                                     const std::string& verb = "download");
 
 }  // namespace qp

@@ -115,4 +115,15 @@ std::string scheme_name(const QuantizationConfig& q) {
 
 quant::QuantScheme resolve_scheme(const QuantizationConfig& q) { return quant::parse_scheme(scheme_name(q)); }
 
+std::string upload_repo_for(const ModelConfig& model, const std::string& quant, const std::string& user) {
+  if (model.upload_repo.empty()) return cat(user, "/", model.name, "-", quant, "-quantpipe");
+  std::string repo = model.upload_repo;
+  for (const auto& [placeholder, value] :
+       {std::pair<std::string, std::string>{"{quant}", quant}, {"{model}", model.name}})
+    for (size_t at = repo.find(placeholder); at != std::string::npos;
+         at = repo.find(placeholder, at + value.size()))
+      repo.replace(at, placeholder.size(), value);
+  return repo;
+}
+
 }  // namespace qp::pipeline

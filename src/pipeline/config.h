@@ -83,8 +83,17 @@ struct ModelConfig {
   // reader should know about it ("deliberately weak: …"). Not part of any
   // job's identity: changing it reruns nothing.
   std::string note;
+  // `upload_repo:`, the hub repo `pipeline --upload` sends this model's
+  // quantizations to, "{quant}" (and "{model}") replaced by their names, e.g.
+  // "my-org/minilm-{quant}". Empty: <token's user>/<name>-<quant>-quantpipe.
+  std::string upload_repo;
   ConfigSource source;
 };
+
+// The upload repo of one quantization of model (see upload_repo), with the
+// user name for the default one.
+std::string upload_repo_for(const ModelConfig& model, const std::string& quant,
+                            const std::string& user = "user");
 
 struct Preprocessing {
   int max_length = 128;

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "eval/gates.h"
+#include "io/hub_upload.h"
 
 namespace qp::pipeline {
 namespace {
@@ -173,7 +174,8 @@ std::vector<QuantizationConfig> parse_quantizations(const YamlField& field) {
 }
 
 ModelConfig parse_model(const YamlField& field, std::vector<BenchmarkRef>& refs) {
-  const YamlMap map(field, {"name", "hf_name", "path", "task", "quantization", "benchmarks", "note"});
+  const YamlMap map(field,
+                    {"name", "hf_name", "path", "task", "quantization", "benchmarks", "note", "upload_repo"});
   ModelConfig model;
   model.source = {field.file, field.line()};
   model.name = parse_name(map.need("name"));
@@ -184,6 +186,14 @@ ModelConfig parse_model(const YamlField& field, std::vector<BenchmarkRef>& refs)
         cat("model '", model.name, "' needs exactly one of 'hf_name' (hub id) and 'path' (local directory)"));
   model.task = parse_task(map.need("task"));
   if (auto f = map.get("note")) model.note = f->as_string();
+  if (auto f = map.get("upload_repo")) {
+    model.upload_repo = f->as_string();
+    try {
+      check_hub_repo_id(upload_repo_for(model, "q8_sym_ch"));
+    } catch (const Error& e) {
+      f->fail(e.what());
+    }
+  }
   model.quantization = parse_quantizations(map.need("quantization"));
   if (auto f = map.get("benchmarks")) {
     const std::vector<YamlField> items = f->node.IsScalar() ? std::vector<YamlField>{*f} : f->items();

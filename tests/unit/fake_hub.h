@@ -3,7 +3,10 @@
 // redirect for weights to an absolute "CDN" URL (X-Linked-Etag and
 // X-Linked-Size on the 302, as the hub does for LFS files), ETags and
 // X-Repo-Commit, renamed repos (a relative 307), gated repos (401 without the right token) and injected
-// faults: 429s and a connection dropped mid-file. No test touches the internet.
+// faults: 429s and a connection dropped mid-file. The upload endpoints (repo
+// creation, preupload, LFS, commits) are in fake_hub_upload.h, installed on the
+// same server; a commit to main is served for download too. No test touches
+// the internet.
 #pragma once
 
 #include <httplib.h>
@@ -22,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "fake_hub_upload.h"
 #include "io/sha256_file.h"
 
 namespace qp::test {
@@ -118,6 +122,14 @@ class FakeHub {
             return sink.write(content.data() + offset, length);
           });
     });
+    uploads.on_main_commit = [this](const std::string& repo, const std::map<std::string, std::string>& files,
+                                    const std::string& oid) {
+      FakeRepo& served = repos[repo];
+      served.files = files;
+      served.sha = oid;
+    };
+    uploads.install(
+        server_, mutex_, [this] { return endpoint(); }, kToken);
     // A proxy from the environment must not get between libcurl (here and in
     // the quantpipe children, which inherit this) and the fake hub.
     setenv("no_proxy", "127.0.0.1,localhost", 1);
@@ -170,6 +182,7 @@ class FakeHub {
   std::map<std::string, int> requests;         // file → GETs at the CDN
   int cdn_heads = 0;                           // HEADs at the CDN (huggingface_hub 2.x sends them)
   std::map<std::string, std::string> ranges;   // file → Range header of the latest GET
+  FakeUploads uploads;                         // what was uploaded (fake_hub_upload.h)
 
  private:
   const FakeRepo* find(const httplib::Request& req, httplib::Response& res, const std::string& name) {

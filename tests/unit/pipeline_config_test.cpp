@@ -89,6 +89,19 @@ TEST_F(PipelineConfigTest, ModelNote) {
       Contains(error_with_dataset(kModel + "    note: {a: 1}\n"), "models[0].note: expected a string"));
 }
 
+// Issue 12: `upload_repo:`, the hub repo of `pipeline --upload`, with {quant}
+// and {model} replaced; absent, the token's user and a name made of both.
+TEST_F(PipelineConfigTest, UploadRepo) {
+  const ModelConfig plain = load_with_dataset(kModel).models[0];
+  EXPECT_EQ(plain.upload_repo, "");
+  EXPECT_EQ(upload_repo_for(plain, "q8_sym_ch", "alice"), "alice/m1-q8_sym_ch-quantpipe");
+  const ModelConfig named = load_with_dataset(kModel + "    upload_repo: team/{model}-{quant}-x\n").models[0];
+  EXPECT_EQ(upload_repo_for(named, "q4_affine_g64", "alice"), "team/m1-q4_affine_g64-x");
+  const std::string error = error_with_dataset(kModel + "    upload_repo: no-owner-{quant}\n");
+  EXPECT_TRUE(Contains(error, "c.yaml:7: models[0].upload_repo")) << error;
+  EXPECT_TRUE(Contains(error, "owner/name")) << error;
+}
+
 TEST_F(PipelineConfigTest, Defaults) {
   const PipelineConfig config = load_with_dataset(kModel);
   const QuantizationConfig& q = config.models[0].quantization.at(0);

@@ -4,6 +4,8 @@
 // the report into the workspace. Exit 0 when every job ran and every gate
 // passed (kept verdicts of skipped jobs included), 2 when a gate failed, 1
 // when a job (or the setup) failed; a dry run exits 1 when a job cannot run.
+// --upload MODEL:QUANT then publishes those converted models on the hub,
+// each only when every evaluation of it passed its gates.
 #include <unistd.h>
 
 #include <iostream>
@@ -14,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "pipeline/config.h"
 #include "pipeline/plan.h"
+#include "pipeline/publish.h"
 #include "pipeline/runner.h"
 #include "pipeline_command.h"
 #include "run_options.h"
@@ -24,6 +27,7 @@ namespace {
 struct PipelineArgs {
   std::vector<std::string> configs{"configs/*.yaml"};
   std::string models, datasets, workspace;
+  std::vector<std::string> uploads;
   bool dry_run = false, no_skip = false;
   int jobs = 1, threads = 0, batch_size = 32, speed_rounds = 3;
   int64_t limit = 0;
@@ -56,6 +60,59 @@ int print_plan(const pipeline::Plan& plan, const pipeline::Workspace& workspace,
   return cannot_run;
 }
 
+// The targets of --upload with their conversion jobs, checked before anything runs.
+struct Upload {
+  pipeline::UploadTarget target;
+  const pipeline::Job* job = nullptr;
+};
+
+std::vector<Upload> plan_uploads(const std::vector<std::string>& texts, const pipeline::Plan& plan) {
+  std::vector<Upload> uploads;
+  for (const std::string& text : texts) {
+    Upload u{pipeline::parse_upload_target(text)};
+    u.job = &pipeline::conversion_for(plan, u.target);
+    uploads.push_back(u);
+  }
+  return uploads;
+}
+
+std::string repo_of(const Upload& u, const std::string& user) {
+  return u.target.repo.empty() ? pipeline::upload_repo_for(*u.job->model, u.job->quant, user) : u.target.repo;
+}
+
+// Publishes each target whose gates passed; returns how many were refused or failed.
+int run_uploads(const std::vector<Upload>& uploads, const pipeline::Workspace& workspace,
+                const HubClient& client) {
+  std::string user;  // asked of the hub once, when a default repo needs it
+  int problems = 0;
+  for (const Upload& u : uploads) {
+    const std::string name = cat(u.target.model, ":", u.target.quant);
+    const pipeline::GateVerdict verdict = pipeline::upload_gate_verdict(*u.job, workspace);
+    if (!verdict.passed) {
+      std::cout << "  upload refused: " << verdict.why << "\n";
+      ++problems;
+      continue;
+    }
+    try {
+      if (user.empty() && u.target.repo.empty() && u.job->model->upload_repo.empty())
+        user = hub_user_name(client);
+      pipeline::PublishRequest request;
+      request.model_dir = u.job->output;
+      request.repo = repo_of(u, user);
+      request.base_model = u.job->model->hf_name;
+      request.evaluations = verdict.evaluations;
+      request.progress = isatty(STDERR_FILENO) == 1 && log_level() <= LogLevel::Info;
+      const HubCommit commit = pipeline::publish_model(request, client);
+      std::cout << "uploaded " << name << " to " << request.repo << ": " << commit.url << " (" << commit.oid
+                << ")\n";
+    } catch (const Error& e) {
+      std::cout << "  upload failed: " << name << ": " << e.what() << "\n";
+      ++problems;
+    }
+  }
+  return problems;
+}
+
 }  // namespace
 
 int run_pipeline_command(const PipelineRequest& request) {
@@ -67,7 +124,17 @@ int run_pipeline_command(const PipelineRequest& request) {
        /*fetch_hub_models=*/!request.dry_run});
   if (plan.jobs.empty())
     fail("the plan is empty: no model in ", config.files.size(), " config file(s) matches");
-  if (request.dry_run) return print_plan(plan, workspace, request.options.skip) > 0 ? 1 : 0;
+  const std::vector<Upload> uploads = plan_uploads(request.uploads, plan);
+  const HubClient client(hub_client_options_from_env());
+  if (request.dry_run) {
+    const int cannot_run = print_plan(plan, workspace, request.options.skip);
+    for (const Upload& u : uploads)
+      std::cout << "upload " << u.target.model << ":" << u.target.quant << " -> " << repo_of(u, "<user>")
+                << "  [when its gates pass]\n";
+    return cannot_run > 0 ? 1 : 0;
+  }
+  // No token: said now, not after a long run.
+  if (!uploads.empty()) require_hub_token(client.options(), "--upload");
   log_info("pipeline: ", plan.jobs.size(), " jobs from ", config.files.size(), " config file(s); workspace ",
            workspace.root().string(), " (follow with: quantpipe monitor --workspace ",
            workspace.root().string(), ")");
@@ -84,8 +151,9 @@ int run_pipeline_command(const PipelineRequest& request) {
     std::cout << "\nreport: " << outcome.report_html.string() << "\n        "
               << outcome.report_markdown.string() << "\n";
   std::cout << "results: " << workspace.root().string() << "/{results,test_results,comparisons,logs}\n";
-  if (outcome.failed > 0) return 1;
-  return outcome.gates_failed > 0 ? 2 : 0;
+  const int status = outcome.failed > 0 ? 1 : outcome.gates_failed > 0 ? 2 : 0;
+  const int upload_problems = run_uploads(uploads, workspace, client);
+  return status != 0 ? status : upload_problems > 0 ? 1 : 0;
 }
 
 Action configure_pipeline(CLI::App& app) {
@@ -114,9 +182,25 @@ Action configure_pipeline(CLI::App& app) {
       ->check(at_least(1));
   app.add_option("--workspace", args->workspace,
                  "Workspace directory (default: $QUANTPIPE_TEMP_DIR, $MLX_TEMP_DIR or $TMPDIR/quantpipe)");
+  app.add_option(
+         "--upload", args->uploads,
+         "After the run, publish this converted model on the hub when every evaluation of it passed its "
+         "gates (repeatable): MODEL:QUANT[=OWNER/NAME], the config's model name and the quantization "
+         "as the plan names it (q8_sym_ch, q4_affine_g64; see --dry-run). The repo: OWNER/NAME, else "
+         "the model's upload_repo: ({quant} and {model} replaced), else "
+         "<token's user>/<model>-<quant>-quantpipe")
+      ->check([](const std::string& text) {
+        try {
+          pipeline::parse_upload_target(text);
+          return std::string();
+        } catch (const Error& e) {
+          return std::string(e.what());
+        }
+      });
   app.footer(
       "Exit status: 0 all jobs ran and every gate passed; 2 a quality gate failed (also when kept from\n"
-      "an earlier run); 1 a job failed. --dry-run: 1 when a job cannot run.\n"
+      "an earlier run); 1 a job failed, or an --upload was refused (gates) or failed when the run itself\n"
+      "passed. --dry-run: 1 when a job cannot run. --upload needs HF_TOKEN (or `huggingface-cli login`).\n"
       "Files: <workspace>/logs, results, test_results, comparisons, report.md, report.html.");
   return [args] {
     PipelineRequest request;
@@ -125,6 +209,7 @@ Action configure_pipeline(CLI::App& app) {
     request.datasets = args->datasets;
     request.workspace = args->workspace;
     request.dry_run = args->dry_run;
+    request.uploads = args->uploads;
     request.options.skip = !args->no_skip;
     request.options.jobs = args->jobs;
     request.options.eval.threads = args->threads;

@@ -30,6 +30,7 @@ Action configure_eval(CLI::App& app);
 Action configure_pipeline(CLI::App& app);
 Action configure_monitor(CLI::App& app);
 Action configure_download(CLI::App& app);
+Action configure_upload(CLI::App& app);
 
 inline const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
@@ -50,6 +51,10 @@ inline const std::vector<Command>& command_table() {
        "Fetch a model's config, weights and tokenizer from the Hugging Face hub into the shared cache and "
        "print the snapshot directory",
        configure_download},
+      {"upload",
+       "Publish a converted model on the Hugging Face hub in one commit, with a model card holding its "
+       "measured metrics and gate results",
+       configure_upload},
       {"inspect",
        "List the tensors, dtypes, shapes, schemes and sizes of a model directory or safetensors file",
        configure_inspect},

@@ -17,6 +17,8 @@ struct PipelineRequest {
   std::string workspace;         // empty: from the environment
   std::optional<int64_t> limit;  // --limit: rows of every dataset (see PlanFilter)
   bool dry_run = false;
+  // --upload MODEL:QUANT[=OWNER/NAME]: published after the run when their gates passed.
+  std::vector<std::string> uploads;
   pipeline::PipelineOptions options;
 };
 
