@@ -11,6 +11,10 @@ const std::vector<ArchitectureEntry>& architecture_registry() {
       {"distilbert", "DistilBERT", create_distilbert, declare_distilbert},
       {"roberta", "RoBERTa", create_roberta, declare_roberta},
       {"xlm-roberta", "XLM-RoBERTa (RoBERTa blocks)", create_roberta, declare_roberta},
+      {"mpnet", "MPNet and MPNet sentence-transformers (relative attention bias)", create_mpnet,
+       declare_mpnet},
+      {"deberta-v2", "DeBERTa-v2 / v3 (disentangled attention, v3 settings)", create_deberta_v2,
+       declare_deberta_v2},
   };
   return entries;
 }

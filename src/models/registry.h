@@ -39,5 +39,9 @@ std::unique_ptr<EncoderModel> create_distilbert(const ModelDir& model, const Wei
 TensorTable declare_distilbert(const ModelDir& model, const WeightStore& weights);
 std::unique_ptr<EncoderModel> create_roberta(const ModelDir& model, const WeightStore& weights);
 TensorTable declare_roberta(const ModelDir& model, const WeightStore& weights);
+std::unique_ptr<EncoderModel> create_mpnet(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_mpnet(const ModelDir& model, const WeightStore& weights);
+std::unique_ptr<EncoderModel> create_deberta_v2(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_deberta_v2(const ModelDir& model, const WeightStore& weights);
 
 }  // namespace qp

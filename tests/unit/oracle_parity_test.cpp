@@ -74,7 +74,8 @@ TEST_P(OracleParity, Fp32MatchesTransformers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, OracleParity,
-                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta"),
+                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "deberta-v2",
+                                           "mpnet"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name)
