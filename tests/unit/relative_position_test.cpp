@@ -1,8 +1,7 @@
 // The relative-position pieces of MPNet and DeBERTa-v2 on their own: bucket
 // functions against the values transformers 4.48 computes
-// (tests/golden/relative_position, made by the script beside the JSON), the
-// score-bias functions on inputs small enough to work out by hand, and the
-// reference biased attention against kernels::attention.
+// (tests/golden/relative_position, made by the script beside the JSON), and
+// the score-bias functions on inputs small enough to work out by hand.
 #include "models/relative_position.h"
 
 #include <gtest/gtest.h>
@@ -10,10 +9,7 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 
-#include "kernels/kernels.h"
-#include "models/reference_attention.h"
 #include "models/score_bias.h"
 
 namespace qp {
