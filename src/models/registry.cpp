@@ -12,6 +12,10 @@ const std::vector<ArchitectureEntry>& architecture_registry() {
       {"roberta", "RoBERTa", create_roberta, declare_roberta},
       {"xlm-roberta", "XLM-RoBERTa (RoBERTa blocks)", create_roberta, declare_roberta},
       {"electra", "ELECTRA (discriminators, cross-encoders)", create_electra, declare_electra},
+      {"mpnet", "MPNet and MPNet sentence-transformers (relative attention bias)", create_mpnet,
+       declare_mpnet},
+      {"deberta-v2", "DeBERTa-v2 / v3 (disentangled attention, v3 settings)", create_deberta_v2,
+       declare_deberta_v2},
   };
   return entries;
 }

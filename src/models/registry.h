@@ -41,5 +41,9 @@ std::unique_ptr<EncoderModel> create_roberta(const ModelDir& model, const Weight
 TensorTable declare_roberta(const ModelDir& model, const WeightStore& weights);
 std::unique_ptr<EncoderModel> create_electra(const ModelDir& model, const WeightStore& weights);
 TensorTable declare_electra(const ModelDir& model, const WeightStore& weights);
+std::unique_ptr<EncoderModel> create_mpnet(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_mpnet(const ModelDir& model, const WeightStore& weights);
+std::unique_ptr<EncoderModel> create_deberta_v2(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_deberta_v2(const ModelDir& model, const WeightStore& weights);
 
 }  // namespace qp

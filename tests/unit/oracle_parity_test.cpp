@@ -167,7 +167,7 @@ TEST_P(OracleQuantized, StaysWithinTheFormatsBudgetOfFp32) {
 
 INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
                          ::testing::Combine(::testing::Values("bert", "distilbert", "roberta", "xlm-roberta",
-                                                              "electra"),
+                                                              "electra", "deberta-v2", "mpnet"),
                                             ::testing::Range(0, 3)),
                          [](const auto& info) {
                            std::string name =
@@ -178,7 +178,8 @@ INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
                          });
 
 INSTANTIATE_TEST_SUITE_P(Architectures, OracleParity,
-                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra"),
+                         ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
+                                           "deberta-v2", "mpnet"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name)
