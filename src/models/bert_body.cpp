@@ -38,20 +38,16 @@ void declare_bert_embeddings(TensorTable& table, const BertBodyConfig& c, const 
   table.ignored_prefixes.push_back(p + "embeddings.position_ids");
 }
 
+const LayerModuleNames& bert_layer_names() {
+  static const LayerModuleNames names = {
+      "encoder.layer.",       "attention.self.query",   "attention.self.key",
+      "attention.self.value", "attention.output.dense", "attention.output.LayerNorm",
+      "intermediate.dense",   "output.dense",           "output.LayerNorm"};
+  return names;
+}
+
 void declare_bert_layers(TensorTable& table, const BertBodyConfig& c, const std::string& p) {
-  using R = TensorRole;
-  const int64_t h = c.layer.hidden, i = c.layer.intermediate;
-  for (int l = 0; l < c.layers; ++l) {
-    const std::string m = p + "encoder.layer." + std::to_string(l) + ".";
-    table.add(m + "attention.self.query", R::AttnQ, {h, h}, l);
-    table.add(m + "attention.self.key", R::AttnK, {h, h}, l);
-    table.add(m + "attention.self.value", R::AttnV, {h, h}, l);
-    table.add(m + "attention.output.dense", R::AttnOut, {h, h}, l);
-    table.add(m + "attention.output.LayerNorm", R::AttnNorm, {h}, l);
-    table.add(m + "intermediate.dense", R::FfnUp, {i, h}, l);
-    table.add(m + "output.dense", R::FfnDown, {h, i}, l);
-    table.add(m + "output.LayerNorm", R::FfnNorm, {h}, l);
-  }
+  declare_layers(table, p, bert_layer_names(), c.layers, c.layer);
 }
 
 TensorTable bert_family_tensors(const ModelDir& model, const BertFamilySpec& spec) {

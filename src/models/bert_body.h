@@ -44,6 +44,9 @@ TensorTable bert_family_tensors(const ModelDir& model, const BertFamilySpec& spe
 // (the hidden size; ELECTRA's embedding_size).
 void declare_bert_embeddings(TensorTable& table, const BertBodyConfig& config, const std::string& prefix,
                              int64_t width);
+// How BERT names a layer's modules (DeBERTa and others start from it).
+const LayerModuleNames& bert_layer_names();
+
 // The post-LN layers under `prefix`, as BERT names them.
 void declare_bert_layers(TensorTable& table, const BertBodyConfig& config, const std::string& prefix);
 

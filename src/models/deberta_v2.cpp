@@ -17,7 +17,7 @@
 
 #include "core/error.h"
 #include "core/json_read.h"
-#include "models/blocks.h"
+#include "models/bert_body.h"
 #include "models/registry.h"
 #include "models/relative_position.h"
 #include "models/score_bias.h"
@@ -144,24 +144,18 @@ DebertaConfig read_config(const ModelDir& model, const WeightStore& weights) {
 
 TensorTable deberta_tensors(const DebertaConfig& c) {
   using R = TensorRole;
-  const int64_t h = c.layer.hidden, i = c.layer.intermediate;
+  const int64_t h = c.layer.hidden;
   const std::string& p = c.prefix;
   TensorTable t;
   t.add(p + "embeddings.word_embeddings", R::WordEmbeddings, {c.vocab, h}, -1, false);
   t.add(p + "embeddings.LayerNorm", R::EmbeddingNorm, {h});
   t.add(p + "encoder.rel_embeddings", R::RelativePositions, {2 * c.buckets, h}, -1, false);
   t.add(p + "encoder.LayerNorm", R::RelativeNorm, {h});
-  for (int l = 0; l < c.layers; ++l) {
-    const std::string m = p + "encoder.layer." + std::to_string(l) + ".";
-    t.add(m + "attention.self.query_proj", R::AttnQ, {h, h}, l);
-    t.add(m + "attention.self.key_proj", R::AttnK, {h, h}, l);
-    t.add(m + "attention.self.value_proj", R::AttnV, {h, h}, l);
-    t.add(m + "attention.output.dense", R::AttnOut, {h, h}, l);
-    t.add(m + "attention.output.LayerNorm", R::AttnNorm, {h}, l);
-    t.add(m + "intermediate.dense", R::FfnUp, {i, h}, l);
-    t.add(m + "output.dense", R::FfnDown, {h, i}, l);
-    t.add(m + "output.LayerNorm", R::FfnNorm, {h}, l);
-  }
+  LayerModuleNames names = bert_layer_names();  // BERT's, with DeBERTa's projection names
+  names.q = "attention.self.query_proj";
+  names.k = "attention.self.key_proj";
+  names.v = "attention.self.value_proj";
+  declare_layers(t, p, names, c.layers, c.layer);
   t.add("pooler.dense", R::Pooler, {h, h}, -1, true, false);
   t.add("classifier", R::HeadOut, {kAnyDim, h}, -1, true, false);
   // Pre-training heads, a buffer, and the absolute table transformers ignores

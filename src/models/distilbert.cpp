@@ -35,23 +35,16 @@ DistilBertConfig read_config(const ModelDir& model, const WeightStore& weights) 
 
 TensorTable distilbert_tensors(const DistilBertConfig& c) {
   using R = TensorRole;
-  const int64_t h = c.layer.hidden, i = c.layer.intermediate;
+  const int64_t h = c.layer.hidden;
   const std::string& p = c.prefix;
   TensorTable t;
   t.add(p + "embeddings.word_embeddings", R::WordEmbeddings, {c.vocab, h}, -1, false);
   t.add(p + "embeddings.position_embeddings", R::PositionEmbeddings, {c.max_positions, h}, -1, false);
   t.add(p + "embeddings.LayerNorm", R::EmbeddingNorm, {h});
-  for (int l = 0; l < c.layers; ++l) {
-    const std::string m = p + "transformer.layer." + std::to_string(l) + ".";
-    t.add(m + "attention.q_lin", R::AttnQ, {h, h}, l);
-    t.add(m + "attention.k_lin", R::AttnK, {h, h}, l);
-    t.add(m + "attention.v_lin", R::AttnV, {h, h}, l);
-    t.add(m + "attention.out_lin", R::AttnOut, {h, h}, l);
-    t.add(m + "sa_layer_norm", R::AttnNorm, {h}, l);
-    t.add(m + "ffn.lin1", R::FfnUp, {i, h}, l);
-    t.add(m + "ffn.lin2", R::FfnDown, {h, i}, l);
-    t.add(m + "output_layer_norm", R::FfnNorm, {h}, l);
-  }
+  declare_layers(t, p,
+                 {"transformer.layer.", "attention.q_lin", "attention.k_lin", "attention.v_lin",
+                  "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"},
+                 c.layers, c.layer);
   t.add("pre_classifier", R::HeadDense, {h, h}, -1, true, false);
   t.add("classifier", R::HeadOut, {kAnyDim, h}, -1, true, false);
   // The masked-LM head of pre-trained checkpoints, and a buffer.

@@ -106,6 +106,23 @@ void TransformerLayer::forward(const LayerShape& shape, const EncoderBatch& batc
   emit(sink, name + "out", hidden, h);
 }
 
+void declare_layers(TensorTable& table, const std::string& prefix, const LayerModuleNames& names, int count,
+                    const LayerShape& shape) {
+  using R = TensorRole;
+  const int64_t h = shape.hidden, i = shape.intermediate;
+  const struct {
+    const std::string& name;
+    TensorRole role;
+    Shape shape;
+  } modules[] = {{names.q, R::AttnQ, {h, h}},         {names.k, R::AttnK, {h, h}},
+                 {names.v, R::AttnV, {h, h}},         {names.out, R::AttnOut, {h, h}},
+                 {names.attn_norm, R::AttnNorm, {h}}, {names.up, R::FfnUp, {i, h}},
+                 {names.down, R::FfnDown, {h, i}},    {names.ffn_norm, R::FfnNorm, {h}}};
+  for (int l = 0; l < count; ++l)
+    for (const auto& m : modules)
+      table.add(cat(prefix, names.layer_path, l, ".", m.name), m.role, m.shape, l);
+}
+
 std::vector<TransformerLayer> load_layers(const WeightStore& weights, const TensorTable& table, int count,
                                           const LayerShape& shape) {
   std::vector<TransformerLayer> layers;

@@ -88,6 +88,19 @@ struct TransformerLayer {
                ThreadPool& pool, TensorSink* sink, int index, const ScoreHook* hook = nullptr) const;
 };
 
+// How an architecture names one layer's modules, relative to
+// "<prefix><layer_path><index>.": the only per-architecture knowledge a
+// layer's tensor declarations need.
+struct LayerModuleNames {
+  std::string layer_path;  // "encoder.layer.", "transformer.layer."
+  std::string q, k, v, out, attn_norm, up, down, ffn_norm;
+};
+
+// Declares layers 0..count-1 of `shape` (attn_q/k/v/out, attn_norm, ffn_up,
+// ffn_down, ffn_norm, all with biases) under `prefix`.
+void declare_layers(TensorTable& table, const std::string& prefix, const LayerModuleNames& names, int count,
+                    const LayerShape& shape);
+
 // Loads layers 0..count-1.
 std::vector<TransformerLayer> load_layers(const WeightStore& weights, const TensorTable& table, int count,
                                           const LayerShape& shape);

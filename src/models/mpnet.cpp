@@ -55,7 +55,7 @@ MpnetConfig read_config(const ModelDir& model, const WeightStore& weights) {
 
 TensorTable mpnet_tensors(const MpnetConfig& c) {
   using R = TensorRole;
-  const int64_t h = c.layer.hidden, i = c.layer.intermediate;
+  const int64_t h = c.layer.hidden;
   const std::string& p = c.prefix;
   TensorTable t;
   t.add(p + "embeddings.word_embeddings", R::WordEmbeddings, {c.vocab, h}, -1, false);
@@ -63,17 +63,11 @@ TensorTable mpnet_tensors(const MpnetConfig& c) {
   t.add(p + "embeddings.LayerNorm", R::EmbeddingNorm, {h});
   t.add(p + "encoder.relative_attention_bias", R::RelativePositions, {c.table_rows, c.layer.heads}, -1,
         false);
-  for (int l = 0; l < c.layers; ++l) {
-    const std::string m = p + "encoder.layer." + std::to_string(l) + ".";
-    t.add(m + "attention.attn.q", R::AttnQ, {h, h}, l);
-    t.add(m + "attention.attn.k", R::AttnK, {h, h}, l);
-    t.add(m + "attention.attn.v", R::AttnV, {h, h}, l);
-    t.add(m + "attention.attn.o", R::AttnOut, {h, h}, l);
-    t.add(m + "attention.LayerNorm", R::AttnNorm, {h}, l);
-    t.add(m + "intermediate.dense", R::FfnUp, {i, h}, l);
-    t.add(m + "output.dense", R::FfnDown, {h, i}, l);
-    t.add(m + "output.LayerNorm", R::FfnNorm, {h}, l);
-  }
+  declare_layers(
+      t, p,
+      {"encoder.layer.", "attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o",
+       "attention.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm"},
+      c.layers, c.layer);
   // MPNetModel's pooler (sentence-transformers checkpoints hold it) is not used.
   t.add(p + "pooler.dense", R::Pooler, {h, h}, -1, true, false);
   t.add("classifier.dense", R::HeadDense, {h, h}, -1, true, false);
