@@ -1,4 +1,4 @@
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 
 #include <gtest/gtest.h>
 
