@@ -17,12 +17,12 @@ namespace qp {
 
 struct LabelledExample {
   TextInput input;
-  // A pre-tokenized row: the model reads these ids instead of `input`, so a
-  // model without tokenizer files (the shared oracles) can be evaluated.
-  std::optional<Encoding> ids;
   std::string label;       // classification label (empty when unlabelled)
   double score = 0;        // regression target (STS), when the label is a number
   bool has_score = false;  // the label column parsed completely as a number
+  // A pre-tokenized row (last, so brace-initialised rows stay as they were): the model reads these ids
+  // instead of `input`, so a model without tokenizer files (the shared oracles) can be evaluated.
+  std::optional<Encoding> ids;
 };
 
 struct ColumnMapping {
