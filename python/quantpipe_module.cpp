@@ -14,7 +14,7 @@
 #include <variant>
 #include <vector>
 
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "quantpipe/model.h"
 #include "quantpipe/quantize.h"
 
@@ -173,7 +173,7 @@ PYBIND11_MODULE(quantpipe, m) {
         "keeps "
         "the word embeddings); returns the quantpipe.json report as a dict.");
 
-  // For tests and examples: a tiny random BERT in Hugging Face layout (see io/tiny_model.h).
+  // For tests and examples: a tiny random BERT in Hugging Face layout (see models/tiny_model.h).
   m.def(
       "_write_tiny_bert",
       [](const std::filesystem::path& dir, int num_labels, bool sentence_transformer) {

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/json_read.h"
+#include "io/pretokenized.h"
 
 namespace qp {
 namespace {
@@ -130,8 +131,17 @@ std::vector<LabelledExample> read_jsonl_dataset(const std::filesystem::path& pat
       return json_field_as_string(*it, cat(where, ": field '", key, "'"));
     };
     LabelledExample example;
-    example.input.text = field(columns.text);
-    if (!columns.text_pair.empty()) example.input.text_pair = field(columns.text_pair);
+    if (row.contains("input_ids")) {
+      if (row.contains(columns.text))
+        fail(where, ": give either the text field '", columns.text, "' or \"input_ids\", not both");
+      if (!columns.text_pair.empty())
+        fail(where,
+             ": a pre-tokenized row (\"input_ids\") holds its pair in the ids; drop the text_pair column");
+      example.ids = encoding_from_json(row, where + ": ");
+    } else {
+      example.input.text = field(columns.text);
+      if (!columns.text_pair.empty()) example.input.text_pair = field(columns.text_pair);
+    }
     if (!columns.label.empty()) set_label(example, field(columns.label));
     examples.push_back(std::move(example));
   }

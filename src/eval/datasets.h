@@ -1,4 +1,5 @@
-// Local datasets: JSONL with text / pair / label fields, CSV (RFC 4180
+// Local datasets: JSONL with text / pair / label fields (or pre-tokenized
+// rows, below), CSV (RFC 4180
 // quoting) and TSV with a header row (GLUE layouts such as STS-B and SST-2).
 // A ColumnMapping with an empty label column reads an unlabelled dataset.
 // Loading from a pipeline config (label mapping, limit, hub exports) lives in
@@ -6,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,9 @@ struct LabelledExample {
   std::string label;       // classification label (empty when unlabelled)
   double score = 0;        // regression target (STS), when the label is a number
   bool has_score = false;  // the label column parsed completely as a number
+  // A pre-tokenized row (last, so brace-initialised rows stay as they were): the model reads these ids
+  // instead of `input`, so a model without tokenizer files (the shared oracles) can be evaluated.
+  std::optional<Encoding> ids;
 };
 
 struct ColumnMapping {
@@ -26,7 +31,10 @@ struct ColumnMapping {
   std::string label = "label";  // empty: unlabelled
 };
 
-// One JSON object per line; throws "<file>:<line>: ..." on a bad line.
+// One JSON object per line; throws "<file>:<line>: ..." on a bad line. A line
+// with "input_ids" (and optionally "token_type_ids", "attention_mask", as
+// `quantpipe tokenize` prints them) is pre-tokenized and has no text field;
+// a line with both is refused. Pre-tokenized rows take no text_pair column.
 std::vector<LabelledExample> read_jsonl_dataset(const std::filesystem::path& path,
                                                 const ColumnMapping& columns);
 

@@ -53,11 +53,24 @@ bool uses_head(const Model& model, EvalTask task) {
 
 // The examples as they are: logits through the classification head (`head`),
 // else embeddings.
+// The examples' encodings: pre-tokenized rows as they are, the rest through
+// the tokenizer (only touched when some row has text).
+std::vector<Encoding> encode_examples(const Model& model, std::span<const LabelledExample> examples,
+                                      int max_length) {
+  std::vector<TextInput> texts;
+  for (const LabelledExample& e : examples)
+    if (!e.ids) texts.push_back(e.input);
+  const std::vector<Encoding> tokenized =
+      texts.empty() ? std::vector<Encoding>{} : model.tokenize(texts, max_length);
+  std::vector<Encoding> encodings;
+  size_t next_text = 0;
+  for (const LabelledExample& e : examples) encodings.push_back(e.ids ? *e.ids : tokenized[next_text++]);
+  return encodings;
+}
+
 Pass direct_pass(const Model& model, std::span<const LabelledExample> examples, const RunOptions& run,
                  bool head) {
-  std::vector<TextInput> inputs;
-  for (const LabelledExample& e : examples) inputs.push_back(e.input);
-  const std::vector<Encoding> encodings = model.tokenize(inputs, run.max_length);
+  const std::vector<Encoding> encodings = encode_examples(model, examples, run.max_length);
   Pass pass;
   pass.tokens = tokens_of(encodings);
   pass.outputs.vectors = head ? model.logits_for_encodings(encodings, run.batch_size)
@@ -107,11 +120,24 @@ Pass run_pass(const Model& model, std::span<const LabelledExample> examples, con
   return direct_pass(model, examples, run, uses_head(model, spec.task));
 }
 
-void check_examples(const Model& model, const std::vector<LabelledExample>& examples, const EvalSpec& spec) {
+// Pre-tokenized rows feed the encoder directly: only tasks that run each row
+// as it is can take them, and they are never truncated behind the user's back.
+void check_pretokenized(const Encoding& ids, const EvalSpec& spec, int max_length, const std::string& where) {
+  if (spec.task == EvalTask::Similarity || spec.task == EvalTask::ZeroShot)
+    fail(where, "pre-tokenized rows (\"input_ids\") work for classification and unlabelled evaluation, not ",
+         to_string(spec.task), ", which builds its own inputs from text");
+  if (max_length > 0 && static_cast<int64_t>(ids.input_ids.size()) > max_length)
+    fail(where, ids.input_ids.size(), " pre-tokenized ids, more than max_length ", max_length,
+         " (pre-tokenized rows are not truncated)");
+}
+
+void check_examples(const Model& model, const std::vector<LabelledExample>& examples, const EvalSpec& spec,
+                    int max_length) {
   if (examples.empty()) fail("evaluation of ", model.path().string(), ": the dataset has no rows");
   for (size_t i = 0; i < examples.size(); ++i) {
     const LabelledExample& e = examples[i];
     const std::string where = cat("dataset '", spec.dataset, "' row ", i + 1, ": ");
+    if (e.ids) check_pretokenized(*e.ids, spec, max_length, where);
     if (spec.task == EvalTask::Similarity) {
       if (!e.input.text_pair) fail(where, "similarity needs a second text (text_pair column)");
       if (!e.has_score) fail(where, "similarity needs a numeric score, got '", e.label, "'");
@@ -235,7 +261,7 @@ int64_t model_weight_bytes(const std::filesystem::path& dir) {
 
 RunResult run_model(const Model& model, const std::vector<LabelledExample>& examples, const EvalSpec& spec,
                     const EvalOptions& options) {
-  check_examples(model, examples, spec);
+  check_examples(model, examples, spec, options.max_length);
   RunResult result;
   result.model_path = model.path().string();
   result.format = model.weight_format();
@@ -303,7 +329,15 @@ Comparison compare_runs(RunResult baseline, RunResult quantized, Model& baseline
   Comparison c;
   c.fidelity = compare_outputs(baseline.outputs, quantized.outputs);
   const size_t n = std::min(examples.size(), static_cast<size_t>(std::max(0, options.per_layer_examples)));
-  if (n > 0) {
+  const bool head = spec.task == EvalTask::ZeroShot || uses_head(baseline_model, spec.task);
+  const LayerPass layer_pass = head ? LayerPass::Classify : LayerPass::Embed;
+  const std::span<const LabelledExample> few(examples.data(), n);
+  if (std::any_of(few.begin(), few.end(), [](const LabelledExample& e) { return e.ids.has_value(); })) {
+    // Pre-tokenized rows (classification / unlabelled only, see check_pretokenized).
+    c.fidelity.per_layer =
+        compare_layers(baseline_model, quantized_model,
+                       encode_examples(baseline_model, few, options.max_length), layer_pass);
+  } else if (n > 0) {
     std::vector<TextInput> inputs;
     for (size_t i = 0; i < n; ++i) inputs.push_back(examples[i].input);
     if (spec.task == EvalTask::ZeroShot)
@@ -311,9 +345,8 @@ Comparison compare_runs(RunResult baseline, RunResult quantized, Model& baseline
         input.text_pair = fill_hypothesis(spec.hypothesis_template, spec.candidate_labels.front());
     if (spec.task == EvalTask::Similarity)
       for (TextInput& input : inputs) input.text_pair.reset();
-    const bool head = spec.task == EvalTask::ZeroShot || uses_head(baseline_model, spec.task);
-    c.fidelity.per_layer = compare_layers(baseline_model, quantized_model, inputs,
-                                          head ? LayerPass::Classify : LayerPass::Embed, options.max_length);
+    c.fidelity.per_layer =
+        compare_layers(baseline_model, quantized_model, inputs, layer_pass, options.max_length);
   }
   c.accuracy_drop_points = (baseline.primary - quantized.primary) * 100.0;
   c.speedup =

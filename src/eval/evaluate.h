@@ -66,7 +66,9 @@ struct EvalOptions {
 // One model on the examples; fills every RunResult field including outputs.
 // Throws qp::Error when the task does not fit the model or the data (no
 // examples, a similarity row without a pair or a numeric score, a labelled
-// task with an empty label, zero-shot without an entailment label).
+// task with an empty label, zero-shot without an entailment label, a
+// pre-tokenized row in a similarity or zero-shot task or longer than max_length).
+// Pre-tokenized rows (LabelledExample::ids) run as they are; the others are tokenized.
 RunResult run_model(const Model& model, const std::vector<LabelledExample>& examples, const EvalSpec& spec,
                     const EvalOptions& options);
 

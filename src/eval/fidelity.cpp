@@ -54,11 +54,10 @@ class CaptureSink final : public TensorSink {
   std::vector<std::pair<std::string, std::vector<float>>> tensors_;
 };
 
-CaptureSink capture(Model& model, const std::vector<TextInput>& inputs, LayerPass pass, int max_length) {
+CaptureSink capture(Model& model, const std::vector<Encoding>& encodings, LayerPass pass) {
   CaptureSink sink;
   model.set_tensor_sink(&sink);
   try {
-    const std::vector<Encoding> encodings = model.tokenize(inputs, max_length);
     const int batch = static_cast<int>(encodings.size());
     if (pass == LayerPass::Classify) {
       model.logits_for_encodings(encodings, batch);
@@ -109,12 +108,10 @@ Fidelity compare_outputs(const ModelOutputs& baseline, const ModelOutputs& quant
   return f;
 }
 
-std::vector<LayerFidelity> compare_layers(Model& baseline, Model& quantized,
-                                          const std::vector<TextInput>& inputs, LayerPass pass,
-                                          int max_length) {
-  if (inputs.empty()) return {};
-  const CaptureSink a = capture(baseline, inputs, pass, max_length);
-  const CaptureSink b = capture(quantized, inputs, pass, max_length);
+namespace {
+
+// Every intermediate both captures hold with the same size, in the baseline's order.
+std::vector<LayerFidelity> compare_captures(const CaptureSink& a, const CaptureSink& b) {
   std::vector<LayerFidelity> layers;
   for (const auto& [name, values] : a.tensors()) {
     const std::vector<float>* other = b.find(name);
@@ -128,6 +125,22 @@ std::vector<LayerFidelity> compare_layers(Model& baseline, Model& quantized,
     layers.push_back({name, cosine(values, *other), norm > 0 ? diff / norm : diff});
   }
   return layers;
+}
+
+}  // namespace
+
+std::vector<LayerFidelity> compare_layers(Model& baseline, Model& quantized,
+                                          const std::vector<TextInput>& inputs, LayerPass pass,
+                                          int max_length) {
+  if (inputs.empty()) return {};
+  return compare_captures(capture(baseline, baseline.tokenize(inputs, max_length), pass),
+                          capture(quantized, quantized.tokenize(inputs, max_length), pass));
+}
+
+std::vector<LayerFidelity> compare_layers(Model& baseline, Model& quantized,
+                                          const std::vector<Encoding>& encodings, LayerPass pass) {
+  if (encodings.empty()) return {};
+  return compare_captures(capture(baseline, encodings, pass), capture(quantized, encodings, pass));
 }
 
 }  // namespace qp::eval

@@ -32,5 +32,8 @@ enum class LayerPass { Classify, Embed };
 std::vector<LayerFidelity> compare_layers(Model& baseline, Model& quantized,
                                           const std::vector<TextInput>& inputs, LayerPass pass,
                                           int max_length);
+// The same on inputs already tokenized (pre-tokenized dataset rows).
+std::vector<LayerFidelity> compare_layers(Model& baseline, Model& quantized,
+                                          const std::vector<Encoding>& encodings, LayerPass pass);
 
 }  // namespace qp::eval

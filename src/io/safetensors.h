@@ -41,6 +41,11 @@ class TorchCheckpoint;  // io/torch_checkpoint.h
 class WeightStore {
  public:
   static WeightStore open_dir(const std::filesystem::path& dir);
+  // A store of tensor names without values, for asking an architecture's
+  // tensor table which layout (name prefix) a checkpoint holding these names
+  // has before any weight exists (the tiny-model writer). find() and
+  // require() see the names; load_f32 refuses, naming the tensor.
+  static WeightStore names_only(const std::filesystem::path& dir, const std::vector<std::string>& names);
 
   const TensorView* find(const std::string& name) const;
   // Throws "<dir>: missing tensor 'name'" when absent.
@@ -55,6 +60,7 @@ class WeightStore {
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::vector<std::shared_ptr<const TorchCheckpoint>> checkpoints_;
   std::map<std::string, const TensorView*> by_name_;
+  std::vector<std::unique_ptr<TensorView>> names_only_;  // views without data (names_only)
 };
 
 }  // namespace qp

@@ -88,6 +88,16 @@ WeightStore WeightStore::open_dir(const std::filesystem::path& dir) {
        "pytorch_model.bin.index.json");
 }
 
+WeightStore WeightStore::names_only(const std::filesystem::path& dir, const std::vector<std::string>& names) {
+  WeightStore store;
+  store.dir_ = dir;
+  for (const std::string& name : names) {
+    store.names_only_.push_back(std::make_unique<TensorView>(TensorView{name, DType::F32, {}, nullptr, 0}));
+    store.by_name_.emplace(name, store.names_only_.back().get());
+  }
+  return store;
+}
+
 const TensorView* WeightStore::find(const std::string& name) const {
   const auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : it->second;
@@ -101,6 +111,8 @@ const TensorView& WeightStore::require(const std::string& name) const {
 
 std::vector<float> WeightStore::load_f32(const std::string& name, const Shape& expected_shape) const {
   const TensorView& view = require(name);
+  if (!view.data)
+    fail(dir_.string(), ": tensor '", name, "' is a name without values (a store of names only)");
   if (view.shape != expected_shape)
     fail(dir_.string(), ": tensor '", name, "' has shape ", shape_string(view.shape), ", expected ",
          shape_string(expected_shape));

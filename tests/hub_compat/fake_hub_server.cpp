@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "fake_hub.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 
 int main(int argc, char** argv) try {
   if (argc == 3 && std::string(argv[1]) == "--write-tiny-st") {

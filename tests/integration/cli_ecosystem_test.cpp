@@ -15,7 +15,7 @@
 #include "../unit/io_test_util.h"
 #include "../unit/test_paths.h"
 #include "cli_runner.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "tiny_models_fixture.h"
 
 namespace qp {
@@ -40,7 +40,7 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
-// `tokens` word pieces: words of the tiny vocabulary (src/io/tiny_model.cpp) are one each.
+// `tokens` word pieces: words of the tiny vocabulary (src/models/tiny_model.cpp) are one each.
 std::string text_of_tokens(int tokens) {
   static const char* const kWords[] = {"the", "man", "work"};
   std::string text;

@@ -23,7 +23,7 @@
 #include "../unit/test_paths.h"
 #include "cli_runner.h"
 #include "core/thread_pool.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "tiny_models_fixture.h"
 
 namespace qp {

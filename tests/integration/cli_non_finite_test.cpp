@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "model_edit.h"
 
 namespace qp {

@@ -20,7 +20,7 @@
 #include "../unit/test_paths.h"
 #include "cli_runner.h"
 #include "core/build_info.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "tiny_models_fixture.h"
 
 namespace qp {

@@ -17,7 +17,7 @@
 #include "cli_runner.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "model_edit.h"
 
 namespace qp {

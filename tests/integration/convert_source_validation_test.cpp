@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cli_runner.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "model_edit.h"
 
 namespace qp {

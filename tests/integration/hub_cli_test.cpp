@@ -8,7 +8,7 @@
 #include "../unit/fake_dataset_viewer.h"
 #include "../unit/fake_hub.h"
 #include "cli_runner.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 
 namespace qp::test {
 namespace {

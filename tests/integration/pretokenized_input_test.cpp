@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "test_paths.h"
 
 namespace qp::test {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "cli_runner.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "quant/convert.h"
 #include "test_paths.h"
 

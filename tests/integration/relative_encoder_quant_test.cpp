@@ -12,7 +12,7 @@
 #include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "models/registry.h"
 #include "quant/convert.h"
 #include "quantpipe/model.h"

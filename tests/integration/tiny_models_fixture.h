@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "io_test_util.h"
 #include "test_paths.h"
 

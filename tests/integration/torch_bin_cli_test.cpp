@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cli_runner.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 
 namespace qp {
 namespace {

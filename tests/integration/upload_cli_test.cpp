@@ -12,7 +12,7 @@
 #include "../unit/fake_hub.h"
 #include "cli_runner.h"
 #include "io/hub_upload.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 
 namespace qp::test {
 namespace {

@@ -208,3 +208,51 @@ TEST_F(EvalDatasets, HubDatasetFromTheCache) {
 
 }  // namespace
 }  // namespace qp
+
+namespace qp {
+namespace {
+
+// Issue 14: rows as `quantpipe tokenize` prints them, for models without tokenizer files.
+TEST(EvalDatasetsPretokenized, JsonlRowsMayCarryInputIds) {
+  test::TempDir dir;
+  const fs::path path = dir.path() / "ids.jsonl";
+  test::write_bytes(path,
+                    "{\"input_ids\": [2, 7, 3], \"token_type_ids\": [0, 0, 1], \"label\": \"b\"}\n"
+                    "{\"text\": \"plain\", \"label\": \"a\"}\n"
+                    "{\"input_ids\": [2, 9, 0], \"attention_mask\": [1, 1, 0], \"label\": 1}\n");
+  const std::vector<LabelledExample> rows = read_jsonl_dataset(path, {});
+  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_TRUE(rows[0].ids);
+  EXPECT_EQ(rows[0].ids->input_ids, (std::vector<int32_t>{2, 7, 3}));
+  EXPECT_EQ(rows[0].ids->token_type_ids, (std::vector<int32_t>{0, 0, 1}));
+  EXPECT_EQ(rows[0].ids->attention_mask, (std::vector<int32_t>{1, 1, 1}));
+  EXPECT_EQ(rows[0].label, "b");
+  EXPECT_FALSE(rows[1].ids);
+  EXPECT_EQ(rows[1].input.text, "plain");
+  ASSERT_TRUE(rows[2].ids);
+  EXPECT_EQ(rows[2].ids->token_type_ids, (std::vector<int32_t>{0, 0, 0}));
+  EXPECT_EQ(rows[2].ids->attention_mask, (std::vector<int32_t>{1, 1, 0}));
+  EXPECT_TRUE(rows[2].has_score);
+}
+
+TEST(EvalDatasetsPretokenized, BadRowsAreRefusedByLineAndField) {
+  test::TempDir dir;
+  const auto error_for = [&](const std::string& line, const ColumnMapping& columns = {}) {
+    const fs::path path = dir.path() / "bad.jsonl";
+    test::write_bytes(path, line + "\n");
+    return [=] { read_jsonl_dataset(path, columns); };
+  };
+  test::expect_error(error_for("{\"text\": \"a\", \"input_ids\": [1], \"label\": 0}"),
+                     {"bad.jsonl:1", "either the text field 'text' or \"input_ids\""});
+  test::expect_error(error_for("{\"input_ids\": [1, -2], \"label\": 0}"),
+                     {"bad.jsonl:1", "\"input_ids\" holds -2"});
+  test::expect_error(error_for("{\"input_ids\": [1, 2], \"attention_mask\": [1], \"label\": 0}"),
+                     {"bad.jsonl:1", "\"attention_mask\" has 1 entries but \"input_ids\" has 2"});
+  test::expect_error(error_for("{\"input_ids\": [], \"label\": 0}"),
+                     {"bad.jsonl:1", "\"input_ids\" is empty"});
+  test::expect_error(error_for("{\"input_ids\": [1, 2], \"label\": 0}", {.text_pair = "pair"}),
+                     {"bad.jsonl:1", "drop the text_pair column"});
+}
+
+}  // namespace
+}  // namespace qp

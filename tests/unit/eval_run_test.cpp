@@ -16,8 +16,8 @@
 #include "eval/memory_sampler.h"
 #include "eval/stats.h"
 #include "eval/zero_shot.h"
-#include "io/tiny_model.h"
 #include "io_test_util.h"
+#include "models/tiny_model.h"
 #include "test_paths.h"
 
 namespace qp {
@@ -266,6 +266,61 @@ TEST_F(EvalRun, SpeedupIsMeasuredInAlternationOnTheSameRows) {
                          b, rows, spec, options);
   EXPECT_FALSE(plain.speed_check.has_value());
   EXPECT_DOUBLE_EQ(plain.speedup, plain.quantized.queries_per_minute / plain.baseline.queries_per_minute);
+}
+
+}  // namespace
+}  // namespace qp
+
+namespace qp {
+namespace {
+
+// Pre-tokenized rows (issue 14) are what the tokenizer would have made of the
+// text: the same rows as ids score, agree and compare layer by layer exactly
+// as the text rows do.
+TEST_F(EvalRun, PretokenizedRowsRunAsTheirText) {
+  Model model = Model::load(classifier_dir(), {1});
+  const std::vector<LabelledExample> text_rows = examples(4);
+  std::vector<TextInput> inputs;
+  for (const LabelledExample& e : text_rows) inputs.push_back(e.input);
+  const std::vector<Encoding> encodings = model.tokenize(inputs);
+  std::vector<LabelledExample> id_rows = text_rows;
+  for (size_t i = 0; i < id_rows.size(); ++i) {
+    id_rows[i].input = {};
+    id_rows[i].ids = encodings[i];
+  }
+  id_rows[1] = text_rows[1];  // a text row among them is tokenized as before
+  const eval::EvalSpec spec{.task = eval::EvalTask::Classification, .dataset = "tiny"};
+  const eval::EvalOptions options{
+      .batch_size = 4, .latency_queries = 1, .per_layer_examples = 3, .speed_rounds = 0};
+  eval::RunResult from_text = eval::run_model(model, text_rows, spec, options);
+  eval::RunResult from_ids = eval::run_model(model, id_rows, spec, options);
+  EXPECT_EQ(from_ids.outputs.vectors, from_text.outputs.vectors);
+  EXPECT_EQ(from_ids.outputs.predicted, from_text.outputs.predicted);
+  EXPECT_EQ(from_ids.tokens, from_text.tokens);
+  EXPECT_EQ(from_ids.metrics, from_text.metrics);
+  Model other = Model::load(classifier_dir(), {1});
+  const eval::Comparison c =
+      eval::compare_runs(std::move(from_text), std::move(from_ids), model, other, id_rows, spec, options);
+  EXPECT_EQ(c.fidelity.max_abs_diff, 0.0);
+  ASSERT_GE(c.fidelity.per_layer.size(), 4u);
+  for (const eval::LayerFidelity& layer : c.fidelity.per_layer)
+    EXPECT_EQ(layer.relative_mse, 0.0) << layer.name;
+}
+
+TEST_F(EvalRun, PretokenizedRowsAreRefusedWhereTheyCannotRun) {
+  Model model = Model::load(classifier_dir(), {1});
+  std::vector<LabelledExample> rows = examples(2);
+  rows[1].ids = Encoding{{2, 10, 11, 3}, {0, 0, 0, 0}, {1, 1, 1, 1}};
+  const eval::EvalOptions options{.latency_queries = 0};
+  test::expect_error(
+      [&] { eval::run_model(model, rows, {.task = eval::EvalTask::Similarity, .dataset = "d"}, options); },
+      {"dataset 'd' row 2", "pre-tokenized", "not similarity"});
+  test::expect_error(
+      [&] {
+        eval::run_model(model, rows, {.task = eval::EvalTask::Classification, .dataset = "d"},
+                        {.max_length = 3, .latency_queries = 0});
+      },
+      {"dataset 'd' row 2", "4 pre-tokenized ids, more than max_length 3"});
 }
 
 }  // namespace

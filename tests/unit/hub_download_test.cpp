@@ -12,7 +12,7 @@
 #include "fake_hub.h"
 #include "io/hub_cache.h"
 #include "io/sha256_file.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "io/transfer_progress.h"
 #include "io_test_util.h"
 #include "quantpipe/model.h"

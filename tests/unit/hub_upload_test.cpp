@@ -14,7 +14,7 @@
 #include "core/error.h"
 #include "fake_hub.h"
 #include "io/base64.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "pipeline/model_card.h"
 #include "quant/convert.h"
 #include "test_paths.h"

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "io_test_util.h"
 #include "test_paths.h"
 

@@ -9,7 +9,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "io_test_util.h"
 #include "quant/convert.h"
 #include "quant/scheme.h"

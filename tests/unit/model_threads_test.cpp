@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "quantpipe/model.h"
 #include "test_paths.h"
 

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "io/hub_cache.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "pipeline/config.h"
 #include "pipeline/dataset_source.h"
 #include "pipeline/job_state.h"

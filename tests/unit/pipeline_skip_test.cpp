@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "pipeline/config.h"
 #include "pipeline/job_state.h"
 #include "pipeline/plan.h"

@@ -1,4 +1,4 @@
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 
 #include <gtest/gtest.h>
 
@@ -146,6 +146,17 @@ TEST(TinyBert, RefusesNonEmptyDirectoryAndBadSpecs) {
                {(tmp.path() / "no" / "parent").string(), "cannot create temporary directory"});
   EXPECT_FALSE(std::filesystem::exists(tmp.path() / "x"));
   EXPECT_TRUE(test::temp_leftovers(tmp.path()).empty());
+}
+
+// The writer asks the tensor table for names through a store of names only:
+// the table sees the layout, and nothing can read values that are not there.
+TEST(TinyBert, StoreOfNamesOnlyHasNamesButNoValues) {
+  const WeightStore store = WeightStore::names_only("/nowhere", {"bert.embeddings.word_embeddings.weight"});
+  EXPECT_NE(store.find("bert.embeddings.word_embeddings.weight"), nullptr);
+  EXPECT_EQ(store.find("embeddings.word_embeddings.weight"), nullptr);
+  EXPECT_EQ(store.names(), std::vector<std::string>{"bert.embeddings.word_embeddings.weight"});
+  expect_error([&] { store.load_f32("bert.embeddings.word_embeddings.weight", {}); },
+               {"/nowhere", "bert.embeddings.word_embeddings.weight", "without values"});
 }
 
 }  // namespace

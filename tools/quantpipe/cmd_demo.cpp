@@ -12,7 +12,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "example_texts.h"
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 #include "pipeline/workspace.h"
 #include "pipeline_command.h"
 #include "run_options.h"

@@ -1,4 +1,4 @@
-#include "io/tiny_model.h"
+#include "models/tiny_model.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -14,7 +14,11 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "core/tensor.h"
+#include "io/model_dir.h"
+#include "io/safetensors.h"
 #include "io/safetensors_writer.h"
+#include "models/registry.h"
+#include "models/tensor_table.h"
 
 namespace qp {
 namespace {
@@ -122,76 +126,55 @@ struct TinyTensor {
   std::vector<std::byte> bytes;
 };
 
-class TensorMaker {
- public:
-  TensorMaker(const TinyBertSpec& spec, std::string prefix) : spec_(spec), prefix_(std::move(prefix)) {}
-
-  void normal(const std::string& name, Shape shape, double mean, double stddev) {
-    TinyTensor t;
-    t.name = prefix_ + name;
-    t.shape = std::move(shape);
-    Rng rng(spec_.seed ^ name_hash(t.name));
-    const int64_t n = shape_numel(t.shape);
-    std::vector<float> values(static_cast<size_t>(n));
-    for (float& v : values) v = static_cast<float>(mean + stddev * rng.normalish());
-    t.bytes = encode(values);
-    tensors_.push_back(std::move(t));
-  }
-  void linear(const std::string& name, int out, int in) {
-    normal(name + ".weight", {out, in}, 0.0, 0.02);
-    normal(name + ".bias", {out}, 0.0, 0.02);
-  }
-  void layer_norm(const std::string& name, int width) {
-    normal(name + ".weight", {width}, 1.0, 0.02);
-    normal(name + ".bias", {width}, 0.0, 0.02);
-  }
-  void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
-  const std::vector<TinyTensor>& tensors() const { return tensors_; }
-
- private:
-  std::vector<std::byte> encode(const std::vector<float>& values) const {
-    std::vector<std::byte> out(values.size() * dtype_size(spec_.dtype));
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (spec_.dtype == DType::F16) {
-        const uint16_t h = f32_to_f16(values[i]);
-        std::memcpy(out.data() + 2 * i, &h, 2);
-      } else {
-        std::memcpy(out.data() + 4 * i, &values[i], 4);
-      }
+// Values of one tensor: pseudo-random from the seed and the tensor's name, so
+// a tensor keeps its values whatever else the model holds; stored in the spec dtype.
+TinyTensor make_tensor(const TinyBertSpec& spec, std::string name, Shape shape, double mean) {
+  TinyTensor t;
+  t.name = std::move(name);
+  t.shape = std::move(shape);
+  Rng rng(spec.seed ^ name_hash(t.name));
+  std::vector<float> values(static_cast<size_t>(shape_numel(t.shape)));
+  for (float& v : values) v = static_cast<float>(mean + 0.02 * rng.normalish());
+  t.bytes.resize(values.size() * dtype_size(spec.dtype));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (spec.dtype == DType::F16) {
+      const uint16_t h = f32_to_f16(values[i]);
+      std::memcpy(t.bytes.data() + 2 * i, &h, 2);
+    } else {
+      std::memcpy(t.bytes.data() + 4 * i, &values[i], 4);
     }
-    return out;
   }
+  return t;
+}
 
-  const TinyBertSpec& spec_;
-  std::string prefix_;
-  std::vector<TinyTensor> tensors_;
-};
+// Heads are written only for a model with labels; every other declared
+// module (the optional pooler too, as BertModel saves it) always.
+bool writes_module(const TensorDecl& decl, int num_labels) {
+  const bool head = decl.role == TensorRole::HeadOut || decl.role == TensorRole::HeadDense;
+  return decl.required || !head || num_labels > 0;
+}
 
-std::vector<TinyTensor> make_weights(const TinyBertSpec& spec, int vocab) {
-  const bool classifier = spec.num_labels > 0;
-  TensorMaker make(spec, classifier ? "bert." : "");
-  const int h = spec.hidden;
-  make.normal("embeddings.word_embeddings.weight", {vocab, h}, 0.0, 0.02);
-  make.normal("embeddings.position_embeddings.weight", {spec.max_positions, h}, 0.0, 0.02);
-  make.normal("embeddings.token_type_embeddings.weight", {2, h}, 0.0, 0.02);
-  make.layer_norm("embeddings.LayerNorm", h);
-  for (int i = 0; i < spec.layers; ++i) {
-    const std::string layer = "encoder.layer." + std::to_string(i) + ".";
-    make.linear(layer + "attention.self.query", h, h);
-    make.linear(layer + "attention.self.key", h, h);
-    make.linear(layer + "attention.self.value", h, h);
-    make.linear(layer + "attention.output.dense", h, h);
-    make.layer_norm(layer + "attention.output.LayerNorm", h);
-    make.linear(layer + "intermediate.dense", spec.intermediate, h);
-    make.linear(layer + "output.dense", h, spec.intermediate);
-    make.layer_norm(layer + "output.LayerNorm", h);
+// The architecture's tensor table names and shapes every tensor (a head's
+// open dimension is the label count); values by role: a norm's scale around
+// 1, everything else around 0, all with spread 0.02 as initializer_range.
+// The checkpoint layout is the one transformers saves for the class in
+// config.json: a sequence classifier nests the body under "bert.", a bare
+// BertModel does not; the table learns it from a store holding only the
+// first embedding's name.
+std::vector<TinyTensor> make_weights(const std::filesystem::path& dir, const TinyBertSpec& spec) {
+  const std::string prefix = spec.num_labels > 0 ? "bert." : "";
+  const WeightStore layout = WeightStore::names_only(dir, {prefix + "embeddings.word_embeddings.weight"});
+  const TensorTable table = declare_tensors(read_model_dir(dir), layout);
+  std::vector<TinyTensor> tensors;
+  for (const TensorDecl& decl : table.modules) {
+    if (!writes_module(decl, spec.num_labels)) continue;
+    Shape shape = decl.shape;
+    for (int64_t& dim : shape)
+      if (dim == kAnyDim) dim = spec.num_labels;
+    tensors.push_back(make_tensor(spec, decl.weight(), shape, role_info(decl.role).is_norm ? 1.0 : 0.0));
+    if (decl.bias) tensors.push_back(make_tensor(spec, decl.bias_name(), {shape.front()}, 0.0));
   }
-  make.linear("pooler.dense", h, h);
-  if (classifier) {
-    make.set_prefix("");
-    make.linear("classifier", spec.num_labels, h);
-  }
-  return make.tensors();
+  return tensors;
 }
 
 json make_config(const TinyBertSpec& spec, int vocab) {
@@ -296,12 +279,13 @@ void write_contents(const std::filesystem::path& dir, const TinyBertSpec& spec) 
                                        all_words.begin() + (spec.vocab ? spec.vocab : all_words.size()));
   const int vocab_size = static_cast<int>(vocab.size());
 
-  const std::vector<TinyTensor> tensors = make_weights(spec, vocab_size);
+  // config.json first: the tensor table is read from it.
+  write_file_atomic(dir / "config.json", make_config(spec, vocab_size).dump(2) + "\n");
+  const std::vector<TinyTensor> tensors = make_weights(dir, spec);
   std::vector<TensorToWrite> to_write;
   to_write.reserve(tensors.size());
   for (const TinyTensor& t : tensors) to_write.push_back({t.name, spec.dtype, t.shape, t.bytes});
   write_safetensors(dir / "model.safetensors", to_write, {{"format", "pt"}});
-  write_file_atomic(dir / "config.json", make_config(spec, vocab_size).dump(2) + "\n");
   write_tokenizer_files(dir, spec, vocab);
   if (spec.sentence_transformer) write_sentence_transformer_files(dir, spec);
 }

@@ -1,5 +1,7 @@
 // Tiny random BERT models in Hugging Face layout, made by code for tests and
-// demos: config.json, model.safetensors (HF tensor names), vocab.txt,
+// demos: config.json, model.safetensors (HF tensor names and shapes from the
+// architecture's tensor table, models/registry.h; here in models/ because it
+// reads that table, while io/ stays below models/), vocab.txt,
 // tokenizer_config.json, special_tokens_map.json and, when asked, the
 // sentence-transformers files (modules.json, 1_Pooling/config.json with mean
 // pooling, Normalize). Weights are pseudo-random from the seed, identical on
