@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "eval/metrics.h"
-#include "models/encoder.h"
+#include "quantpipe/types.h"
 
 namespace qp::eval {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "models/encoder.h"
+#include "quantpipe/types.h"
 
 namespace qp {
 
