@@ -33,7 +33,8 @@ int entailment_index(const Model& model) {
 
 ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::string>& texts,
                                   const std::vector<std::string>& candidate_labels,
-                                  const std::string& hypothesis_template, const RunOptions& options) {
+                                  const std::string& hypothesis_template, const RunOptions& options,
+                                  bool multi_label) {
   if (candidate_labels.empty()) fail("zero-shot: no candidate labels");
   const int entailment = entailment_index(model);
   std::vector<std::string> hypotheses;
@@ -48,11 +49,21 @@ ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::str
   for (const Encoding& encoding : encodings) result.tokens += count_tokens(encoding);
   const std::vector<std::vector<float>> logits = model.logits_for_encodings(encodings, options.batch_size);
   const size_t k = candidate_labels.size();
+  const size_t num_labels = model.labels().size();
+  const size_t contradiction = entailment == 0 ? num_labels - 1 : 0;
   for (size_t t = 0; t < texts.size(); ++t) {
     std::vector<float> row;
     row.reserve(k);
     for (size_t c = 0; c < k; ++c) row.push_back(logits[t * k + c][static_cast<size_t>(entailment)]);
     Classification c = classification_from_logits(row, candidate_labels);
+    if (multi_label || k == 1)
+      for (size_t j = 0; j < k; ++j) {
+        // softmax([contradiction, entailment])[1], computed stably
+        const float versus = logits[t * k + j][contradiction];
+        c.scores[j] = 1.0f / (1.0f + std::exp(versus - row[j]));
+        if (c.has_label() && c.scores[j] > c.scores[static_cast<size_t>(c.label_index)])
+          c.label_index = static_cast<int>(j);
+      }
     const bool finite =
         std::all_of(c.scores.begin(), c.scores.end(), [](float v) { return std::isfinite(v); });
     result.predicted.push_back(finite ? c.label_index : -1);

@@ -1,9 +1,12 @@
 // Zero-shot classification with an NLI model, as the Hugging Face
-// zero-shot-classification pipeline does it with multi_label=False: each text
-// is paired with the hypothesis template filled with each candidate label
-// (premise = text, hypothesis = "This example is {label}."), the model's
-// entailment logit is taken for every pair, and the scores of one text are
-// the softmax of its entailment logits across the candidate labels.
+// zero-shot-classification pipeline does it: each text is paired with the
+// hypothesis template filled with each candidate label (premise = text,
+// hypothesis = "This example is {label}."). With multi_label=False the scores
+// of one text are the softmax of its entailment logits across the candidate
+// labels; with multi_label=True (or a single candidate) each label's score is
+// the softmax of its own [contradiction, entailment] logits, where, as in the
+// pipeline, "contradiction" is the first label, or the last when entailment
+// is the first.
 #pragma once
 
 #include <string>
@@ -34,6 +37,7 @@ struct ZeroShotResult {
 // options.batch_size. Throws when there are no candidate labels.
 ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::string>& texts,
                                   const std::vector<std::string>& candidate_labels,
-                                  const std::string& hypothesis_template, const RunOptions& options);
+                                  const std::string& hypothesis_template, const RunOptions& options,
+                                  bool multi_label = false);
 
 }  // namespace qp::eval

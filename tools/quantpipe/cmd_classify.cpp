@@ -2,12 +2,14 @@
 // {"label", "scores": [{"label", "score"}, …], "logits"}, in input order,
 // written batch by batch as the input streams in.
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "checked_output.h"
 #include "command.h"
 #include "core/log.h"
+#include "eval/zero_shot.h"
 #include "io/tensor_dump.h"
 #include "progress_line.h"
 #include "run_options.h"
@@ -34,13 +36,102 @@ nlohmann::ordered_json labelled_scores(const Classification& c, const std::vecto
   return scores;
 }
 
+struct ZeroShotArgs {
+  std::string labels;  // comma-separated; empty: plain classification
+  std::string hypothesis_template = "This example is {}.";
+  bool multi_label = false;
+};
+
+std::vector<std::string> split_labels(const std::string& text) {
+  std::vector<std::string> labels;
+  std::string current;
+  for (char c : text + ",") {
+    if (c != ',') {
+      current += c;
+      continue;
+    }
+    const size_t begin = current.find_first_not_of(' '), end = current.find_last_not_of(' ');
+    if (begin != std::string::npos) labels.push_back(current.substr(begin, end - begin + 1));
+    current.clear();
+  }
+  if (labels.empty())
+    fail("--zero-shot: no candidate labels in '", text, "' (expected e.g. \"politics,sports\")");
+  return labels;
+}
+
+// As transformers' zero-shot-classification pipeline prints a result: the
+// text, then the candidate labels and their scores, highest first.
+nlohmann::ordered_json zero_shot_json(const std::string& text, const std::vector<std::string>& labels,
+                                      const std::vector<float>& scores) {
+  std::vector<size_t> order(labels.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  nlohmann::ordered_json out = {
+      {"sequence", text}, {"labels", nlohmann::json::array()}, {"scores", nlohmann::json::array()}};
+  for (size_t i : order) {
+    out["labels"].push_back(labels[i]);
+    if (std::isfinite(scores[i]))
+      out["scores"].push_back(scores[i]);
+    else
+      out["scores"].push_back(nullptr);
+  }
+  return out;
+}
+
+int run_zero_shot(const Model& model, const ModelRunArgs& args, const ZeroShotArgs& zero_shot) {
+  const std::vector<std::string> labels = split_labels(zero_shot.labels);
+  eval::fill_hypothesis(zero_shot.hypothesis_template, "x");  // a template without {} fails before any work
+  TextInputReader reader(args.input);
+  std::vector<InputRecord> batch;
+  NonFiniteResults non_finite(reader.name());
+  ProgressLine progress("classify", "inputs");
+  // Each text runs once per label: batches of texts sized so the pairs fill a batch.
+  const size_t texts_per_batch = std::max<size_t>(1, static_cast<size_t>(args.batch_size) / labels.size());
+  while (reader.next_batch(batch, texts_per_batch)) {
+    std::vector<std::string> texts;
+    for (const InputRecord& record : batch) {
+      if (record.ids || record.input.text_pair)
+        fail(reader.name(), ":", record.line_number,
+             ": zero-shot reads single texts (the hypothesis is made from each label), not pairs or ids");
+      texts.push_back(record.input.text);
+    }
+    const eval::ZeroShotResult result = eval::zero_shot_classify(
+        model, texts, labels, zero_shot.hypothesis_template, args.run_options(), zero_shot.multi_label);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      non_finite.add(batch[i], result.predicted[i] >= 0);
+      std::cout << zero_shot_json(texts[i], labels, result.scores[i])
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                << "\n";
+    }
+    progress.add(static_cast<int64_t>(batch.size()));
+    if (!reader.ready()) flush_results();
+  }
+  progress.clear();
+  flush_results();
+  non_finite.finish();
+  return 0;
+}
+
 }  // namespace
 
 Action configure_classify(CLI::App& app) {
   auto args = std::make_shared<ModelRunArgs>();
   add_model_run_options(app, *args);
-  return [args] {
+  auto zero_shot = std::make_shared<ZeroShotArgs>();
+  app.add_option("--zero-shot", zero_shot->labels,
+                 "Zero-shot classification with an NLI model: the candidate labels, comma-separated "
+                 "(\"politics,sports,science\"); prints {\"sequence\", \"labels\", \"scores\"} per text, as "
+                 "transformers' zero-shot-classification pipeline");
+  app.add_option("--hypothesis-template", zero_shot->hypothesis_template,
+                 "With --zero-shot: the hypothesis, {} replaced by each label")
+      ->capture_default_str();
+  app.add_flag("--multi-label", zero_shot->multi_label,
+               "With --zero-shot: score each label on its own (entailment vs contradiction) instead of a "
+               "softmax across the labels");
+  return [args, zero_shot] {
+    if (zero_shot->labels.empty() && zero_shot->multi_label) fail("--multi-label needs --zero-shot LABELS");
     Model model = Model::load(resolve_model_source(args->model), {args->threads});
+    if (!zero_shot->labels.empty()) return run_zero_shot(model, *args, *zero_shot);
     TensorDumpSink dump;
     if (!args->dump_tensors.empty()) model.set_tensor_sink(&dump);
     const int max_length = resolve_max_length(model, args->max_length);
