@@ -16,6 +16,8 @@
 namespace qp {
 namespace {
 
+constexpr double kDefaultLocalRopeTheta = 10000.0;
+
 struct ModernBertConfig {
   LayerShape layer;
   int layers = 0, vocab = 0, max_positions = 0;
@@ -46,11 +48,13 @@ ModernBertConfig read_config(const ModelDir& model, const WeightStore& weights) 
   require_gelu_activation(where, config_string_or(model, "classifier_activation", "gelu"));
   c.global_every = config_int_or(model, "global_attn_every_n_layers", 3);
   if (c.global_every <= 0) fail(where, ": global_attn_every_n_layers must be positive, got ", c.global_every);
-  const int window = config_int_or(model, "local_attention", 128);
-  if (window < 0) fail(where, ": local_attention must not be negative, got ", window);
-  c.half_window = window / 2;
+  c.half_window = config_int_or(model, "local_attention", 128) / 2;
   c.global_theta = config_double_or(model, "global_rope_theta", 160000.0);
-  c.local_theta = config_double_or(model, "local_rope_theta", c.global_theta);
+  // As transformers' ModernBertConfig: an absent key means 10000, an explicit
+  // null means the local layers use the global theta.
+  c.local_theta = model.config.contains("local_rope_theta")
+                      ? config_double_or(model, "local_rope_theta", c.global_theta)
+                      : kDefaultLocalRopeTheta;
   c.norm_bias = config_bool_or(model, "norm_bias", false);
   c.attention_bias = config_bool_or(model, "attention_bias", false);
   c.mlp_bias = config_bool_or(model, "mlp_bias", false);
