@@ -1,5 +1,6 @@
 #include "models/layer_parts.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -16,14 +17,22 @@ TransformerLayer TransformerLayer::load(const WeightStore& weights, const Tensor
   const int h = shape.hidden, i = shape.intermediate;
   const auto module = [&](TensorRole role) -> const TensorDecl& { return table.require(role, index); };
   TransformerLayer layer;
-  layer.attention.qkv = load_stacked_linear(
-      weights,
-      {module(TensorRole::AttnQ).module, module(TensorRole::AttnK).module, module(TensorRole::AttnV).module},
-      h, h);
+  if (shape.fused_qkv)
+    layer.attention.qkv =
+        load_linear(weights, module(TensorRole::AttnQ).module, 3 * h, h, module(TensorRole::AttnQ).bias);
+  else
+    layer.attention.qkv =
+        load_stacked_linear(weights,
+                            {module(TensorRole::AttnQ).module, module(TensorRole::AttnK).module,
+                             module(TensorRole::AttnV).module},
+                            h, h);
   layer.attention.out =
       load_linear(weights, module(TensorRole::AttnOut).module, h, h, module(TensorRole::AttnOut).bias);
-  layer.attn_norm = load_norm(weights, module(TensorRole::AttnNorm), h, shape.eps);
-  layer.ffn.up = load_linear(weights, module(TensorRole::FfnUp).module, i, h, module(TensorRole::FfnUp).bias);
+  if (const TensorDecl* norm = table.find(TensorRole::AttnNorm, index))
+    layer.attn_norm = load_norm(weights, *norm, h, shape.eps);
+  const int up_rows = shape.fused_gate_up ? 2 * i : i;
+  layer.ffn.up =
+      load_linear(weights, module(TensorRole::FfnUp).module, up_rows, h, module(TensorRole::FfnUp).bias);
   if (const TensorDecl* gate = table.find(TensorRole::FfnGate, index))
     layer.ffn.gate = load_linear(weights, gate->module, i, h, gate->bias);
   layer.ffn.down =
@@ -42,10 +51,11 @@ void layer_norm(const LayerNormParams& norm, const float* x, const float* residu
 // out = Attn(x) for the packed batch, through the score hook when there is one.
 void self_attention(const AttentionPart& part, const LayerShape& shape, const EncoderBatch& batch,
                     const float* x, float* out, ThreadPool& pool, TensorSink* sink, const std::string& name,
-                    int index, const ScoreHook* hook) {
+                    int index, const ScoreHook* hook, const QkTransform* qk) {
   const int t = batch.total_tokens(), h = shape.hidden, head_dim = shape.head_dim();
   std::vector<float> qkv(static_cast<size_t>(t) * 3 * h);
   part.qkv->forward(x, t, qkv.data(), pool);
+  if (qk) qk->apply({qkv.data(), qkv.data() + h, 3 * h, shape.heads, head_dim, index, &batch});
   emit(sink, name + "attn_qkv", qkv, 3 * h);
   std::vector<float> context(static_cast<size_t>(t) * h);
   kernels::ScoreBias bias;
@@ -64,7 +74,15 @@ void self_attention(const AttentionPart& part, const LayerShape& shape, const En
 void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, int t, float* out,
                   ThreadPool& pool, TensorSink* sink, const std::string& name) {
   std::vector<float> up(static_cast<size_t>(t) * shape.intermediate);
-  if (part.gate) {
+  if (shape.fused_gate_up) {
+    const size_t i = static_cast<size_t>(shape.intermediate);
+    std::vector<float> both(up.size() * 2);
+    part.up->forward(x, t, both.data(), pool);
+    for (size_t r = 0; r < static_cast<size_t>(t); ++r) std::copy_n(&both[r * 2 * i], i, &up[r * i]);
+    kernels::gelu(up.data(), static_cast<int64_t>(up.size()), pool);
+    for (size_t r = 0; r < static_cast<size_t>(t); ++r)
+      for (size_t j = 0; j < i; ++j) up[r * i + j] *= both[r * 2 * i + i + j];
+  } else if (part.gate) {
     std::vector<float> gate(up.size());
     part.gate->forward(x, t, gate.data(), pool, kernels::Epilogue::Gelu);
     part.up->forward(x, t, up.data(), pool);
@@ -81,12 +99,14 @@ void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, 
 }  // namespace
 
 void TransformerLayer::forward(const LayerShape& shape, const EncoderBatch& batch, std::vector<float>& hidden,
-                               ThreadPool& pool, TensorSink* sink, int index, const ScoreHook* hook) const {
+                               ThreadPool& pool, TensorSink* sink, int index, const ScoreHook* hook,
+                               const QkTransform* qk) const {
   const int t = batch.total_tokens(), h = shape.hidden;
   const std::string name = "layer." + std::to_string(index) + ".";
   std::vector<float> projected(static_cast<size_t>(t) * h);
   if (shape.placement == NormPlacement::Post) {
-    self_attention(attention, shape, batch, hidden.data(), projected.data(), pool, sink, name, index, hook);
+    self_attention(attention, shape, batch, hidden.data(), projected.data(), pool, sink, name, index, hook,
+                   qk);
     emit(sink, name + "attn_out", projected, h);
     layer_norm(attn_norm, projected.data(), hidden.data(), hidden.data(), t, h, pool);
     emit(sink, name + "attn_norm", hidden, h);
@@ -94,9 +114,13 @@ void TransformerLayer::forward(const LayerShape& shape, const EncoderBatch& batc
     layer_norm(ffn_norm, projected.data(), hidden.data(), hidden.data(), t, h, pool);
   } else {
     std::vector<float> normed(hidden.size());
-    layer_norm(attn_norm, hidden.data(), nullptr, normed.data(), t, h, pool);
+    if (attn_norm.gamma.empty())
+      normed = hidden;
+    else
+      layer_norm(attn_norm, hidden.data(), nullptr, normed.data(), t, h, pool);
     emit(sink, name + "attn_norm", normed, h);
-    self_attention(attention, shape, batch, normed.data(), projected.data(), pool, sink, name, index, hook);
+    self_attention(attention, shape, batch, normed.data(), projected.data(), pool, sink, name, index, hook,
+                   qk);
     emit(sink, name + "attn_out", projected, h);
     for (size_t j = 0; j < hidden.size(); ++j) hidden[j] += projected[j];
     layer_norm(ffn_norm, hidden.data(), nullptr, normed.data(), t, h, pool);
@@ -132,10 +156,12 @@ std::vector<TransformerLayer> load_layers(const WeightStore& weights, const Tens
 
 void run_layers(const std::vector<TransformerLayer>& layers, const LayerShape& shape,
                 const EncoderBatch& batch, std::vector<float>& hidden, ThreadPool& pool, TensorSink* sink,
-                const std::function<const ScoreHook*(int)>& hook_for) {
+                const std::function<const ScoreHook*(int)>& hook_for,
+                const std::function<const QkTransform*(int)>& qk_for) {
   for (size_t i = 0; i < layers.size(); ++i) {
     const int index = static_cast<int>(i);
-    layers[i].forward(shape, batch, hidden, pool, sink, index, hook_for ? hook_for(index) : nullptr);
+    layers[i].forward(shape, batch, hidden, pool, sink, index, hook_for ? hook_for(index) : nullptr,
+                      qk_for ? qk_for(index) : nullptr);
   }
 }
 

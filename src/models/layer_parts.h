@@ -45,6 +45,26 @@ class ScoreHook {
   virtual void add_bias(const ScoreContext& context, int seq, int head, float* scores) const = 0;
 };
 
+// What a q/k transform sees: the batch's projected queries and keys, in place
+// (row stride `ld`; head h at columns h·head_dim), before the scores.
+struct QkContext {
+  float* q = nullptr;
+  float* k = nullptr;
+  int ld = 0;
+  int heads = 0;
+  int head_dim = 0;
+  int layer = 0;
+  const EncoderBatch* batch = nullptr;
+};
+
+// Transforms the projected queries and keys before attention (rotary
+// position embeddings).
+class QkTransform {
+ public:
+  virtual ~QkTransform() = default;
+  virtual void apply(const QkContext& context) const = 0;
+};
+
 enum class NormPlacement { Post, Pre };
 enum class Activation { Gelu };
 
@@ -56,6 +76,11 @@ struct LayerShape {
   NormPlacement placement = NormPlacement::Post;
   // Softmax scale: 1/sqrt(head_dim · score_scale_factor) (DeBERTa: 1 + relative terms).
   float score_scale_factor = 1.0f;
+  // One fused [3H × H] query/key/value module under the attn_q role (ModernBERT's Wqkv).
+  bool fused_qkv = false;
+  // One fused [2I × H] module under the ffn_up role whose first I outputs are
+  // activated and multiply the last I (ModernBERT's Wi): a gated FFN.
+  bool fused_gate_up = false;
 
   int head_dim() const { return hidden / heads; }
 };
@@ -66,14 +91,14 @@ struct AttentionPart {
 };
 
 struct FfnPart {
-  LinearPtr up;    // [I × H]
+  LinearPtr up;    // [I × H]; [2I × H] when fused_gate_up (act(first half) · second half)
   LinearPtr gate;  // [I × H] when gated (act(gate) · up), else null
   LinearPtr down;  // [H × I]
 };
 
 struct TransformerLayer {
   AttentionPart attention;
-  LayerNormParams attn_norm;
+  LayerNormParams attn_norm;  // empty (identity) when the table has no attn_norm for the layer
   FfnPart ffn;
   LayerNormParams ffn_norm;
 
@@ -85,7 +110,8 @@ struct TransformerLayer {
   // Intermediates "layer.<index>.attn_qkv", "attn_context", "attn_out", "attn_norm", "ffn_up",
   // "ffn_down", "out" go to the sink.
   void forward(const LayerShape& shape, const EncoderBatch& batch, std::vector<float>& hidden,
-               ThreadPool& pool, TensorSink* sink, int index, const ScoreHook* hook = nullptr) const;
+               ThreadPool& pool, TensorSink* sink, int index, const ScoreHook* hook = nullptr,
+               const QkTransform* qk = nullptr) const;
 };
 
 // How an architecture names one layer's modules, relative to
@@ -105,10 +131,12 @@ void declare_layers(TensorTable& table, const std::string& prefix, const LayerMo
 std::vector<TransformerLayer> load_layers(const WeightStore& weights, const TensorTable& table, int count,
                                           const LayerShape& shape);
 
-// Runs the layers in order; `hook_for(layer)` gives each layer's score hook (may return null).
+// Runs the layers in order; `hook_for(layer)` gives each layer's score hook and
+// `qk_for(layer)` its q/k transform (either may return null).
 void run_layers(const std::vector<TransformerLayer>& layers, const LayerShape& shape,
                 const EncoderBatch& batch, std::vector<float>& hidden, ThreadPool& pool, TensorSink* sink,
-                const std::function<const ScoreHook*(int)>& hook_for = {});
+                const std::function<const ScoreHook*(int)>& hook_for = {},
+                const std::function<const QkTransform*(int)>& qk_for = {});
 
 // Reports a named tensor to the sink when there is one.
 void emit(TensorSink* sink, const std::string& name, const std::vector<float>& data, int64_t cols);

@@ -16,6 +16,8 @@ const std::vector<ArchitectureEntry>& architecture_registry() {
        declare_mpnet},
       {"deberta-v2", "DeBERTa-v2 / v3 (disentangled attention, v3 settings)", create_deberta_v2,
        declare_deberta_v2},
+      {"modernbert", "ModernBERT (rotary, alternating global / sliding-window attention, GeGLU)",
+       create_modernbert, declare_modernbert},
   };
   return entries;
 }

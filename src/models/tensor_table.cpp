@@ -15,7 +15,7 @@ constexpr std::string_view kNorm = "kept: normalisation";
 constexpr std::string_view kPositions = "kept: position / type embeddings";
 
 // One row per role, in TensorRole order.
-constexpr std::array<RoleInfo, 20> kRoles = {{
+constexpr std::array<RoleInfo, 21> kRoles = {{
     {TensorRole::WordEmbeddings, "word_embeddings", Q::Embedding, "", false},
     {TensorRole::PositionEmbeddings, "position_embeddings", Q::Keep, kPositions, false},
     {TensorRole::TokenTypeEmbeddings, "token_type_embeddings", Q::Keep, kPositions, false},
@@ -35,6 +35,7 @@ constexpr std::array<RoleInfo, 20> kRoles = {{
     {TensorRole::FinalNorm, "final_norm", Q::Keep, kNorm, true},
     {TensorRole::Pooler, "pooler", Q::Keep, kHead, false},
     {TensorRole::HeadDense, "head_dense", Q::Keep, kHead, false},
+    {TensorRole::HeadNorm, "head_norm", Q::Keep, kNorm, true},
     {TensorRole::HeadOut, "head", Q::Keep, kHead, false},
 }};
 

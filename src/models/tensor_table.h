@@ -38,6 +38,7 @@ enum class TensorRole {
   FinalNorm,      // after the last layer (pre-LN models)
   Pooler,         // the pooler / first dense layer of a classification head
   HeadDense,      // further dense layers of a head
+  HeadNorm,       // a norm inside a head (ModernBERT: head.norm)
   HeadOut,        // the layer that gives the logits
 };
 

@@ -150,7 +150,8 @@ TinyTensor make_tensor(const TinyBertSpec& spec, std::string name, Shape shape, 
 // Heads are written only for a model with labels; every other declared
 // module (the optional pooler too, as BertModel saves it) always.
 bool writes_module(const TensorDecl& decl, int num_labels) {
-  const bool head = decl.role == TensorRole::HeadOut || decl.role == TensorRole::HeadDense;
+  const bool head = decl.role == TensorRole::HeadOut || decl.role == TensorRole::HeadDense ||
+                    decl.role == TensorRole::HeadNorm;
   return decl.required || !head || num_labels > 0;
 }
 

@@ -167,7 +167,7 @@ TEST_P(OracleQuantized, StaysWithinTheFormatsBudgetOfFp32) {
 
 INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
                          ::testing::Combine(::testing::Values("bert", "distilbert", "roberta", "xlm-roberta",
-                                                              "electra", "deberta-v2", "mpnet"),
+                                                              "electra", "deberta-v2", "mpnet", "modernbert"),
                                             ::testing::Range(0, 3)),
                          [](const auto& info) {
                            std::string name =
@@ -179,7 +179,7 @@ INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
 
 INSTANTIATE_TEST_SUITE_P(Architectures, OracleParity,
                          ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
-                                           "deberta-v2", "mpnet"),
+                                           "deberta-v2", "mpnet", "modernbert"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name)
