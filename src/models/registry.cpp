@@ -16,6 +16,8 @@ const std::vector<ArchitectureEntry>& architecture_registry() {
        declare_mpnet},
       {"deberta-v2", "DeBERTa-v2 / v3 (disentangled attention, v3 settings)", create_deberta_v2,
        declare_deberta_v2},
+      {"mobilebert", "MobileBERT (bottlenecks, NoNorm, trigram embeddings; rows as if run unpadded)",
+       create_mobilebert, declare_mobilebert},
   };
   return entries;
 }
