@@ -195,7 +195,7 @@ class MobileBert final : public EncoderModel {
       token_type_ =
           EmbeddingTable::load(weights, e + "token_type_embeddings.weight", c_.type_vocab, c_.hidden);
     embedding_norm_ = norm(weights, table.require(TensorRole::EmbeddingNorm), c_.hidden);
-    for (int l = 0; l < c_.layers; ++l) layers_.push_back(load_layer(weights, l));
+    for (int l = 0; l < c_.layers; ++l) layers_.push_back(load_layer(weights, table, l));
     const TensorDecl& out = table.require(TensorRole::HeadOut);
     if (const TensorView* view = weights.find(out.weight())) {
       const int labels = view->shape.size() == 2 ? static_cast<int>(view->shape[0]) : 0;
@@ -250,14 +250,16 @@ class MobileBert final : public EncoderModel {
     return load_norm(weights, decl, width, c_.eps, c_.norm);
   }
 
-  MobileBertLayer load_layer(const WeightStore& weights, int l) const {
+  MobileBertLayer load_layer(const WeightStore& weights, const TensorTable& table, int l) const {
     const std::string p = layer_path(c_, l);
     const auto linear = [&](const std::string& name, int out, int in) {
       return load_linear(weights, p + name, out, in);
     };
     const auto linear_norm = [&](const std::string& name, int out, int in) {
-      TensorDecl decl{p + name + ".LayerNorm", TensorRole::BottleneckNorm};
-      return LinearNorm{linear(name + ".dense", out, in), norm(weights, decl, out)};
+      // Declared by layer_modules (check_tensors has seen it).
+      const TensorDecl* decl = table.declaring(p + name + ".LayerNorm.weight");
+      if (!decl) fail("internal: mobilebert declares no ", p, name, ".LayerNorm");
+      return LinearNorm{linear(name + ".dense", out, in), norm(weights, *decl, out)};
     };
     const int h = c_.hidden, b = c_.inner, i = c_.intermediate;
     MobileBertLayer layer;
