@@ -58,8 +58,7 @@ std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBa
     }
   }
   emit(sink, "embeddings.sum", out, h);
-  kernels::add_layer_norm(out.data(), nullptr, out.data(), batch.total_tokens(), h, weights.norm.gamma.data(),
-                          weights.norm.beta.data(), weights.norm.eps, pool);
+  apply_norm(weights.norm, out.data(), nullptr, out.data(), batch.total_tokens(), h, pool);
   emit(sink, "embeddings.norm", out, h);
   return out;
 }

@@ -7,9 +7,33 @@
 
 namespace qp {
 
-LayerNormParams load_norm(const WeightStore& weights, const TensorDecl& decl, int width, float eps) {
+LayerNormParams load_norm(const WeightStore& weights, const TensorDecl& decl, int width, float eps,
+                          NormKind kind) {
   return {weights.load_f32(decl.weight(), {width}),
-          decl.bias ? weights.load_f32(decl.bias_name(), {width}) : std::vector<float>(width, 0.0f), eps};
+          decl.bias ? weights.load_f32(decl.bias_name(), {width}) : std::vector<float>(width, 0.0f), eps,
+          kind};
+}
+
+void apply_norm(const LayerNormParams& norm, const float* x, const float* residual, float* out, int rows,
+                int cols, ThreadPool& pool) {
+  if (norm.kind == NormKind::LayerNorm) {
+    kernels::add_layer_norm(x, residual, out, rows, cols, norm.gamma.data(), norm.beta.data(), norm.eps,
+                            pool);
+    return;
+  }
+  // NoNorm: (x + residual)·gamma + beta, in the order torch computes it.
+  for (int64_t r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) {
+      const int64_t j = r * cols + c;
+      const float sum = residual ? x[j] + residual[j] : x[j];
+      out[j] = sum * norm.gamma[c] + norm.beta[c];
+    }
+}
+
+void LinearNorm::forward(const float* x, const float* residual, float* out, int rows,
+                         ThreadPool& pool) const {
+  linear->forward(x, rows, out, pool);
+  apply_norm(norm, out, residual, out, rows, linear->n(), pool);
 }
 
 TransformerLayer TransformerLayer::load(const WeightStore& weights, const TensorTable& table, int index,
@@ -45,7 +69,7 @@ namespace {
 
 void layer_norm(const LayerNormParams& norm, const float* x, const float* residual, float* out, int rows,
                 int cols, ThreadPool& pool) {
-  kernels::add_layer_norm(x, residual, out, rows, cols, norm.gamma.data(), norm.beta.data(), norm.eps, pool);
+  apply_norm(norm, x, residual, out, rows, cols, pool);
 }
 
 // out = Attn(x) for the packed batch, through the score hook when there is one.

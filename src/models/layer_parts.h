@@ -16,14 +16,38 @@
 
 namespace qp {
 
+// LayerNorm, or MobileBERT's NoNorm: x·gamma + beta elementwise, no
+// statistics (normalization_type "no_norm"; the same weight and bias names).
+enum class NormKind { LayerNorm, NoNorm };
+
 struct LayerNormParams {
   std::vector<float> gamma;
   std::vector<float> beta;
   float eps = 1e-12f;
+  NormKind kind = NormKind::LayerNorm;
 };
 
 // The norm module `decl` (weight and bias of width `width`).
-LayerNormParams load_norm(const WeightStore& weights, const TensorDecl& decl, int width, float eps);
+LayerNormParams load_norm(const WeightStore& weights, const TensorDecl& decl, int width, float eps,
+                          NormKind kind = NormKind::LayerNorm);
+
+// out[r] = norm(x[r] + residual[r]), row by row (cols wide); residual may be
+// null, out may alias x.
+void apply_norm(const LayerNormParams& norm, const float* x, const float* residual, float* out, int rows,
+                int cols, ThreadPool& pool);
+
+// A Linear layer followed by a norm over its output plus a residual:
+// out = norm(linear(x) + residual). BERT's attention and FFN outputs have this
+// shape; MobileBERT builds its whole layer from it (bottleneck projections,
+// attention output, stacked FFN outputs).
+struct LinearNorm {
+  LinearPtr linear;
+  LayerNormParams norm;
+
+  // x: [rows × linear.k]; residual (may be null) and out: [rows × linear.n]; out
+  // must not alias x or residual (it holds linear(x) before the residual is added).
+  void forward(const float* x, const float* residual, float* out, int rows, ThreadPool& pool) const;
+};
 
 // What a score hook sees: the batch's projected queries and keys (row stride
 // `ld`; head h at columns h·head_dim) and the layer it runs in.

@@ -18,6 +18,8 @@ const std::vector<ArchitectureEntry>& architecture_registry() {
        declare_deberta_v2},
       {"modernbert", "ModernBERT (rotary, alternating global / sliding-window attention, GeGLU)",
        create_modernbert, declare_modernbert},
+      {"mobilebert", "MobileBERT (bottlenecks, NoNorm, trigram embeddings; rows as if run unpadded)",
+       create_mobilebert, declare_mobilebert},
   };
   return entries;
 }

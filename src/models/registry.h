@@ -47,5 +47,7 @@ std::unique_ptr<EncoderModel> create_deberta_v2(const ModelDir& model, const Wei
 TensorTable declare_deberta_v2(const ModelDir& model, const WeightStore& weights);
 std::unique_ptr<EncoderModel> create_modernbert(const ModelDir& model, const WeightStore& weights);
 TensorTable declare_modernbert(const ModelDir& model, const WeightStore& weights);
+std::unique_ptr<EncoderModel> create_mobilebert(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_mobilebert(const ModelDir& model, const WeightStore& weights);
 
 }  // namespace qp

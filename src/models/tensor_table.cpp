@@ -15,7 +15,7 @@ constexpr std::string_view kNorm = "kept: normalisation";
 constexpr std::string_view kPositions = "kept: position / type embeddings";
 
 // One row per role, in TensorRole order.
-constexpr std::array<RoleInfo, 21> kRoles = {{
+constexpr std::array<RoleInfo, 24> kRoles = {{
     {TensorRole::WordEmbeddings, "word_embeddings", Q::Embedding, "", false},
     {TensorRole::PositionEmbeddings, "position_embeddings", Q::Keep, kPositions, false},
     {TensorRole::TokenTypeEmbeddings, "token_type_embeddings", Q::Keep, kPositions, false},
@@ -37,6 +37,9 @@ constexpr std::array<RoleInfo, 21> kRoles = {{
     {TensorRole::HeadDense, "head_dense", Q::Keep, kHead, false},
     {TensorRole::HeadNorm, "head_norm", Q::Keep, kNorm, true},
     {TensorRole::HeadOut, "head", Q::Keep, kHead, false},
+    {TensorRole::BottleneckIn, "bottleneck_in", Q::Linear, "", false},
+    {TensorRole::BottleneckOut, "bottleneck_out", Q::Linear, "", false},
+    {TensorRole::BottleneckNorm, "bottleneck_norm", Q::Keep, kNorm, true},
 }};
 
 bool ends_with(const std::string& s, std::string_view suffix) {

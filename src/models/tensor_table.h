@@ -31,15 +31,18 @@ enum class TensorRole {
   FfnUp,
   FfnGate,
   FfnDown,
-  EmbeddingNorm,  // after the embeddings
-  AttnNorm,       // a layer's norm around attention
-  FfnNorm,        // a layer's norm around the feed-forward part
-  RelativeNorm,   // DeBERTa: on the relative-position table
-  FinalNorm,      // after the last layer (pre-LN models)
-  Pooler,         // the pooler / first dense layer of a classification head
-  HeadDense,      // further dense layers of a head
-  HeadNorm,       // a norm inside a head (ModernBERT: head.norm)
-  HeadOut,        // the layer that gives the logits
+  EmbeddingNorm,   // after the embeddings
+  AttnNorm,        // a layer's norm around attention
+  FfnNorm,         // a layer's norm around the feed-forward part
+  RelativeNorm,    // DeBERTa: on the relative-position table
+  FinalNorm,       // after the last layer (pre-LN models)
+  Pooler,          // the pooler / first dense layer of a classification head
+  HeadDense,       // further dense layers of a head
+  HeadNorm,        // a norm inside a head (ModernBERT: head.norm)
+  HeadOut,         // the layer that gives the logits
+  BottleneckIn,    // MobileBERT: hidden → the layer's narrower inner width
+  BottleneckOut,   // MobileBERT: the inner width → hidden
+  BottleneckNorm,  // the norm after a bottleneck projection
 };
 
 // What the quantization plan does with a role's weight by default.

@@ -2,7 +2,10 @@
 // tiny random models of ../shared/oracle/<arch>-tiny and their
 // reference_outputs.json (a padded batch of three rows). Sequences run here
 // packed without padding, so only attended positions are compared, as the
-// oracle's README says; logits of every row within 1e-4.
+// oracle's README says; logits of every row within 1e-4. Where padding changes
+// what Hugging Face computes at attended positions (MobileBERT's trigram
+// embedding sees the [PAD] after a row's last token), the oracle also holds
+// `unpadded_rows`, each row run alone: those are what an unpadded engine must match.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -76,6 +79,20 @@ double worst_row_cosine(const std::vector<float>& a, const std::vector<float>& b
   return worst;
 }
 
+// Row `row`'s expected last hidden state (attended positions first) and logits.
+struct ExpectedRow {
+  const nlohmann::json& hidden;
+  const nlohmann::json& logits;
+};
+
+ExpectedRow expected_row(const nlohmann::json& reference, size_t row) {
+  if (reference.contains("unpadded_rows")) {
+    const auto& alone = reference["unpadded_rows"][row];
+    return {alone["last_hidden_state"], alone["logits"]};
+  }
+  return {reference["last_hidden_state"][row], reference["logits"][row]};
+}
+
 class OracleParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(OracleParity, Fp32MatchesTransformers) {
@@ -89,23 +106,29 @@ TEST_P(OracleParity, Fp32MatchesTransformers) {
   const EncoderBatch batch = EncoderBatch::from_encodings(oracle.encodings);
   const std::vector<float> hidden = encoder->encode(batch, pool);
   const int width = encoder->info().hidden_size;
-  const auto& expected_hidden = oracle.reference["last_hidden_state"];
+  const std::vector<float> logits = encoder->classify(batch, hidden, pool);
+  const size_t rows = oracle.reference["logits"].size(), labels = oracle.reference["logits"][0].size();
+  ASSERT_EQ(static_cast<size_t>(batch.num_sequences()), rows);
+  ASSERT_EQ(logits.size(), rows * labels);
+  float worst_hidden = 0, worst_logit = 0;
   for (int s = 0; s < batch.num_sequences(); ++s) {
+    const ExpectedRow expected = expected_row(oracle.reference, s);
     float worst = 0;
     for (int t = 0; t < batch.length(s); ++t)
       for (int c = 0; c < width; ++c)
         worst = std::max(worst, std::fabs(hidden[static_cast<size_t>(batch.seq_offsets[s] + t) * width + c] -
-                                          expected_hidden[s][t][c].get<float>()));
+                                          expected.hidden[t][c].get<float>()));
     EXPECT_LT(worst, kTolerance) << GetParam() << " row " << s << " last_hidden_state";
+    worst_hidden = std::max(worst_hidden, worst);
+    for (size_t j = 0; j < labels; ++j) {
+      const float want = expected.logits[j].get<float>();
+      EXPECT_NEAR(logits[s * labels + j], want, kTolerance) << GetParam() << " row " << s << " logit " << j;
+      worst_logit = std::max(worst_logit, std::fabs(logits[s * labels + j] - want));
+    }
   }
-  const std::vector<float> logits = encoder->classify(batch, hidden, pool);
-  const auto& expected_logits = oracle.reference["logits"];
-  const size_t labels = expected_logits[0].size();
-  ASSERT_EQ(logits.size(), expected_logits.size() * labels);
-  for (size_t s = 0; s < expected_logits.size(); ++s)
-    for (size_t j = 0; j < labels; ++j)
-      EXPECT_NEAR(logits[s * labels + j], expected_logits[s][j].get<float>(), kTolerance)
-          << GetParam() << " row " << s << " logit " << j;
+  std::printf("[ parity ] %-12s max |d| last_hidden_state %.3g, logits %.3g%s\n", GetParam().c_str(),
+              worst_hidden, worst_logit,
+              oracle.reference.contains("unpadded_rows") ? " (vs unpadded_rows)" : "");
 }
 
 // Each format's error budget on these tiny random models, two ways:
@@ -132,11 +155,35 @@ constexpr FormatBudget kBudgets[] = {
     {"ternary_g32", 0.2, 1.8, 0.999},
 };
 
+// Architectures whose budgets differ from a format's, with why. MobileBERT
+// has no normalisation (NoNorm keeps the scale of every residual sum), so its
+// hidden states grow to |x| ~ 25 and per-token int8 activations of them lose
+// more: measured q8 0.99756 / kernel 0.99934, q4 0.91091 / kernel 0.99847
+// (about 2x room in 1 - cosine).
+struct BudgetOverride {
+  const char* arch;
+  const char* scheme;
+  double min_cosine, min_kernel_cosine;
+};
+constexpr BudgetOverride kOverrides[] = {
+    {"mobilebert", "q8_affine_g64", 0.995, 0.9985},
+    {"mobilebert", "q4_affine_g32", 0.82, 0.996},
+};
+
+FormatBudget budget_for(const std::string& arch, FormatBudget budget) {
+  for (const BudgetOverride& o : kOverrides)
+    if (arch == o.arch && std::string(budget.scheme) == o.scheme) {
+      budget.min_cosine = o.min_cosine;
+      budget.min_kernel_cosine = o.min_kernel_cosine;
+    }
+  return budget;
+}
+
 class OracleQuantized : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(OracleQuantized, StaysWithinTheFormatsBudgetOfFp32) {
   const auto& [arch, budget_index] = GetParam();
-  const FormatBudget& budget = kBudgets[budget_index];
+  const FormatBudget budget = budget_for(arch, kBudgets[budget_index]);
   const std::string relative = "oracle/" + arch + "-tiny";
   QP_REQUIRE_SHARED(relative);
   const std::filesystem::path dir = test::shared_dir() / relative;
@@ -167,7 +214,7 @@ TEST_P(OracleQuantized, StaysWithinTheFormatsBudgetOfFp32) {
 
 INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
                          ::testing::Combine(::testing::Values("bert", "distilbert", "roberta", "xlm-roberta",
-                                                              "electra", "deberta-v2", "mpnet", "modernbert"),
+                                                              "electra", "deberta-v2", "mpnet", "modernbert", "mobilebert"),
                                             ::testing::Range(0, 3)),
                          [](const auto& info) {
                            std::string name =
@@ -179,7 +226,7 @@ INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
 
 INSTANTIATE_TEST_SUITE_P(Architectures, OracleParity,
                          ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
-                                           "deberta-v2", "mpnet", "modernbert"),
+                                           "deberta-v2", "mpnet", "modernbert", "mobilebert"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name)

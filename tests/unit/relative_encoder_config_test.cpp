@@ -1,4 +1,4 @@
-// Config options of MPNet and DeBERTa-v2 that the engine does not build are
+// Config options of MPNet, DeBERTa-v2 and MobileBERT that the engine does not build are
 // refused by name (config.json and the key), never silently computed as
 // something else: each test changes one key of the shared oracle's tiny model.
 #include <gtest/gtest.h>
@@ -78,7 +78,14 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"deberta-v2", {{"position_buckets", nullptr}}, "'position_buckets'"},
         Refusal{"deberta-v2", {{"max_relative_positions", 5}}, "'max_relative_positions'"},
         Refusal{"mpnet", {{"relative_attention_num_buckets", 16}}, "'relative_attention_num_buckets'"},
-        Refusal{"mpnet", {{"hidden_act", "relu"}}, "'hidden_act'"}),
+        Refusal{"mpnet", {{"hidden_act", "relu"}}, "'hidden_act'"},
+        Refusal{"mobilebert", {{"use_bottleneck", false}}, "'use_bottleneck'"},
+        Refusal{"mobilebert", {{"key_query_shared_bottleneck", false}}, "'key_query_shared_bottleneck'"},
+        Refusal{"mobilebert", {{"normalization_type", "batch_norm"}}, "'normalization_type'"},
+        Refusal{"mobilebert", {{"hidden_act", "gelu_new"}}, "'hidden_act'"},
+        Refusal{"mobilebert", {{"true_hidden_size", 16}}, "'true_hidden_size'"},
+        Refusal{"mobilebert", {{"position_embedding_type", "relative_key"}}, "'position_embedding_type'"},
+        Refusal{"mobilebert", {{"num_feedforward_networks", 1}}, "'num_feedforward_networks'"}),
     [](const auto& info) {
       std::string name =
           info.param.arch + "_" + info.param.edits.begin().key() + "_" + std::to_string(info.index);
@@ -92,8 +99,10 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(RelativeEncoderConfig, TheOracleConfigsLoad) {
   QP_REQUIRE_SHARED("oracle/deberta-v2-tiny");
   QP_REQUIRE_SHARED("oracle/mpnet-tiny");
+  QP_REQUIRE_SHARED("oracle/mobilebert-tiny");
   EXPECT_NO_THROW(EditedOracle("deberta-v2", nlohmann::json::object()).load());
   EXPECT_NO_THROW(EditedOracle("mpnet", nlohmann::json::object()).load());
+  EXPECT_NO_THROW(EditedOracle("mobilebert", nlohmann::json::object()).load());
   // transformers' older string form of pos_att_type is the same option.
   EXPECT_NO_THROW(EditedOracle("deberta-v2", {{"pos_att_type", "p2c|c2p"}}).load());
   EXPECT_NO_THROW(EditedOracle("deberta-v2", {{"pos_att_type", "c2p | p2c"}}).load());
