@@ -16,6 +16,8 @@ const std::vector<ArchitectureEntry>& architecture_registry() {
        declare_mpnet},
       {"deberta-v2", "DeBERTa-v2 / v3 (disentangled attention, v3 settings)", create_deberta_v2,
        declare_deberta_v2},
+      {"bart", "BART (encoder-decoder; BartForSequenceClassification, e.g. bart-large-mnli)", create_bart,
+       declare_bart},
   };
   return entries;
 }

@@ -45,5 +45,7 @@ std::unique_ptr<EncoderModel> create_mpnet(const ModelDir& model, const WeightSt
 TensorTable declare_mpnet(const ModelDir& model, const WeightStore& weights);
 std::unique_ptr<EncoderModel> create_deberta_v2(const ModelDir& model, const WeightStore& weights);
 TensorTable declare_deberta_v2(const ModelDir& model, const WeightStore& weights);
+std::unique_ptr<EncoderModel> create_bart(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_bart(const ModelDir& model, const WeightStore& weights);
 
 }  // namespace qp

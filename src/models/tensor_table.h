@@ -39,6 +39,12 @@ enum class TensorRole {
   Pooler,         // the pooler / first dense layer of a classification head
   HeadDense,      // further dense layers of a head
   HeadOut,        // the layer that gives the logits
+  // A decoder layer's attention over its encoder's output (cross_attention.h).
+  CrossAttnQ,
+  CrossAttnK,
+  CrossAttnV,
+  CrossAttnOut,
+  CrossAttnNorm,
 };
 
 // What the quantization plan does with a role's weight by default.

@@ -76,6 +76,31 @@ double worst_row_cosine(const std::vector<float>& a, const std::vector<float>& b
   return worst;
 }
 
+// The attended positions of a padded [rows × positions × width] reference
+// against packed states, within the tolerance; prints the worst |Δ|.
+void expect_states_match(const nlohmann::json& expected, const std::vector<float>& actual,
+                         const EncoderBatch& batch, int width, const std::string& what) {
+  float worst_of_all = 0;
+  for (int s = 0; s < batch.num_sequences(); ++s) {
+    float worst = 0;
+    for (int t = 0; t < batch.length(s); ++t)
+      for (int c = 0; c < width; ++c)
+        worst = std::max(worst, std::fabs(actual[static_cast<size_t>(batch.seq_offsets[s] + t) * width + c] -
+                                          expected[s][t][c].get<float>()));
+    EXPECT_LT(worst, kTolerance) << what << " row " << s;
+    worst_of_all = std::max(worst_of_all, worst);
+  }
+  std::printf("[ parity ] %s: max |d| %.3g\n", what.c_str(), worst_of_all);
+}
+
+// Keeps the encoder's last hidden state of an encoder-decoder model.
+struct EncoderStateSink final : TensorSink {
+  std::vector<float> values;
+  void on_tensor(const std::string& name, const float* data, int64_t rows, int64_t cols) override {
+    if (name == "encoder.last_hidden_state") values.assign(data, data + rows * cols);
+  }
+};
+
 class OracleParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(OracleParity, Fp32MatchesTransformers) {
@@ -87,16 +112,17 @@ TEST_P(OracleParity, Fp32MatchesTransformers) {
   const auto encoder = create_encoder(read_model_dir(dir), weights);
   ThreadPool pool(2);
   const EncoderBatch batch = EncoderBatch::from_encodings(oracle.encodings);
-  const std::vector<float> hidden = encoder->encode(batch, pool);
+  EncoderStateSink encoder_state;
+  const std::vector<float> hidden = encoder->encode(batch, pool, &encoder_state);
   const int width = encoder->info().hidden_size;
-  const auto& expected_hidden = oracle.reference["last_hidden_state"];
-  for (int s = 0; s < batch.num_sequences(); ++s) {
-    float worst = 0;
-    for (int t = 0; t < batch.length(s); ++t)
-      for (int c = 0; c < width; ++c)
-        worst = std::max(worst, std::fabs(hidden[static_cast<size_t>(batch.seq_offsets[s] + t) * width + c] -
-                                          expected_hidden[s][t][c].get<float>()));
-    EXPECT_LT(worst, kTolerance) << GetParam() << " row " << s << " last_hidden_state";
+  expect_states_match(oracle.reference["last_hidden_state"], hidden, batch, width,
+                      GetParam() + " last_hidden_state");
+  // Encoder-decoder models (BART): encode() gives the decoder's state, as
+  // Hugging Face's last_hidden_state; the encoder's goes to the sink.
+  if (oracle.reference.contains("encoder_last_hidden_state")) {
+    ASSERT_FALSE(encoder_state.values.empty()) << GetParam() << " reports no encoder.last_hidden_state";
+    expect_states_match(oracle.reference["encoder_last_hidden_state"], encoder_state.values, batch, width,
+                        GetParam() + " encoder_last_hidden_state");
   }
   const std::vector<float> logits = encoder->classify(batch, hidden, pool);
   const auto& expected_logits = oracle.reference["logits"];
@@ -167,7 +193,7 @@ TEST_P(OracleQuantized, StaysWithinTheFormatsBudgetOfFp32) {
 
 INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
                          ::testing::Combine(::testing::Values("bert", "distilbert", "roberta", "xlm-roberta",
-                                                              "electra", "deberta-v2", "mpnet"),
+                                                              "electra", "deberta-v2", "mpnet", "bart"),
                                             ::testing::Range(0, 3)),
                          [](const auto& info) {
                            std::string name =
@@ -179,7 +205,7 @@ INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
 
 INSTANTIATE_TEST_SUITE_P(Architectures, OracleParity,
                          ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
-                                           "deberta-v2", "mpnet"),
+                                           "deberta-v2", "mpnet", "bart"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name)
