@@ -128,10 +128,15 @@ TEST_P(OracleParity, Fp32MatchesTransformers) {
   const auto& expected_logits = oracle.reference["logits"];
   const size_t labels = expected_logits[0].size();
   ASSERT_EQ(logits.size(), expected_logits.size() * labels);
+  double worst_logit = 0;
   for (size_t s = 0; s < expected_logits.size(); ++s)
-    for (size_t j = 0; j < labels; ++j)
-      EXPECT_NEAR(logits[s * labels + j], expected_logits[s][j].get<float>(), kTolerance)
+    for (size_t j = 0; j < labels; ++j) {
+      const double expected = expected_logits[s][j].get<float>();
+      EXPECT_NEAR(logits[s * labels + j], expected, kTolerance)
           << GetParam() << " row " << s << " logit " << j;
+      worst_logit = std::max(worst_logit, std::fabs(logits[s * labels + j] - expected));
+    }
+  std::printf("[ parity ] %s logits: max |d| %.3g\n", GetParam().c_str(), worst_logit);
 }
 
 // Each format's error budget on these tiny random models, two ways:
