@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/json_read.h"
 #include "models/blocks.h"
 #include "models/decoder_layer.h"
 #include "models/registry.h"
@@ -48,12 +49,15 @@ void refuse_unsupported(const ModelDir& model, const std::string& where) {
                {"normalize_embedding", true}};
   for (const auto& flag : flags)
     if (config_bool_or(model, flag.key, flag.supported) != flag.supported)
-      fail(where, ": ", flag.key, " = ", flag.supported ? "false" : "true",
+      fail(where, ": key '", flag.key, "' = ", flag.supported ? "false" : "true",
            " is not supported (BART as Hugging Face's BartModel builds it: post-LN, learned positions, "
            "layernorm_embedding)");
   if (config_int_or(model, "extra_pos_embeddings", kBartPositionOffset, 0) != kBartPositionOffset)
-    fail(where, ": extra_pos_embeddings other than ", kBartPositionOffset, " is not supported");
-  require_gelu_activation(where, config_string_or(model, "activation_function", "gelu"));
+    fail(where, ": key 'extra_pos_embeddings' other than ", kBartPositionOffset, " is not supported");
+  const std::string activation = config_string_or(model, "activation_function", "gelu");
+  if (activation != "gelu")
+    fail(where, ": key 'activation_function' is ", json_excerpt(activation),
+         ", only exact \"gelu\" is supported");
 }
 
 LayerShape stack_shape(const ModelDir& model, const std::string& where, int hidden,
