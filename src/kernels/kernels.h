@@ -80,6 +80,12 @@ using ScoreBias = std::function<void(int64_t sequence, int head, float* scores)>
 void attention(const float* q, const float* k, const float* v, int ld_in, float* out, int ld_out,
                std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool,
                const ScoreBias& add_bias = {});
+// As above, with the queries in one buffer (row stride ld_q) and the keys and
+// values in another (row stride ld_kv) over the same sequence boundaries:
+// cross-attention, queries from a decoder and keys / values from its encoder.
+void attention(const float* q, int ld_q, const float* k, const float* v, int ld_kv, float* out, int ld_out,
+               std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool,
+               const ScoreBias& add_bias = {});
 
 // The ISA whose kernels the calls above use right now.
 Isa kernel_isa();

@@ -49,12 +49,12 @@ struct AttentionScratch {
 // then out = p·v (v packed transposed), both through the GEMM micro-kernel.
 // With a bias, the scores are scaled first, the bias added, and the softmax
 // runs with scale 1.
-void attend_one(const KernelTable& table, AttentionScratch& s, const float* q, const float* k, const float* v,
-                int ld_in, float* out, int ld_out, int len, int head_dim, float scale,
+void attend_one(const KernelTable& table, AttentionScratch& s, const float* q, int ld_q, const float* k,
+                const float* v, int ld_kv, float* out, int ld_out, int len, int head_dim, float scale,
                 const std::function<void(float*)>& add_bias) {
   const int nr = table.nr;
-  pack_panels(k, ld_in, len, head_dim, nr, s.keys.get());
-  const PackedGemm qk{q, ld_in, s.keys.get(), nullptr, s.scores.get(), len, len, head_dim, Epilogue::None};
+  pack_panels(k, ld_kv, len, head_dim, nr, s.keys.get());
+  const PackedGemm qk{q, ld_q, s.keys.get(), nullptr, s.scores.get(), len, len, head_dim, Epilogue::None};
   gemm_block(table, qk, 0, len, 0, panel_count(len, nr), std::max(head_dim, 1));
   if (add_bias) {
     float* scores = s.scores.get();
@@ -63,7 +63,7 @@ void attend_one(const KernelTable& table, AttentionScratch& s, const float* q, c
     scale = 1.0f;
   }
   for (int i = 0; i < len; ++i) table.softmax_row(s.scores.get() + static_cast<int64_t>(i) * len, len, scale);
-  pack_panels_transposed(v, ld_in, head_dim, len, nr, s.values.get());
+  pack_panels_transposed(v, ld_kv, head_dim, len, nr, s.values.get());
   const PackedGemm pv{s.scores.get(), len, s.values.get(), nullptr, out, ld_out,
                       head_dim,       len, Epilogue::None};
   gemm_block(table, pv, 0, len, 0, panel_count(head_dim, nr), len);
@@ -72,6 +72,12 @@ void attend_one(const KernelTable& table, AttentionScratch& s, const float* q, c
 }  // namespace
 
 void attention(const float* q, const float* k, const float* v, int ld_in, float* out, int ld_out,
+               std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool,
+               const ScoreBias& add_bias) {
+  attention(q, ld_in, k, v, ld_in, out, ld_out, seq_offsets, heads, head_dim, scale, pool, add_bias);
+}
+
+void attention(const float* q, int ld_q, const float* k, const float* v, int ld_kv, float* out, int ld_out,
                std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool,
                const ScoreBias& add_bias) {
   if (seq_offsets.size() < 2 || heads <= 0 || head_dim <= 0) return;
@@ -88,11 +94,12 @@ void attention(const float* q, const float* k, const float* v, int ld_in, float*
       const int64_t t0 = seq_offsets[s];
       const int len = seq_offsets[s + 1] - seq_offsets[s];
       if (len <= 0) continue;
-      const int64_t in = t0 * ld_in + static_cast<int64_t>(h) * head_dim;
+      const int64_t column = static_cast<int64_t>(h) * head_dim;
+      const int64_t in_q = t0 * ld_q + column, in_kv = t0 * ld_kv + column;
       std::function<void(float*)> bias;
       if (add_bias) bias = [&](float* scores) { add_bias(s, h, scores); };
-      attend_one(table, scratch, q + in, k + in, v + in, ld_in, out + t0 * ld_out + h * head_dim, ld_out, len,
-                 head_dim, scale, bias);
+      attend_one(table, scratch, q + in_q, ld_q, k + in_kv, v + in_kv, ld_kv, out + t0 * ld_out + column,
+                 ld_out, len, head_dim, scale, bias);
     }
   });
 }

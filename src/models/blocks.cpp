@@ -53,6 +53,8 @@ std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBa
       const int position = t - batch.seq_offsets[s] + weights.position_offset;
       float* row = &out[static_cast<size_t>(t) * h];
       weights.word.add_row(batch.input_ids[t], row);
+      if (weights.word_scale != 1.0f)
+        for (int i = 0; i < h; ++i) row[i] *= weights.word_scale;
       if (!weights.position.empty()) weights.position.add_row(position, row);
       if (!weights.token_type.empty()) weights.token_type.add_row(batch.token_type_ids[t], row);
     }
@@ -65,10 +67,14 @@ std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBa
 
 std::vector<float> FirstTokenHead::logits(const EncoderBatch& batch, const std::vector<float>& hidden,
                                           ThreadPool& pool, TensorSink* sink) const {
-  const int h = dense->k(), s = batch.num_sequences();
-  const std::vector<float> first = first_token_rows(hidden, h, batch);
+  return logits_of_rows(first_token_rows(hidden, dense->k(), batch), pool, sink);
+}
+
+std::vector<float> FirstTokenHead::logits_of_rows(const std::vector<float>& rows, ThreadPool& pool,
+                                                  TensorSink* sink) const {
+  const int s = static_cast<int>(rows.size() / dense->k());
   std::vector<float> mid(static_cast<size_t>(s) * dense->n());
-  dense->forward(first.data(), s, mid.data(), pool);
+  dense->forward(rows.data(), s, mid.data(), pool);
   // ReLU as torch computes it: NaN stays NaN (std::max(v, 0) would turn it into 0).
   if (activation == Activation::Gelu) kernels::gelu(mid.data(), static_cast<int64_t>(mid.size()), pool);
   for (float& v : mid)

@@ -25,6 +25,7 @@ struct EmbeddingWeights {
   int max_positions = 0;
   int type_vocab = 0;
   int position_offset = 0;  // first position id (RoBERTa: padding_idx + 1)
+  float word_scale = 1.0f;  // word embeddings times this before the sum (BART's scale_embedding: √hidden)
 };
 
 // The word, position and token-type tables and the embedding norm, by role
@@ -50,6 +51,8 @@ struct FirstTokenHead {
   int num_labels() const { return out->n(); }
   std::vector<float> logits(const EncoderBatch& batch, const std::vector<float>& hidden, ThreadPool& pool,
                             TensorSink* sink) const;
+  // The same head on rows chosen otherwise ([S × hidden]: BART's last </s> of each sequence).
+  std::vector<float> logits_of_rows(const std::vector<float>& rows, ThreadPool& pool, TensorSink* sink) const;
 };
 
 // The head of the table's dense role (pooler / head_dense) and head_out role,

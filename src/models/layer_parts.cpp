@@ -72,7 +72,8 @@ void layer_norm(const LayerNormParams& norm, const float* x, const float* residu
   apply_norm(norm, x, residual, out, rows, cols, pool);
 }
 
-// out = Attn(x) for the packed batch, through the score hook when there is one.
+}  // namespace
+
 void self_attention(const AttentionPart& part, const LayerShape& shape, const EncoderBatch& batch,
                     const float* x, float* out, ThreadPool& pool, TensorSink* sink, const std::string& name,
                     int index, const ScoreHook* hook, const QkTransform* qk) {
@@ -120,8 +121,6 @@ void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, 
        shape.hidden);
 }
 
-}  // namespace
-
 void TransformerLayer::forward(const LayerShape& shape, const EncoderBatch& batch, std::vector<float>& hidden,
                                ThreadPool& pool, TensorSink* sink, int index, const ScoreHook* hook,
                                const QkTransform* qk) const {
@@ -155,7 +154,7 @@ void TransformerLayer::forward(const LayerShape& shape, const EncoderBatch& batc
 }
 
 void declare_layers(TensorTable& table, const std::string& prefix, const LayerModuleNames& names, int count,
-                    const LayerShape& shape) {
+                    const LayerShape& shape, int first_index) {
   using R = TensorRole;
   const int64_t h = shape.hidden, i = shape.intermediate;
   const struct {
@@ -168,7 +167,7 @@ void declare_layers(TensorTable& table, const std::string& prefix, const LayerMo
                  {names.down, R::FfnDown, {h, i}},    {names.ffn_norm, R::FfnNorm, {h}}};
   for (int l = 0; l < count; ++l)
     for (const auto& m : modules)
-      table.add(cat(prefix, names.layer_path, l, ".", m.name), m.role, m.shape, l);
+      table.add(cat(prefix, names.layer_path, l, ".", m.name), m.role, m.shape, first_index + l);
 }
 
 std::vector<TransformerLayer> load_layers(const WeightStore& weights, const TensorTable& table, int count,

@@ -138,6 +138,17 @@ struct TransformerLayer {
                const QkTransform* qk = nullptr) const;
 };
 
+// The layer's two halves, for layers that put more between them (a
+// decoder's cross-attention, decoder_layer.h). out = Attn(x) over the packed
+// batch, through the score hook when there is one; intermediates go to the
+// sink as "<name>attn_qkv", "<name>attn_context".
+void self_attention(const AttentionPart& part, const LayerShape& shape, const EncoderBatch& batch,
+                    const float* x, float* out, ThreadPool& pool, TensorSink* sink, const std::string& name,
+                    int index, const ScoreHook* hook);
+// out = FFN(x) for t rows; intermediates "<name>ffn_up", "<name>ffn_down".
+void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, int t, float* out,
+                  ThreadPool& pool, TensorSink* sink, const std::string& name);
+
 // How an architecture names one layer's modules, relative to
 // "<prefix><layer_path><index>.": the only per-architecture knowledge a
 // layer's tensor declarations need.
@@ -147,9 +158,11 @@ struct LayerModuleNames {
 };
 
 // Declares layers 0..count-1 of `shape` (attn_q/k/v/out, attn_norm, ffn_up,
-// ffn_down, ffn_norm, all with biases) under `prefix`.
+// ffn_down, ffn_norm, all with biases) under `prefix`, as table layers
+// first_index.. (a second stack in the same table, an encoder-decoder's
+// decoder, numbers its layers after the first's).
 void declare_layers(TensorTable& table, const std::string& prefix, const LayerModuleNames& names, int count,
-                    const LayerShape& shape);
+                    const LayerShape& shape, int first_index = 0);
 
 // Loads layers 0..count-1.
 std::vector<TransformerLayer> load_layers(const WeightStore& weights, const TensorTable& table, int count,

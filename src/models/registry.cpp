@@ -20,6 +20,8 @@ const std::vector<ArchitectureEntry>& architecture_registry() {
        create_modernbert, declare_modernbert},
       {"mobilebert", "MobileBERT (bottlenecks, NoNorm, trigram embeddings; rows as if run unpadded)",
        create_mobilebert, declare_mobilebert},
+      {"bart", "BART (encoder-decoder; BartForSequenceClassification, e.g. bart-large-mnli)", create_bart,
+       declare_bart},
   };
   return entries;
 }

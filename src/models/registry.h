@@ -49,5 +49,7 @@ std::unique_ptr<EncoderModel> create_modernbert(const ModelDir& model, const Wei
 TensorTable declare_modernbert(const ModelDir& model, const WeightStore& weights);
 std::unique_ptr<EncoderModel> create_mobilebert(const ModelDir& model, const WeightStore& weights);
 TensorTable declare_mobilebert(const ModelDir& model, const WeightStore& weights);
+std::unique_ptr<EncoderModel> create_bart(const ModelDir& model, const WeightStore& weights);
+TensorTable declare_bart(const ModelDir& model, const WeightStore& weights);
 
 }  // namespace qp

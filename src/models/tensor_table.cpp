@@ -15,7 +15,7 @@ constexpr std::string_view kNorm = "kept: normalisation";
 constexpr std::string_view kPositions = "kept: position / type embeddings";
 
 // One row per role, in TensorRole order.
-constexpr std::array<RoleInfo, 24> kRoles = {{
+constexpr std::array<RoleInfo, 29> kRoles = {{
     {TensorRole::WordEmbeddings, "word_embeddings", Q::Embedding, "", false},
     {TensorRole::PositionEmbeddings, "position_embeddings", Q::Keep, kPositions, false},
     {TensorRole::TokenTypeEmbeddings, "token_type_embeddings", Q::Keep, kPositions, false},
@@ -40,6 +40,11 @@ constexpr std::array<RoleInfo, 24> kRoles = {{
     {TensorRole::BottleneckIn, "bottleneck_in", Q::Linear, "", false},
     {TensorRole::BottleneckOut, "bottleneck_out", Q::Linear, "", false},
     {TensorRole::BottleneckNorm, "bottleneck_norm", Q::Keep, kNorm, true},
+    {TensorRole::CrossAttnQ, "cross_attn_q", Q::Linear, "", false},
+    {TensorRole::CrossAttnK, "cross_attn_k", Q::Linear, "", false},
+    {TensorRole::CrossAttnV, "cross_attn_v", Q::Linear, "", false},
+    {TensorRole::CrossAttnOut, "cross_attn_out", Q::Linear, "", false},
+    {TensorRole::CrossAttnNorm, "cross_attn_norm", Q::Keep, kNorm, true},
 }};
 
 bool ends_with(const std::string& s, std::string_view suffix) {

@@ -43,6 +43,12 @@ enum class TensorRole {
   BottleneckIn,    // MobileBERT: hidden → the layer's narrower inner width
   BottleneckOut,   // MobileBERT: the inner width → hidden
   BottleneckNorm,  // the norm after a bottleneck projection
+  // A decoder layer's attention over its encoder's output (cross_attention.h).
+  CrossAttnQ,
+  CrossAttnK,
+  CrossAttnV,
+  CrossAttnOut,
+  CrossAttnNorm,
 };
 
 // What the quantization plan does with a role's weight by default.

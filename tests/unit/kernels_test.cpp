@@ -235,6 +235,34 @@ TEST(Kernels, AttentionOverPackedSequences) {
   }
 }
 
+// Queries in one buffer and keys / values side by side in another, each
+// with its own row stride (cross-attention), against the same naive attention.
+TEST(Kernels, AttentionWithSeparateQueryAndKeyValueStrides) {
+  IsaCapGuard guard;
+  ThreadPool pool(3);
+  const std::vector<int32_t> offsets = {0, 3, 40, 57};
+  const int hd = 16, heads = 3, width = heads * hd, ld_in = width, ld_q = width, ld_kv = 2 * width + 8;
+  const size_t t = offsets.back();
+  const auto q = random_floats(t * ld_in, 21, -2.0f, 2.0f);
+  const auto k = random_floats(t * ld_in, 22, -2.0f, 2.0f);
+  const auto v = random_floats(t * ld_in, 23);
+  const double scale = 1.0 / std::sqrt(double(hd));
+  const auto ref = attention_double(q, k, v, ld_in, width, offsets, heads, hd, scale);
+  std::vector<float> kv(t * ld_kv, NAN);
+  for (size_t r = 0; r < t; ++r)
+    for (int c = 0; c < width; ++c) {
+      kv[r * ld_kv + c] = k[r * ld_in + c];
+      kv[r * ld_kv + width + c] = v[r * ld_in + c];
+    }
+  for (Isa isa : available_isas()) {
+    set_isa_cap(isa);
+    std::vector<float> out(t * width, NAN);
+    attention(q.data(), ld_q, kv.data(), kv.data() + width, ld_kv, out.data(), width, offsets, heads, hd,
+              float(scale), pool);
+    EXPECT_LE(max_diff(out, ref).first, 2e-6) << isa_name(isa);
+  }
+}
+
 TEST(Kernels, IsaCapPicksKernels) {
   IsaCapGuard guard;
   ThreadPool pool(1);

@@ -79,19 +79,41 @@ double worst_row_cosine(const std::vector<float>& a, const std::vector<float>& b
   return worst;
 }
 
-// Row `row`'s expected last hidden state (attended positions first) and logits.
-struct ExpectedRow {
-  const nlohmann::json& hidden;
-  const nlohmann::json& logits;
-};
-
-ExpectedRow expected_row(const nlohmann::json& reference, size_t row) {
-  if (reference.contains("unpadded_rows")) {
-    const auto& alone = reference["unpadded_rows"][row];
-    return {alone["last_hidden_state"], alone["logits"]};
-  }
-  return {reference["last_hidden_state"][row], reference["logits"][row]};
+// Row `row` of the reference's `key` ("last_hidden_state", "logits", …): the
+// row run alone when the file has unpadded_rows (MobileBERT: Hugging Face's
+// own output depends on the padding), else the padded batch's row.
+const nlohmann::json& reference_row(const nlohmann::json& reference, const std::string& key, size_t row) {
+  if (reference.contains("unpadded_rows")) return reference["unpadded_rows"][row][key];
+  return reference[key][row];
 }
+
+// The attended positions of the reference's `key` [rows × positions × width]
+// against packed states, within the tolerance; prints the worst |Δ|.
+void expect_states_match(const nlohmann::json& reference, const std::string& key,
+                         const std::vector<float>& actual, const EncoderBatch& batch, int width,
+                         const std::string& what) {
+  float worst_of_all = 0;
+  for (int s = 0; s < batch.num_sequences(); ++s) {
+    const nlohmann::json& expected = reference_row(reference, key, static_cast<size_t>(s));
+    float worst = 0;
+    for (int t = 0; t < batch.length(s); ++t)
+      for (int c = 0; c < width; ++c)
+        worst = std::max(worst, std::fabs(actual[static_cast<size_t>(batch.seq_offsets[s] + t) * width + c] -
+                                          expected[t][c].get<float>()));
+    EXPECT_LT(worst, kTolerance) << what << " row " << s;
+    worst_of_all = std::max(worst_of_all, worst);
+  }
+  std::printf("[ parity ] %s: max |d| %.3g%s\n", what.c_str(), worst_of_all,
+              reference.contains("unpadded_rows") ? " (vs unpadded_rows)" : "");
+}
+
+// Keeps the encoder's last hidden state of an encoder-decoder model.
+struct EncoderStateSink final : TensorSink {
+  std::vector<float> values;
+  void on_tensor(const std::string& name, const float* data, int64_t rows, int64_t cols) override {
+    if (name == "encoder.last_hidden_state") values.assign(data, data + rows * cols);
+  }
+};
 
 class OracleParity : public ::testing::TestWithParam<std::string> {};
 
@@ -104,31 +126,30 @@ TEST_P(OracleParity, Fp32MatchesTransformers) {
   const auto encoder = create_encoder(read_model_dir(dir), weights);
   ThreadPool pool(2);
   const EncoderBatch batch = EncoderBatch::from_encodings(oracle.encodings);
-  const std::vector<float> hidden = encoder->encode(batch, pool);
+  EncoderStateSink encoder_state;
+  const std::vector<float> hidden = encoder->encode(batch, pool, &encoder_state);
   const int width = encoder->info().hidden_size;
-  const std::vector<float> logits = encoder->classify(batch, hidden, pool);
-  const size_t rows = oracle.reference["logits"].size(), labels = oracle.reference["logits"][0].size();
-  ASSERT_EQ(static_cast<size_t>(batch.num_sequences()), rows);
-  ASSERT_EQ(logits.size(), rows * labels);
-  float worst_hidden = 0, worst_logit = 0;
-  for (int s = 0; s < batch.num_sequences(); ++s) {
-    const ExpectedRow expected = expected_row(oracle.reference, s);
-    float worst = 0;
-    for (int t = 0; t < batch.length(s); ++t)
-      for (int c = 0; c < width; ++c)
-        worst = std::max(worst, std::fabs(hidden[static_cast<size_t>(batch.seq_offsets[s] + t) * width + c] -
-                                          expected.hidden[t][c].get<float>()));
-    EXPECT_LT(worst, kTolerance) << GetParam() << " row " << s << " last_hidden_state";
-    worst_hidden = std::max(worst_hidden, worst);
-    for (size_t j = 0; j < labels; ++j) {
-      const float want = expected.logits[j].get<float>();
-      EXPECT_NEAR(logits[s * labels + j], want, kTolerance) << GetParam() << " row " << s << " logit " << j;
-      worst_logit = std::max(worst_logit, std::fabs(logits[s * labels + j] - want));
-    }
+  expect_states_match(oracle.reference, "last_hidden_state", hidden, batch, width,
+                      GetParam() + " last_hidden_state");
+  // Encoder-decoder models (BART): encode() gives the decoder's state, as
+  // Hugging Face's last_hidden_state; the encoder's goes to the sink.
+  if (oracle.reference.contains("encoder_last_hidden_state")) {
+    ASSERT_FALSE(encoder_state.values.empty()) << GetParam() << " reports no encoder.last_hidden_state";
+    expect_states_match(oracle.reference, "encoder_last_hidden_state", encoder_state.values, batch, width,
+                        GetParam() + " encoder_last_hidden_state");
   }
-  std::printf("[ parity ] %-12s max |d| last_hidden_state %.3g, logits %.3g%s\n", GetParam().c_str(),
-              worst_hidden, worst_logit,
-              oracle.reference.contains("unpadded_rows") ? " (vs unpadded_rows)" : "");
+  const std::vector<float> logits = encoder->classify(batch, hidden, pool);
+  const size_t rows = oracle.encodings.size(), labels = reference_row(oracle.reference, "logits", 0).size();
+  ASSERT_EQ(logits.size(), rows * labels);
+  double worst_logit = 0;
+  for (size_t s = 0; s < rows; ++s)
+    for (size_t j = 0; j < labels; ++j) {
+      const double expected = reference_row(oracle.reference, "logits", s)[j].get<float>();
+      EXPECT_NEAR(logits[s * labels + j], expected, kTolerance)
+          << GetParam() << " row " << s << " logit " << j;
+      worst_logit = std::max(worst_logit, std::fabs(logits[s * labels + j] - expected));
+    }
+  std::printf("[ parity ] %s logits: max |d| %.3g\n", GetParam().c_str(), worst_logit);
 }
 
 // Each format's error budget on these tiny random models, two ways:
@@ -214,7 +235,8 @@ TEST_P(OracleQuantized, StaysWithinTheFormatsBudgetOfFp32) {
 
 INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
                          ::testing::Combine(::testing::Values("bert", "distilbert", "roberta", "xlm-roberta",
-                                                              "electra", "deberta-v2", "mpnet", "modernbert", "mobilebert"),
+                                                              "electra", "deberta-v2", "mpnet", "modernbert",
+                                                              "mobilebert", "bart"),
                                             ::testing::Range(0, 3)),
                          [](const auto& info) {
                            std::string name =
@@ -226,7 +248,7 @@ INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
 
 INSTANTIATE_TEST_SUITE_P(Architectures, OracleParity,
                          ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
-                                           "deberta-v2", "mpnet", "modernbert", "mobilebert"),
+                                           "deberta-v2", "mpnet", "modernbert", "mobilebert", "bart"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name)
