@@ -144,7 +144,7 @@ struct TransformerLayer {
 // sink as "<name>attn_qkv", "<name>attn_context".
 void self_attention(const AttentionPart& part, const LayerShape& shape, const EncoderBatch& batch,
                     const float* x, float* out, ThreadPool& pool, TensorSink* sink, const std::string& name,
-                    int index, const ScoreHook* hook);
+                    int index, const ScoreHook* hook, const QkTransform* qk = nullptr);
 // out = FFN(x) for t rows; intermediates "<name>ffn_up", "<name>ffn_down".
 void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, int t, float* out,
                   ThreadPool& pool, TensorSink* sink, const std::string& name);
