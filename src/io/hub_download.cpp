@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/hub_cache.h"
@@ -61,18 +62,6 @@ std::string read_ref(const fs::path& file) {
   std::string sha;
   in >> sha;
   return sha;
-}
-
-// Writes text to path through a temporary file and a rename.
-void write_atomically(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) fail("[hub] cannot write ", tmp.string());
-  }
-  fs::rename(tmp, path);
 }
 
 // snapshots/<sha>/<file> → ../../blobs/<etag> (deeper files get more "..").
@@ -231,7 +220,10 @@ fs::path download_hub_model(const HubRepoRef& ref, const HubDownloadOptions& opt
     if (fs::exists(snapshot / file, ec)) continue;
     link_into_snapshot(snapshot, file, fetch_file(client, ref, sha, repo_dir, file, options.progress));
   }
-  if (ref.revision != sha) write_atomically(repo_dir / "refs" / ref.revision, sha);
+  if (ref.revision != sha) {
+    fs::create_directories((repo_dir / "refs" / ref.revision).parent_path());
+    write_file_atomic(repo_dir / "refs" / ref.revision, sha);
+  }
   return snapshot;
 }
 

@@ -257,15 +257,7 @@ std::unique_ptr<Normalizer> unicode_form(const JsonFields&) {
 }
 
 std::unique_ptr<Normalizer> replace_from_json(const JsonFields& spec) {
-  const JsonFields pattern = spec.object("pattern");
-  const std::string where = cat(spec.file(), ": key '", spec.key_path("pattern"), "'");
-  std::unique_ptr<Regex> regex;
-  if (pattern.has("Regex"))
-    regex = std::make_unique<Regex>(decode_utf8(pattern.string("Regex")), false, where);
-  else if (pattern.has("String"))
-    regex = std::make_unique<Regex>(decode_utf8(pattern.string("String")), true, where);
-  else
-    fail(where, " has neither \"Regex\" nor \"String\"");
+  std::unique_ptr<Regex> regex = regex_from_pattern(spec);
   return std::make_unique<Replace>(std::move(regex), decode_utf8(spec.string_or("content", "")));
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "tokenize/unicode.h"
 
 namespace qp::tok {
@@ -104,6 +105,16 @@ void Regex::find_all(const std::u32string& text, Span range, std::vector<Span>& 
     matches.emplace_back(range.first + ov[0], range.first + ov[1]);
     pos = ov[1];
   }
+}
+
+std::unique_ptr<Regex> regex_from_pattern(const JsonFields& spec) {
+  const JsonFields pattern = spec.object("pattern");
+  const std::string where = cat(spec.file(), ": key '", spec.key_path("pattern"), "'");
+  if (pattern.has("Regex"))
+    return std::make_unique<Regex>(decode_utf8(pattern.string("Regex")), false, where);
+  if (pattern.has("String"))
+    return std::make_unique<Regex>(decode_utf8(pattern.string("String")), true, where);
+  fail(where, " has neither \"Regex\" nor \"String\"");
 }
 
 }  // namespace qp::tok

@@ -3,11 +3,16 @@
 // properties (PCRE2_UTF | PCRE2_UCP) and JIT. Compiled once, shared by threads.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 struct pcre2_real_code_32;
+
+namespace qp {
+class JsonFields;
+}
 
 namespace qp::tok {
 
@@ -29,5 +34,9 @@ class Regex {
  private:
   pcre2_real_code_32* code_ = nullptr;
 };
+
+// The regex of a tokenizer.json step's "pattern" ({"Regex": …} or a literal
+// {"String": …}), as Split and Replace give it; errors name the file and key.
+std::unique_ptr<Regex> regex_from_pattern(const JsonFields& spec);
 
 }  // namespace qp::tok

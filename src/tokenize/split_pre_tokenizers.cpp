@@ -64,15 +64,7 @@ class CharClassSplit final : public PreTokenizer {
 }  // namespace
 
 std::unique_ptr<PreTokenizer> make_split(const JsonFields& spec) {
-  const JsonFields pattern = spec.object("pattern");
-  const std::string where = cat(spec.file(), ": key '", spec.key_path("pattern"), "'");
-  std::unique_ptr<Regex> regex;
-  if (pattern.has("Regex"))
-    regex = std::make_unique<Regex>(decode_utf8(pattern.string("Regex")), false, where);
-  else if (pattern.has("String"))
-    regex = std::make_unique<Regex>(decode_utf8(pattern.string("String")), true, where);
-  else
-    fail(where, " has neither \"Regex\" nor \"String\"");
+  std::unique_ptr<Regex> regex = regex_from_pattern(spec);
   return std::make_unique<RegexSplit>(std::move(regex),
                                       parse_split_behavior(spec, "behavior", SplitBehavior::Removed),
                                       spec.boolean_or("invert", false));
