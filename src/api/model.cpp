@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/json_file.h"
 #include "core/json_read.h"
+#include "core/profiler.h"
 #include "core/thread_pool.h"
 #include "io/model_dir.h"
 #include "io/safetensors.h"
@@ -39,6 +40,7 @@ struct Model::Impl {
       if (sink) sink->begin_pass();
       std::vector<float> hidden;
       try {
+        const profile::Scope scope(profile::Op::Forward);
         hidden = encoder->encode(batch, *pool, sink);
       } catch (const Error& e) {
         fail(dir.dir.string(), ": ", e.what());  // which model refused the input
@@ -158,6 +160,7 @@ std::vector<std::vector<float>> Model::embed_encodings(std::span<const Encoding>
   result.reserve(encodings.size());
   impl_->for_each_batch(
       encodings, batch_size, [&](const EncoderBatch& batch, const std::vector<float>& hidden) {
+        const profile::Scope scope(profile::Op::Pooling);
         int width = impl_->encoder->info().hidden_size;
         std::vector<float> pooled = pool_sequences(hidden, width, batch, impl_->head.pooling);
         for (const DenseModule& dense : impl_->dense) {
@@ -183,6 +186,7 @@ std::vector<std::vector<float>> Model::logits_for_encodings(std::span<const Enco
   result.reserve(encodings.size());
   impl_->for_each_batch(
       encodings, batch_size, [&](const EncoderBatch& batch, const std::vector<float>& hidden) {
+        const profile::Scope scope(profile::Op::Pooling);
         const std::vector<float> logits = impl_->encoder->classify(batch, hidden, *impl_->pool, impl_->sink);
         for (int s = 0; s < batch.num_sequences(); ++s)
           result.emplace_back(logits.begin() + static_cast<size_t>(s) * labels,

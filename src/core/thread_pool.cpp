@@ -76,9 +76,13 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
     job_size_ = n;
+    job_profiled_ = profile::enabled();
+    job_op_ = profile::current();
+    job_busy_ns_ = 0;
     pending_ = static_cast<int>(workers_.size());
     ++generation_;
   }
+  const int64_t region_start = job_profiled_ ? profile::now_nanoseconds() : 0;
   work_ready_.notify_all();
   std::exception_ptr error;
   try {
@@ -89,9 +93,14 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     error = std::current_exception();  // the workers still hold &fn: wait for them first
   }
   {
+    const profile::WorkerScope waiting(job_profiled_ ? profile::Op::ThreadIdle : profile::Op::None);
     std::unique_lock<std::mutex> lock(mutex_);
     work_done_.wait(lock, [this] { return pending_ == 0; });
     job_ = nullptr;
+    if (job_profiled_) {
+      const int64_t wall = profile::now_nanoseconds() - region_start;
+      profile::add_idle_nanoseconds(static_cast<int64_t>(workers_.size()) * wall - job_busy_ns_);
+    }
   }
   if (error) std::rethrow_exception(error);
 }
@@ -102,6 +111,8 @@ void ThreadPool::worker_loop(int index) {
   for (;;) {
     const std::function<void(int64_t, int64_t)>* job;
     int64_t n;
+    bool profiled;
+    profile::Op op;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
@@ -109,11 +120,18 @@ void ThreadPool::worker_loop(int index) {
       seen_generation = generation_;
       job = job_;
       n = job_size_;
+      profiled = job_profiled_;
+      op = job_op_;
     }
+    const int64_t start = profiled ? profile::now_nanoseconds() : 0;
     const auto [begin, end] = chunk_range(n, size(), index);
-    if (begin < end) (*job)(begin, end);
+    if (begin < end) {
+      const profile::WorkerScope scope(profiled ? op : profile::Op::None);
+      (*job)(begin, end);
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (profiled) job_busy_ns_ += profile::now_nanoseconds() - start;
       if (--pending_ == 0) work_done_.notify_one();
     }
   }

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/profiler.h"
+
 namespace qp {
 
 class ThreadPool {
@@ -43,6 +45,11 @@ class ThreadPool {
   std::condition_variable work_done_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_size_ = 0;
+  // With profiling on: the caller's op, charged for the workers' chunks, and
+  // the nanoseconds the workers spent in them (the rest of the region is idle).
+  bool job_profiled_ = false;
+  profile::Op job_op_ = profile::Op::None;
+  int64_t job_busy_ns_ = 0;
   int64_t generation_ = 0;
   int pending_ = 0;
   bool stopping_ = false;

@@ -87,6 +87,14 @@ void attention(const float* q, int ld_q, const float* k, const float* v, int ld_
                std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool,
                const ScoreBias& add_bias = {});
 
+// Local (sliding-window) self-attention: query i attends only to keys j of its
+// sequence with |i − j| ≤ half_window, and only those scores are computed, so
+// the cost is O(len · (64 + 2·half_window)) per head rather than O(len²)
+// (ModernBERT's local layers, half_window = local_attention / 2).
+void local_attention(const float* q, const float* k, const float* v, int ld_in, float* out, int ld_out,
+                     std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale,
+                     int half_window, ThreadPool& pool);
+
 // The ISA whose kernels the calls above use right now.
 Isa kernel_isa();
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/profiler.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 
@@ -56,6 +57,7 @@ Isa LinearF32::isa() const { return impl_->table->isa; }
 
 void LinearF32::forward(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue) const {
   if (m <= 0) return;
+  const profile::GemmScope scope;
   const Impl& im = *impl_;
   const KernelTable& table = *im.table;
   const PackedGemm g{x, im.k, im.packed.get(), im.bias.get(), y, im.n, im.n, im.k, epilogue};

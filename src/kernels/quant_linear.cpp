@@ -10,6 +10,7 @@
 #include <new>
 
 #include "core/error.h"
+#include "core/profiler.h"
 #include "kernels/dispatch.h"
 #include "kernels/quant_dispatch.h"
 
@@ -119,6 +120,7 @@ int64_t QuantLinear::weight_bytes() const {
 
 void QuantLinear::forward(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue) const {
   if (m <= 0) return;
+  const profile::GemmScope scope;
   if (table_)
     forward_packed(x, m, y, pool, epilogue);
   else
@@ -131,6 +133,7 @@ namespace {
 // there are enough of them to pay for the hand-off.
 void quantize_rows(const QuantKernelTable& table, const float* x, int m, int k, int group, int8_t* xq,
                    float* scales, float* sums, ThreadPool& pool) {
+  const profile::Scope scope(profile::Op::ActivationQuant);
   const int groups = k / group;
   auto rows = [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
@@ -145,6 +148,7 @@ void quantize_rows(const QuantKernelTable& table, const float* x, int m, int k, 
 // Regroups plain rows xq[m][k] into tiles of mr rows, [tile][k/4][mr][4]
 // bytes, rows past m zero (see QuantTile::xq).
 void interleave_rows(const int8_t* xq, int m, int k, int mr, int8_t* out) {
+  const profile::Scope scope(profile::Op::ActivationQuant);
   const int quads = k / 4;
   for (int tile = 0; tile * mr < m; ++tile, out += static_cast<int64_t>(mr) * k)
     for (int r = 0; r < mr; ++r) {

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/json_read.h"
+#include "core/profiler.h"
 
 namespace qp {
 
@@ -45,6 +46,7 @@ void check_batch_fits(const EmbeddingWeights& weights, const EncoderBatch& batch
 
 std::vector<float> embed_tokens(const EmbeddingWeights& weights, const EncoderBatch& batch, ThreadPool& pool,
                                 TensorSink* sink) {
+  const profile::Scope scope(profile::Op::Embedding);
   check_batch_fits(weights, batch);
   const int h = weights.hidden;
   std::vector<float> out(static_cast<size_t>(batch.total_tokens()) * h);

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "core/error.h"
+#include "core/profiler.h"
 
 namespace qp {
 
@@ -79,26 +81,37 @@ void self_attention(const AttentionPart& part, const LayerShape& shape, const En
                     int index, const ScoreHook* hook, const QkTransform* qk) {
   const int t = batch.total_tokens(), h = shape.hidden, head_dim = shape.head_dim();
   std::vector<float> qkv(static_cast<size_t>(t) * 3 * h);
-  part.qkv->forward(x, t, qkv.data(), pool);
+  {
+    const profile::Scope scope(profile::Op::GemmQkv);
+    part.qkv->forward(x, t, qkv.data(), pool);
+  }
   if (qk) qk->apply({qkv.data(), qkv.data() + h, 3 * h, shape.heads, head_dim, index, &batch});
   emit(sink, name + "attn_qkv", qkv, 3 * h);
   std::vector<float> context(static_cast<size_t>(t) * h);
-  kernels::ScoreBias bias;
-  const ScoreContext hook_context{qkv.data(), qkv.data() + h, 3 * h, head_dim, index, &batch};
-  if (hook)
-    bias = [&](int64_t seq, int head, float* scores) {
-      hook->add_bias(hook_context, static_cast<int>(seq), head, scores);
-    };
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim) * shape.score_scale_factor);
-  kernels::attention(qkv.data(), qkv.data() + h, qkv.data() + 2 * h, 3 * h, context.data(), h,
-                     batch.seq_offsets, shape.heads, head_dim, scale, pool, bias);
+  const float *q = qkv.data(), *k = qkv.data() + h, *v = qkv.data() + 2 * h;
+  if (hook && hook->band_half_width() >= 0) {
+    kernels::local_attention(q, k, v, 3 * h, context.data(), h, batch.seq_offsets, shape.heads, head_dim,
+                             scale, hook->band_half_width(), pool);
+  } else {
+    kernels::ScoreBias bias;
+    const ScoreContext hook_context{qkv.data(), qkv.data() + h, 3 * h, head_dim, index, &batch};
+    if (hook)
+      bias = [&](int64_t seq, int head, float* scores) {
+        hook->add_bias(hook_context, static_cast<int>(seq), head, scores);
+      };
+    kernels::attention(q, k, v, 3 * h, context.data(), h, batch.seq_offsets, shape.heads, head_dim, scale,
+                       pool, bias);
+  }
   emit(sink, name + "attn_context", context, h);
+  const profile::Scope scope(profile::Op::GemmAttnOut);
   part.out->forward(context.data(), t, out, pool);
 }
 
 void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, int t, float* out,
                   ThreadPool& pool, TensorSink* sink, const std::string& name) {
   std::vector<float> up(static_cast<size_t>(t) * shape.intermediate);
+  std::optional<profile::Scope> scope(std::in_place, profile::Op::GemmFfnUp);
   if (shape.fused_gate_up) {
     const size_t i = static_cast<size_t>(shape.intermediate);
     std::vector<float> both(up.size() * 2);
@@ -116,6 +129,7 @@ void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, 
     part.up->forward(x, t, up.data(), pool, kernels::Epilogue::Gelu);
   }
   emit(sink, name + "ffn_up", up, shape.intermediate);
+  scope.emplace(profile::Op::GemmFfnDown);
   part.down->forward(up.data(), t, out, pool);
   emit(sink, name + "ffn_down", std::vector<float>(out, out + static_cast<size_t>(t) * shape.hidden),
        shape.hidden);

@@ -67,6 +67,11 @@ class ScoreHook {
  public:
   virtual ~ScoreHook() = default;
   virtual void add_bias(const ScoreContext& context, int seq, int head, float* scores) const = 0;
+  // A hook that only masks keys farther than a band from each query returns
+  // the band's half width: attention then runs the banded kernel, which never
+  // computes the masked scores (O(n·w), kernels::local_attention), and
+  // add_bias is not called. -1: a general hook, applied to the whole matrix.
+  virtual int band_half_width() const { return -1; }
 };
 
 // What a q/k transform sees: the batch's projected queries and keys, in place

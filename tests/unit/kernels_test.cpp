@@ -187,16 +187,22 @@ TEST(Kernels, AddLayerNormMatchesDouble) {
   }
 }
 
-// Naive attention in double for the packed batch.
+// Naive attention in double for the packed batch; with half_window ≥ 0 a
+// query sees only the keys at most that far away in its sequence.
 std::vector<double> attention_double(const std::vector<float>& q, const std::vector<float>& k,
                                      const std::vector<float>& v, int ld_in, int ld_out,
-                                     const std::vector<int32_t>& offsets, int heads, int hd, double scale) {
+                                     const std::vector<int32_t>& offsets, int heads, int hd, double scale,
+                                     int half_window = -1) {
   std::vector<double> out(size_t(offsets.back()) * ld_out, 0.0);
   for (size_t s = 0; s + 1 < offsets.size(); ++s)
     for (int h = 0; h < heads; ++h)
       for (int i = offsets[s]; i < offsets[s + 1]; ++i) {
         std::vector<double> p;
         for (int j = offsets[s]; j < offsets[s + 1]; ++j) {
+          if (half_window >= 0 && std::abs(i - j) > half_window) {
+            p.push_back(-INFINITY);
+            continue;
+          }
           double dot = 0;
           for (int d = 0; d < hd; ++d) dot += double(q[i * ld_in + h * hd + d]) * k[j * ld_in + h * hd + d];
           p.push_back(dot * scale);
@@ -233,6 +239,38 @@ TEST(Kernels, AttentionOverPackedSequences) {
       EXPECT_LE(max_diff(out, ref).first, 2e-6) << isa_name(isa) << " head_dim=" << hd;
     }
   }
+}
+
+// The banded kernel against masked naive attention: windows from none (0)
+// to wider than every sequence, lengths around the 64-query block.
+TEST(Kernels, LocalAttentionMatchesMaskedAttention) {
+  IsaCapGuard guard;
+  ThreadPool pool(3);
+  const std::vector<int32_t> offsets = {0, 1, 6, 70, 135, 335, 635};  // lengths 1, 5, 64, 65, 200, 300
+  const int hd = 32, heads = 2, ld_in = heads * hd + 8, ld_out = heads * hd;
+  const size_t t = offsets.back();
+  const auto q = random_floats(t * ld_in, 31, -2.0f, 2.0f);
+  const auto k = random_floats(t * ld_in, 32, -2.0f, 2.0f);
+  const auto v = random_floats(t * ld_in, 33);
+  const double scale = 1.0 / std::sqrt(double(hd));
+  for (int half_window : {0, 1, 7, 64, 100, 1000}) {
+    const auto ref = attention_double(q, k, v, ld_in, ld_out, offsets, heads, hd, scale, half_window);
+    for (Isa isa : available_isas()) {
+      set_isa_cap(isa);
+      std::vector<float> out(t * ld_out, NAN);
+      local_attention(q.data(), k.data(), v.data(), ld_in, out.data(), ld_out, offsets, heads, hd,
+                      float(scale), half_window, pool);
+      EXPECT_LE(max_diff(out, ref).first, 2e-6) << isa_name(isa) << " half_window=" << half_window;
+    }
+  }
+  // A window at least as long as the sequences is global attention, bit for bit.
+  set_isa_cap(detected_isa());
+  std::vector<float> local(t * ld_out), global(t * ld_out);
+  local_attention(q.data(), k.data(), v.data(), ld_in, local.data(), ld_out, offsets, heads, hd, float(scale),
+                  300, pool);
+  attention(q.data(), k.data(), v.data(), ld_in, global.data(), ld_out, offsets, heads, hd, float(scale),
+            pool);
+  EXPECT_EQ(local, global);
 }
 
 // Queries in one buffer and keys / values side by side in another, each

@@ -6,11 +6,13 @@
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "command.h"
 #include "core/build_info.h"
 #include "core/cpu_isa.h"
 #include "core/log.h"
+#include "core/profiler.h"
 #include "core/thread_pool.h"
 #include "eval/stats.h"
 #include "example_texts.h"
@@ -33,6 +35,7 @@ struct BenchArgs {
   int runs = 5;
   int warmup = 1;
   bool json = false;
+  bool profile = false;
 };
 
 struct BenchRow {
@@ -41,7 +44,30 @@ struct BenchRow {
   size_t sentences = 0, tokens = 0;
   SampleStats run_seconds, batch_ms;
   long long peak_rss = 0;
+  std::vector<profile::Entry> profile;  // totals over the timed runs (--profile)
+  double timed_seconds = 0;
+  int runs = 0;
 };
+
+// Where the threads' time went, per timed run: each op's thread-time, its
+// share of threads × wall time, and what no scope claimed.
+nlohmann::json profile_json(const BenchRow& r) {
+  nlohmann::json ops = nlohmann::json::array();
+  const double thread_seconds = r.timed_seconds * r.threads;
+  double claimed = 0;
+  for (const profile::Entry& e : r.profile) {
+    claimed += e.seconds;
+    ops.push_back({{"op", std::string(profile::op_name(e.op))},
+                   {"ms_per_run", e.seconds * 1e3 / r.runs},
+                   {"share", e.seconds / thread_seconds},
+                   {"calls_per_run", static_cast<double>(e.calls) / r.runs}});
+  }
+  ops.push_back({{"op", "outside the forward pass"},
+                 {"ms_per_run", (thread_seconds - claimed) * 1e3 / r.runs},
+                 {"share", (thread_seconds - claimed) / thread_seconds},
+                 {"calls_per_run", 0}});
+  return ops;
+}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -82,7 +108,9 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
                0};
   for (const Encoding& e : encodings) row.tokens += e.input_ids.size();
   std::vector<double> run_seconds, batch_ms;
+  profile::set_enabled(args.profile);
   for (int run = 0; run < args.warmup + args.runs; ++run) {
+    if (run == args.warmup) profile::reset();
     const auto run_start = std::chrono::steady_clock::now();
     for (size_t begin = 0; begin < encodings.size(); begin += args.batch_size) {
       const auto slice =
@@ -95,7 +123,11 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
     log_info("bench ", row.model, " threads=", row.threads, " run ", run + 1, "/", args.warmup + args.runs,
              run < args.warmup ? " (warm-up)" : "", ": ", seconds_since(run_start), " s");
   }
+  if (args.profile) row.profile = profile::snapshot();
+  profile::set_enabled(false);
   row.run_seconds = summarize(run_seconds);
+  row.timed_seconds = std::accumulate(run_seconds.begin(), run_seconds.end(), 0.0);
+  row.runs = static_cast<int>(run_seconds.size());
   row.batch_ms = summarize(batch_ms);
   row.peak_rss = peak_rss_bytes();
   return row;
@@ -103,22 +135,25 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
 
 nlohmann::json row_json(const BenchRow& r) {
   const double sps = r.sentences / r.run_seconds.median, tps = r.tokens / r.run_seconds.median;
-  return {{"model", r.model},
-          {"format", r.format},
-          {"isa", std::string(isa_name(active_isa()))},
-          {"threads", r.threads},
-          {"batch_size", r.batch},
-          {"seq_len", r.seq_len > 0 ? nlohmann::json(r.seq_len) : nlohmann::json("varied")},
-          {"sentences", r.sentences},
-          {"tokens", r.tokens},
-          {"seconds_median", r.run_seconds.median},
-          {"seconds_stdev", r.run_seconds.stdev},
-          {"sentences_per_s", sps},
-          {"sentences_per_s_stdev", sps * r.run_seconds.stdev / r.run_seconds.median},
-          {"tokens_per_s", tps},
-          {"batch_latency_ms", {{"p50", r.batch_ms.p50}, {"p95", r.batch_ms.p95}, {"p99", r.batch_ms.p99}}},
-          {"peak_rss_mib", static_cast<double>(r.peak_rss) / (1 << 20)},
-          {"commit", kGitCommit}};
+  nlohmann::json row = {
+      {"model", r.model},
+      {"format", r.format},
+      {"isa", std::string(isa_name(active_isa()))},
+      {"threads", r.threads},
+      {"batch_size", r.batch},
+      {"seq_len", r.seq_len > 0 ? nlohmann::json(r.seq_len) : nlohmann::json("varied")},
+      {"sentences", r.sentences},
+      {"tokens", r.tokens},
+      {"seconds_median", r.run_seconds.median},
+      {"seconds_stdev", r.run_seconds.stdev},
+      {"sentences_per_s", sps},
+      {"sentences_per_s_stdev", sps * r.run_seconds.stdev / r.run_seconds.median},
+      {"tokens_per_s", tps},
+      {"batch_latency_ms", {{"p50", r.batch_ms.p50}, {"p95", r.batch_ms.p95}, {"p99", r.batch_ms.p99}}},
+      {"peak_rss_mib", static_cast<double>(r.peak_rss) / (1 << 20)},
+      {"commit", kGitCommit}};
+  if (!r.profile.empty()) row["profile"] = profile_json(r);
+  return row;
 }
 
 void print_markdown(const std::vector<nlohmann::json>& rows) {
@@ -138,6 +173,18 @@ void print_markdown(const std::vector<nlohmann::json>& rows) {
               << r["batch_latency_ms"]["p95"].get<double>() << " | "
               << r["batch_latency_ms"]["p99"].get<double>() << " | " << std::setprecision(1)
               << r["peak_rss_mib"].get<double>() << " |\n";
+  }
+  for (const auto& r : rows) {
+    if (!r.contains("profile")) continue;
+    std::cout << "\nprofile: " << r["model"].get<std::string>() << " " << r["format"].get<std::string>()
+              << " " << r["isa"].get<std::string>() << ", " << r["threads"] << " thread(s), batch "
+              << r["batch_size"]
+              << "\n\n| op | ms per run | share of thread time | calls per run |\n|---|--:|--:|--:|\n";
+    for (const auto& op : r["profile"])
+      std::cout << "| " << op["op"].get<std::string>() << " | " << std::setprecision(2)
+                << op["ms_per_run"].get<double>() << " | " << std::setprecision(1)
+                << 100.0 * op["share"].get<double>() << "% | " << std::setprecision(0)
+                << op["calls_per_run"].get<double>() << " |\n";
   }
   std::cout << "\ncommit " << kGitCommit << "; timed: forward + pooling (tokenization excluded); "
             << "median over runs after warm-up\n";
@@ -173,6 +220,9 @@ Action configure_bench(CLI::App& app) {
       ->capture_default_str()
       ->check(in_range(0, kMaxRuns));
   app.add_flag("--json", args->json, "Print JSON rows instead of a Markdown table");
+  app.add_flag("--profile", args->profile,
+               "Also time each op of the forward pass (GEMMs by role, attention, norms, activation "
+               "quantization, thread idle) over the timed runs");
   return [args] {
     std::vector<TextInput> texts;
     if (args->input.empty()) {
