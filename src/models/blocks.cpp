@@ -37,8 +37,11 @@ void check_batch_fits(const EmbeddingWeights& weights, const EncoderBatch& batch
   for (int t = 0; t < batch.total_tokens(); ++t) {
     if (batch.input_ids[t] < 0 || batch.input_ids[t] >= weights.vocab)
       fail("token id ", batch.input_ids[t], " is outside the vocabulary of ", weights.vocab);
+    // A model without token type embeddings (DistilBERT, ModernBERT) takes no token types:
+    // transformers leaves them out of its inputs, so the 1s a pair's post-processor gives
+    // the second segment are ignored there, not an error.
     const int type = batch.token_type_ids[t];
-    if (type != 0 && (type < 0 || type >= weights.type_vocab))
+    if (weights.type_vocab > 0 && type != 0 && (type < 0 || type >= weights.type_vocab))
       fail("token type id ", type, " is outside the model's ", weights.type_vocab, " types");
   }
 }

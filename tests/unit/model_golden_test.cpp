@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "models/pooling.h"
@@ -79,13 +80,42 @@ TEST_P(TinyModelGolden, MatchesPyTorch) {
   }
   if (golden["sequences"][0].contains("embedding")) {
     ASSERT_TRUE(model_dir.sentence_transformer.has_value());
-    std::vector<float> pooled = pool_sequences(hidden, width, batch, model_dir.sentence_transformer->pooling.mode);
+    std::vector<float> pooled =
+        pool_sequences(hidden, width, batch, model_dir.sentence_transformer->pooling.mode);
     if (model_dir.sentence_transformer->normalize) l2_normalize_rows(pooled, width);
     std::vector<float> expected;
     for (const auto& seq : golden["sequences"])
       for (float v : seq["embedding"]) expected.push_back(v);
     EXPECT_LT(max_abs_diff(pooled, expected), kTolerance) << "embedding";
   }
+}
+
+// DistilBERT has no token type embeddings and transformers does not pass it
+// token types, but a BERT-style pair post-processor numbers the second segment
+// 1: those ids are ignored (the PyTorch logits, made without them, still hold),
+// while a model with token types still refuses one it does not have.
+TEST(TinyModelTokenTypes, IgnoredByAModelWithoutThem) {
+  const auto run = [](const std::string& name, int32_t type) {
+    const std::filesystem::path dir = test::source_dir() / "tests/golden/models" / name;
+    const nlohmann::json golden = read_json(dir / "golden.json");
+    const auto encoder = create_encoder(read_model_dir(dir), WeightStore::open_dir(dir));
+    ThreadPool pool(2);
+    std::vector<Encoding> encodings;
+    std::vector<float> expected;
+    for (const auto& seq : golden["sequences"]) {
+      Encoding e;
+      e.input_ids = seq["input_ids"].get<std::vector<int32_t>>();
+      e.token_type_ids.assign(e.input_ids.size(), 0);
+      std::fill(e.token_type_ids.begin() + static_cast<std::ptrdiff_t>(e.input_ids.size() / 2),
+                e.token_type_ids.end(), type);
+      encodings.push_back(e);
+      for (float v : seq["logits"]) expected.push_back(v);
+    }
+    const EncoderBatch batch = EncoderBatch::from_encodings(encodings);
+    return max_abs_diff(encoder->classify(batch, encoder->encode(batch, pool), pool), expected);
+  };
+  EXPECT_LT(run("distilbert-tiny-cls", 1), kTolerance);
+  EXPECT_THROW(run("bert-tiny-cls", 5), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, TinyModelGolden,
