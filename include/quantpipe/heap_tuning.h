@@ -13,4 +13,8 @@ namespace qp {
 // still returns everything. Idempotent; a no-op off glibc.
 void retain_freed_memory();
 
+// Gives the heap's free memory back to the system now (glibc's malloc_trim),
+// so that the next model's resident set is its own. A no-op off glibc.
+void release_freed_memory();
+
 }  // namespace qp

@@ -282,6 +282,7 @@ RunResult run_model(const Model& model, const std::vector<LabelledExample>& exam
   Pass pass = run_pass(model, examples, spec, run);
   result.seconds = seconds_since(start);
   result.memory = sampler.stop();
+  result.memory.rss_before_load = static_cast<double>(options.rss_before_load) / 1e6;
   result.tokens = pass.tokens;
   result.queries_per_minute =
       result.seconds > 0 ? static_cast<double>(result.rows) / result.seconds * 60.0 : 0.0;

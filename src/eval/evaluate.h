@@ -61,6 +61,9 @@ struct EvalOptions {
   int per_layer_examples = 4;  // examples compared layer by layer in compare_runs (0: none)
   int speed_rounds = 3;        // alternating timed passes of both models in compare_runs (0: none)
   int64_t speed_rows = 128;    // rows of each such pass, spread evenly over the data
+  // Process RSS in bytes measured just before the model was loaded (0: not
+  // measured): run_model reports memory above it as the model's own.
+  int64_t rss_before_load = 0;
 };
 
 // One model on the examples; fills every RunResult field including outputs.

@@ -39,6 +39,12 @@ struct MemoryMb {
   double rss_avg = 0;   // mean of RSS samples taken while the model ran
   double rss_peak = 0;  // largest sample
   int64_t samples = 0;
+  // The process's RSS just before the model was loaded (0: not measured).
+  // RSS above it is the model's own: weights, repacked panels, activations,
+  // not the data set, the other model's outputs or the program.
+  double rss_before_load = 0;
+  double model_avg() const { return rss_avg - rss_before_load; }
+  double model_peak() const { return rss_peak - rss_before_load; }
 };
 
 // One model on one dataset.

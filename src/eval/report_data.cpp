@@ -52,8 +52,14 @@ RunView read_run(const json& run, const std::string& fallback_format) {
   r.queries_per_minute = num(run, {"queries_per_minute"});
   r.tokens_per_second = num(run, {"tokens_per_second"});
   r.size_mb = num(run, {"model_size_mb"});
-  r.rss_avg_mb = num(run, {"memory", "rss_avg_mb"});
-  r.rss_peak_mb = num(run, {"memory", "rss_peak_mb"});
+  // The model's own memory when the run measured the process before loading
+  // it; older results have only the whole process's.
+  r.rss_avg_mb = num(run, {"memory", "model_rss_avg_mb"});
+  r.rss_peak_mb = num(run, {"memory", "model_rss_peak_mb"});
+  if (!r.rss_peak_mb) {
+    r.rss_avg_mb = num(run, {"memory", "rss_avg_mb"});
+    r.rss_peak_mb = num(run, {"memory", "rss_peak_mb"});
+  }
   r.p50_ms = num(run, {"latency_ms", "p50"});
   r.p95_ms = num(run, {"latency_ms", "p95"});
   r.p99_ms = num(run, {"latency_ms", "p99"});
@@ -186,7 +192,7 @@ const std::vector<std::string>& table_header() {
                                                   "queries/min",
                                                   "tokens/s",
                                                   "size MB",
-                                                  "memory avg / peak MB",
+                                                  "model RSS avg / peak MB",
                                                   "latency p50 / p95 / p99 ms",
                                                   "cosine mean / min",
                                                   "agreement",

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <numeric>
+#include <string>
 
 namespace qp {
 
@@ -36,9 +37,20 @@ SampleStats summarize(const std::vector<double>& samples) {
 }
 
 long long peak_rss_bytes() {
+  // VmHWM follows reset_peak_rss(); getrusage's maxrss never goes down.
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmHWM:  1234 kB"
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<long long>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+bool reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.flush();
+  return static_cast<bool>(clear);
 }
 
 long long current_rss_bytes() {

@@ -1,12 +1,12 @@
 #include "pipeline/eval_step.h"
 
-#include <malloc.h>
-
 #include <chrono>
 
 #include "core/error.h"
 #include "eval/evaluate.h"
+#include "eval/stats.h"
 #include "pipeline/dataset_source.h"
+#include "quantpipe/heap_tuning.h"
 
 namespace qp::pipeline {
 namespace {
@@ -41,7 +41,7 @@ eval::EvalOptions eval_options(const EvalStepOptions& options, const DatasetConf
 // Frees a model's memory for real, so the next run's RSS is its own.
 void release(std::optional<Model>& model) {
   model.reset();
-  malloc_trim(0);
+  release_freed_memory();
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -89,8 +89,10 @@ void evaluate_group(const std::vector<const Job*>& jobs, const EvalStepOptions& 
     DatasetConfig dataset = *first.dataset;
     dataset.limit = first.limit;
     examples = load_dataset(dataset, options.dataset_cache);
+    eval::EvalOptions measured = run_options;
+    measured.rss_before_load = current_rss_bytes();
     std::optional<Model> baseline = Model::load(first.source, {options.threads});
-    baseline_run = eval::run_model(*baseline, examples, spec, run_options);
+    baseline_run = eval::run_model(*baseline, examples, spec, measured);
     release(baseline);
   } catch (const std::exception& e) {
     for (const Job* job : jobs) {
@@ -103,19 +105,26 @@ void evaluate_group(const std::vector<const Job*>& jobs, const EvalStepOptions& 
     on_start(*job);
     const auto start = std::chrono::steady_clock::now();
     EvalStepResult result{job, std::nullopt, "", 0};
+    std::optional<Model> quantized, baseline;
     try {
-      // The quantized model runs alone, so its memory numbers are its own; the
-      // fp32 model is loaded again (memory-mapped, cheap) only for the per-layer comparison.
-      std::optional<Model> quantized = Model::load(job->output, {options.threads});
-      eval::RunResult quantized_run = eval::run_model(*quantized, examples, spec, run_options);
-      Model baseline = Model::load(job->source, {options.threads});
-      const eval::Comparison comparison = eval::compare_runs(baseline_run, std::move(quantized_run), baseline,
-                                                             *quantized, examples, spec, run_options);
+      // The quantized model runs alone, and its memory numbers count RSS
+      // above the process as it was just before loading it; the fp32 model is
+      // loaded again (memory-mapped, cheap) only for the per-layer comparison.
+      eval::EvalOptions measured = run_options;
+      measured.rss_before_load = current_rss_bytes();
+      quantized = Model::load(job->output, {options.threads});
+      eval::RunResult quantized_run = eval::run_model(*quantized, examples, spec, measured);
+      baseline = Model::load(job->source, {options.threads});
+      const eval::Comparison comparison = eval::compare_runs(
+          baseline_run, std::move(quantized_run), *baseline, *quantized, examples, spec, run_options);
       result.entry =
           entry_for(*job, comparison, eval::apply_gates(comparison, gate_thresholds(*job->quantization)));
     } catch (const std::exception& e) {
       result.error = e.what();
     }
+    // Both go, and what they freed with them, before the next job measures.
+    release(baseline);
+    release(quantized);
     result.seconds = seconds_since(start);
     on_done(result);
   }

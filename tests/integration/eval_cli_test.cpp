@@ -122,7 +122,7 @@ TEST_F(EvalCliTiny, MarkdownTableAndSingleModel) {
   ASSERT_EQ(r.exit_code, 0) << r;
   for (const char* part :
        {"| metric | baseline (fp32) | quantized (q8_sym_ch) |", "| accuracy |", "| queries/min |",
-        "| size MB |", "| tokens/s |", "| memory avg / peak MB |", "| latency p50 / p95 / p99 ms |",
+        "| size MB |", "| tokens/s |", "| model RSS avg / peak MB |", "| latency p50 / p95 / p99 ms |",
         "Fidelity: mean cosine", "accuracy drop:", "speedup:"})
     EXPECT_TRUE(contains(r.out, part)) << part << " not in:\n" << r.out;
   // A Hugging Face directory alone: one run, unlabelled.

@@ -16,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "eval/stats.h"
 #include "example_texts.h"
+#include "quantpipe/heap_tuning.h"
 #include "run_options.h"
 
 namespace qp::cli {
@@ -44,6 +45,8 @@ struct BenchRow {
   size_t sentences = 0, tokens = 0;
   SampleStats run_seconds, batch_ms;
   long long peak_rss = 0;
+  long long rss_before_load = 0;        // the process just before Model::load
+  double load_ms = 0;                   // Model::load: map, check, repack
   std::vector<profile::Entry> profile;  // totals over the timed runs (--profile)
   double timed_seconds = 0;
   int runs = 0;
@@ -91,7 +94,15 @@ std::vector<Encoding> fixed_length_encodings(const Model& model, const std::vect
 }
 
 BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInput>& texts) {
-  const Model model = Model::load(resolve_model_source(args.model), {threads});
+  // Each row's memory is its own: the previous row's model and freed heap are
+  // gone, and the peak starts over from here.
+  release_freed_memory();
+  reset_peak_rss();
+  const long long rss_before_load = current_rss_bytes();
+  const std::filesystem::path source = resolve_model_source(args.model);
+  const auto load_start = std::chrono::steady_clock::now();
+  const Model model = Model::load(source, {threads});
+  const double load_ms = seconds_since(load_start) * 1e3;
   const std::vector<Encoding> encodings =
       args.seq_len > 0
           ? fixed_length_encodings(model, texts, resolve_max_length(model, args.seq_len), args.sequences)
@@ -107,6 +118,8 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
                {},
                0};
   for (const Encoding& e : encodings) row.tokens += e.input_ids.size();
+  row.rss_before_load = rss_before_load;
+  row.load_ms = load_ms;
   std::vector<double> run_seconds, batch_ms;
   profile::set_enabled(args.profile);
   for (int run = 0; run < args.warmup + args.runs; ++run) {
@@ -151,6 +164,8 @@ nlohmann::json row_json(const BenchRow& r) {
       {"tokens_per_s", tps},
       {"batch_latency_ms", {{"p50", r.batch_ms.p50}, {"p95", r.batch_ms.p95}, {"p99", r.batch_ms.p99}}},
       {"peak_rss_mib", static_cast<double>(r.peak_rss) / (1 << 20)},
+      {"model_peak_rss_mib", static_cast<double>(r.peak_rss - r.rss_before_load) / (1 << 20)},
+      {"load_ms", r.load_ms},
       {"commit", kGitCommit}};
   if (!r.profile.empty()) row["profile"] = profile_json(r);
   return row;
@@ -159,8 +174,8 @@ nlohmann::json row_json(const BenchRow& r) {
 void print_markdown(const std::vector<nlohmann::json>& rows) {
   std::cout
       << "| model | format | isa | threads | batch | seq | sentences | tokens | sentences/s | tokens/s | "
-         "batch p50 ms | p95 ms | p99 ms | peak RSS MiB |\n"
-      << "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+         "batch p50 ms | p95 ms | p99 ms | peak RSS MiB | model peak MiB | load ms |\n"
+      << "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
       << std::fixed;
   for (const auto& r : rows) {
     std::cout << "| " << r["model"].get<std::string>() << " | " << r["format"].get<std::string>() << " | "
@@ -172,7 +187,8 @@ void print_markdown(const std::vector<nlohmann::json>& rows) {
               << std::setprecision(2) << r["batch_latency_ms"]["p50"].get<double>() << " | "
               << r["batch_latency_ms"]["p95"].get<double>() << " | "
               << r["batch_latency_ms"]["p99"].get<double>() << " | " << std::setprecision(1)
-              << r["peak_rss_mib"].get<double>() << " |\n";
+              << r["peak_rss_mib"].get<double>() << " | " << r["model_peak_rss_mib"].get<double>() << " | "
+              << r["load_ms"].get<double>() << " |\n";
   }
   for (const auto& r : rows) {
     if (!r.contains("profile")) continue;
@@ -187,6 +203,7 @@ void print_markdown(const std::vector<nlohmann::json>& rows) {
                 << op["calls_per_run"].get<double>() << " |\n";
   }
   std::cout << "\ncommit " << kGitCommit << "; timed: forward + pooling (tokenization excluded); "
+            << "peak RSS: the whole process; model peak: above the process just before loading the model; "
             << "median over runs after warm-up\n";
 }
 

@@ -15,9 +15,11 @@
 #include "core/log.h"
 #include "eval/evaluate.h"
 #include "eval/gates.h"
+#include "eval/stats.h"
 #include "io/hub_download.h"
 #include "pipeline/config.h"
 #include "pipeline/dataset_source.h"
+#include "quantpipe/heap_tuning.h"
 #include "run_options.h"
 
 namespace qp::cli {
@@ -179,8 +181,8 @@ void print_table(const std::vector<const eval::RunResult*>& runs) {
   row("queries/min", [](const eval::RunResult& r) { return fixed(r.queries_per_minute, 0); });
   row("size MB", [](const eval::RunResult& r) { return fixed(r.model_size_mb, 1); });
   row("tokens/s", [](const eval::RunResult& r) { return fixed(r.tokens_per_second, 0); });
-  row("memory avg / peak MB", [](const eval::RunResult& r) {
-    return fixed(r.memory.rss_avg, 0) + " / " + fixed(r.memory.rss_peak, 0);
+  row("model RSS avg / peak MB", [](const eval::RunResult& r) {
+    return fixed(r.memory.model_avg(), 0) + " / " + fixed(r.memory.model_peak(), 0);
   });
   row("latency p50 / p95 / p99 ms", [](const eval::RunResult& r) {
     return fixed(r.latency.p50, 2) + " / " + fixed(r.latency.p95, 2) + " / " + fixed(r.latency.p99, 2);
@@ -247,6 +249,10 @@ int run_eval(const EvalArgs& args) {
   // The task is settled on the first model (the baseline when there is one).
   bool task_known = false;
   auto run = [&](const fs::path& dir) {
+    // What the previous model freed goes back first: the memory columns count
+    // RSS above this point, the model's weights and activations.
+    release_freed_memory();
+    options.rss_before_load = current_rss_bytes();
     Model model = Model::load(dir, {args.threads});
     if (!task_known) {
       spec.task = infer ? infer_task(dataset.config, examples, model) : forced_task;
@@ -268,6 +274,7 @@ int run_eval(const EvalArgs& args) {
     return 0;
   }
   eval::RunResult quantized = run(models.model);
+  options.rss_before_load = 0;
   Model baseline_model = Model::load(models.baseline, {args.threads});
   Model quantized_model = Model::load(models.model, {args.threads});
   log_info("comparing ", options.per_layer_examples, " examples layer by layer");
