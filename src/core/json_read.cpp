@@ -1,8 +1,9 @@
 #include "core/json_read.h"
 
 #include <fstream>
-#include <unordered_set>
+#include <functional>
 #include <sstream>
+#include <unordered_set>
 #include <vector>
 
 #include "core/error.h"
@@ -17,8 +18,12 @@ struct StructureProblem {
   std::string message;
 };
 
-// Tracks the keys of every open object so a repeated key is caught where it
-// appears; nlohmann would keep the last value without a word.
+// Counts the keys of every open object and compares the count with the
+// finished object's size: nlohmann keeps the last value of a repeated key
+// without a word, so fewer members than keys means a key appeared twice.
+// Counting instead of remembering every key keeps a 30,000-entry vocabulary
+// cheap to read; the rare file that has a repeat is read again by
+// NameTheRepeatedKey for the message.
 class StrictParse {
  public:
   bool operator()(int depth, json::parse_event_t event, json& parsed) {
@@ -27,18 +32,38 @@ class StrictParse {
       case json::parse_event_t::array_start:
         if (depth >= kMaxJsonDepth)
           throw StructureProblem{cat("nesting is deeper than ", kMaxJsonDepth, " levels")};
-        if (event == json::parse_event_t::object_start) open_keys_.emplace_back();
+        if (event == json::parse_event_t::object_start) open_key_counts_.push_back(0);
         break;
       case json::parse_event_t::object_end:
-        if (!open_keys_.empty()) open_keys_.pop_back();
+        if (!open_key_counts_.empty()) {
+          if (parsed.is_object() && parsed.size() != open_key_counts_.back()) repeated_ = true;
+          open_key_counts_.pop_back();
+        }
         break;
       case json::parse_event_t::key:
-        if (!open_keys_.empty() && !open_keys_.back().insert(parsed.get<std::string>()).second)
-          throw StructureProblem{cat("key ", json_excerpt(parsed, 60), " appears twice in one object")};
+        if (!open_key_counts_.empty()) ++open_key_counts_.back();
         break;
       default:
         break;
     }
+    return true;
+  }
+  bool repeated() const { return repeated_; }
+
+ private:
+  std::vector<size_t> open_key_counts_;
+  bool repeated_ = false;
+};
+
+// Finds the first repeated key (only once a repeat is known to be there).
+class NameTheRepeatedKey {
+ public:
+  bool operator()(int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) open_keys_.emplace_back();
+    if (event == json::parse_event_t::object_end && !open_keys_.empty()) open_keys_.pop_back();
+    if (event == json::parse_event_t::key && !open_keys_.empty() &&
+        !open_keys_.back().insert(parsed.get<std::string>()).second)
+      throw StructureProblem{cat("key ", json_excerpt(parsed, 60), " appears twice in one object")};
     return true;
   }
 
@@ -102,7 +127,11 @@ void append_excerpt(const json& value, size_t budget, int depth, std::string& ou
 
 json parse_json(std::string_view text, const std::string& where) {
   try {
-    return json::parse(text.begin(), text.end(), StrictParse());
+    // nlohmann copies the callback: keep the state outside it.
+    StrictParse strict;
+    json value = json::parse(text.begin(), text.end(), std::ref(strict));
+    if (strict.repeated()) json::parse(text.begin(), text.end(), NameTheRepeatedKey());
+    return value;
   } catch (const StructureProblem& p) {
     fail(where, ": ", p.message);
   } catch (const json::parse_error& e) {
