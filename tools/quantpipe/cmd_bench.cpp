@@ -45,8 +45,10 @@ struct BenchRow {
   size_t sentences = 0, tokens = 0;
   SampleStats run_seconds, batch_ms;
   long long peak_rss = 0;
-  long long rss_before_load = 0;        // the process just before Model::load
-  double load_ms = 0;                   // Model::load: map, check, repack
+  long long rss_before_load = 0;  // the process just before Model::load
+  long long load_peak_rss = 0;    // the peak while loading (mapped file, unpacked codes, repacked copies)
+  long long rss_after_load = 0;   // what the loaded model keeps
+  double load_ms = 0;             // Model::load: map, check, repack
   std::vector<profile::Entry> profile;  // totals over the timed runs (--profile)
   double timed_seconds = 0;
   int runs = 0;
@@ -103,6 +105,9 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
   const auto load_start = std::chrono::steady_clock::now();
   const Model model = Model::load(source, {threads});
   const double load_ms = seconds_since(load_start) * 1e3;
+  const long long load_peak_rss = peak_rss_bytes();
+  const long long rss_after_load = current_rss_bytes();
+  reset_peak_rss();  // from here on the peak is inference's
   const std::vector<Encoding> encodings =
       args.seq_len > 0
           ? fixed_length_encodings(model, texts, resolve_max_length(model, args.seq_len), args.sequences)
@@ -119,6 +124,8 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
                0};
   for (const Encoding& e : encodings) row.tokens += e.input_ids.size();
   row.rss_before_load = rss_before_load;
+  row.load_peak_rss = load_peak_rss;
+  row.rss_after_load = rss_after_load;
   row.load_ms = load_ms;
   std::vector<double> run_seconds, batch_ms;
   profile::set_enabled(args.profile);
@@ -165,6 +172,8 @@ nlohmann::json row_json(const BenchRow& r) {
       {"batch_latency_ms", {{"p50", r.batch_ms.p50}, {"p95", r.batch_ms.p95}, {"p99", r.batch_ms.p99}}},
       {"peak_rss_mib", static_cast<double>(r.peak_rss) / (1 << 20)},
       {"model_peak_rss_mib", static_cast<double>(r.peak_rss - r.rss_before_load) / (1 << 20)},
+      {"model_loaded_rss_mib", static_cast<double>(r.rss_after_load - r.rss_before_load) / (1 << 20)},
+      {"load_peak_rss_mib", static_cast<double>(r.load_peak_rss - r.rss_before_load) / (1 << 20)},
       {"load_ms", r.load_ms},
       {"commit", kGitCommit}};
   if (!r.profile.empty()) row["profile"] = profile_json(r);
@@ -202,9 +211,11 @@ void print_markdown(const std::vector<nlohmann::json>& rows) {
                 << 100.0 * op["share"].get<double>() << "% | " << std::setprecision(0)
                 << op["calls_per_run"].get<double>() << " |\n";
   }
-  std::cout << "\ncommit " << kGitCommit << "; timed: forward + pooling (tokenization excluded); "
-            << "peak RSS: the whole process; model peak: above the process just before loading the model; "
-            << "median over runs after warm-up\n";
+  std::cout
+      << "\ncommit " << kGitCommit << "; timed: forward + pooling (tokenization excluded); "
+      << "peak RSS: the whole process during inference; model peak: the same above the process just before "
+      << "loading the model (the load's own peak is load_peak_rss_mib in --json); "
+      << "median over runs after warm-up\n";
 }
 
 }  // namespace
