@@ -67,7 +67,7 @@ nlohmann::json profile_json(const BenchRow& r) {
                    {"share", e.seconds / thread_seconds},
                    {"calls_per_run", static_cast<double>(e.calls) / r.runs}});
   }
-  ops.push_back({{"op", "outside the forward pass"},
+  ops.push_back({{"op", "unclaimed (serial parts, other threads asleep)"},
                  {"ms_per_run", (thread_seconds - claimed) * 1e3 / r.runs},
                  {"share", (thread_seconds - claimed) / thread_seconds},
                  {"calls_per_run", 0}});
