@@ -48,7 +48,8 @@ TEST(BenchProfile, ShowsEveryOpOfTheForwardPassOnce) {
       EXPECT_EQ(ops.count("activation quantization"), model == q8 ? 1u : 0u) << row.dump();
       EXPECT_EQ(ops.count("thread idle"), row["threads"] == 2 ? 1u : 0u) << row.dump();
       EXPECT_NEAR(shares, 1.0, 1e-6);
-      EXPECT_GT(ops["unclaimed (serial parts, other threads asleep)"]["share"].get<double>(), -0.02) << row.dump();
+      EXPECT_GT(ops["unclaimed (serial parts, other threads asleep)"]["share"].get<double>(), -0.02)
+          << row.dump();
     }
   }
 }

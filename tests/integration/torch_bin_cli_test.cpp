@@ -10,6 +10,7 @@
 
 #include "cli_runner.h"
 #include "models/tiny_model.h"
+#include "param_name.h"
 
 namespace qp {
 namespace {
@@ -79,12 +80,7 @@ INSTANTIATE_TEST_SUITE_P(Models, TorchBinCli,
                                            Twin{"bert-tiny-cls-f16", "bert-tiny-cls-f16"},
                                            Twin{"bert-tiny-cls-bf16", "bert-tiny-cls-bf16"},
                                            Twin{"bert-tiny-cls-sharded", "bert-tiny-cls"}),
-                         [](const auto& info) {
-                           std::string name = info.param.bin;
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
-                         });
+                         [](const auto& info) { return qp::test::param_name(info.param.bin); });
 
 // Same tensors in, same bytes out: the converted weights of the F32 .bin and
 // its safetensors twin are identical files.

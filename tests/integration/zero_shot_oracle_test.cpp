@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "cli_runner.h"
+#include "param_name.h"
 #include "test_paths.h"
 
 namespace qp::test {
@@ -126,12 +127,7 @@ TEST_P(ZeroShotOracle, MatchesTransformersPipeline) {
 
 INSTANTIATE_TEST_SUITE_P(Families, ZeroShotOracle,
                          ::testing::Values("bart", "bert", "deberta-v2", "distilbert", "modernbert"),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
-                         });
+                         [](const auto& info) { return qp::test::param_name(info.param); });
 
 }  // namespace
 }  // namespace qp::test

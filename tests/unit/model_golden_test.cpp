@@ -13,6 +13,7 @@
 #include "io/safetensors.h"
 #include "models/pooling.h"
 #include "models/registry.h"
+#include "param_name.h"
 #include "test_paths.h"
 
 namespace qp {
@@ -122,12 +123,7 @@ INSTANTIATE_TEST_SUITE_P(Architectures, TinyModelGolden,
                          ::testing::Values("bert-tiny-st", "bert-tiny-cls", "bert-tiny-cls-f16",
                                            "bert-tiny-cls-bf16", "distilbert-tiny", "distilbert-tiny-cls",
                                            "roberta-tiny", "roberta-tiny-cls"),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
-                         });
+                         [](const auto& info) { return qp::test::param_name(info.param); });
 
 }  // namespace
 }  // namespace qp

@@ -18,6 +18,7 @@
 #include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "models/registry.h"
+#include "param_name.h"
 #include "test_paths.h"
 
 namespace qp {
@@ -239,22 +240,14 @@ INSTANTIATE_TEST_SUITE_P(ArchitecturesAndFormats, OracleQuantized,
                                                               "mobilebert", "bart"),
                                             ::testing::Range(0, 3)),
                          [](const auto& info) {
-                           std::string name =
-                               std::get<0>(info.param) + "_" + kBudgets[std::get<1>(info.param)].scheme;
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
+                           return qp::test::param_name(std::get<0>(info.param) + "_" +
+                                                       kBudgets[std::get<1>(info.param)].scheme);
                          });
 
 INSTANTIATE_TEST_SUITE_P(Architectures, OracleParity,
                          ::testing::Values("bert", "distilbert", "roberta", "xlm-roberta", "electra",
                                            "deberta-v2", "mpnet", "modernbert", "mobilebert", "bart"),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
-                         });
+                         [](const auto& info) { return qp::test::param_name(info.param); });
 
 }  // namespace
 }  // namespace qp

@@ -11,6 +11,7 @@
 #include "io/safetensors_writer.h"
 #include "io_test_util.h"
 #include "models/registry.h"
+#include "param_name.h"
 #include "test_paths.h"
 
 namespace qp {
@@ -87,11 +88,8 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"mobilebert", {{"position_embedding_type", "relative_key"}}, "'position_embedding_type'"},
         Refusal{"mobilebert", {{"num_feedforward_networks", 1}}, "'num_feedforward_networks'"}),
     [](const auto& info) {
-      std::string name =
-          info.param.arch + "_" + info.param.edits.begin().key() + "_" + std::to_string(info.index);
-      for (char& c : name)
-        if (c == '-') c = '_';
-      return name;
+      return qp::test::param_name(info.param.arch + "_" + info.param.edits.begin().key() + "_" +
+                                  std::to_string(info.index));
     });
 
 // The keys above at the values the oracle has load (the refusals are not a

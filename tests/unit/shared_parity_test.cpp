@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "param_name.h"
 #include "quantpipe/model.h"
 #include "test_paths.h"
 
@@ -42,15 +43,17 @@ TEST_P(SharedParity, ProbesMatchReference) {
     const auto& probe = reference["probes"][i];
     EXPECT_EQ(encodings[i].input_ids, probe["input_ids"].get<std::vector<int32_t>>()) << "probe " << i;
     if (probe.contains("token_type_ids"))
-      EXPECT_EQ(encodings[i].token_type_ids, probe["token_type_ids"].get<std::vector<int32_t>>()) << "probe " << i;
+      EXPECT_EQ(encodings[i].token_type_ids, probe["token_type_ids"].get<std::vector<int32_t>>())
+          << "probe " << i;
   }
   const auto outputs = param.output_key == "logits" ? model.logits_for_encodings(encodings, 4)
-                                                     : model.embed_encodings(encodings, 4);
+                                                    : model.embed_encodings(encodings, 4);
   float worst = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const auto expected = reference["probes"][i][param.output_key].get<std::vector<float>>();
     ASSERT_EQ(outputs[i].size(), expected.size()) << "probe " << i;
-    for (size_t j = 0; j < expected.size(); ++j) worst = std::max(worst, std::fabs(outputs[i][j] - expected[j]));
+    for (size_t j = 0; j < expected.size(); ++j)
+      worst = std::max(worst, std::fabs(outputs[i][j] - expected[j]));
   }
   EXPECT_LT(worst, kTolerance);
   RecordProperty("max_abs_diff", std::to_string(worst));
@@ -61,12 +64,7 @@ INSTANTIATE_TEST_SUITE_P(Models, SharedParity,
                          ::testing::Values(ParityCase{"minilm-l6-genre", "logits"},
                                            ParityCase{"minilm-l6-sts", "embedding"},
                                            ParityCase{"minilm-l6-nli", "logits"}),
-                         [](const auto& info) {
-                           std::string name = info.param.model;
-                           for (char& c : name)
-                             if (c == '-') c = '_';
-                           return name;
-                         });
+                         [](const auto& info) { return qp::test::param_name(info.param.model); });
 
 }  // namespace
 }  // namespace qp
