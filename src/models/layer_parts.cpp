@@ -80,14 +80,14 @@ void self_attention(const AttentionPart& part, const LayerShape& shape, const En
                     const float* x, float* out, ThreadPool& pool, TensorSink* sink, const std::string& name,
                     int index, const ScoreHook* hook, const QkTransform* qk) {
   const int t = batch.total_tokens(), h = shape.hidden, head_dim = shape.head_dim();
-  std::vector<float> qkv(static_cast<size_t>(t) * 3 * h);
+  ActivationBuffer qkv(static_cast<size_t>(t) * 3 * h);
   {
     const profile::Scope scope(profile::Op::GemmQkv);
     part.qkv->forward(x, t, qkv.data(), pool);
   }
   if (qk) qk->apply({qkv.data(), qkv.data() + h, 3 * h, shape.heads, head_dim, index, &batch});
   emit(sink, name + "attn_qkv", qkv, 3 * h);
-  std::vector<float> context(static_cast<size_t>(t) * h);
+  ActivationBuffer context(static_cast<size_t>(t) * h);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim) * shape.score_scale_factor);
   const float *q = qkv.data(), *k = qkv.data() + h, *v = qkv.data() + 2 * h;
   if (hook && hook->band_half_width() >= 0) {
@@ -110,18 +110,18 @@ void self_attention(const AttentionPart& part, const LayerShape& shape, const En
 
 void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, int t, float* out,
                   ThreadPool& pool, TensorSink* sink, const std::string& name) {
-  std::vector<float> up(static_cast<size_t>(t) * shape.intermediate);
+  ActivationBuffer up(static_cast<size_t>(t) * shape.intermediate);
   std::optional<profile::Scope> scope(std::in_place, profile::Op::GemmFfnUp);
   if (shape.fused_gate_up) {
     const size_t i = static_cast<size_t>(shape.intermediate);
-    std::vector<float> both(up.size() * 2);
+    ActivationBuffer both(up.size() * 2);
     part.up->forward(x, t, both.data(), pool);
     for (size_t r = 0; r < static_cast<size_t>(t); ++r) std::copy_n(&both[r * 2 * i], i, &up[r * i]);
     kernels::gelu(up.data(), static_cast<int64_t>(up.size()), pool);
     for (size_t r = 0; r < static_cast<size_t>(t); ++r)
       for (size_t j = 0; j < i; ++j) up[r * i + j] *= both[r * 2 * i + i + j];
   } else if (part.gate) {
-    std::vector<float> gate(up.size());
+    ActivationBuffer gate(up.size());
     part.gate->forward(x, t, gate.data(), pool, kernels::Epilogue::Gelu);
     part.up->forward(x, t, up.data(), pool);
     for (size_t j = 0; j < up.size(); ++j) up[j] *= gate[j];
@@ -131,7 +131,7 @@ void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, 
   emit(sink, name + "ffn_up", up, shape.intermediate);
   scope.emplace(profile::Op::GemmFfnDown);
   part.down->forward(up.data(), t, out, pool);
-  emit(sink, name + "ffn_down", std::vector<float>(out, out + static_cast<size_t>(t) * shape.hidden),
+  emit(sink, name + "ffn_down", std::span<const float>(out, static_cast<size_t>(t) * shape.hidden),
        shape.hidden);
 }
 
@@ -140,7 +140,7 @@ void TransformerLayer::forward(const LayerShape& shape, const EncoderBatch& batc
                                const QkTransform* qk) const {
   const int t = batch.total_tokens(), h = shape.hidden;
   const std::string name = "layer." + std::to_string(index) + ".";
-  std::vector<float> projected(static_cast<size_t>(t) * h);
+  ActivationBuffer projected(static_cast<size_t>(t) * h);
   if (shape.placement == NormPlacement::Post) {
     self_attention(attention, shape, batch, hidden.data(), projected.data(), pool, sink, name, index, hook,
                    qk);
@@ -202,7 +202,7 @@ void run_layers(const std::vector<TransformerLayer>& layers, const LayerShape& s
   }
 }
 
-void emit(TensorSink* sink, const std::string& name, const std::vector<float>& data, int64_t cols) {
+void emit(TensorSink* sink, const std::string& name, std::span<const float> data, int64_t cols) {
   if (sink) sink->on_tensor(name, data.data(), static_cast<int64_t>(data.size()) / cols, cols);
 }
 

@@ -6,7 +6,10 @@
 // role; none of them runs its own layer loop.
 #pragma once
 
+#include <memory>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -181,6 +184,26 @@ void run_layers(const std::vector<TransformerLayer>& layers, const LayerShape& s
                 const std::function<const QkTransform*(int)>& qk_for = {});
 
 // Reports a named tensor to the sink when there is one.
-void emit(TensorSink* sink, const std::string& name, const std::vector<float>& data, int64_t cols);
+void emit(TensorSink* sink, const std::string& name, std::span<const float> data, int64_t cols);
+
+// Activation buffers that every element is written to before it is read:
+// sized without zero-filling (a MiniLM batch of 32 × 128 tokens zeroed
+// ≈ 50 MB a layer that the next op overwrote).
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using ActivationBuffer = std::vector<float, UninitializedAllocator<float>>;
 
 }  // namespace qp
