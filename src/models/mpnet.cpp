@@ -128,11 +128,9 @@ class MpNet final : public EncoderModel {
   const EncoderInfo& info() const override { return info_; }
 
   std::vector<float> encode(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink) const override {
-    // MPNet has no token type embeddings (its tokenizer returns none); a pair's
-    // second segment numbered 1 by a post-processor is not an error.
-    EncoderBatch untyped = batch;
-    std::fill(untyped.token_type_ids.begin(), untyped.token_type_ids.end(), 0);
-    std::vector<float> hidden = embed_tokens(embeddings_, untyped, pool, sink);
+    // MPNet has no token type embeddings: embed_tokens ignores the segment
+    // numbers a pair post-processor gives, as it does for every such model.
+    std::vector<float> hidden = embed_tokens(embeddings_, batch, pool, sink);
     run_layers(layers_, config_.layer, batch, hidden, pool, sink, [this](int) { return &hook_; });
     return hidden;
   }

@@ -201,6 +201,25 @@ FormatBudget budget_for(const std::string& arch, FormatBudget budget) {
   return budget;
 }
 
+// Models without token type embeddings (transformers passes them none) run a
+// pair whose second segment a post-processor numbered 1 exactly as the
+// oracle's untyped rows: the engine ignores the numbers instead of refusing them.
+TEST(OracleTokenTypes, IgnoredByModelsWithoutTypeEmbeddings) {
+  for (const std::string arch : {"mpnet", "distilbert", "modernbert"}) {
+    const auto dir = test::shared_dir() / "oracle" / (arch + "-tiny");
+    if (!std::filesystem::exists(dir)) GTEST_SKIP() << "../shared/oracle/" << arch << "-tiny is absent";
+    OracleBatch oracle = read_oracle(dir);
+    ASSERT_FALSE(oracle.reference.contains("token_type_ids")) << arch;
+    for (Encoding& e : oracle.encodings)
+      std::fill(e.token_type_ids.begin() + static_cast<std::ptrdiff_t>(e.token_type_ids.size() / 2),
+                e.token_type_ids.end(), 1);
+    const Outputs out = run_model(dir, oracle);
+    const EncoderBatch batch = EncoderBatch::from_encodings(oracle.encodings);
+    expect_states_match(oracle.reference, "last_hidden_state", out.hidden, batch, out.width,
+                        arch + " with segment 1");
+  }
+}
+
 class OracleQuantized : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(OracleQuantized, StaysWithinTheFormatsBudgetOfFp32) {
