@@ -21,7 +21,7 @@ ThreadPool::ThreadPool(int threads) {
   const int total = threads > 0 ? threads : hardware_threads();
   workers_.reserve(static_cast<size_t>(total - 1));
   try {
-    for (int i = 1; i < total; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    for (int i = 1; i < total; ++i) workers_.emplace_back([this] { worker_loop(); });
   } catch (const std::exception& e) {
     // The destructor will not run: the started workers wait on members that
     // are about to be destroyed, so stop and join them here, then report.
@@ -45,13 +45,21 @@ void ThreadPool::stop_workers() noexcept {
 }
 
 namespace {
-// Chunk `index` of `chunks` over [0, n).
-std::pair<int64_t, int64_t> chunk_range(int64_t n, int chunks, int index) {
-  const int64_t base = n / chunks, extra = n % chunks;
-  const int64_t begin = index * base + std::min<int64_t>(index, extra);
-  return {begin, begin + base + (index < extra ? 1 : 0)};
-}
+// Chunks per thread a range is cut into. Threads claim chunks as they finish
+// the previous one, so a thread slowed down by other jobs on a shared core
+// takes fewer of them instead of keeping the rest waiting at the end; more
+// chunks balance better and cost one atomic increment each.
+constexpr int64_t kChunksPerThread = 8;
 }  // namespace
+
+void ThreadPool::run_chunks() {
+  const std::function<void(int64_t, int64_t)>& fn = *job_;
+  for (;;) {
+    const int64_t begin = next_.fetch_add(grain_, std::memory_order_relaxed);
+    if (begin >= job_size_) return;
+    fn(begin, std::min(job_size_, begin + grain_));
+  }
+}
 
 namespace {
 // The pool whose job this thread is running now (a worker, or a caller inside
@@ -76,6 +84,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
     job_size_ = n;
+    grain_ = std::max<int64_t>(1, n / (kChunksPerThread * size()));
+    next_.store(0, std::memory_order_relaxed);
     job_profiled_ = profile::enabled();
     job_op_ = profile::current();
     job_busy_ns_ = 0;
@@ -87,8 +97,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   std::exception_ptr error;
   try {
     const RunningPool running(this);
-    const auto [begin, end] = chunk_range(n, size(), 0);
-    if (begin < end) fn(begin, end);
+    run_chunks();
   } catch (...) {
     error = std::current_exception();  // the workers still hold &fn: wait for them first
   }
@@ -105,12 +114,10 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   if (error) std::rethrow_exception(error);
 }
 
-void ThreadPool::worker_loop(int index) {
+void ThreadPool::worker_loop() {
   const RunningPool running(this);
   int64_t seen_generation = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t)>* job;
-    int64_t n;
     bool profiled;
     profile::Op op;
     {
@@ -118,16 +125,13 @@ void ThreadPool::worker_loop(int index) {
       work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
       if (stopping_) return;
       seen_generation = generation_;
-      job = job_;
-      n = job_size_;
       profiled = job_profiled_;
       op = job_op_;
     }
     const int64_t start = profiled ? profile::now_nanoseconds() : 0;
-    const auto [begin, end] = chunk_range(n, size(), index);
-    if (begin < end) {
+    {
       const profile::WorkerScope scope(profiled ? op : profile::Op::None);
-      (*job)(begin, end);
+      run_chunks();
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);

@@ -1,11 +1,12 @@
-// One pool of worker threads for the whole engine. parallel_for splits a range
-// into contiguous chunks, one per thread, and blocks until all are done; the
-// calling thread does the first chunk itself. Safe to call from several
+// One pool of worker threads for the whole engine. parallel_for cuts a range
+// into contiguous chunks that the threads (the caller among them) claim one
+// after another, and blocks until all are done. Safe to call from several
 // threads at once: the calls take turns (each one whole), which is what lets
 // many threads share one qp::Model. A call from inside a running job (a
 // worker, or the caller's own chunk) runs serially instead of deadlocking.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -31,11 +32,14 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Calls fn(begin, end) over [0, n) in at most size() chunks.
+  // Calls fn(begin, end) over [0, n) in contiguous chunks (about 8 a thread,
+  // each at least one item), from any of the pool's threads in any order:
+  // fn must not assume one call per thread.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
-  void worker_loop(int index);
+  void worker_loop();
+  void run_chunks();  // claims and runs chunks of the current job until none is left
   void stop_workers() noexcept;
 
   std::vector<std::thread> workers_;
@@ -45,6 +49,8 @@ class ThreadPool {
   std::condition_variable work_done_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_size_ = 0;
+  int64_t grain_ = 1;             // items per chunk
+  std::atomic<int64_t> next_{0};  // first item not yet claimed
   // With profiling on: the caller's op, charged for the workers' chunks, and
   // the nanoseconds the workers spent in them (the rest of the region is idle).
   bool job_profiled_ = false;

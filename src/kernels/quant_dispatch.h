@@ -59,8 +59,11 @@ struct QuantKernelTable {
   int mr;  // activation rows per micro-kernel call; 0: no packed path (scalar)
   // x_q = rint(x/a) clamped to ±127, a = absmax/127 returned (0 for a zero
   // row, NaN for a non-finite one, x_q then zero); group_sums[g] = Σ x_q over
-  // group g. Bit-identical to quantize_activation_row.
-  float (*quantize_row)(const float* x, int k, int group, int8_t* x_q, float* group_sums);
+  // group g. Bit-identical to quantize_activation_row. The 4 values at depth
+  // 4·q.. go to x_q + q·quad_stride: 4 for a plain row, 4·mr to write one row
+  // of an interleaved tile directly (see QuantTile::xq).
+  float (*quantize_row)(const float* x, int k, int group, int8_t* x_q, float* group_sums,
+                        int64_t quad_stride);
   void (*gemm_tile)(const QuantTile& tile);
   // Peak probe: `iterations` rounds of independent int8 dot products held in
   // registers, peak_ops_per_iteration ops (multiply + add = 2) each.

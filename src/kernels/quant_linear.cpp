@@ -37,19 +37,28 @@ void pack_quant_codes(const uint8_t* codes, int n, int k, int bits, uint8_t* dst
   const int c = code_container_bits(bits);
   // Only true 8-bit codes are centred (5/6-bit ones share the byte container
   // but never saturate). Padding outputs stay 0: their dots are never stored.
-  const uint8_t flip = centre && bits == 8 ? 0x80 : 0x00;
+  const uint32_t flip = centre && bits == 8 ? 0x80808080u : 0u;
   const int fields = 8 / c, depth = step_depth(c);
   const int steps = k / depth;
-  for (int p = 0; p < panel_count(n, kQuantNr); ++p)
+  // Four codes (depths 4·i + t, t = 0..3) are one 32-bit word; field i is that
+  // word shifted by i·c bits, which stays inside each byte as codes are < 2^c.
+  for (int p = 0; p < panel_count(n, kQuantNr); ++p) {
+    const int rows = std::min(kQuantNr, n - p * kQuantNr);
     for (int s = 0; s < steps; ++s, dst += 128) {
-      std::memset(dst, 0, 128);
-      for (int j = 0; j < kQuantNr && p * kQuantNr + j < n; ++j) {
+      for (int j = 0; j < rows; ++j) {
         const uint8_t* row = codes + static_cast<int64_t>(p * kQuantNr + j) * k + s * depth;
-        for (int i = 0; i < fields; ++i)
-          for (int t = 0; t < 4; ++t)
-            dst[4 * j + t] |= static_cast<uint8_t>((row[4 * i + t] ^ flip) << (i * c));
+        uint32_t word = 0;
+        for (int i = 0; i < fields; ++i) {
+          uint32_t quad;
+          std::memcpy(&quad, row + 4 * i, 4);
+          word |= quad << (i * c);
+        }
+        word ^= flip;
+        std::memcpy(dst + 4 * j, &word, 4);
       }
+      if (rows < kQuantNr) std::memset(dst + 4 * rows, 0, static_cast<size_t>(4 * (kQuantNr - rows)));
     }
+  }
 }
 
 void pack_group_params(const float* src, int n, int groups, float* dst) {
@@ -62,6 +71,20 @@ void pack_group_params(const float* src, int n, int groups, float* dst) {
 }
 
 namespace {
+
+// Whether every row's groups share one scale and one bias, so the k/group
+// int32 dots of a row can be one (|dot| ≤ k·255·127 stays far below 2^31 for
+// any k a layer has; the float conversion rounds once, as per group it
+// would round once a group).
+bool groups_are_uniform(const float* scales, const float* biases, int n, int groups) {
+  for (int64_t row = 0; row < n; ++row) {
+    const float* s = scales + row * groups;
+    const float* b = biases + row * groups;
+    for (int g = 1; g < groups; ++g)
+      if (s[g] != s[0] || b[g] != b[0]) return false;
+  }
+  return true;
+}
 
 std::unique_ptr<uint8_t[], void (*)(void*)> alloc_bytes(int64_t count) {
   const size_t bytes = (static_cast<size_t>(std::max<int64_t>(count, 1)) + 63) / 64 * 64;
@@ -83,10 +106,11 @@ QuantLinear::QuantLinear(const uint8_t* codes, const float* scales, const float*
   const QuantKernelTable& table = quant_kernel_table(active_isa());
   if (table.gemm_tile && packed_layout_fits(bits, group)) table_ = &table;
   const int groups = k / group;
-  auto unpacked = alloc_bytes(static_cast<int64_t>(n) * k);
-  std::memcpy(unpacked.get(), codes, static_cast<size_t>(n) * k);
+  kernel_group_ = group;
   if (!table_) {
     code_bytes_ = static_cast<int64_t>(n) * k;
+    auto unpacked = alloc_bytes(code_bytes_);
+    std::memcpy(unpacked.get(), codes, static_cast<size_t>(code_bytes_));
     codes_.reset(unpacked.release());
     scales_.assign(scales, scales + static_cast<int64_t>(n) * groups);
     biases_.assign(biases, biases + static_cast<int64_t>(n) * groups);
@@ -95,13 +119,30 @@ QuantLinear::QuantLinear(const uint8_t* codes, const float* scales, const float*
   }
   code_bytes_ = packed_code_bytes(n, k, bits);
   auto repacked = alloc_bytes(code_bytes_);
-  pack_quant_codes(unpacked.get(), n, k, bits, repacked.get(), table.centre_8bit_codes);
+  pack_quant_codes(codes, n, k, bits, repacked.get(), table.centre_8bit_codes);
   codes_.reset(repacked.release());
   const int64_t padded = int64_t{panel_count(n, kQuantNr)} * kQuantNr;
-  scales_.resize(padded * groups);
-  biases_.resize(padded * groups);
-  pack_group_params(scales, n, groups, scales_.data());
-  pack_group_params(biases, n, groups, biases_.data());
+  // One group per row when the groups are the same: the first column of
+  // [n][groups] is then [n][1] with stride `groups`, gathered here.
+  std::vector<float> row_scales, row_biases;
+  const float *packed_scales = scales, *packed_biases = biases;
+  int kernel_groups = groups;
+  if (groups > 1 && groups_are_uniform(scales, biases, n, groups)) {
+    kernel_group_ = k;
+    kernel_groups = 1;
+    row_scales.resize(n);
+    row_biases.resize(n);
+    for (int64_t row = 0; row < n; ++row) {
+      row_scales[row] = scales[row * groups];
+      row_biases[row] = biases[row * groups];
+    }
+    packed_scales = row_scales.data();
+    packed_biases = row_biases.data();
+  }
+  scales_.resize(padded * kernel_groups);
+  biases_.resize(padded * kernel_groups);
+  pack_group_params(packed_scales, n, kernel_groups, scales_.data());
+  pack_group_params(packed_biases, n, kernel_groups, biases_.data());
   if (bias) {
     bias_.assign(padded, 0.0f);
     std::copy(bias, bias + n, bias_.begin());
@@ -129,59 +170,44 @@ void QuantLinear::forward(const float* x, int m, float* y, ThreadPool& pool, Epi
 
 namespace {
 
-// Quantizes every activation row; rows are split across threads only when
-// there are enough of them to pay for the hand-off.
+// Quantizes every activation row into `xq`: plain rows [m][k], or, for a
+// table that reads interleaved tiles, straight into tiles of mr rows
+// [tile][k/4][mr][4] (rows past m zero, see QuantTile::xq), so no second
+// pass regroups them. Rows are split across threads only when there are
+// enough of them to pay for the hand-off.
 void quantize_rows(const QuantKernelTable& table, const float* x, int m, int k, int group, int8_t* xq,
                    float* scales, float* sums, ThreadPool& pool) {
   const profile::Scope scope(profile::Op::ActivationQuant);
   const int groups = k / group;
+  const int mr = table.interleaved_activations ? table.mr : 1;
+  const int64_t quad_stride = 4 * mr;
   auto rows = [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
-      scales[r] = table.quantize_row(x + r * k, k, group, xq + r * k, sums + r * groups);
+    for (int64_t r = begin; r < end; ++r) {
+      int8_t* dst = xq + (r / mr) * mr * k + (r % mr) * 4;
+      scales[r] = table.quantize_row(x + r * k, k, group, dst, sums + r * groups, quad_stride);
+    }
   };
   if (static_cast<int64_t>(m) * k < 16384)
     rows(0, m);
   else
     pool.parallel_for(m, rows);
-}
-
-// Regroups plain rows xq[m][k] into tiles of mr rows, [tile][k/4][mr][4]
-// bytes, rows past m zero (see QuantTile::xq).
-void interleave_rows(const int8_t* xq, int m, int k, int mr, int8_t* out) {
-  const profile::Scope scope(profile::Op::ActivationQuant);
-  const int quads = k / 4;
-  for (int tile = 0; tile * mr < m; ++tile, out += static_cast<int64_t>(mr) * k)
-    for (int r = 0; r < mr; ++r) {
-      const int row = tile * mr + r;
-      for (int q = 0; q < quads; ++q) {
-        int8_t* dst = out + (static_cast<int64_t>(q) * mr + r) * 4;
-        if (row < m)
-          std::memcpy(dst, xq + static_cast<int64_t>(row) * k + 4 * q, 4);
-        else
-          std::memset(dst, 0, 4);
-      }
-    }
+  for (int r = m; r % mr != 0; ++r)  // the last tile's missing rows
+    for (int q = 0; q < k / 4; ++q)
+      std::memset(xq + (r / mr) * mr * k + (r % mr) * 4 + q * quad_stride, 0, 4);
 }
 
 }  // namespace
 
 void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& pool, Epilogue epilogue) const {
   const QuantKernelTable& table = *table_;
-  const int groups = k_ / group_;
-  // Scratch that is written in full before it is read: not zeroed first.
-  const auto xq = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(m) * k_);
-  std::vector<float> act_scales(m), sums(static_cast<size_t>(m) * groups);
-  quantize_rows(table, x, m, k_, group_, xq.get(), act_scales.data(), sums.data(), pool);
-  // One sequential activation stream per tile instead of mr strided rows. In
+  const int groups = k_ / kernel_group_;
+  // Scratch that is written in full before it is read: not zeroed first. In
   // both layouts the tile starting at row r starts r·k bytes in.
-  std::unique_ptr<int8_t[]> tiled;
+  const int mr = table.interleaved_activations ? table.mr : 1;
+  const auto xq = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(panel_count(m, mr)) * mr * k_);
+  std::vector<float> act_scales(m), sums(static_cast<size_t>(m) * groups);
+  quantize_rows(table, x, m, k_, kernel_group_, xq.get(), act_scales.data(), sums.data(), pool);
   const int8_t* activations = xq.get();
-  if (table.interleaved_activations) {
-    tiled = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(panel_count(m, table.mr)) *
-                                                     table.mr * k_);
-    interleave_rows(xq.get(), m, k_, table.mr, tiled.get());
-    activations = tiled.get();
-  }
 
   // Row blocks of 64 tokens keep their int8 rows (64·k bytes) in L2 while a
   // panel (k·c/8·32 bytes, ≤ 96 KiB) is reused by every row tile of the block;
@@ -199,7 +225,7 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
   base.ldg = groups;
   base.ldy = n_;
   base.k = k_;
-  base.group = group_;
+  base.group = kernel_group_;
   base.bits = bits_;
   base.epilogue = epilogue;
   const auto run = [&](int64_t begin, int64_t end) {

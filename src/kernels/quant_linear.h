@@ -41,6 +41,9 @@ class QuantLinear final : public LinearLayer {
   // The ISA whose kernel forward() runs (fixed at construction).
   Isa isa() const;
   int group() const { return group_; }
+  // The group the packed kernel accumulates over: group(), or k when every
+  // row's groups share their scale and bias (see kernel_group_).
+  int kernel_group() const { return kernel_group_; }
   // Bytes held for the weight: codes (one per code for the scalar path, packed
   // for the SIMD ones) + scales + biases (+ layer bias).
   int64_t weight_bytes() const;
@@ -61,10 +64,15 @@ class QuantLinear final : public LinearLayer {
   int k_ = 0;
   int bits_ = 0;
   int group_ = 0;
+  // The group the packed kernel accumulates over: group_, or all of k when
+  // every row has one scale and bias for all its groups (per-channel formats
+  // stored with groups), so the kernel converts and scales once a row instead
+  // of once a group.
+  int kernel_group_ = 0;
   int64_t code_bytes_ = 0;
   // Scalar path: codes_ [n, k], scales_/biases_ [n, k/group], bias_ [n] or
   // empty. Packed path: codes_ in the panel layout (64-byte aligned),
-  // scales_/biases_ [panel][group][32], bias_ padded to whole panels or empty.
+  // scales_/biases_ [panel][k/kernel_group][32], bias_ padded to whole panels or empty.
   std::unique_ptr<uint8_t[], FreeBytes> codes_;
   std::vector<float> scales_;
   std::vector<float> biases_;

@@ -1,6 +1,7 @@
 // Scalar reference for QuantLinear (see quant_linear.h for the arithmetic).
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/quant_dispatch.h"
 #include "kernels/quant_linear.h"
@@ -93,13 +94,15 @@ void QuantLinear::forward_reference(const float* x, int m, float* y, ThreadPool&
 namespace ref {
 namespace {
 
-float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_sums) {
-  const float scale = quantize_activation_row(x, k, x_q);
+float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_sums, int64_t quad_stride) {
+  std::vector<int8_t> row(static_cast<size_t>(k));
+  const float scale = quantize_activation_row(x, k, row.data());
   for (int g = 0; g < k / group; ++g) {
     int32_t sum = 0;
-    for (int i = g * group; i < (g + 1) * group; ++i) sum += x_q[i];
+    for (int i = g * group; i < (g + 1) * group; ++i) sum += row[i];
     group_sums[g] = static_cast<float>(sum);
   }
+  for (int i = 0; i < k; ++i) x_q[i / 4 * quad_stride + i % 4] = row[i];
   return scale;
 }
 

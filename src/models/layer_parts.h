@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/uninitialized.h"
 #include "kernels/kernels.h"
 #include "models/encoder.h"
 #include "models/tensor_table.h"
@@ -186,24 +187,7 @@ void run_layers(const std::vector<TransformerLayer>& layers, const LayerShape& s
 // Reports a named tensor to the sink when there is one.
 void emit(TensorSink* sink, const std::string& name, std::span<const float> data, int64_t cols);
 
-// Activation buffers that every element is written to before it is read:
-// sized without zero-filling (a MiniLM batch of 32 × 128 tokens zeroed
-// ≈ 50 MB a layer that the next op overwrote).
-template <typename T>
-struct UninitializedAllocator : std::allocator<T> {
-  template <typename U>
-  struct rebind {
-    using other = UninitializedAllocator<U>;
-  };
-  template <typename U>
-  void construct(U* p) noexcept {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <typename U, typename... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-};
-using ActivationBuffer = std::vector<float, UninitializedAllocator<float>>;
+// Activation buffers: every element is written before it is read.
+using ActivationBuffer = UninitializedVector<float>;
 
 }  // namespace qp

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/uninitialized.h"
 #include "kernels/quant_linear.h"
 #include "kernels/stacked_linear.h"
 #include "quant/pack.h"
@@ -15,7 +16,7 @@ namespace {
 // words) into one code per byte, checked against the expected [out × in].
 // The kernels never see a file's packing.
 struct QuantizedWeight {
-  std::vector<uint8_t> codes;  // [out × in]
+  UninitializedVector<uint8_t> codes;  // [out × in], or empty when unpacked into a caller's buffer
   std::vector<float> scales, biases;
   int bits = 0, group = 0;
 };
@@ -24,7 +25,10 @@ bool is_quantized(const WeightStore& weights, const std::string& prefix) {
   return weights.find(prefix + ".scales") != nullptr;
 }
 
-QuantizedWeight read_quantized(const WeightStore& weights, const std::string& prefix, int out, int in) {
+// Unpacks the codes into `codes_out` ([out × in] bytes) when given, else
+// into the returned codes.
+QuantizedWeight read_quantized(const WeightStore& weights, const std::string& prefix, int out, int in,
+                               uint8_t* codes_out = nullptr) {
   const TensorView& packed = weights.require(prefix + ".weight");
   const std::string where = weights.dir().string() + ": " + prefix;
   if (out <= 0 || in <= 0) fail(where, ".weight: the config gives it shape [", out, ", ", in, "]");
@@ -50,9 +54,12 @@ QuantizedWeight read_quantized(const WeightStore& weights, const std::string& pr
     std::memcpy(aligned.data(), packed.data, packed.nbytes);
     packed_words = aligned.data();
   }
-  q.codes.resize(static_cast<size_t>(out) * in);
+  if (!codes_out) {
+    q.codes.resize(static_cast<size_t>(out) * in);
+    codes_out = q.codes.data();
+  }
   for (int r = 0; r < out; ++r)
-    quant::unpack_codes_into(packed_words + r * words, q.bits, in, &q.codes[static_cast<size_t>(r) * in]);
+    quant::unpack_codes_into(packed_words + r * words, q.bits, in, codes_out + static_cast<size_t>(r) * in);
   return q;
 }
 
@@ -93,16 +100,18 @@ LinearPtr load_stacked_linear(const WeightStore& weights, const std::vector<std:
     return std::make_unique<kernels::LinearF32>(w.data(), total, in, bias.data());
   }
   if (quantized == prefixes.size()) {
+    // Each part's codes go straight into their rows of the stacked weight.
+    UninitializedVector<uint8_t> codes(static_cast<size_t>(total) * in);
     std::vector<QuantizedWeight> parts;
-    for (const std::string& p : prefixes) parts.push_back(read_quantized(weights, p, out_each, in));
+    for (size_t i = 0; i < prefixes.size(); ++i)
+      parts.push_back(read_quantized(weights, prefixes[i], out_each, in,
+                                     codes.data() + i * static_cast<size_t>(out_each) * in));
     const bool same_format = std::all_of(parts.begin(), parts.end(), [&](const QuantizedWeight& q) {
       return q.bits == parts[0].bits && q.group == parts[0].group;
     });
     if (same_format) {
-      std::vector<uint8_t> codes;
       std::vector<float> scales, biases;
       for (const QuantizedWeight& q : parts) {
-        codes.insert(codes.end(), q.codes.begin(), q.codes.end());
         scales.insert(scales.end(), q.scales.begin(), q.scales.end());
         biases.insert(biases.end(), q.biases.begin(), q.biases.end());
       }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/uninitialized.h"
 #include "io/safetensors.h"
 #include "kernels/kernels.h"
 
@@ -39,8 +40,8 @@ class EmbeddingTable {
 
  private:
   int rows_ = 0, width_ = 0, group_ = 0;
-  std::vector<float> values_;   // fp32 table, when not quantized
-  std::vector<uint8_t> codes_;  // [rows × width] when quantized
+  std::vector<float> values_;           // fp32 table, when not quantized
+  UninitializedVector<uint8_t> codes_;  // [rows × width] when quantized
   std::vector<float> scales_, biases_;
 };
 

@@ -165,6 +165,25 @@ TEST(QuantKernels, SymmetricAndPerChannelSchemes) {
   ThreadPool pool(1);
   for (const char* scheme : {"q8_sym_ch", "q4_sym_g64", "q5_sym_g32", "q4_sym_tensor"})
     check_shape(scheme, 40, 256, pool);
+  // Deep rows, where one int32 dot and its float conversion cover all of k.
+  for (int k : {1536, 3072}) check_shape("q8_sym_ch", 33, k, pool);
+}
+
+// A per-channel weight stored with several groups per row runs as one group
+// (one conversion and scaling a row); real groups stay groups.
+TEST(QuantKernels, UniformGroupsRunAsOne) {
+  if (simd_isas().empty()) GTEST_SKIP() << "no SIMD ISA on this CPU";
+  IsaCapGuard guard;
+  set_isa_cap(simd_isas().back());
+  const int n = 40, k = 512;
+  const std::vector<float> w = normal_floats(size_t(n) * k, 3, 0.05f);
+  const quant::QuantizedTensor per_channel = quant::quantize_ref("w", w, n, k, quant::parse_scheme("q8_sym_ch"));
+  const quant::QuantizedTensor grouped = quant::quantize_ref("w", w, n, k, quant::parse_scheme("q8_affine_g64"));
+  ASSERT_LT(per_channel.group, k);  // stored with groups, as MLX does
+  EXPECT_EQ(build(per_channel, nullptr).kernel_group(), k);
+  EXPECT_EQ(build(grouped, nullptr).kernel_group(), 64);
+  set_isa_cap(Isa::Scalar);
+  EXPECT_EQ(build(per_channel, nullptr).kernel_group(), per_channel.group);  // the reference keeps them
 }
 
 // A NaN or inf anywhere in a token makes that token's whole output NaN (as in
@@ -212,8 +231,19 @@ TEST(QuantKernels, ActivationQuantizationIsBitIdentical) {
     for (int group : {4, 12, 32, 96}) {
       std::vector<int8_t> got(k);
       std::vector<float> sums(k / group);
-      EXPECT_EQ(quant_kernel_table(isa).quantize_row(x.data(), k, group, got.data(), sums.data()), ref_scale);
+      EXPECT_EQ(quant_kernel_table(isa).quantize_row(x.data(), k, group, got.data(), sums.data(), 4), ref_scale);
       EXPECT_EQ(got, ref) << isa_name(isa) << " group " << group;
+      if (quant_kernel_table(isa).interleaved_activations || isa == Isa::Scalar) {
+        // One row of an interleaved tile: quad q at q·16 bytes, the rest untouched.
+        std::vector<int8_t> tile(size_t(k) * 4, 99);
+        std::vector<float> tile_sums(k / group);
+        quant_kernel_table(isa).quantize_row(x.data(), k, group, tile.data(), tile_sums.data(), 16);
+        for (int i = 0; i < 4 * k; ++i) {
+          const int quad = i / 16, lane = i % 16;
+          EXPECT_EQ(tile[i], lane < 4 ? ref[4 * quad + lane] : 99) << isa_name(isa) << " byte " << i;
+        }
+        EXPECT_EQ(tile_sums, sums) << isa_name(isa);
+      }
       for (int g = 0; g < k / group; ++g) {
         int sum = 0;
         for (int i = g * group; i < (g + 1) * group; ++i) sum += ref[i];

@@ -364,11 +364,19 @@ TEST(QuantLinear, MatchesFp32MatmulOfDequantizedWeights) {
     const QuantizedTensor q = quantize_ref("w", w, n, k, parse_scheme(name));
     const kernels::QuantLinear linear = make_linear(q, bias);
     // The scalar path holds a byte per code; the packed SIMD layout pads n to
-    // whole 32-row panels and stores ≤ 4-bit codes in 2- or 4-bit containers.
+    // whole 32-row panels, stores ≤ 4-bit codes in 2- or 4-bit containers,
+    // and keeps one scale and bias a row when all of a row's groups share them
+    // (the per-channel and per-tensor schemes).
     const int64_t rows = linear.isa() == Isa::Scalar ? n : (n + 31) / 32 * 32;
     const int64_t code_bits = linear.isa() == Isa::Scalar ? 8 : kernels::code_container_bits(q.bits);
-    EXPECT_EQ(linear.weight_bytes(), rows * k * code_bits / 8 + 4 * (2 * rows * (k / q.group) + rows))
+    const int64_t groups = k / linear.kernel_group();
+    EXPECT_EQ(linear.kernel_group(),
+              linear.isa() != Isa::Scalar && std::string(name).find("_sym_") != std::string::npos &&
+                      std::string(name).find("_g") == std::string::npos
+                  ? k
+                  : q.group)
         << name;
+    EXPECT_EQ(linear.weight_bytes(), rows * k * code_bits / 8 + 4 * (2 * rows * groups + rows)) << name;
     std::vector<float> y(m * n);
     linear.forward(x.data(), m, y.data(), pool);
     const double e = relative_error(matmul_dequantized(x, m, q, bias), y);

@@ -8,8 +8,8 @@
 //    centred, c = q − 128 (QuantLinear xors them once at load, see
 //    centre_8bit_codes), and multiplied as |c| · (±x) with vpsignb moving c's
 //    sign onto x: a pair is ≤ 2·128·127 = 32512, exact. The 128·Σx that the
-//    centring took away is added back from the group sums (exact in float:
-//    both terms are integers below 2^24).
+//    centring took away is added back from the group sums (in float: exact
+//    for groups up to 1032 deep, one rounding of the sum beyond).
 // Register tiles (16 ymm): 5- to 8-bit codes take 4 tokens × 16 outputs, 8
 // int32 accumulators, so each weight load and its |c| serve four tokens
 // (vpmaddubsw + vpmaddwd share the two vector multiply pipes, and with two
@@ -177,16 +177,23 @@ void gemm_tile(const QuantTile& t) {
   return tile<8, Codes::Eight>(t);
 }
 
-// Eight x_q values from eight int32 lanes already clamped to ±127.
-inline void store8(int8_t* dst, __m256i q, int n) {
+// Eight x_q values (two quads: depths 4·q.. and 4·(q+1)..) from eight int32
+// lanes already clamped to ±127; the second quad goes quad_stride bytes after
+// the first.
+inline void store8(int8_t* dst, __m256i q, int n, int64_t quad_stride) {
   const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
   const __m128i b = _mm_packs_epi16(w, w);
-  if (n >= 8) {
+  if (n >= 8 && quad_stride == 4) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), b);
+  } else if (n >= 8) {
+    const int32_t first = _mm_cvtsi128_si32(b), second = _mm_extract_epi32(b, 1);
+    std::memcpy(dst, &first, 4);
+    std::memcpy(dst + quad_stride, &second, 4);
   } else {
     alignas(16) int8_t tmp[16];
     _mm_store_si128(reinterpret_cast<__m128i*>(tmp), b);
-    std::memcpy(dst, tmp, static_cast<size_t>(n));
+    std::memcpy(dst, tmp, static_cast<size_t>(std::min(n, 4)));
+    if (n > 4) std::memcpy(dst + quad_stride, tmp + 4, static_cast<size_t>(n - 4));
   }
 }
 
@@ -199,7 +206,7 @@ inline int32_t hsum(__m256i v) {
 
 // Bit-identical to the scalar reference (same absmax, same 127/absmax, and
 // cvtps rounds to nearest even as rint does in the default rounding mode).
-float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_sums) {
+float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_sums, int64_t quad_stride) {
   const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
   __m256 vmax = _mm256_setzero_ps(), bad = _mm256_setzero_ps();
   for (int i = 0; i < k; i += 8) {
@@ -213,7 +220,7 @@ float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_s
   const bool non_finite = _mm256_movemask_ps(bad) != 0;
   const int groups = k / group;
   if (non_finite || absmax == 0.0f) {
-    std::memset(x_q, 0, static_cast<size_t>(k));
+    for (int q = 0; q < k / 4; ++q) std::memset(x_q + q * quad_stride, 0, 4);
     std::fill_n(group_sums, groups, 0.0f);
     return non_finite ? NAN : 0.0f;  // NaN scale: the output row shows the fault
   }
@@ -227,7 +234,7 @@ float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_s
       __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(v, inverse));
       q = _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
       sum = _mm256_add_epi32(sum, q);
-      store8(x_q + i, q, n);
+      store8(x_q + i / 4 * quad_stride, q, n, quad_stride);
     }
     group_sums[g] = static_cast<float>(hsum(sum));
   }

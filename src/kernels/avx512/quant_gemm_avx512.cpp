@@ -18,6 +18,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include "core/error.h"
 #include "kernels/avx512/vmath_avx512.h"
 #include "kernels/quant_dispatch.h"
 
@@ -202,7 +203,8 @@ void gemm_tile(const QuantTile& t) {
 // Per-token activation quantization, bit-identical to the scalar reference:
 // the same absmax, the same 127/absmax, and cvtps rounds to nearest even as
 // rint does in the default rounding mode.
-float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_sums) {
+float quantize_row(const float* x, int k, int group, int8_t* x_q, float* group_sums, int64_t quad_stride) {
+  if (quad_stride != 4) fail("internal: avx512 quantize_row writes plain rows only (quad stride 4)");
   const __m512 sign = _mm512_set1_ps(-0.0f), inf = _mm512_set1_ps(INFINITY);
   __m512 vmax = _mm512_setzero_ps();
   __mmask16 bad = 0;
