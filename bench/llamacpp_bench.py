@@ -26,9 +26,16 @@ Batching, and how it differs from the other peers: --batch-size sequences go int
 llama_decode call as separate sequence ids (what llama.cpp's own embedding example and
 Llama.embed do), no padding. llama.cpp runs a non-causal model's whole batch as one ubatch
 and computes attention over all tokens of the ubatch, masking other sequences' tokens, so
-the attention part costs batch-size times what padded [B, L] attention costs (32 x 128
-tokens: 4096 x 4096 scores per head instead of 32 x 128 x 128). The matrix products are
-batched as with the others. --batch-size 1 measures one sequence per call instead.
+attention costs batch-size times what padded [B, L] attention costs (32 x 128 tokens:
+4096 x 4096 scores per head instead of 32 x 128 x 128), and more sequences per call is
+slower, not faster. MiniLM-L6 Q8_0, 32 x 128 tokens, 1 thread (2-core AMD EPYC, AVX2):
+    sequences per llama_decode    32      8      1
+    sequences/s                  1.4    3.9   10.4
+    with --flash-attn            3.6    5.2   11.2
+(CTranslate2 int8, batch 32, same inputs: 23 seq/s.) So bench/compare_peers.sh runs llama.cpp
+with one sequence per call (LLAMACPP_BATCH, default 1) and names the rows accordingly; its
+batch p50 is then the time of one sequence. --flash-attn is off by default (llama.cpp's CPU
+flash attention keeps K and V in fp16).
 Context: n_ctx = n_batch = n_ubatch = the largest batch's token count (n_seq_max is what
 Llama sets for embeddings: min(n_batch, llama_max_parallel_sequences())), n_threads = n_threads_batch = --threads. Timing covers llama_decode, reading
 the pooled rows and normalizing; the llama_batch structures are filled beforehand.
@@ -72,6 +79,7 @@ def parse_args():
     parser.add_argument("--quant", choices=sorted(QUANT_TYPES), default="q8_0")
     parser.add_argument("--convert-script", help="llama.cpp's convert_hf_to_gguf.py")
     parser.add_argument("--save", metavar="OUT_GGUF", help="convert and quantize to here, exit")
+    parser.add_argument("--flash-attn", action="store_true", help="llama.cpp's flash attention")
     args = parser.parse_args()
     peer_common.check_positive(parser, args)
     return args
@@ -127,10 +135,10 @@ def prepare(model, quant, save, script, work):
     return out
 
 
-def load(path, threads, n_tokens):
+def load(path, threads, n_tokens, flash_attn):
     import llama_cpp
 
-    return llama_cpp.Llama(model_path=path, embedding=True,
+    return llama_cpp.Llama(model_path=path, embedding=True, flash_attn=flash_attn,
                            pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
                            n_ctx=n_tokens, n_batch=n_tokens, n_ubatch=n_tokens,
                            n_threads=threads, n_threads_batch=threads, verbose=False)
@@ -163,7 +171,7 @@ def main():
             return 0
         batches = peer_common.split_batches(sequences, args.batch_size)
         n_tokens = max(sum(len(s["input_ids"]) for s in b) for b in batches)
-        llm = load(path, args.threads, n_tokens)
+        llm = load(path, args.threads, n_tokens, args.flash_attn)
     ctx = llm._ctx
     if ctx.ctx is None or llm.n_embd() <= 0:
         raise SystemExit(f"{path}: context creation failed")

@@ -86,13 +86,13 @@ def main():
         "INFERENCE_NUM_THREADS": args.threads, "NUM_STREAMS": 1,
         "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"})
     request = compiled.create_infer_request()
-    by_id = {id(b): f for b, (f, _) in zip(batches, feeds)}
 
-    def embed(batch):
-        request.infer(by_id[id(batch)])
+    def embed(batch_feeds):
+        request.infer(batch_feeds)
         return np.array(request.get_output_tensor(0).data, dtype=np.float32, copy=True)
 
-    seconds, batch_ms, embeddings = peer_common.time_runs(embed, batches, args.warmup, args.runs)
+    seconds, batch_ms, embeddings = peer_common.time_runs(embed, [f for f, _ in feeds],
+                                                          args.warmup, args.runs)
     kind = "int8" if args.int8 else ("ir" if args.model.endswith(".xml") else "fp32")
     print(peer_common.result_line(args.engine_name or f"openvino-{kind}", args, sequences,
                                   sum(n for _, n in feeds), seconds, batch_ms,

@@ -27,7 +27,7 @@ llamacpp_version=0.3.36
 llamacpp_pkgs=(gguf==0.19.0)
 
 scripts/install-deps.sh --oracles  # python3-torch (+ python3-onnx for the ONNX export)
-if ! /usr/bin/python3 -c 'import ensurepip' 2>/dev/null; then
+if ! dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed"; then
   sudo_cmd=""
   [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
   $sudo_cmd apt-get install -y -qq python3-venv >&2
