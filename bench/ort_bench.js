@@ -12,7 +12,8 @@
 // optional), as `quantpipe tokenize` writes. Batches are taken in file order and right-padded
 // to their longest sequence (ids with --pad-id, token types with 0, mask 0), exactly as
 // torch_encoders.pad_batch does. Tensors are built before timing; a timed run is one pass of
-// session.run over all batches. Prints one JSON line with torch_bert_bench.py's keys.
+// session.run over all batches. Prints one JSON line with torch_bert_bench.py's keys
+// (batch_latency_ms.p50: the median time of one session.run over all timed passes).
 //
 // Session: intraOpNumThreads = --threads, interOpNumThreads = 1, graphOptimizationLevel
 // 'all', sequential execution. Install the runtime with
@@ -87,10 +88,13 @@ function padBatch(ort, sequences, padId) {
   };
 }
 
-async function embedAll(session, batches) {
+// Appends each batch's seconds to batchSeconds when given.
+async function embedAll(session, batches, batchSeconds) {
   const outputs = [];
   for (const feeds of batches) {
+    const start = process.hrtime.bigint();
     const result = await session.run(feeds);
+    if (batchSeconds) batchSeconds.push(Number(process.hrtime.bigint() - start) / 1e9);
     outputs.push(result[session.outputNames[0]]);
   }
   return outputs;
@@ -121,10 +125,11 @@ async function main() {
   }
   for (let i = 0; i < args.warmup; i++) await embedAll(session, batches);
   const seconds = [];
+  const batchSeconds = [];
   let outputs = null;
   for (let i = 0; i < Math.max(1, args.runs); i++) {
     const start = process.hrtime.bigint();
-    outputs = await embedAll(session, batches);
+    outputs = await embedAll(session, batches, batchSeconds);
     seconds.push(Number(process.hrtime.bigint() - start) / 1e9);
   }
   const secondsMedian = median(seconds);
@@ -134,6 +139,7 @@ async function main() {
     threads: args.threads, batch_size: args.batchSize, sorted_by_length: false, runs: args.runs,
     sentences: sequences.length, tokens, padded_tokens: paddedTokens, seconds_median: secondsMedian,
     sentences_per_s: sequences.length / secondsMedian, tokens_per_s: tokens / secondsMedian,
+    batch_latency_ms: { p50: median(batchSeconds) * 1e3 },
   }));
   if (args.dumpEmbeddings) {
     const lines = [];

@@ -11,7 +11,8 @@ or BF16; F16/BF16 are upcast, compute is fp32). IDS.jsonl: one {"input_ids": [..
 "token_type_ids": [...]} per line (token_type_ids optional), as `quantpipe tokenize` writes.
 Batches are right-padded to their longest sequence; in file order unless --sort-by-length.
 Timing covers the forward pass and pooling of all batches (inputs are made into tensors
-beforehand, as the C++ engine also gets ids). Prints one JSON line.
+beforehand, as the C++ engine also gets ids). Prints one JSON line; its "batch_latency_ms":
+{"p50": ...} is the median time of one batch over all timed passes.
 
 Why --linear-backend: Debian's python3-torch is built against the generic BLAS alternative,
 which on a plain install is netlib's reference BLAS (about 1 GFLOP/s, here). Dense fp32
@@ -103,25 +104,30 @@ def make_batches(sequences, batch_size, pad_id, sort_by_length):
     return batches
 
 
-def embed_all(encoder, batches, count):
+def embed_all(encoder, batches, count, batch_seconds=None):
+    """Appends each batch's wall time to batch_seconds when given."""
     embeddings = [None] * count
     with torch.inference_mode():
         for indices, (ids, types, mask) in batches:
+            start = time.perf_counter()
             pooled = mean_pool_normalize(encoder(ids, types, mask), mask)
+            if batch_seconds is not None:
+                batch_seconds.append(time.perf_counter() - start)
             for row, i in enumerate(indices):
                 embeddings[i] = pooled[row]
     return embeddings
 
 
 def time_runs(encoder, batches, count, warmup, runs):
+    """(median seconds of a pass, median seconds of a batch over all timed passes, embeddings)"""
     for _ in range(warmup):
         embed_all(encoder, batches, count)
-    seconds = []
+    seconds, batch_seconds = [], []
     for _ in range(runs):
         start = time.perf_counter()
-        embeddings = embed_all(encoder, batches, count)
+        embeddings = embed_all(encoder, batches, count, batch_seconds)
         seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds), embeddings
+    return statistics.median(seconds), statistics.median(batch_seconds), embeddings
 
 
 def main():
@@ -130,7 +136,7 @@ def main():
     sequences = read_ids(args.ids_jsonl)
     encoder, pad_id = load_encoder(args.model_dir, args.dynamic_int8, args.linear_backend)
     batches = make_batches(sequences, args.batch_size, pad_id, args.sort_by_length)
-    seconds, embeddings = time_runs(encoder, batches, len(sequences), args.warmup, max(1, args.runs))
+    seconds, batch_seconds, embeddings = time_runs(encoder, batches, len(sequences), args.warmup, max(1, args.runs))
     tokens = sum(len(s["input_ids"]) for s in sequences)
     print(json.dumps({
         "engine": "pytorch-int8" if args.dynamic_int8 else "pytorch-fp32",
@@ -142,6 +148,7 @@ def main():
         "padded_tokens": sum(b[1][0].numel() for b in batches),
         "seconds_median": seconds,
         "sentences_per_s": len(sequences) / seconds, "tokens_per_s": tokens / seconds,
+        "batch_latency_ms": {"p50": batch_seconds * 1e3},
     }))
     if args.dump_embeddings:
         with open(args.dump_embeddings, "w") as f:

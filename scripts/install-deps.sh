@@ -2,8 +2,9 @@
 # Installs the Debian packages quantpipe needs to build, test and benchmark.
 # Usage: scripts/install-deps.sh [--oracles]
 #   --oracles  also installs PyTorch (python3-torch) for the golden-file generators and the
-#              PyTorch benchmarks. The tokenizer goldens need Node.js + npm, which are not
-#              installed here (the machine's own Node.js is used when present).
+#              PyTorch benchmarks, and python3-onnx for bench/onnx_export.py. The tokenizer
+#              goldens need Node.js + npm, which are not installed here (the machine's own
+#              Node.js is used when present).
 set -euo pipefail
 packages=(build-essential cmake pkg-config git
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libutf8proc-dev
@@ -12,7 +13,7 @@ packages=(build-essential cmake pkg-config git
           pybind11-dev python3-dev
           chromium)  # chromium: the headless-browser check of the HTML report (tests ReportChromium*)
 if [[ "${1:-}" == "--oracles" ]]; then
-  packages+=(python3-torch)
+  packages+=(python3-torch python3-onnx)  # python3-onnx: bench/onnx_export.py
 fi
 missing=()
 for p in "${packages[@]}"; do
