@@ -17,7 +17,6 @@
 #include "core/cpu_isa.h"
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
-#include "models/relative_position.h"
 #include "models/score_bias.h"
 
 namespace qp::kernels {
@@ -37,11 +36,11 @@ void bench_attention(benchmark::State& state, Kind kind, int tokens, int threads
   std::vector<float> out(static_cast<size_t>(tokens) * width);
   const std::vector<int32_t> offsets = {0, tokens};
   const float scale = 0.125f;
-  const ScoreBias mask = [tokens](int64_t, int, float* scores) {
-    for (int i = 0; i < tokens; ++i)
+  const ScoreBias mask = [tokens](int64_t, int, int first_query, int query_count, float* scores) {
+    for (int r = 0; r < query_count; ++r)
       for (int j = 0; j < tokens; ++j)
-        if (std::abs(i - j) > kHalfWindow)
-          scores[static_cast<size_t>(i) * tokens + j] = std::numeric_limits<float>::lowest();
+        if (std::abs(first_query + r - j) > kHalfWindow)
+          scores[static_cast<size_t>(r) * tokens + j] = std::numeric_limits<float>::lowest();
   };
   const float *q = qkv.data(), *k = q + width, *v = q + 2 * width;
   for (auto _ : state) {
@@ -74,9 +73,9 @@ void bench_deberta(benchmark::State& state, int tokens, int threads) {
   const float scale = 1.0f / std::sqrt(head_dim * 3.0f);
   const float *q = qkv.data(), *k = q + width, *v = q + 2 * width;
   const DebertaBiasInputs in{q, k, ld, positions.data(), positions.data() + width, 2 * width, head_dim, span};
-  const ScoreBias bias = [&](int64_t, int head, float* scores) {
-    add_deberta_score_bias(in, head, deberta_positions_by_offset(tokens, span, max_relative), tokens, scale,
-                           scores);
+  const std::vector<int32_t> rel = deberta_positions_saturated(span, max_relative, span);
+  const ScoreBias bias = [&](int64_t, int head, int first_query, int query_count, float* scores) {
+    add_deberta_score_bias(in, head, rel, tokens, first_query, query_count, scale, scores);
   };
   for (auto _ : state) {
     attention(q, k, v, ld, out.data(), width, offsets, heads, head_dim, scale, pool, bias);
