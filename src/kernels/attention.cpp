@@ -1,9 +1,11 @@
 // Multi-head attention over packed sequences, one (sequence, head) pair per
-// task. Without a score bias the queries go in blocks of kQueryBlock rows, each
-// against just the keys it can see: all of them for global attention (packed
-// once), a band of ±half_window around the block for local attention (packed
-// per block), so local layers cost O(len·w) and no path holds a len × len
-// matrix. A score bias needs the whole matrix, so biased heads take it at once.
+// task. The queries go in blocks of kQueryBlock rows, each against just the
+// keys it can see: all of them for global attention (packed once per pair), a
+// band of ±half_window around the block for local attention (packed per
+// block), so local layers cost O(len·w). A score bias (relative positions,
+// DeBERTa's c2p / p2c, a causal mask) is added block by block too: the hook
+// fills [block rows × len] and each row's softmax still runs over the whole
+// row. No path holds a len × len matrix; the scratch is 64 × keys per thread.
 #include <algorithm>
 #include <functional>
 
@@ -40,38 +42,15 @@ struct HeadView {
   float scale;
 };
 
-// scores = q·kᵀ (keys packed as the "weight"), softmax per row with the scale,
-// then out = p·v (v packed transposed), both through the GEMM micro-kernel.
-// The bias sees the scaled scores [len × len]; the softmax then runs with scale 1.
-void attend_biased(const KernelTable& table, AttentionScratch& s, const HeadView& h,
-                   const std::function<void(float*)>& add_bias) {
-  using profile::Op;
-  const int nr = table.nr, len = h.len;
-  {
-    const profile::Scope scope(Op::AttentionPack);
-    pack_panels(h.k, h.ld_kv, len, h.head_dim, nr, s.keys.get());
-    pack_panels_transposed(h.v, h.ld_kv, h.head_dim, len, nr, s.values.get());
-  }
-  float* scores = s.scores.get();
-  {
-    const profile::Scope scope(Op::AttentionScores);
-    const PackedGemm qk{h.q, h.ld_q, s.keys.get(), nullptr, scores, len, len, h.head_dim, Epilogue::None};
-    gemm_block(table, qk, 0, len, 0, panel_count(len, nr), std::max(h.head_dim, 1));
-    for (int64_t i = 0; i < static_cast<int64_t>(len) * len; ++i) scores[i] *= h.scale;
-    add_bias(scores);
-  }
-  {
-    const profile::Scope scope(Op::Softmax);
-    for (int i = 0; i < len; ++i) table.softmax_row(scores + static_cast<int64_t>(i) * len, len, 1.0f);
-  }
-  const profile::Scope scope(Op::AttentionValues);
-  const PackedGemm pv{scores, len, s.values.get(), nullptr, h.out, h.ld_out, h.head_dim, len, Epilogue::None};
-  gemm_block(table, pv, 0, len, 0, panel_count(h.head_dim, nr), len);
-}
-
 // Query i sees keys [i − half_window, i + half_window] ∩ [0, len); a
-// half_window of len or more is global attention.
-void attend_banded(const KernelTable& table, AttentionScratch& s, const HeadView& h, int half_window) {
+// half_window of len or more is global attention. Per block of queries:
+// scores = q·kᵀ (keys packed as the "weight"), the softmax per row with the
+// scale, then out = p·v (v packed transposed), both through the GEMM
+// micro-kernel. With add_bias (global attention only) the block's scores are
+// scaled first, the bias sees them as [rows × len] (row r: query i0 + r), and
+// the softmax then runs with scale 1.
+void attend_blocks(const KernelTable& table, AttentionScratch& s, const HeadView& h, int half_window,
+                   const std::function<void(int first_query, int query_count, float* scores)>& add_bias) {
   using profile::Op;
   const int nr = table.nr, len = h.len, d = h.head_dim;
   int packed_from = -1, packed_to = -1;
@@ -92,15 +71,20 @@ void attend_banded(const KernelTable& table, AttentionScratch& s, const HeadView
       const PackedGemm qk{h.q + i0 * h.ld_q, h.ld_q, s.keys.get(), nullptr, scores, keys, keys, d,
                           Epilogue::None};
       gemm_block(table, qk, 0, rows, 0, panel_count(keys, nr), std::max(d, 1));
+      if (add_bias) {
+        for (int64_t e = 0; e < static_cast<int64_t>(rows) * keys; ++e) scores[e] *= h.scale;
+        add_bias(i0, rows, scores);
+      }
     }
     {
       const profile::Scope scope(Op::Softmax);
+      const float scale = add_bias ? 1.0f : h.scale;
       for (int r = 0; r < rows; ++r) {
         const int i = i0 + r;
         const int lo = std::max(0, i - half_window) - k0, hi = std::min(len, i + half_window + 1) - k0;
         float* row = scores + static_cast<int64_t>(r) * keys;
         std::fill(row, row + lo, 0.0f);
-        table.softmax_row(row + lo, hi - lo, h.scale);
+        table.softmax_row(row + lo, hi - lo, scale);
         std::fill(row + hi, row + keys, 0.0f);
       }
     }
@@ -120,9 +104,10 @@ void run_attention(const float* q, int ld_q, const float* k, const float* v, int
   int max_len = 0;
   for (int64_t s = 0; s < sequences; ++s) max_len = std::max(max_len, seq_offsets[s + 1] - seq_offsets[s]);
   if (max_len == 0) return;
-  const int window = half_window < 0 ? max_len : std::min(half_window, max_len);
-  const int max_queries = add_bias ? max_len : std::min(max_len, kQueryBlock);
-  const int max_keys = add_bias ? max_len : std::min(max_len, kQueryBlock + 2 * window);
+  // A bias sees every key: biased attention is global.
+  const int window = half_window < 0 || add_bias ? max_len : std::min(half_window, max_len);
+  const int max_queries = std::min(max_len, kQueryBlock);
+  const int max_keys = std::min(max_len, kQueryBlock + 2 * window);
   pool.parallel_for(sequences * heads, [&](int64_t begin, int64_t end) {
     AttentionScratch scratch(max_queries, max_keys, head_dim, table.nr);
     for (int64_t task = begin; task < end; ++task) {
@@ -143,9 +128,11 @@ void run_attention(const float* q, int ld_q, const float* k, const float* v, int
                           head_dim,
                           scale};
       if (add_bias)
-        attend_biased(table, scratch, view, [&](float* scores) { add_bias(s, h, scores); });
+        attend_blocks(table, scratch, view, window, [&](int first_query, int query_count, float* scores) {
+          add_bias(s, h, first_query, query_count, scores);
+        });
       else
-        attend_banded(table, scratch, view, window);
+        attend_blocks(table, scratch, view, window, {});
     }
   });
 }

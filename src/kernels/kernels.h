@@ -73,10 +73,15 @@ void gelu(float* x, int64_t n, ThreadPool& pool);
 // Multi-head self-attention over packed sequences, no mask needed (no padding).
 // q, k, v: rows of length `ld_in` (q[t*ld_in + h*head_dim + d]); out: rows of
 // length `ld_out`. scores = q·kᵀ·scale, softmax over keys, out = p·v.
-// add_bias(sequence, head, scores), when given, adds to each (sequence, head)'s
-// scaled scores [len × len] (rows: queries) before the softmax: relative
-// position biases, DeBERTa's disentangled terms.
-using ScoreBias = std::function<void(int64_t sequence, int head, float* scores)>;
+// add_bias(sequence, head, first_query, query_count, scores), when given, adds
+// to the scaled scores of queries [first_query, first_query + query_count) of
+// one (sequence, head) against all len keys before the softmax: scores is
+// [query_count × len], row r for query first_query + r. Attention calls it
+// for blocks of at most 64 queries, in order, so no len × len matrix is held;
+// calls for different (sequence, head) pairs run concurrently. Relative
+// position biases, DeBERTa's disentangled terms, a causal mask.
+using ScoreBias =
+    std::function<void(int64_t sequence, int head, int first_query, int query_count, float* scores)>;
 void attention(const float* q, const float* k, const float* v, int ld_in, float* out, int ld_out,
                std::span<const int32_t> seq_offsets, int heads, int head_dim, float scale, ThreadPool& pool,
                const ScoreBias& add_bias = {});

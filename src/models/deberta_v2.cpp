@@ -188,9 +188,12 @@ struct ContextPoolerHead {
 class DisentangledBias final : public ScoreHook {
  public:
   DisentangledBias(const DebertaConfig& config, const std::vector<std::vector<float>>& positions)
-      : config_(config), positions_(positions) {}
+      : config_(config),
+        positions_(positions),
+        rel_(deberta_positions_saturated(config.buckets, config.max_relative, config.buckets)) {}
 
-  void add_bias(const ScoreContext& context, int seq, int head, float* scores) const override {
+  void add_bias(const ScoreContext& context, int seq, int head, int first_query, int query_count,
+                float* scores) const override {
     const int length = context.batch->length(seq), h = config_.layer.hidden;
     const size_t first = static_cast<size_t>(context.batch->seq_offsets[seq]) * context.ld;
     const std::vector<float>& pos = positions_[context.layer];
@@ -198,14 +201,13 @@ class DisentangledBias final : public ScoreHook {
                                pos.data(),        pos.data() + h,    2 * h,
                                context.head_dim,  config_.buckets};
     const float scale = 1.0f / std::sqrt(context.head_dim * config_.layer.score_scale_factor);
-    add_deberta_score_bias(in, head,
-                           deberta_positions_by_offset(length, config_.buckets, config_.max_relative), length,
-                           scale, scores);
+    add_deberta_score_bias(in, head, rel_, length, first_query, query_count, scale, scores);
   }
 
  private:
   const DebertaConfig& config_;
   const std::vector<std::vector<float>>& positions_;
+  std::vector<int32_t> rel_;  // by query − key offset, for every length
 };
 
 class DebertaV2 final : public EncoderModel {

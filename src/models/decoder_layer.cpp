@@ -6,11 +6,12 @@
 
 namespace qp {
 
-void CausalMask::add_bias(const ScoreContext& context, int seq, int, float* scores) const {
+void CausalMask::add_bias(const ScoreContext& context, int seq, int, int first_query, int query_count,
+                          float* scores) const {
   const int len = context.batch->length(seq);
-  for (int i = 0; i < len; ++i)
-    for (int j = i + 1; j < len; ++j)
-      scores[static_cast<size_t>(i) * len + j] = -std::numeric_limits<float>::infinity();
+  for (int r = 0; r < query_count; ++r)
+    for (int j = first_query + r + 1; j < len; ++j)
+      scores[static_cast<size_t>(r) * len + j] = -std::numeric_limits<float>::infinity();
 }
 
 DecoderLayer DecoderLayer::load(const WeightStore& weights, const TensorTable& table, int index,

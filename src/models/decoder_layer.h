@@ -19,7 +19,8 @@ namespace qp {
 // sees only itself and what comes before it.
 class CausalMask final : public ScoreHook {
  public:
-  void add_bias(const ScoreContext& context, int seq, int head, float* scores) const override;
+  void add_bias(const ScoreContext& context, int seq, int head, int first_query, int query_count,
+                float* scores) const override;
 };
 
 struct DecoderLayer {

@@ -97,8 +97,8 @@ void self_attention(const AttentionPart& part, const LayerShape& shape, const En
     kernels::ScoreBias bias;
     const ScoreContext hook_context{qkv.data(), qkv.data() + h, 3 * h, head_dim, index, &batch};
     if (hook)
-      bias = [&](int64_t seq, int head, float* scores) {
-        hook->add_bias(hook_context, static_cast<int>(seq), head, scores);
+      bias = [&](int64_t seq, int head, int first_query, int query_count, float* scores) {
+        hook->add_bias(hook_context, static_cast<int>(seq), head, first_query, query_count, scores);
       };
     kernels::attention(q, k, v, 3 * h, context.data(), h, batch.seq_offsets, shape.heads, head_dim, scale,
                        pool, bias);

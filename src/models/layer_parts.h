@@ -1,6 +1,6 @@
 // A transformer layer built from parts: self-attention (with an optional
-// score hook that adds a bias to each sequence's attention scores: relative
-// position bias, DeBERTa's c2p / p2c terms), a feed-forward part (plain or
+// score hook that adds a bias to each sequence's attention scores, block of
+// query rows by block: relative position bias, DeBERTa's c2p / p2c terms), a feed-forward part (plain or
 // gated), and the placement of the two norms (post-LN as BERT, pre-LN).
 // Architectures declare their tensors (tensor_table.h) and load a layer by
 // role; none of them runs its own layer loop.
@@ -64,17 +64,21 @@ struct ScoreContext {
   const EncoderBatch* batch = nullptr;
 };
 
-// Adds a bias to the scaled scores [len × len] (rows: queries) of one
-// sequence and head, before the softmax. Called concurrently for different
-// (seq, head): implementations must not mutate shared state.
+// Adds a bias to the scaled scores of one sequence and head before the
+// softmax, a block of queries at a time: scores is [query_count × len], row r
+// holding query first_query + r against every key 0..len−1 (attention passes
+// blocks of up to 64 rows, so no len × len matrix is held). Called
+// concurrently for different (seq, head): implementations must not mutate
+// shared state.
 class ScoreHook {
  public:
   virtual ~ScoreHook() = default;
-  virtual void add_bias(const ScoreContext& context, int seq, int head, float* scores) const = 0;
+  virtual void add_bias(const ScoreContext& context, int seq, int head, int first_query, int query_count,
+                        float* scores) const = 0;
   // A hook that only masks keys farther than a band from each query returns
   // the band's half width: attention then runs the banded kernel, which never
   // computes the masked scores (O(n·w), kernels::local_attention), and
-  // add_bias is not called. -1: a general hook, applied to the whole matrix.
+  // add_bias is not called. -1: a general hook, applied to every block.
   virtual int band_half_width() const { return -1; }
 };
 

@@ -87,16 +87,18 @@ std::vector<float> load_bias_table(const WeightStore& weights, const TensorDecl&
 // The same bias in every layer: table[bucket(j − i)][head].
 class MpnetBias final : public ScoreHook {
  public:
-  MpnetBias(const std::vector<float>& table, int heads) : table_(table), heads_(heads) {}
-  void add_bias(const ScoreContext& context, int seq, int head, float* scores) const override {
-    const int length = context.batch->length(seq);
-    add_mpnet_score_bias(table_, heads_, head, mpnet_buckets_by_offset(length, kBuckets, kMaxDistance),
-                         length, scores);
+  MpnetBias(const std::vector<float>& table, int heads)
+      : table_(table), heads_(heads), buckets_(mpnet_buckets_saturated(kBuckets, kMaxDistance)) {}
+  void add_bias(const ScoreContext& context, int seq, int head, int first_query, int query_count,
+                float* scores) const override {
+    add_mpnet_score_bias(table_, heads_, head, buckets_, context.batch->length(seq), first_query, query_count,
+                         scores);
   }
 
  private:
   const std::vector<float>& table_;
   int heads_;
+  std::vector<int32_t> buckets_;  // by key − query offset, for every length
 };
 
 class MpNet final : public EncoderModel {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "io/model_dir.h"
 #include "io/safetensors.h"
@@ -83,17 +84,20 @@ TEST(CausalMask, MasksOnlyLaterKeys) {
   batch.token_type_ids.assign(5, 0);
   const ScoreContext context{nullptr, nullptr, 0, 0, 0, &batch};
   const int len = 3;
-  std::vector<float> scores(len * len);
-  for (size_t i = 0; i < scores.size(); ++i) scores[i] = static_cast<float>(i) + 0.5f;
-  CausalMask().add_bias(context, 1, 0, scores.data());
-  for (int i = 0; i < len; ++i)
-    for (int j = 0; j < len; ++j) {
-      const float value = scores[i * len + j];
-      if (j > i)
-        EXPECT_TRUE(std::isinf(value) && value < 0) << i << "," << j;
-      else
-        EXPECT_EQ(value, static_cast<float>(i * len + j) + 0.5f) << i << "," << j;
-    }
+  // The whole sequence at once, then queries 1..2 as one block.
+  for (const auto& [first, count] : {std::pair{0, 3}, std::pair{1, 2}}) {
+    std::vector<float> scores(count * len);
+    for (size_t e = 0; e < scores.size(); ++e) scores[e] = static_cast<float>(e) + 0.5f;
+    CausalMask().add_bias(context, 1, 0, first, count, scores.data());
+    for (int r = 0; r < count; ++r)
+      for (int j = 0; j < len; ++j) {
+        const float value = scores[r * len + j];
+        if (j > first + r)
+          EXPECT_TRUE(std::isinf(value) && value < 0) << first + r << "," << j;
+        else
+          EXPECT_EQ(value, static_cast<float>(r * len + j) + 0.5f) << first + r << "," << j;
+      }
+  }
 }
 
 }  // namespace

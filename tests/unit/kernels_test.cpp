@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <mutex>
 #include <random>
 #include <vector>
 
@@ -187,12 +189,16 @@ TEST(Kernels, AddLayerNormMatchesDouble) {
   }
 }
 
+// A score bias by (sequence, head, query, key), positions within the sequence.
+using BiasFn = std::function<double(int64_t seq, int head, int query, int key)>;
+
 // Naive attention in double for the packed batch; with half_window ≥ 0 a
-// query sees only the keys at most that far away in its sequence.
+// query sees only the keys at most that far away in its sequence; `bias`,
+// when given, is added to the scaled scores.
 std::vector<double> attention_double(const std::vector<float>& q, const std::vector<float>& k,
                                      const std::vector<float>& v, int ld_in, int ld_out,
                                      const std::vector<int32_t>& offsets, int heads, int hd, double scale,
-                                     int half_window = -1) {
+                                     int half_window = -1, const BiasFn& bias = {}) {
   std::vector<double> out(size_t(offsets.back()) * ld_out, 0.0);
   for (size_t s = 0; s + 1 < offsets.size(); ++s)
     for (int h = 0; h < heads; ++h)
@@ -205,7 +211,7 @@ std::vector<double> attention_double(const std::vector<float>& q, const std::vec
           }
           double dot = 0;
           for (int d = 0; d < hd; ++d) dot += double(q[i * ld_in + h * hd + d]) * k[j * ld_in + h * hd + d];
-          p.push_back(dot * scale);
+          p.push_back(dot * scale + (bias ? bias(s, h, i - offsets[s], j - offsets[s]) : 0.0));
         }
         const double mx = *std::max_element(p.begin(), p.end());
         double sum = 0;
@@ -298,6 +304,58 @@ TEST(Kernels, AttentionWithSeparateQueryAndKeyValueStrides) {
     attention(q.data(), ld_q, kv.data(), kv.data() + width, ld_kv, out.data(), width, offsets, heads, hd,
               float(scale), pool);
     EXPECT_LE(max_diff(out, ref).first, 2e-6) << isa_name(isa);
+  }
+}
+
+// A pseudo-random bias in [−2, 2] per (sequence, head, query, key), as the
+// float a hook adds, with about one key in eleven masked (−inf), never the
+// query's own.
+double test_bias(int64_t seq, int head, int query, int key) {
+  if (query != key && (query * 7 + key * 3 + head + seq) % 11 == 0) return -INFINITY;
+  uint32_t x = static_cast<uint32_t>(((seq * 131 + head) * 7919 + query) * 104729 + key);
+  x ^= x >> 16;
+  x *= 0x45d9f3bu;
+  x ^= x >> 16;
+  return static_cast<float>(static_cast<int>(x % 4001) / 1000.0 - 2.0);
+}
+
+// Biased attention runs in blocks of queries; against the whole score matrix
+// in double, for lengths around the 64-query block. The hook must see every
+// query row of every (sequence, head) exactly once, at most 64 rows a call.
+TEST(Kernels, BiasedAttentionInQueryBlocksMatchesTheWholeMatrix) {
+  IsaCapGuard guard;
+  ThreadPool pool(3);
+  const std::vector<int32_t> offsets = {0, 1, 64, 128, 193, 393, 693};  // lengths 1, 63, 64, 65, 200, 300
+  const int hd = 32, heads = 2, ld_in = heads * hd + 8, ld_out = heads * hd;
+  const size_t t = offsets.back();
+  const auto q = random_floats(t * ld_in, 41, -2.0f, 2.0f);
+  const auto k = random_floats(t * ld_in, 42, -2.0f, 2.0f);
+  const auto v = random_floats(t * ld_in, 43);
+  const double scale = 1.0 / std::sqrt(double(hd));
+  const auto ref = attention_double(q, k, v, ld_in, ld_out, offsets, heads, hd, scale, -1, test_bias);
+  for (Isa isa : available_isas()) {
+    set_isa_cap(isa);
+    std::mutex mutex;
+    std::vector<int> seen(t * heads, 0);
+    int bad_blocks = 0;
+    const ScoreBias bias = [&](int64_t s, int h, int first_query, int query_count, float* scores) {
+      const int len = offsets[s + 1] - offsets[s];
+      for (int r = 0; r < query_count; ++r)
+        for (int j = 0; j < len; ++j)
+          scores[static_cast<size_t>(r) * len + j] += static_cast<float>(test_bias(s, h, first_query + r, j));
+      const std::lock_guard lock(mutex);
+      if (query_count < 1 || query_count > 64 || first_query < 0 || first_query + query_count > len)
+        ++bad_blocks;
+      for (int r = 0; r < query_count; ++r) ++seen[(offsets[s] + first_query + r) * heads + h];
+    };
+    std::vector<float> out(t * ld_out, NAN);
+    attention(q.data(), k.data(), v.data(), ld_in, out.data(), ld_out, offsets, heads, hd, float(scale), pool,
+              bias);
+    const auto [diff, magnitude] = max_diff(out, ref);
+    EXPECT_LE(diff, 2e-6 * magnitude) << isa_name(isa);
+    EXPECT_TRUE(std::none_of(out.begin(), out.end(), [](float x) { return std::isnan(x); })) << isa_name(isa);
+    EXPECT_EQ(bad_blocks, 0) << isa_name(isa);
+    EXPECT_EQ(seen, std::vector<int>(t * heads, 1)) << isa_name(isa);
   }
 }
 

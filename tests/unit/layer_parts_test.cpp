@@ -68,9 +68,11 @@ double hook_bias(int head, int query, int key) { return 0.3 * head - 0.2 * query
 
 class TestHook final : public ScoreHook {
  public:
-  void add_bias(const ScoreContext&, int, int head, float* scores) const override {
-    for (int q = 0; q < kTokens; ++q)
-      for (int k = 0; k < kTokens; ++k) scores[q * kTokens + k] += static_cast<float>(hook_bias(head, q, k));
+  void add_bias(const ScoreContext&, int, int head, int first_query, int query_count,
+                float* scores) const override {
+    for (int r = 0; r < query_count; ++r)
+      for (int k = 0; k < kTokens; ++k)
+        scores[r * kTokens + k] += static_cast<float>(hook_bias(head, first_query + r, k));
   }
 };
 

@@ -6,10 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <utility>
 
+#include "core/cpu_isa.h"
 #include "models/score_bias.h"
 
 namespace qp {
@@ -102,7 +106,8 @@ TEST(ScoreBias, MpnetLooksUpTheTablePerHead) {
   // Buckets of a 2-token sequence: [[0, 17], [1, 0]].
   for (int head = 0; head < heads; ++head) {
     std::vector<float> scores(length * length, 0.5f);
-    add_mpnet_score_bias(table, heads, head, mpnet_buckets_by_offset(length, 32, 128), length, scores.data());
+    add_mpnet_score_bias(table, heads, head, mpnet_buckets_by_offset(length, 32, 128), length, 0, length,
+                         scores.data());
     EXPECT_EQ(scores, (std::vector<float>{0.5f + head, 170.5f + head, 10.5f + head, 0.5f + head})) << head;
   }
 }
@@ -126,7 +131,8 @@ std::vector<float> deberta_bias(const std::vector<float>& q, const std::vector<f
                            pks = column(pos_k, head);
   const DebertaBiasInputs in{qs.data(), ks.data(), 2, pqs.data(), pks.data(), 2, 1, span};
   std::vector<float> scores(static_cast<size_t>(length) * length, 0.0f);
-  add_deberta_score_bias(in, head, deberta_positions_by_offset(length, 16, 64), length, scale, scores.data());
+  add_deberta_score_bias(in, head, deberta_positions_by_offset(length, 16, 64), length, 0, length, scale,
+                         scores.data());
   return scores;
 }
 
@@ -164,6 +170,150 @@ TEST(ScoreBias, DebertaClampsFarPositions) {
                    std::vector<float>(4, 0.0f), {7, 8, 9, 10}, span, 1.0f, 0);
   EXPECT_FLOAT_EQ(bias[0 * length + 3], 7.0f);
   EXPECT_FLOAT_EQ(bias[3 * length + 0], 10.0f);
+}
+
+// Blocks of query rows [first, first + count) that cover a sequence: `block`
+// rows at a time.
+std::vector<std::pair<int, int>> blocks(int length, int block) {
+  std::vector<std::pair<int, int>> result;
+  for (int first = 0; first < length; first += block)
+    result.emplace_back(first, std::min(block, length - first));
+  return result;
+}
+
+std::vector<float> random_values(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> values(n);
+  for (float& x : values) x = dist(rng);
+  return values;
+}
+
+// The saturated tables give what the whole-sequence tables give, far past
+// their ends: MPNet's buckets exactly, DeBERTa's relative positions once
+// clamped to an embedding row.
+TEST(ScoreBias, SaturatedTablesMatchTheWholeSequence) {
+  const int length = 3000;
+  for (const auto& [buckets, distance] : {std::pair{32, 128}, std::pair{16, 40}}) {
+    const std::vector<int32_t> whole = mpnet_buckets_by_offset(length, buckets, distance);
+    const std::vector<int32_t> saturated = mpnet_buckets_saturated(buckets, distance);
+    ASSERT_LT(saturated.size(), whole.size());
+    const int reach = static_cast<int>(saturated.size() / 2);
+    for (int offset = 1 - length; offset < length; ++offset)
+      ASSERT_EQ(saturated[std::clamp(offset, -reach, reach) + reach], whole[offset + length - 1])
+          << "mpnet " << buckets << "/" << distance << " offset " << offset;
+  }
+  for (const auto& [span, max_position] : {std::pair{256, 512}, std::pair{16, 48}, std::pair{4, 64}}) {
+    const std::vector<int32_t> whole = deberta_positions_by_offset(length, span, max_position);
+    const std::vector<int32_t> saturated = deberta_positions_saturated(span, max_position, span);
+    ASSERT_LT(saturated.size(), whole.size());
+    const int reach = static_cast<int>(saturated.size() / 2), last = 2 * span - 1;
+    for (int offset = 1 - length; offset < length; ++offset) {
+      const int rel = saturated[std::clamp(offset, -reach, reach) + reach];
+      ASSERT_EQ(std::clamp(rel + span, 0, last), std::clamp(whole[offset + length - 1] + span, 0, last))
+          << "deberta " << span << "/" << max_position << " offset " << offset;
+      ASSERT_EQ(std::clamp(span - rel, 0, last), std::clamp(span - whole[offset + length - 1], 0, last))
+          << "deberta " << span << "/" << max_position << " offset " << offset;
+    }
+  }
+}
+
+// MPNet's bias a block of queries at a time, with the saturated buckets,
+// against the whole matrix from the whole-sequence buckets.
+TEST(ScoreBias, MpnetBlocksMatchTheWholeMatrix) {
+  const int heads = 3, buckets = 32, distance = 128;
+  const std::vector<float> table = random_values(buckets * heads, 5);
+  const std::vector<int32_t> saturated = mpnet_buckets_saturated(buckets, distance);
+  for (int length : {1, 63, 64, 65, 200, 300}) {
+    const std::vector<int32_t> whole = mpnet_buckets_by_offset(length, buckets, distance);
+    const std::vector<float> start = random_values(static_cast<size_t>(length) * length, length);
+    for (int head = 0; head < heads; ++head) {
+      std::vector<float> expected = start;
+      for (int i = 0; i < length; ++i)
+        for (int j = 0; j < length; ++j)
+          expected[static_cast<size_t>(i) * length + j] +=
+              table[static_cast<size_t>(whole[j - i + length - 1]) * heads + head];
+      for (int block : {64, 17}) {
+        std::vector<float> scores = start;
+        for (const auto& [first, count] : blocks(length, block))
+          add_mpnet_score_bias(table, heads, head, saturated, length, first, count,
+                               scores.data() + static_cast<size_t>(first) * length);
+        ASSERT_EQ(scores, expected) << "length " << length << " head " << head << " block " << block;
+      }
+    }
+  }
+}
+
+// The c2p + p2c definition, one dot product pair per score (the way
+// add_deberta_score_bias computed it before it worked in blocks).
+void deberta_bias_reference(const DebertaBiasInputs& in, int head, const std::vector<int32_t>& rel_by_offset,
+                            int length, float scale, float* scores) {
+  const int last = 2 * in.span - 1, col = head * in.head_dim;
+  const auto rel = [&](int i, int j) { return rel_by_offset[i - j + length - 1]; };
+  const auto dot = [&](const float* a, const float* b) {
+    float sum = 0;
+    for (int d = 0; d < in.head_dim; ++d) sum += a[d] * b[d];
+    return sum;
+  };
+  for (int i = 0; i < length; ++i) {
+    const float* q = in.q + static_cast<size_t>(i) * in.ld + col;
+    for (int j = 0; j < length; ++j) {
+      const float* k = in.k + static_cast<size_t>(j) * in.ld + col;
+      const int c2p_row = std::clamp(rel(i, j) + in.span, 0, last);
+      const int p2c_row = std::clamp(in.span - rel(j, i), 0, last);
+      const float c2p = dot(q, in.pos_k + static_cast<size_t>(c2p_row) * in.pos_ld + col);
+      const float p2c = dot(k, in.pos_q + static_cast<size_t>(p2c_row) * in.pos_ld + col);
+      scores[static_cast<size_t>(i) * length + j] += (c2p + p2c) * scale;
+    }
+  }
+}
+
+// DeBERTa's bias in blocks (GEMMs over the embedding rows each block reaches,
+// the saturated positions) against the scalar definition with the
+// whole-sequence positions, on random inputs, on every ISA: a small span that
+// long sequences saturate, and DeBERTa-v3-base's shape (span 256, max 512).
+TEST(ScoreBias, DebertaBlocksMatchTheScalarFormula) {
+  struct Case {
+    int head_dim, span, max_position;
+    std::vector<int> lengths;
+  };
+  const Case cases[] = {{24, 16, 48, {1, 5, 63, 64, 65, 200, 300}}, {64, 256, 512, {130, 600}}};
+  const int heads = 2;
+  for (const Case& c : cases) {
+    const int width = heads * c.head_dim, ld = 3 * width + 5, pos_ld = 2 * width + 3;
+    const std::vector<float> positions = random_values(static_cast<size_t>(2 * c.span) * pos_ld, c.span);
+    const std::vector<int32_t> saturated = deberta_positions_saturated(c.span, c.max_position, c.span);
+    const float scale = 1.0f / std::sqrt(c.head_dim * 3.0f);
+    for (int length : c.lengths) {
+      const std::vector<float> qk = random_values(static_cast<size_t>(length) * ld, length + c.span);
+      const std::vector<float> start = random_values(static_cast<size_t>(length) * length, length);
+      const DebertaBiasInputs in{
+          qk.data(), qk.data() + width, ld,    positions.data(), positions.data() + width + 1,
+          pos_ld,    c.head_dim,        c.span};
+      for (int head = 0; head < heads; ++head) {
+        std::vector<float> expected = start;
+        deberta_bias_reference(in, head, deberta_positions_by_offset(length, c.span, c.max_position), length,
+                               scale, expected.data());
+        const Isa saved = active_isa();
+        for (int isa = 0; isa <= static_cast<int>(detected_isa()); ++isa) {
+          set_isa_cap(static_cast<Isa>(isa));
+          for (int block : {64, 17}) {
+            std::vector<float> scores = start;
+            for (const auto& [first, count] : blocks(length, block))
+              add_deberta_score_bias(in, head, saturated, length, first, count, scale,
+                                     scores.data() + static_cast<size_t>(first) * length);
+            double worst = 0;
+            for (size_t e = 0; e < scores.size(); ++e)
+              worst = std::max(worst, std::fabs(double(scores[e]) - expected[e]) /
+                                          std::max(1.0, std::fabs(double(expected[e]))));
+            EXPECT_LE(worst, 1e-5) << isa_name(static_cast<Isa>(isa)) << " span " << c.span << " length "
+                                   << length << " head " << head << " block " << block;
+          }
+        }
+        set_isa_cap(saved);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "models/rotary.h"
@@ -41,16 +42,20 @@ TEST(SlidingWindowHook, MasksKeysFartherThanHalfTheWindow) {
   EncoderBatch batch;
   batch.seq_offsets = {0, 2, 7};
   const int len = 5;
-  std::vector<float> scores(len * len, 1.5f);
   const ScoreContext context{nullptr, nullptr, 0, 0, 0, &batch};
-  SlidingWindowHook(2).add_bias(context, 1, 0, scores.data());
-  for (int i = 0; i < len; ++i)
-    for (int j = 0; j < len; ++j) {
-      if (std::abs(i - j) <= 2)
-        EXPECT_EQ(scores[i * len + j], 1.5f) << i << " " << j;
-      else
-        EXPECT_EQ(scores[i * len + j], std::numeric_limits<float>::lowest()) << i << " " << j;
-    }
+  // The whole sequence at once, then queries 3..4 as one block.
+  for (const auto& [first, count] : {std::pair{0, 5}, std::pair{3, 2}}) {
+    std::vector<float> scores(count * len, 1.5f);
+    SlidingWindowHook(2).add_bias(context, 1, 0, first, count, scores.data());
+    for (int r = 0; r < count; ++r)
+      for (int j = 0; j < len; ++j) {
+        const int i = first + r;
+        if (std::abs(i - j) <= 2)
+          EXPECT_EQ(scores[r * len + j], 1.5f) << i << " " << j;
+        else
+          EXPECT_EQ(scores[r * len + j], std::numeric_limits<float>::lowest()) << i << " " << j;
+      }
+  }
 }
 
 }  // namespace
