@@ -9,7 +9,7 @@
 # sequences/s, tokens/s, the median time of one batch (batch p50 ms) and the ratio to
 # quantpipe int8.
 #
-# More peers, from a Python venv (VENV, default /work/venvs/peers) that
+# More peers, from a Python venv (VENV, default ../venvs/peers, beside the repository) that
 # scripts/install-peers.sh creates (pip, PyPI; llama-cpp-python compiles llama.cpp, ~20 min):
 #   openvino     OpenVINO fp32 and int8 (NNCF post-training quantization calibrated on the
 #                first 4 batches of the inputs), on the same ONNX export (bench/openvino_bench.py)
@@ -39,7 +39,7 @@
 #                  max |delta| < 1e-4, ORT int8 vs fp32 cosine > 0.99, on 4 of the inputs)
 #                  and the venv peers (cosine vs PyTorch fp32 > 0.99 on 4 of the inputs,
 #                  > 0.98 for llama.cpp Q4_0, 4-bit; one that fails is left out with a message)
-#   VENV [/work/venvs/peers]  the venv of scripts/install-peers.sh
+#   VENV [../venvs/peers, beside the repository]  the venv of scripts/install-peers.sh
 #   PEERS [every one installed in VENV]  venv peers to run, of: openvino ctranslate2 llamacpp
 #                  ("none": no venv peers)
 # Smoke run (about a minute with every peer): SEQUENCES=8 RUNS=1 THREADS=1 SEQ_LEN=32 bench/compare_peers.sh
@@ -54,7 +54,7 @@ threads_list=${THREADS:-"1 2"}
 quantpipe=${QUANTPIPE:-build/bin/quantpipe}
 use_ort=${ORT:-1}
 check=${CHECK:-1}
-venv=${VENV:-/work/venvs/peers}
+venv=${VENV:-$(dirname "$PWD")/venvs/peers}
 py=$venv/bin/python
 llamacpp_batch=${LLAMACPP_BATCH:-1}
 scripts/install-deps.sh --oracles

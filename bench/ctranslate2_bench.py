@@ -3,7 +3,7 @@ converted from the sentence-transformers directory, compute type int8 by default
 pooling + L2 normalize, timed like bench/torch_bert_bench.py.
 
 Usage (in the peers venv, see scripts/install-peers.sh):
-  /work/venvs/peers/bin/python bench/ctranslate2_bench.py MODEL_DIR IDS.jsonl [--threads N]
+  ../venvs/peers/bin/python bench/ctranslate2_bench.py MODEL_DIR IDS.jsonl [--threads N]
       [--batch-size N] [--runs N] [--warmup N] [--compute-type int8|float32|int8_float32|...]
       [--save CT2_DIR] [--engine-name NAME] [--dump-embeddings FILE]
 

@@ -3,7 +3,7 @@ GGUF and quantized to Q8_0 or Q4_0, embedded with mean pooling, then L2 normaliz
 like bench/torch_bert_bench.py.
 
 Usage (in the peers venv, see scripts/install-peers.sh):
-  /work/venvs/peers/bin/python bench/llamacpp_bench.py MODEL IDS.jsonl [--threads N]
+  ../venvs/peers/bin/python bench/llamacpp_bench.py MODEL IDS.jsonl [--threads N]
       [--batch-size N] [--runs N] [--warmup N] [--quant q8_0|q4_0|f32]
       [--convert-script PATH] [--save OUT.gguf] [--engine-name NAME] [--dump-embeddings FILE]
 

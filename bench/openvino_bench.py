@@ -3,7 +3,7 @@ post-training quantization, on the ONNX export of bench/onnx_export.py (encoder 
 pooling + L2 normalize in the graph), timed like bench/torch_bert_bench.py.
 
 Usage (in the peers venv, see scripts/install-peers.sh):
-  /work/venvs/peers/bin/python bench/openvino_bench.py MODEL IDS.jsonl [--threads N]
+  ../venvs/peers/bin/python bench/openvino_bench.py MODEL IDS.jsonl [--threads N]
       [--batch-size N] [--runs N] [--warmup N] [--int8] [--calibration-batches N]
       [--save OUT.xml] [--engine-name NAME] [--pad-id N] [--dump-embeddings FILE]
 

@@ -34,6 +34,7 @@ import torch.utils.mkldnn
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "tests", "golden"))
 from torch_encoders import load_model, mean_pool_normalize, pad_batch  # noqa: E402
+from peer_common import check_mean_pooling, read_ids  # noqa: E402  (this script's own directory)
 
 
 def parse_args():
@@ -53,23 +54,6 @@ def parse_args():
     parser.add_argument("--dump-embeddings", metavar="FILE",
                         help="write one {\"embedding\": [...]} line per input, in input order")
     return parser.parse_args()
-
-
-def read_ids(path):
-    with open(path) as f:
-        sequences = [json.loads(line) for line in f if line.strip()]
-    if not sequences:
-        raise SystemExit(f"{path}: no sequences")
-    return sequences
-
-
-def check_mean_pooling(model_dir):
-    """The benchmark does mean pooling; refuse a model configured for another pooling."""
-    path = os.path.join(model_dir, "1_Pooling", "config.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            if not json.load(f).get("pooling_mode_mean_tokens", False):
-                raise SystemExit(f"{path}: not mean pooling, which is all this benchmark does")
 
 
 def load_encoder(model_dir, dynamic_int8, linear_backend):

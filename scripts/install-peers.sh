@@ -4,7 +4,7 @@
 # and llama-cpp-python (bench/llamacpp_bench.py). Versions are pinned so runs compare.
 #
 # Usage: scripts/install-peers.sh [VENV]
-#   VENV   the venv folder (default /work/venvs/peers; VENV=... in the environment works too)
+#   VENV   the venv folder (default ../venvs/peers beside the repository; VENV=... in the environment works too)
 # Environment:
 #   PEERS ["openvino ctranslate2 llamacpp"]  which peers to install
 #   CMAKE_BUILD_PARALLEL_LEVEL [1]  compile jobs for llama.cpp
@@ -19,7 +19,7 @@
 # (vendor/llama.cpp/convert_hf_to_gguf.py) is not part of the installed package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${1:-${VENV:-/work/venvs/peers}}
+venv=${1:-${VENV:-$(dirname "$PWD")/venvs/peers}}
 peers=${PEERS:-"openvino ctranslate2 llamacpp"}
 openvino_pkgs=(openvino==2026.4.1 nncf==3.4.0)
 ctranslate2_pkgs=(ctranslate2==4.8.5 transformers==4.47.1)

@@ -177,8 +177,10 @@ TEST(QuantKernels, UniformGroupsRunAsOne) {
   set_isa_cap(simd_isas().back());
   const int n = 40, k = 512;
   const std::vector<float> w = normal_floats(size_t(n) * k, 3, 0.05f);
-  const quant::QuantizedTensor per_channel = quant::quantize_ref("w", w, n, k, quant::parse_scheme("q8_sym_ch"));
-  const quant::QuantizedTensor grouped = quant::quantize_ref("w", w, n, k, quant::parse_scheme("q8_affine_g64"));
+  const quant::QuantizedTensor per_channel =
+      quant::quantize_ref("w", w, n, k, quant::parse_scheme("q8_sym_ch"));
+  const quant::QuantizedTensor grouped =
+      quant::quantize_ref("w", w, n, k, quant::parse_scheme("q8_affine_g64"));
   ASSERT_LT(per_channel.group, k);  // stored with groups, as MLX does
   EXPECT_EQ(build(per_channel, nullptr).kernel_group(), k);
   EXPECT_EQ(build(grouped, nullptr).kernel_group(), 64);
@@ -231,7 +233,8 @@ TEST(QuantKernels, ActivationQuantizationIsBitIdentical) {
     for (int group : {4, 12, 32, 96}) {
       std::vector<int8_t> got(k);
       std::vector<float> sums(k / group);
-      EXPECT_EQ(quant_kernel_table(isa).quantize_row(x.data(), k, group, got.data(), sums.data(), 4), ref_scale);
+      EXPECT_EQ(quant_kernel_table(isa).quantize_row(x.data(), k, group, got.data(), sums.data(), 4),
+                ref_scale);
       EXPECT_EQ(got, ref) << isa_name(isa) << " group " << group;
       if (quant_kernel_table(isa).interleaved_activations || isa == Isa::Scalar) {
         // One row of an interleaved tile: quad q at q·16 bytes, the rest untouched.

@@ -370,11 +370,11 @@ TEST(QuantLinear, MatchesFp32MatmulOfDequantizedWeights) {
     const int64_t rows = linear.isa() == Isa::Scalar ? n : (n + 31) / 32 * 32;
     const int64_t code_bits = linear.isa() == Isa::Scalar ? 8 : kernels::code_container_bits(q.bits);
     const int64_t groups = k / linear.kernel_group();
-    EXPECT_EQ(linear.kernel_group(),
-              linear.isa() != Isa::Scalar && std::string(name).find("_sym_") != std::string::npos &&
-                      std::string(name).find("_g") == std::string::npos
-                  ? k
-                  : q.group)
+    EXPECT_EQ(linear.kernel_group(), linear.isa() != Isa::Scalar &&
+                                             std::string(name).find("_sym_") != std::string::npos &&
+                                             std::string(name).find("_g") == std::string::npos
+                                         ? k
+                                         : q.group)
         << name;
     EXPECT_EQ(linear.weight_bytes(), rows * k * code_bits / 8 + 4 * (2 * rows * groups + rows)) << name;
     std::vector<float> y(m * n);
