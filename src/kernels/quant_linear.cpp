@@ -170,16 +170,15 @@ void QuantLinear::forward(const float* x, int m, float* y, ThreadPool& pool, Epi
 
 namespace {
 
-// Quantizes every activation row into `xq`: plain rows [m][k], or, for a
-// table that reads interleaved tiles, straight into tiles of mr rows
+// Quantizes every activation row into `xq`: plain rows [m][k] (mr = 1), or,
+// for a table that reads interleaved tiles, straight into tiles of mr rows
 // [tile][k/4][mr][4] (rows past m zero, see QuantTile::xq), so no second
 // pass regroups them. Rows are split across threads only when there are
 // enough of them to pay for the hand-off.
-void quantize_rows(const QuantKernelTable& table, const float* x, int m, int k, int group, int8_t* xq,
+void quantize_rows(const QuantKernelTable& table, const float* x, int m, int k, int group, int mr, int8_t* xq,
                    float* scales, float* sums, ThreadPool& pool) {
   const profile::Scope scope(profile::Op::ActivationQuant);
   const int groups = k / group;
-  const int mr = table.interleaved_activations ? table.mr : 1;
   const int64_t quad_stride = 4 * mr;
   auto rows = [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
@@ -206,8 +205,7 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
   const int mr = table.interleaved_activations ? table.mr : 1;
   const auto xq = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(panel_count(m, mr)) * mr * k_);
   std::vector<float> act_scales(m), sums(static_cast<size_t>(m) * groups);
-  quantize_rows(table, x, m, k_, kernel_group_, xq.get(), act_scales.data(), sums.data(), pool);
-  const int8_t* activations = xq.get();
+  quantize_rows(table, x, m, k_, kernel_group_, mr, xq.get(), act_scales.data(), sums.data(), pool);
 
   // Row blocks of 64 tokens keep their int8 rows (64·k bytes) in L2 while a
   // panel (k·c/8·32 bytes, ≤ 96 KiB) is reused by every row tile of the block;
@@ -220,8 +218,8 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
   const int panel_blocks = panel_count(panels, panel_block);
   const int64_t panel_bytes = packed_code_bytes(kQuantNr, k_, bits_);
   QuantTile base;
-  base.ldx = table.interleaved_activations ? 4 : k_;
-  base.quad_stride = table.interleaved_activations ? 4 * table.mr : 4;
+  base.ldx = mr > 1 ? 4 : k_;
+  base.quad_stride = 4 * mr;
   base.ldg = groups;
   base.ldy = n_;
   base.k = k_;
@@ -242,7 +240,7 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
         t.cols = std::min(kQuantNr, n_ - p * kQuantNr);
         for (int r = rb * row_block; r < m1; r += table.mr) {
           t.rows = std::min(table.mr, m1 - r);
-          t.xq = activations + static_cast<int64_t>(r) * k_;  // r is a tile's first row (64 % mr == 0)
+          t.xq = xq.get() + static_cast<int64_t>(r) * k_;  // r is a tile's first row (64 % mr == 0)
           t.act_scale = act_scales.data() + r;
           t.group_sums = sums.data() + static_cast<int64_t>(r) * groups;
           t.y = y + static_cast<int64_t>(r) * n_ + p * kQuantNr;
