@@ -79,10 +79,11 @@ void bench_int8_peak(benchmark::State& state, Isa isa) {
 
 // Registers every case once at start-up, skipping ISAs this CPU lacks. The
 // scalar reference runs only at m ≤ 128 on one thread
-// (it would take minutes otherwise), and f32 only on the ISA rows, as its
+// (it would take minutes otherwise), and f32 only on the ISA rows (not twice
+// for AMX, whose fp32 kernels are AVX-512's), as its
 // scalar GEMM is not what the quantized one is compared with.
 const bool kRegistered = [] {
-  for (int i = 0; i <= static_cast<int>(detected_isa()) && i <= static_cast<int>(Isa::Avx512); ++i) {
+  for (int i = 0; i <= static_cast<int>(detected_isa()) && i <= static_cast<int>(Isa::Amx); ++i) {
     const Isa isa = static_cast<Isa>(i);
     const std::string isa_str(isa_name(isa));
     if (quant_kernel_table(isa).int8_peak)
@@ -92,6 +93,7 @@ const bool kRegistered = [] {
         for (const char* format : kFormats)
           for (int threads : {1, 2}) {
             if (isa == Isa::Scalar && (m > 128 || threads > 1 || std::string(format) == "f32")) continue;
+            if (isa == Isa::Amx && std::string(format) == "f32") continue;  // AMX's fp32 is AVX-512's
             const std::string name = "qlinear/" + isa_str + "/" + format + "/" + shape.name + "/m" +
                                      std::to_string(m) + "/t" + std::to_string(threads);
             auto* b = benchmark::RegisterBenchmark(name.c_str(), bench_linear, isa, std::string(format),

@@ -75,9 +75,12 @@ struct QuantKernelTable {
   // Whether gemm_tile reads activations interleaved in tiles of mr rows (see
   // QuantTile::xq); otherwise plain rows.
   bool interleaved_activations = false;
+  // Plain rows are zero-padded to a multiple of this many: a kernel that
+  // loads whole blocks of rows (AMX: 16-row tiles) reads that far past m.
+  int row_padding = 1;
 };
 
-// The row for `isa` (Amx uses the Avx512 row).
+// The row for `isa`.
 const QuantKernelTable& quant_kernel_table(Isa isa);
 
 // Whether the packed kernels take this shape: every group must be whole
@@ -100,6 +103,11 @@ namespace avx2 {
 extern const QuantKernelTable kQuantTable;
 }
 namespace avx512 {
+extern const QuantKernelTable kQuantTable;
+}
+// AMX-INT8 tiles over the AVX-512 packing (it falls back to that row's kernel
+// for groups that are not whole 64-depth tile rows and for 1–2 tokens).
+namespace amx {
 extern const QuantKernelTable kQuantTable;
 }
 

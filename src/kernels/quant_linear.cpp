@@ -23,8 +23,9 @@ const QuantKernelTable& quant_kernel_table(Isa isa) {
     case Isa::Avx2:
       return avx2::kQuantTable;
     case Isa::Avx512:
-    case Isa::Amx:
       return avx512::kQuantTable;
+    case Isa::Amx:
+      return amx::kQuantTable;
   }
   return ref::kQuantTable;
 }
@@ -201,11 +202,16 @@ void QuantLinear::forward_packed(const float* x, int m, float* y, ThreadPool& po
   const QuantKernelTable& table = *table_;
   const int groups = k_ / kernel_group_;
   // Scratch that is written in full before it is read: not zeroed first. In
-  // both layouts the tile starting at row r starts r·k bytes in.
+  // both layouts the tile starting at row r starts r·k bytes in. Interleaved
+  // tiles are whole; plain rows run on, zeroed, to the table's row padding
+  // (the AMX kernel loads 16 rows whatever the tile's height).
   const int mr = table.interleaved_activations ? table.mr : 1;
-  const auto xq = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(panel_count(m, mr)) * mr * k_);
+  const int pad = table.interleaved_activations ? table.mr : table.row_padding;
+  const int64_t padded_rows = int64_t{panel_count(m, pad)} * pad;
+  const auto xq = std::make_unique_for_overwrite<int8_t[]>(static_cast<size_t>(padded_rows * k_));
   std::vector<float> act_scales(m), sums(static_cast<size_t>(m) * groups);
   quantize_rows(table, x, m, k_, kernel_group_, mr, xq.get(), act_scales.data(), sums.data(), pool);
+  if (mr == 1) std::memset(xq.get() + int64_t{m} * k_, 0, static_cast<size_t>((padded_rows - m) * k_));
 
   // Row blocks of 64 tokens keep their int8 rows (64·k bytes) in L2 while a
   // panel (k·c/8·32 bytes, ≤ 96 KiB) is reused by every row tile of the block;

@@ -35,7 +35,7 @@ class IsaCapGuard {
 // The SIMD ISAs this CPU runs (the scalar one is the oracle).
 std::vector<Isa> simd_isas() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::Avx2, Isa::Avx512})
+  for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Amx})
     if (static_cast<int>(isa) <= static_cast<int>(detected_isa())) isas.push_back(isa);
   return isas;
 }
@@ -98,7 +98,7 @@ double worst_row_error(const std::vector<float>& ref, const std::vector<float>& 
 }
 
 // One weight (scheme × n × k): the reference at m = 64 with and without GELU,
-// then every SIMD variant at m ∈ {1, 3, 6, 17, 64} (rows are independent, so the
+// then every SIMD variant at m ∈ {1, 3, 6, 17, 40, 64} (rows are independent, so the
 // reference's first m rows are the answer).
 // Returns the worst relative error seen.
 double check_shape(const std::string& scheme, int n, int k, ThreadPool& pool) {
@@ -121,7 +121,7 @@ double check_shape(const std::string& scheme, int n, int k, ThreadPool& pool) {
     const QuantLinear linear = build(q, b);
     EXPECT_EQ(linear.isa(), isa) << scheme;
     if (linear.isa() != isa) continue;
-    for (int m : {1, 3, 6, 17, kMaxM}) {
+    for (int m : {1, 3, 6, 17, 40, kMaxM}) {  // AMX: 16- and 32-row tiles, partial ones
       std::vector<float> y(size_t(m) * n, -1.0f), y_gelu(y.size(), -1.0f);
       linear.forward(x.data(), m, y.data(), pool);
       linear.forward(x.data(), m, y_gelu.data(), pool, Epilogue::Gelu);
@@ -228,7 +228,7 @@ TEST(QuantKernels, ActivationQuantizationIsBitIdentical) {
   x[12] = 0.025f;
   std::vector<int8_t> ref(k);
   const float ref_scale = quantize_activation_row(x.data(), k, ref.data());
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Amx}) {
     if (static_cast<int>(isa) > static_cast<int>(detected_isa())) continue;
     for (int group : {4, 12, 32, 96}) {
       std::vector<int8_t> got(k);
