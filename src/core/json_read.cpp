@@ -1,5 +1,6 @@
 #include "core/json_read.h"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -24,24 +25,51 @@ struct StructureProblem {
 // Counting instead of remembering every key keeps a 30,000-entry vocabulary
 // cheap to read; the rare file that has a repeat is read again by
 // NameTheRepeatedKey for the message.
+//
+// With a JsonDivert, the members of the object at its path are refused at
+// their key (nlohmann then stores neither key nor value) and handed to it at
+// their value; the key path to the current value is tracked for that.
 class StrictParse {
  public:
+  explicit StrictParse(const JsonDivert* divert) : divert_(divert) {}
+
   bool operator()(int depth, json::parse_event_t event, json& parsed) {
+    // Depths as nlohmann counts them: a container's start and end at its own
+    // depth d, its members' keys and scalar values at d + 1.
+    const bool member = diverting_depth_ >= 0 && depth == diverting_depth_ + 1;
     switch (event) {
       case json::parse_event_t::object_start:
       case json::parse_event_t::array_start:
         if (depth >= kMaxJsonDepth)
           throw StructureProblem{cat("nesting is deeper than ", kMaxJsonDepth, " levels")};
-        if (event == json::parse_event_t::object_start) open_key_counts_.push_back(0);
+        if (member)
+          return hand_over(event == json::parse_event_t::object_start ? json::object() : json::array());
+        if (event == json::parse_event_t::array_start) {
+          if (divert_) set_key(depth + 1, kArrayElement);
+        } else {
+          open_key_counts_.push_back(0);
+          if (divert_ && diverting_depth_ < 0 && depth == static_cast<int>(divert_->path.size()) &&
+              std::equal(divert_->path.begin(), divert_->path.end(), keys_.begin()))
+            diverting_depth_ = depth;
+        }
         break;
       case json::parse_event_t::object_end:
         if (!open_key_counts_.empty()) {
           if (parsed.is_object() && parsed.size() != open_key_counts_.back()) repeated_ = true;
           open_key_counts_.pop_back();
         }
+        if (depth == diverting_depth_) diverting_depth_ = -1;
         break;
       case json::parse_event_t::key:
+        if (member) {
+          member_key_ = parsed.get_ref<const std::string&>();
+          return false;  // nlohmann stores neither this key nor its value
+        }
         if (!open_key_counts_.empty()) ++open_key_counts_.back();
+        if (divert_) set_key(depth, parsed.get_ref<const std::string&>());
+        break;
+      case json::parse_event_t::value:
+        if (member) hand_over(parsed);
         break;
       default:
         break;
@@ -51,8 +79,28 @@ class StrictParse {
   bool repeated() const { return repeated_; }
 
  private:
+  // Marks array elements in the key path: no diverted path goes through one.
+  static constexpr std::string_view kArrayElement{"\0[]", 3};
+
+  // keys_[d − 1]: the key of the member being read at depth d; deeper entries
+  // are stale and cut.
+  void set_key(int depth, std::string_view key) {
+    keys_.resize(static_cast<size_t>(depth));
+    keys_.back() = key;
+  }
+  bool hand_over(const json& value) {
+    if (!divert_->take(member_key_, value))
+      throw StructureProblem{
+          cat("key ", json_excerpt(json(member_key_), 60), " appears twice in one object")};
+    return false;
+  }
+
+  const JsonDivert* divert_;
   std::vector<size_t> open_key_counts_;
   bool repeated_ = false;
+  std::vector<std::string> keys_;
+  int diverting_depth_ = -1;  // the diverted object's depth while inside it
+  std::string member_key_;
 };
 
 // Finds the first repeated key (only once a repeat is known to be there).
@@ -125,10 +173,10 @@ void append_excerpt(const json& value, size_t budget, int depth, std::string& ou
 
 }  // namespace
 
-json parse_json(std::string_view text, const std::string& where) {
+json parse_json(std::string_view text, const std::string& where, const JsonDivert* divert) {
   try {
     // nlohmann copies the callback: keep the state outside it.
-    StrictParse strict;
+    StrictParse strict(divert);
     json value = json::parse(text.begin(), text.end(), std::ref(strict));
     if (strict.repeated()) json::parse(text.begin(), text.end(), NameTheRepeatedKey());
     return value;
@@ -144,7 +192,7 @@ json parse_json(std::string_view text, const std::string& where) {
   }
 }
 
-json read_json_file(const std::filesystem::path& path) {
+json read_json_file(const std::filesystem::path& path, const JsonDivert* divert) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) fail(path.string(), ": file not found");
   if (std::filesystem::is_directory(path, ec)) fail(path.string(), ": is a directory, expected a JSON file");
@@ -153,11 +201,11 @@ json read_json_file(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) fail(path.string(), ": read failed");
-  return parse_json(text.str(), path.string());
+  return parse_json(text.str(), path.string(), divert);
 }
 
-json read_json_object_file(const std::filesystem::path& path) {
-  json value = read_json_file(path);
+json read_json_object_file(const std::filesystem::path& path, const JsonDivert* divert) {
+  json value = read_json_file(path, divert);
   if (!value.is_object()) fail(path.string(), ": expected a JSON object, found ", json_kind(value));
   return value;
 }

@@ -148,7 +148,7 @@ void Bpe::tokenize(std::u32string_view word, std::vector<int32_t>& ids, ModelScr
   if (cache_.size() < kCacheCapacity) cache_.try_emplace(s.utf8, s.symbols);
 }
 
-std::unique_ptr<Model> make_bpe(const JsonFields& spec) {
+std::unique_ptr<Model> make_bpe(const JsonFields& spec, Vocab* read_ahead) {
   BpeOptions o;
   if (spec.has("unk_token")) o.unk_token = spec.string("unk_token");
   o.continuing_subword_prefix = spec.string_or("continuing_subword_prefix", "");
@@ -159,8 +159,8 @@ std::unique_ptr<Model> make_bpe(const JsonFields& spec) {
   if (const nlohmann::json* dropout = spec.find("dropout");
       dropout && dropout->is_number() && dropout->get<double>() > 0)
     spec.error("dropout", "is ", json_excerpt(*dropout), ": BPE dropout is random, not supported");
-  return std::make_unique<Bpe>(read_vocab_object(spec, "vocab"), read_merges_json(spec), std::move(o),
-                               cat(spec.file(), ": key '", spec.key_path("merges"), "'"));
+  return std::make_unique<Bpe>(read_vocab_object(spec, "vocab", read_ahead), read_merges_json(spec),
+                               std::move(o), cat(spec.file(), ": key '", spec.key_path("merges"), "'"));
 }
 
 }  // namespace qp::tok

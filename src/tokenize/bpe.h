@@ -60,6 +60,6 @@ class Bpe final : public Model {
   mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
 };
 
-std::unique_ptr<Model> make_bpe(const JsonFields& spec);
+std::unique_ptr<Model> make_bpe(const JsonFields& spec, Vocab* read_ahead);
 
 }  // namespace qp::tok

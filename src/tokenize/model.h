@@ -53,6 +53,8 @@ int32_t max_vocab_id(const Vocab& vocab);
 // Builds the model from tokenizer.json's "model" object. A missing "type" is
 // guessed as older files need (merges: BPE, continuing_subword_prefix: WordPiece).
 // Throws qp::Error naming the file and an unsupported type.
-std::unique_ptr<Model> make_model(const JsonFields& spec);
+// `read_ahead`: the vocabulary taken during the parse, if it was (see
+// read_ahead_vocab_divert in vocab_read.h).
+std::unique_ptr<Model> make_model(const JsonFields& spec, Vocab* read_ahead = nullptr);
 
 }  // namespace qp::tok

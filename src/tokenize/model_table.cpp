@@ -10,13 +10,13 @@
 
 namespace qp::tok {
 
-std::unique_ptr<Model> make_word_level(const JsonFields& spec);
+std::unique_ptr<Model> make_word_level(const JsonFields& spec, Vocab* read_ahead);
 
 namespace {
 
 struct ModelKind {
   const char* type;
-  std::unique_ptr<Model> (*make)(const JsonFields&);
+  std::unique_ptr<Model> (*make)(const JsonFields&, Vocab* read_ahead);
 };
 constexpr ModelKind kModels[] = {{"WordPiece", make_wordpiece},
                                  {"BPE", make_bpe},
@@ -33,14 +33,14 @@ std::string guess_type(const JsonFields& spec) {
 
 }  // namespace
 
-std::unique_ptr<Model> make_model(const JsonFields& spec) {
+std::unique_ptr<Model> make_model(const JsonFields& spec, Vocab* read_ahead) {
   const std::string type = spec.string_or("type", guess_type(spec));
   const auto* kind = std::find_if(std::begin(kModels), std::end(kModels),
                                   [&](const ModelKind& k) { return type == k.type; });
   if (kind == std::end(kModels))
     spec.error("type", "is ", json_excerpt(type),
                ", an unsupported model (supported: WordPiece, BPE, Unigram, WordLevel)");
-  return kind->make(spec);
+  return kind->make(spec, read_ahead);
 }
 
 }  // namespace qp::tok

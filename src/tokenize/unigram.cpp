@@ -119,7 +119,8 @@ void Unigram::tokenize(std::u32string_view word, std::vector<int32_t>& ids, Mode
   }
 }
 
-std::unique_ptr<Model> make_unigram(const JsonFields& spec) {
+std::unique_ptr<Model> make_unigram(const JsonFields& spec,
+                                    Vocab* /*read_ahead: a Unigram vocab is an array, never taken ahead*/) {
   const nlohmann::json& list = spec.array("vocab");
   ScoredPieces pieces;
   pieces.reserve(list.size());

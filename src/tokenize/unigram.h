@@ -38,6 +38,6 @@ class Unigram final : public Model {
   int32_t byte_ids_[256];
 };
 
-std::unique_ptr<Model> make_unigram(const JsonFields& spec);
+std::unique_ptr<Model> make_unigram(const JsonFields& spec, Vocab* read_ahead);
 
 }  // namespace qp::tok

@@ -23,13 +23,25 @@ bool split_merge(const std::string& line, std::pair<std::string, std::string>& o
 
 }  // namespace
 
-Vocab read_vocab_object(const JsonFields& spec, const std::string& key) {
+Vocab read_vocab_object(const JsonFields& spec, const std::string& key, Vocab* read_ahead) {
   const JsonFields entries = spec.object(key);
+  if (read_ahead && !read_ahead->empty() && entries.raw().empty()) return std::move(*read_ahead);
   Vocab vocab;
   vocab.reserve(entries.raw().size());
   for (const auto& [token, id] : entries.raw().items())
     vocab.emplace(token, static_cast<int32_t>(entries.integer_value(id, token, 0, kMaxTokenId)));
   return vocab;
+}
+
+JsonDivert read_ahead_vocab_divert(const std::string& file, Vocab& vocab) {
+  vocab.reserve(32768);
+  // Messages as read_vocab_object's: "<file>: key 'model.vocab.<token>' is …".
+  static const nlohmann::json kNoMembers = nlohmann::json::object();
+  const JsonFields where(kNoMembers, file, "model.vocab");
+  return {{"model", "vocab"}, [&vocab, where](const std::string& token, const nlohmann::json& id) {
+            return vocab.emplace(token, static_cast<int32_t>(where.integer_value(id, token, 0, kMaxTokenId)))
+                .second;
+          }};
 }
 
 Merges read_merges_json(const JsonFields& spec) {

@@ -38,8 +38,9 @@ class WordLevel final : public Model {
 
 }  // namespace
 
-std::unique_ptr<Model> make_word_level(const JsonFields& spec) {
-  return std::make_unique<WordLevel>(read_vocab_object(spec, "vocab"), spec.string_or("unk_token", "<unk>"),
+std::unique_ptr<Model> make_word_level(const JsonFields& spec, Vocab* read_ahead) {
+  return std::make_unique<WordLevel>(read_vocab_object(spec, "vocab", read_ahead),
+                                     spec.string_or("unk_token", "<unk>"),
                                      cat(spec.file(), ": key '", spec.key_path("unk_token"), "'"));
 }
 

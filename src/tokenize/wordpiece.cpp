@@ -54,11 +54,11 @@ void WordPiece::tokenize(std::u32string_view word, std::vector<int32_t>& ids, Mo
   }
 }
 
-std::unique_ptr<Model> make_wordpiece(const JsonFields& spec) {
+std::unique_ptr<Model> make_wordpiece(const JsonFields& spec, Vocab* read_ahead) {
   const int64_t max_chars = spec.integer_or("max_input_chars_per_word", 100, 1, 1 << 30);
-  return std::make_unique<WordPiece>(read_vocab_object(spec, "vocab"), spec.string_or("unk_token", "[UNK]"),
-                                     spec.string_or("continuing_subword_prefix", "##"),
-                                     static_cast<size_t>(max_chars));
+  return std::make_unique<WordPiece>(
+      read_vocab_object(spec, "vocab", read_ahead), spec.string_or("unk_token", "[UNK]"),
+      spec.string_or("continuing_subword_prefix", "##"), static_cast<size_t>(max_chars));
 }
 
 }  // namespace qp::tok

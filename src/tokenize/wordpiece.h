@@ -26,6 +26,6 @@ class WordPiece final : public Model {
   int32_t unk_id_ = -1;
 };
 
-std::unique_ptr<Model> make_wordpiece(const JsonFields& spec);
+std::unique_ptr<Model> make_wordpiece(const JsonFields& spec, Vocab* read_ahead);
 
 }  // namespace qp::tok

@@ -6,6 +6,8 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/json_fields.h"
 #include "core/json_read.h"
@@ -50,6 +52,43 @@ TEST(StrictJson, DuplicateKeysAreRefusedAtAnyLevel) {
                {"key \"b\" appears twice"});
   // The same key in sibling objects is fine.
   EXPECT_NO_THROW(parse_json(R"([{"a": 1}, {"a": 2}])", "ok.json"));
+}
+
+// A diverted object's members go to the handler in file order and leave the
+// object empty; everything else, duplicate checks included, is as before.
+TEST(StrictJson, DivertedObjectMembersGoToTheHandler) {
+  std::vector<std::pair<std::string, json>> taken;
+  const JsonDivert divert{{"model", "vocab"}, [&](const std::string& key, const json& value) {
+                            for (const auto& [k, v] : taken)
+                              if (k == key) return false;
+                            taken.emplace_back(key, value);
+                            return true;
+                          }};
+  const json doc = parse_json(
+      R"({"vocab": {"top": 1}, "model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1, "##b": 2, "x": [1]},
+          "list": [{"vocab": {"k": 3}}]}, "after": {"z": 1}})",
+      "tok.json", &divert);
+  ASSERT_EQ(taken.size(), 4u);
+  EXPECT_EQ(taken[0], (std::pair<std::string, json>{"[UNK]", 0}));
+  EXPECT_EQ(taken[2], (std::pair<std::string, json>{"##b", 2}));
+  EXPECT_EQ(taken[3], (std::pair<std::string, json>{"x", json::array()}));  // containers come empty
+  EXPECT_EQ(doc["model"]["vocab"], json::object());
+  EXPECT_EQ(doc["vocab"], (json{{"top", 1}}));  // same key elsewhere: kept
+  EXPECT_EQ(doc["model"]["list"][0]["vocab"], (json{{"k", 3}}));
+  EXPECT_EQ(doc["model"]["type"], "WordPiece");
+  EXPECT_EQ(doc["after"], (json{{"z", 1}}));
+  taken.clear();
+  expect_error([&] { parse_json(R"({"model": {"vocab": {"a": 1, "b": 2, "a": 3}}})", "dup.json", &divert); },
+               {"dup.json", "key \"a\" appears twice in one object"});
+  taken.clear();
+  expect_error([&] { parse_json(R"({"model": {"vocab": {"a": 1}, "x": 1, "x": 2}})", "dup.json", &divert); },
+               {"dup.json", "key \"x\" appears twice"});
+  // A path through an array never matches.
+  taken.clear();
+  const JsonDivert through_array{{"list", "vocab"}, divert.take};
+  const json kept = parse_json(R"({"list": [{"vocab": {"a": 1}}]})", "a.json", &through_array);
+  EXPECT_TRUE(taken.empty());
+  EXPECT_EQ(kept["list"][0]["vocab"], (json{{"a", 1}}));
 }
 
 TEST(StrictJson, LibraryMessagesAreRewordedAndNameTheFile) {

@@ -74,6 +74,27 @@ TEST_F(TokenizerFileErrors, UnknownTypesAreNamedWithTheFile) {
   expect_error(load_error(path), {path.string(), "post_processor.type", "unsupported post-processor"});
 }
 
+// The vocabulary is read straight into the tokenizer while the file is parsed;
+// bad entries are still named by file and key path, and repeats refused.
+TEST_F(TokenizerFileErrors, VocabularyEntriesAreCheckedAsTheyAreRead) {
+  json doc = bpe(json::array({"a b"}));
+  doc["model"]["vocab"]["b"] = "one";
+  fs::path path = write_json(doc);
+  expect_error(load_error(path), {path.string(), "model.vocab.b", "\"one\"", "an integer from 0 to"});
+  doc = bpe(json::array({"a b"}));
+  doc["model"]["vocab"]["ab"] = -4;
+  path = write_json(doc);
+  expect_error(load_error(path), {path.string(), "model.vocab.ab", "-4"});
+  path = write("tokenizer.json",
+               R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "a": 2}, "merges": []}})");
+  expect_error(load_error(path), {path.string(), "key \"a\" appears twice"});
+  // WordPiece and WordLevel take the same path; ids survive it.
+  path = write_json(
+      {{"model", {{"type", "WordLevel"}, {"vocab", {{"<unk>", 0}, {"hi", 7}}}, {"unk_token", "<unk>"}}}});
+  const Tokenizer word_level = Tokenizer::from_tokenizer_json(path);
+  EXPECT_EQ(word_level.token_to_id("hi"), 7);
+}
+
 TEST_F(TokenizerFileErrors, MergesOutsideTheVocabulary) {
   fs::path path = write_json(bpe(json::array({"a b", "a c"})));
   expect_error(load_error(path), {path.string(), "merge 2", "'c'", "not in the vocabulary"});
