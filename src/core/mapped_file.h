@@ -19,6 +19,9 @@ class MappedFile {
   size_t size() const { return size_; }
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   const std::filesystem::path& path() const { return path_; }
+  // Drops the pages read so far from this process's resident set (they stay
+  // in the page cache; a later read maps them back in).
+  void drop_resident_pages() const;
 
  private:
   std::filesystem::path path_;

@@ -25,6 +25,12 @@ class SafetensorsFile {
   const std::vector<TensorView>& tensors() const { return tensors_; }
   const TensorView* find(const std::string& name) const;  // nullptr when absent
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  void drop_resident_pages() const { file_.drop_resident_pages(); }
+  // Whether p points into this file's mapping.
+  bool holds(const void* p) const {
+    const auto* b = static_cast<const std::byte*>(p);
+    return b >= file_.data() && b < file_.data() + file_.size();
+  }
 
  private:
   MappedFile file_;
@@ -40,6 +46,12 @@ class TorchCheckpoint;  // io/torch_checkpoint.h
 // in pytorch_model.bin.index.json.
 class WeightStore {
  public:
+  WeightStore() = default;
+  WeightStore(WeightStore&&) = default;
+  WeightStore& operator=(WeightStore&&) = default;
+  // Files that outlive the store (see mapping_of) give back the pages the
+  // load read: only what is read after it stays resident.
+  ~WeightStore();
   static WeightStore open_dir(const std::filesystem::path& dir);
   // A store of tensor names without values, for asking an architecture's
   // tensor table which layout (name prefix) a checkpoint holding these names
@@ -54,10 +66,14 @@ class WeightStore {
   std::vector<float> load_f32(const std::string& name, const Shape& expected_shape) const;
   std::vector<std::string> names() const;
   const std::filesystem::path& dir() const { return dir_; }
+  // The mapped safetensors file that holds view's bytes, to keep pointing at
+  // them after the store is gone (the mapping lives while the pointer does);
+  // null when they are not in a mapping (pytorch_model.bin tensors).
+  std::shared_ptr<const void> mapping_of(const TensorView& view) const;
 
  private:
   std::filesystem::path dir_;
-  std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::vector<std::shared_ptr<const SafetensorsFile>> files_;
   std::vector<std::shared_ptr<const TorchCheckpoint>> checkpoints_;
   std::map<std::string, const TensorView*> by_name_;
   std::vector<std::unique_ptr<TensorView>> names_only_;  // views without data (names_only)

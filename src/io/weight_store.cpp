@@ -58,7 +58,7 @@ WeightStore WeightStore::open_dir(const std::filesystem::path& dir) {
   store.dir_ = dir;
   const OpenFile open_safetensors =
       [&store](const std::filesystem::path& path) -> const std::vector<TensorView>& {
-    store.files_.push_back(std::make_unique<SafetensorsFile>(path));
+    store.files_.push_back(std::make_shared<const SafetensorsFile>(path));
     return store.files_.back()->tensors();
   };
   const OpenFile open_torch = [&store](const std::filesystem::path& path) -> const std::vector<TensorView>& {
@@ -101,6 +101,18 @@ WeightStore WeightStore::names_only(const std::filesystem::path& dir, const std:
 const TensorView* WeightStore::find(const std::string& name) const {
   const auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : it->second;
+}
+
+WeightStore::~WeightStore() {
+  for (const auto& file : files_)
+    if (file && file.use_count() > 1) file->drop_resident_pages();
+}
+
+std::shared_ptr<const void> WeightStore::mapping_of(const TensorView& view) const {
+  if (!view.data) return nullptr;
+  for (const auto& file : files_)
+    if (file->holds(view.data)) return file;
+  return nullptr;
 }
 
 const TensorView& WeightStore::require(const std::string& name) const {

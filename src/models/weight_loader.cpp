@@ -12,9 +12,19 @@
 namespace qp {
 namespace {
 
-// A quantized weight read out of MLX's layout (codes packed LSB-first in U32
-// words) into one code per byte, checked against the expected [out × in].
-// The kernels never see a file's packing.
+// A quantized weight checked against the expected [out × in]: its packed
+// words (MLX's layout: codes LSB-first in U32 words), scales and biases.
+struct PackedWeight {
+  const TensorView* view = nullptr;
+  const uint32_t* words = nullptr;  // into the mapping, or into `aligned`
+  std::vector<uint32_t> aligned;    // a copy, when the mapped bytes are not 4-byte aligned
+  int64_t words_per_row = 0;
+  std::vector<float> scales, biases;
+  int bits = 0, group = 0;
+};
+
+// Codes read out of the file's packing into one code per byte. The kernels
+// never see a file's packing.
 struct QuantizedWeight {
   UninitializedVector<uint8_t> codes;  // [out × in], or empty when unpacked into a caller's buffer
   std::vector<float> scales, biases;
@@ -25,21 +35,19 @@ bool is_quantized(const WeightStore& weights, const std::string& prefix) {
   return weights.find(prefix + ".scales") != nullptr;
 }
 
-// Unpacks the codes into `codes_out` ([out × in] bytes) when given, else
-// into the returned codes.
-QuantizedWeight read_quantized(const WeightStore& weights, const std::string& prefix, int out, int in,
-                               uint8_t* codes_out = nullptr) {
+PackedWeight read_packed(const WeightStore& weights, const std::string& prefix, int out, int in) {
   const TensorView& packed = weights.require(prefix + ".weight");
   const std::string where = weights.dir().string() + ": " + prefix;
   if (out <= 0 || in <= 0) fail(where, ".weight: the config gives it shape [", out, ", ", in, "]");
   if (packed.dtype != DType::U32 || packed.shape.size() != 2 || packed.shape[0] != out)
     fail(where, ".weight: expected U32 codes of shape [", out, ", …], got ", dtype_name(packed.dtype), " ",
          shape_string(packed.shape));
-  const int64_t words = packed.shape[1];
-  QuantizedWeight q;
-  q.bits = static_cast<int>(words * 32 / in);
-  if (words * 32 % in != 0 || q.bits < 2 || q.bits > 8 || q.bits == 7)
-    fail(where, ".weight: ", words, " words per row do not hold ", in, " codes of 2–8 bits");
+  PackedWeight q;
+  q.view = &packed;
+  q.words_per_row = packed.shape[1];
+  q.bits = static_cast<int>(q.words_per_row * 32 / in);
+  if (q.words_per_row * 32 % in != 0 || q.bits < 2 || q.bits > 8 || q.bits == 7)
+    fail(where, ".weight: ", q.words_per_row, " words per row do not hold ", in, " codes of 2–8 bits");
   const TensorView& scales = weights.require(prefix + ".scales");
   if (scales.shape.size() != 2 || scales.shape[0] != out || scales.shape[1] <= 0 || in % scales.shape[1] != 0)
     fail(where, ".scales: shape ", shape_string(scales.shape), " does not divide [", out, ", ", in,
@@ -47,19 +55,32 @@ QuantizedWeight read_quantized(const WeightStore& weights, const std::string& pr
   q.group = static_cast<int>(in / scales.shape[1]);
   q.scales = weights.load_f32(prefix + ".scales", scales.shape);
   q.biases = weights.load_f32(prefix + ".biases", scales.shape);
-  std::vector<uint32_t> aligned;  // when the mapped bytes are not 4-byte aligned
-  const uint32_t* packed_words = reinterpret_cast<const uint32_t*>(packed.data);
+  q.words = reinterpret_cast<const uint32_t*>(packed.data);
   if (reinterpret_cast<uintptr_t>(packed.data) % alignof(uint32_t) != 0) {
-    aligned.resize(packed.nbytes / 4);
-    std::memcpy(aligned.data(), packed.data, packed.nbytes);
-    packed_words = aligned.data();
+    q.aligned.resize(packed.nbytes / 4);
+    std::memcpy(q.aligned.data(), packed.data, packed.nbytes);
+    q.words = q.aligned.data();
   }
+  return q;
+}
+
+// Unpacks the codes into `codes_out` ([out × in] bytes) when given, else
+// into the returned codes.
+QuantizedWeight read_quantized(const WeightStore& weights, const std::string& prefix, int out, int in,
+                               uint8_t* codes_out = nullptr) {
+  PackedWeight packed = read_packed(weights, prefix, out, in);
+  QuantizedWeight q;
+  q.bits = packed.bits;
+  q.group = packed.group;
+  q.scales = std::move(packed.scales);
+  q.biases = std::move(packed.biases);
   if (!codes_out) {
     q.codes.resize(static_cast<size_t>(out) * in);
     codes_out = q.codes.data();
   }
   for (int r = 0; r < out; ++r)
-    quant::unpack_codes_into(packed_words + r * words, q.bits, in, codes_out + static_cast<size_t>(r) * in);
+    quant::unpack_codes_into(packed.words + r * packed.words_per_row, q.bits, in,
+                             codes_out + static_cast<size_t>(r) * in);
   return q;
 }
 
@@ -132,8 +153,20 @@ EmbeddingTable EmbeddingTable::load(const WeightStore& weights, const std::strin
   const std::string suffix = ".weight";
   const std::string prefix = name.substr(0, name.size() - suffix.size());
   if (name.size() > suffix.size() && is_quantized(weights, prefix)) {
-    QuantizedWeight q = read_quantized(weights, prefix, rows, width);
-    table.codes_ = std::move(q.codes);
+    // The packed words stay where they are, in the mapped file: a lookup
+    // unpacks its row. Nothing is copied at load, and only the rows that
+    // tokens use are ever read from disk (a 30,522-row vocabulary).
+    PackedWeight q = read_packed(weights, prefix, rows, width);
+    table.mapping_ = q.aligned.empty() ? weights.mapping_of(*q.view) : nullptr;
+    if (table.mapping_) {
+      table.words_ = q.words;
+    } else {
+      table.own_words_ = q.aligned.empty() ? std::vector<uint32_t>(q.words, q.words + q.view->nbytes / 4)
+                                           : std::move(q.aligned);
+      table.words_ = table.own_words_.data();
+    }
+    table.words_per_row_ = q.words_per_row;
+    table.bits_ = q.bits;
     table.scales_ = std::move(q.scales);
     table.biases_ = std::move(q.biases);
     table.group_ = q.group;
@@ -144,12 +177,14 @@ EmbeddingTable EmbeddingTable::load(const WeightStore& weights, const std::strin
 }
 
 void EmbeddingTable::add_row(int r, float* out) const {
-  if (codes_.empty()) {
+  if (!words_) {
     const float* row = &values_[static_cast<size_t>(r) * width_];
     for (int i = 0; i < width_; ++i) out[i] += row[i];
     return;
   }
-  const uint8_t* codes = &codes_[static_cast<size_t>(r) * width_];
+  thread_local std::vector<uint8_t> codes;
+  codes.resize(static_cast<size_t>(width_));
+  quant::unpack_codes_into(words_ + static_cast<int64_t>(r) * words_per_row_, bits_, width_, codes.data());
   const size_t groups = static_cast<size_t>(width_ / group_);
   const float* scales = &scales_[r * groups];
   const float* biases = &biases_[r * groups];

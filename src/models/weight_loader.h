@@ -30,6 +30,11 @@ LinearPtr load_stacked_linear(const WeightStore& weights, const std::vector<std:
 class EmbeddingTable {
  public:
   EmbeddingTable() = default;
+  // Moves only: words_ may point into own_words_.
+  EmbeddingTable(EmbeddingTable&&) = default;
+  EmbeddingTable& operator=(EmbeddingTable&&) = default;
+  EmbeddingTable(const EmbeddingTable&) = delete;
+  EmbeddingTable& operator=(const EmbeddingTable&) = delete;
   // Loads "<name>" (e.g. "embeddings.word_embeddings.weight").
   static EmbeddingTable load(const WeightStore& weights, const std::string& name, int rows, int width);
 
@@ -39,9 +44,15 @@ class EmbeddingTable {
   void add_row(int r, float* out) const;
 
  private:
-  int rows_ = 0, width_ = 0, group_ = 0;
-  std::vector<float> values_;           // fp32 table, when not quantized
-  UninitializedVector<uint8_t> codes_;  // [rows × width] when quantized
+  int rows_ = 0, width_ = 0, group_ = 0, bits_ = 0;
+  std::vector<float> values_;  // fp32 table, when not quantized
+  // Quantized: the file's packed words [rows × words_per_row_] (MLX's
+  // layout), read in place from the mapped file, which mapping_ keeps
+  // open, or from own_words_ when they cannot be (unaligned, not mapped).
+  const uint32_t* words_ = nullptr;
+  int64_t words_per_row_ = 0;
+  std::shared_ptr<const void> mapping_;
+  std::vector<uint32_t> own_words_;
   std::vector<float> scales_, biases_;
 };
 

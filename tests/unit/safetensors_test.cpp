@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -299,6 +300,29 @@ TEST(WeightStore, OpensSingleFileAndChecksShapes) {
       {tmp.path().string(), "tensor 'h' has shape [1, 2], expected [2, 1]"});
   expect_error([&] { store.require("missing"); }, {tmp.path().string(), "missing tensor 'missing'"});
   EXPECT_EQ(store.find("missing"), nullptr);
+}
+
+// A tensor's bytes stay readable after the store is gone while its mapping is
+// held (quantized embedding tables read their rows in place), even after the
+// store gave the pages it read back to the page cache.
+TEST(WeightStore, MappingOutlivesTheStore) {
+  TempDir tmp;
+  std::vector<uint32_t> words(4096);
+  for (size_t i = 0; i < words.size(); ++i) words[i] = static_cast<uint32_t>(i * 2654435761u);
+  write_safetensors(tmp.path() / "model.safetensors", {{"w", DType::U32, {64, 64}, as_bytes(words)}});
+  std::shared_ptr<const void> mapping;
+  const uint32_t* data = nullptr;
+  {
+    const WeightStore store = WeightStore::open_dir(tmp.path());
+    const TensorView& view = store.require("w");
+    data = reinterpret_cast<const uint32_t*>(view.data);
+    EXPECT_EQ(data[7], words[7]);  // read once, so there is a page to give back
+    mapping = store.mapping_of(view);
+    ASSERT_NE(mapping, nullptr);
+    const TensorView no_data{"x", DType::F32, {}, nullptr, 0};
+    EXPECT_EQ(store.mapping_of(no_data), nullptr);
+  }
+  EXPECT_EQ(std::vector<uint32_t>(data, data + words.size()), words);
 }
 
 TEST(WeightStore, EmptyDirectoryNamesWhatIsMissing) {
