@@ -117,20 +117,18 @@ inline void group_dots(const uint8_t* w, const int8_t* x, int64_t ldx, int depth
   }
 }
 
-// a·(s·dot + b·Σx_q + prev) + bias of one token (16 outputs a half) into
-// out[32], the layer's output before any GELU.
-[[gnu::always_inline]] inline void output_row(const QuantTile& t, int r, int g, const int32_t* dots,
-                                              const float* prev, float* out) {
-  const __m512 a = _mm512_set1_ps(t.act_scale[r]);
+// One token's sum over groups so far (32 outputs): out = s_g·dot + b_g·Σx_q
+// + prev (prev null for the first group; out may be prev).
+[[gnu::always_inline]] inline void add_group(const QuantTile& t, int r, int g, const int32_t* dots,
+                                             const float* prev, float* out) {
   const __m512 xsum = _mm512_set1_ps(t.group_sums[r * t.ldg + g]);
   for (int h = 0; h < 2; ++h) {
     const __m512 dot = _mm512_cvtepi32_ps(_mm512_load_si512(dots + 16 * h));
     const __m512 base = prev ? _mm512_load_ps(prev + 16 * h) : _mm512_setzero_ps();
-    const __m512 sum =
+    _mm512_store_ps(
+        out + 16 * h,
         _mm512_fmadd_ps(_mm512_loadu_ps(t.biases + g * kQuantNr + 16 * h), xsum,
-                        _mm512_fmadd_ps(dot, _mm512_loadu_ps(t.scales + g * kQuantNr + 16 * h), base));
-    const __m512 bias = t.bias ? _mm512_loadu_ps(t.bias + 16 * h) : _mm512_setzero_ps();
-    _mm512_store_ps(out + 16 * h, _mm512_fmadd_ps(a, sum, bias));
+                        _mm512_fmadd_ps(dot, _mm512_loadu_ps(t.scales + g * kQuantNr + 16 * h), base)));
   }
 }
 
@@ -156,30 +154,23 @@ template <int C, bool Two>
 void tile(const QuantTile& t) {
   configure_tiles();
   alignas(64) int32_t dots[kMr * kMr];
-  alignas(64) float sums[kMr * kMr];  // Σ over the groups before the last: s_g·dot_g + b_g·Σx_q
+  alignas(64) float sums[kMr * kMr];  // per token and output: Σ_g s_g·dot_g + b_g·Σx_q, then the output
   const int groups = t.k / t.group;
   const int64_t group_bytes = int64_t{t.group} * C / 32 * kStepBytes;
-  for (int g = 0; g < groups - 1; ++g) {
+  for (int g = 0; g < groups; ++g) {
     group_dots<C, Two>(t.codes + g * group_bytes, t.xq + int64_t{g} * t.group, t.ldx, t.group, dots);
-    for (int r = 0; r < t.rows; ++r) {
-      const __m512 xsum = _mm512_set1_ps(t.group_sums[r * t.ldg + g]);
-      for (int h = 0; h < 2; ++h) {
-        float* acc = sums + r * kMr + 16 * h;
-        const __m512 prev = g == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acc);
-        const __m512 dot = _mm512_cvtepi32_ps(_mm512_load_si512(dots + r * kMr + 16 * h));
-        _mm512_store_ps(
-            acc,
-            _mm512_fmadd_ps(_mm512_loadu_ps(t.biases + g * kQuantNr + 16 * h), xsum,
-                            _mm512_fmadd_ps(dot, _mm512_loadu_ps(t.scales + g * kQuantNr + 16 * h), prev)));
-      }
+    for (int r = 0; r < t.rows; ++r)
+      add_group(t, r, g, dots + r * kMr, g == 0 ? nullptr : sums + r * kMr, sums + r * kMr);
+  }
+  // a·sum + bias, GELU if asked (over the whole block), then the valid columns of y.
+  for (int r = 0; r < t.rows; ++r) {
+    const __m512 a = _mm512_set1_ps(t.act_scale[r]);
+    for (int h = 0; h < 2; ++h) {
+      float* v = sums + r * kMr + 16 * h;
+      const __m512 bias = t.bias ? _mm512_loadu_ps(t.bias + 16 * h) : _mm512_setzero_ps();
+      _mm512_store_ps(v, _mm512_fmadd_ps(a, _mm512_load_ps(v), bias));
     }
   }
-  // The last group goes straight to the output (per-channel weights: the only one).
-  const int g = groups - 1;
-  group_dots<C, Two>(t.codes + g * group_bytes, t.xq + int64_t{g} * t.group, t.ldx, t.group, dots);
-  // Into `sums` (each row's reads of it come first), then GELU, then the valid columns of y.
-  for (int r = 0; r < t.rows; ++r)
-    output_row(t, r, g, dots + r * kMr, groups > 1 ? sums + r * kMr : nullptr, sums + r * kMr);
   if (t.epilogue == Epilogue::Gelu) gelu_rows(sums, t.rows);
   const __mmask16 masks[2] = {avx512::first_lanes(t.cols),
                               t.cols > 16 ? avx512::first_lanes(t.cols - 16) : __mmask16(0)};
