@@ -160,19 +160,26 @@ void run_conversions(const std::vector<const Job*>& jobs, RunContext& ctx) {
   auto worker = [&] {
     for (size_t i; (i = next++) < jobs.size();) run_conversion(*jobs[i], ctx);
   };
+  // Every conversion runs off the main thread, even a single one: glibc gives
+  // each thread its own heap arena, so what a conversion frees in scattered
+  // pieces stays out of the main thread's heap, where the evaluations that
+  // follow allocate their activations and measure their memory (the
+  // fragments made one q4 model's peak RSS 8–15 MB higher than with the
+  // conversion run in another process).
   const int workers = std::max(1, std::min<int>(ctx.options().jobs, static_cast<int>(jobs.size())));
   std::vector<std::thread> threads;
-  for (int w = 1; w < workers; ++w) {
+  for (int w = 0; w < workers; ++w) {
     try {
       threads.emplace_back(worker);
     } catch (const std::system_error& e) {
       // The jobs still all run, on the threads there are; an unjoinable
       // std::thread left behind would end the process in std::terminate.
-      log_warn("pipeline: started ", w, " of ", workers, " conversion threads (", e.what(), "); going on with those");
+      log_warn("pipeline: started ", w, " of ", workers, " conversion threads (", e.what(),
+               "); going on with those");
       break;
     }
   }
-  worker();
+  if (threads.empty()) worker();  // no thread could start: run them here
   for (std::thread& t : threads) t.join();
 }
 
