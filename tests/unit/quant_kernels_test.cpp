@@ -97,12 +97,12 @@ double worst_row_error(const std::vector<float>& ref, const std::vector<float>& 
   return worst;
 }
 
-// One weight (scheme × n × k): the reference at m = 64 with and without GELU,
-// then every SIMD variant at m ∈ {1, 3, 6, 17, 40, 64} (rows are independent, so the
+// One weight (scheme × n × k): the reference at m = 98 with and without GELU,
+// then every SIMD variant at m ∈ {1, 3, 6, 17, 33, 40, 64, 98} (rows are independent, so the
 // reference's first m rows are the answer).
 // Returns the worst relative error seen.
 double check_shape(const std::string& scheme, int n, int k, ThreadPool& pool) {
-  constexpr int kMaxM = 64;
+  constexpr int kMaxM = 98;
   const quant::QuantizedTensor q = quant::quantize_ref("w", normal_floats(size_t(n) * k, n * 7 + k, 0.05f), n,
                                                        k, quant::parse_scheme(scheme));
   const std::vector<float> bias = normal_floats(n, 5, 0.1f);
@@ -121,7 +121,9 @@ double check_shape(const std::string& scheme, int n, int k, ThreadPool& pool) {
     const QuantLinear linear = build(q, b);
     EXPECT_EQ(linear.isa(), isa) << scheme;
     if (linear.isa() != isa) continue;
-    for (int m : {1, 3, 6, 17, 40, kMaxM}) {  // AMX: 16- and 32-row tiles, partial ones
+    // AMX: 16- and 32-row tiles, partial ones, and last calls of 1 (33) or
+    // 2 (98 = 3·32 + 2) tokens, which the VNNI kernel takes.
+    for (int m : {1, 3, 6, 17, 33, 40, 64, kMaxM}) {
       std::vector<float> y(size_t(m) * n, -1.0f), y_gelu(y.size(), -1.0f);
       linear.forward(x.data(), m, y.data(), pool);
       linear.forward(x.data(), m, y_gelu.data(), pool, Epilogue::Gelu);
