@@ -8,6 +8,7 @@
 namespace qp::eval {
 
 MemorySampler::MemorySampler(std::chrono::milliseconds interval) : interval_(interval) {
+  exact_peak_ = reset_peak_rss();
   sample();
   thread_ = std::thread([this] { run(); });
 }
@@ -46,7 +47,11 @@ MemoryMb MemorySampler::stop() {
   if (samples_.empty()) return memory;
   const double total = std::accumulate(samples_.begin(), samples_.end(), 0.0);
   memory.rss_avg = total / static_cast<double>(samples_.size()) / 1e6;
-  memory.rss_peak = static_cast<double>(*std::max_element(samples_.begin(), samples_.end())) / 1e6;
+  long long peak = *std::max_element(samples_.begin(), samples_.end());
+  // Samples miss a buffer that lives between two of them; the kernel's
+  // high-water mark does not.
+  if (exact_peak_) peak = std::max(peak, peak_rss_bytes());
+  memory.rss_peak = static_cast<double>(peak) / 1e6;
   return memory;
 }
 

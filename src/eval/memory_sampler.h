@@ -1,5 +1,7 @@
 // Samples this process's resident set size on a background thread while a
 // run is going, for the memory columns of an evaluation (average and peak).
+// The peak is exact where the kernel's high-water mark can be reset at the
+// start (/proc/self/clear_refs); elsewhere it is the largest sample.
 //
 //   MemorySampler sampler;           // starts sampling
 //   run_everything();
@@ -36,6 +38,7 @@ class MemorySampler {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool exact_peak_ = false;  // the high-water mark was reset when sampling began
   std::vector<long long> samples_;  // bytes; guarded by mutex_
   std::thread thread_;
 };

@@ -47,8 +47,11 @@ TEST(PipelineMemory, EachQuantizationIsChargedItsOwnMemory) {
   ASSERT_TRUE(memory.count("q8_sym_ch") && memory.count("q4_affine_g64")) << doc.dump(2);
   const double q8 = memory["q8_sym_ch"]["model_rss_peak_mb"].get<double>();
   const double q4 = memory["q4_affine_g64"]["model_rss_peak_mb"].get<double>();
-  // q4's weights are ~9 MB smaller than q8's (27 MB); the activations are the same.
-  EXPECT_LT(q4, q8 + 2.0) << "q8 " << q8 << " MB, q4 " << q4 << " MB";
+  // q4's resident weights are a few MB smaller than q8's; the activations are
+  // the same. Where glibc places them depends on the heap the earlier jobs
+  // left: over 10 runs q8 read 51.4–51.7 MB and q4 48.0–53.3 MB. The bug this
+  // guards against charged q4 70 MB too much.
+  EXPECT_LT(q4, q8 + 5.0) << "q8 " << q8 << " MB, q4 " << q4 << " MB";
   EXPECT_GT(q4, 5.0);
 }
 
