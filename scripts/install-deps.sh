@@ -11,6 +11,7 @@ packages=(build-essential cmake pkg-config git
           libpcre2-dev libsentencepiece-dev  # tokenizers: Split/ByteLevel regexes, spm.model files
           libminizip-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev python3 python3-numpy
           pybind11-dev python3-dev
+          libeigen3-dev  # GPTQ: Cholesky factorisations
           chromium)  # chromium: the headless-browser check of the HTML report (tests ReportChromium*)
 if [[ "${1:-}" == "--oracles" ]]; then
   packages+=(python3-torch python3-onnx)  # python3-onnx: bench/onnx_export.py
