@@ -1,5 +1,6 @@
 #include "api/convert.h"
 
+#include "core/error.h"
 #include "quant/scheme.h"
 #include "quantpipe/model.h"
 
@@ -12,8 +13,19 @@ void check_model_loads(const std::filesystem::path& dir) {
 }
 
 quant::ConvertReport convert(const std::filesystem::path& source, const std::filesystem::path& out,
-                             quant::ConvertOptions options, const quant::ProgressFn& progress) {
+                             quant::ConvertOptions options, const quant::ProgressFn& progress,
+                             const std::optional<CalibrationOptions>& calibration) {
   options.check_loads = check_model_loads;
+  if (options.method == quant::QuantMethod::Gptq && options.hessians.empty()) {
+    if (!calibration)
+      fail(source.string(),
+           ": GPTQ needs calibration text (--calibration FILE, or calibration: in the config)");
+    check_model_loads(source);
+    CalibrationResult calibrated =
+        collect_hessians(source, quant::plan_conversion(source, options.plan), *calibration);
+    options.hessians = std::move(calibrated.hessians);
+    options.calibration = std::move(calibrated.info);
+  }
   return quant::convert_model(source, out, options, progress);
 }
 
@@ -31,7 +43,8 @@ QuantizeResult quantize(const std::filesystem::path& source, const std::filesyst
   convert_options.emit_fp16 = options.emit_fp16;
   if (options.target_size_mb > 0) convert_options.target_size_mb = options.target_size_mb;
   const quant::ConvertReport report = convert(source, out, convert_options);
-  return {report.to_json(convert_options).dump(2), report.source_bytes(), report.stored_bytes(), report.seconds};
+  return {report.to_json(convert_options).dump(2), report.source_bytes(), report.stored_bytes(),
+          report.seconds};
 }
 
 }  // namespace qp

@@ -4,13 +4,18 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 
+#include "api/calibration.h"
 #include "quant/convert.h"
 #include "quantpipe/quantize.h"
 
 namespace qp {
 
+// With options.method == Gptq, `calibration` names the text the fp32 model
+// runs over first to collect the Hessians (required then; ignored for rtn).
 quant::ConvertReport convert(const std::filesystem::path& source, const std::filesystem::path& out,
-                             quant::ConvertOptions options, const quant::ProgressFn& progress = {});
+                             quant::ConvertOptions options, const quant::ProgressFn& progress = {},
+                             const std::optional<CalibrationOptions>& calibration = std::nullopt);
 
 }  // namespace qp

@@ -80,6 +80,7 @@ void self_attention(const AttentionPart& part, const LayerShape& shape, const En
                     const float* x, float* out, ThreadPool& pool, TensorSink* sink, const std::string& name,
                     int index, const ScoreHook* hook, const QkTransform* qk) {
   const int t = batch.total_tokens(), h = shape.hidden, head_dim = shape.head_dim();
+  emit(sink, name + "qkv_in", std::span<const float>(x, static_cast<size_t>(t) * h), h);  // calibration
   ActivationBuffer qkv(static_cast<size_t>(t) * 3 * h);
   {
     const profile::Scope scope(profile::Op::GemmQkv);
@@ -110,6 +111,8 @@ void self_attention(const AttentionPart& part, const LayerShape& shape, const En
 
 void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, int t, float* out,
                   ThreadPool& pool, TensorSink* sink, const std::string& name) {
+  emit(sink, name + "ffn_in", std::span<const float>(x, static_cast<size_t>(t) * shape.hidden),
+       shape.hidden);  // calibration
   ActivationBuffer up(static_cast<size_t>(t) * shape.intermediate);
   std::optional<profile::Scope> scope(std::in_place, profile::Op::GemmFfnUp);
   if (shape.fused_gate_up) {

@@ -77,8 +77,9 @@ nlohmann::json mlx_quantization_config(const std::vector<ConvertedTensor>& tenso
   return q;
 }
 
-ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan, const QuantOptions& quant,
-                               OutputTensors& out, OutputTensors* fp16) {
+ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan,
+                               const ConvertOptions& options, OutputTensors& out, OutputTensors* fp16) {
+  const QuantOptions& quant = options.quant;
   ConvertedTensor result{plan, static_cast<int64_t>(view.nbytes), view.numel() * 4, 0, {}};
   const bool is_float = view.dtype == DType::F32 || view.dtype == DType::F16 || view.dtype == DType::BF16;
   std::vector<float> values;
@@ -91,7 +92,13 @@ ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan
     result.stored_bytes = static_cast<int64_t>(view.nbytes);
   } else {
     const int64_t n = view.shape[0], k = view.shape[1];
-    const QuantizedTensor q = quantize_ref(view.name, values, n, k, *plan.scheme, quant);
+    const auto hessian =
+        options.method == QuantMethod::Gptq ? options.hessians.find(view.name) : options.hessians.end();
+    const bool gptq = hessian != options.hessians.end();
+    result.method = gptq ? "gptq" : "rtn";
+    const QuantizedTensor q = gptq ? gptq_quantize(view.name, values, n, k, hessian->second->matrix(),
+                                                   *plan.scheme, options.gptq, quant)
+                                   : quantize_ref(view.name, values, n, k, *plan.scheme, quant);
     const std::string module = plan.module_path();
     out.add(module + ".weight", DType::U32, {n, q.words_per_row()}, q.packed);
     out.add(module + ".scales", DType::F32, {n, q.groups_per_row()}, q.scales);
@@ -124,6 +131,14 @@ void write_fp16_dual_output(const fs::path& source, const fs::path& dir, const M
 }
 
 }  // namespace
+
+std::string_view method_name(QuantMethod method) { return method == QuantMethod::Gptq ? "gptq" : "rtn"; }
+
+QuantMethod parse_method(std::string_view text) {
+  if (text == "rtn") return QuantMethod::Rtn;
+  if (text == "gptq") return QuantMethod::Gptq;
+  fail("[quant] method '", text, "': expected rtn (round to nearest) or gptq");
+}
 
 int64_t ConvertReport::source_bytes() const {
   int64_t total = 0;
@@ -180,7 +195,7 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
     const TensorView& view = weights.require(plan[i].name);
     try {
       report.tensors.push_back(
-          convert_tensor(view, plan[i], options.quant, tensors, options.emit_fp16 ? &fp16 : nullptr));
+          convert_tensor(view, plan[i], options, tensors, options.emit_fp16 ? &fp16 : nullptr));
     } catch (const Error& e) {
       fail(source.string(), ": ", e.what());
     }

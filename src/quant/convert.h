@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,15 +18,28 @@
 #include "io/model_dir.h"
 #include "quant/error_stats.h"
 #include "quant/format_table.h"
+#include "quant/gptq.h"
 #include "quant/plan.h"
 
 namespace qp::quant {
 
+// How codes are chosen: round to nearest, or GPTQ with calibration Hessians.
+enum class QuantMethod { Rtn, Gptq };
+std::string_view method_name(QuantMethod method);  // "rtn", "gptq"
+QuantMethod parse_method(std::string_view text);   // throws naming the text
+
 struct ConvertOptions {
   PlanOptions plan;
   QuantOptions quant;
-  bool force = false;      // replace an existing output
-  bool emit_fp16 = false;  // also write <out>/fp16/
+  QuantMethod method = QuantMethod::Rtn;
+  GptqOptions gptq;
+  // GPTQ: the calibration Hessian of each linear weight's input, by Hugging
+  // Face tensor name (api/calibration.h fills it from an fp32 run). A planned
+  // tensor without one is rounded to nearest, and its row says so.
+  std::map<std::string, std::shared_ptr<const HessianAccumulator>> hessians;
+  nlohmann::json calibration;  // stored in quantpipe.json as it is (null: none)
+  bool force = false;          // replace an existing output
+  bool emit_fp16 = false;      // also write <out>/fp16/
   std::optional<double> target_size_mb;
   // Loads a model directory as the engine does and throws what the loader
   // throws. convert_model calls it on the source before converting (so a
@@ -40,6 +55,7 @@ struct ConvertedTensor {
   int64_t fp32_bytes = 0;    // numel · 4
   int64_t stored_bytes = 0;  // codes + scales + biases, or the kept tensor
   ErrorStats error;          // zero error for kept tensors
+  std::string method;        // "rtn" or "gptq" for quantized tensors
 };
 
 struct ConvertReport {

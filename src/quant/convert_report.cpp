@@ -34,6 +34,7 @@ nlohmann::json tensor_json(const ConvertedTensor& t) {
   if (t.plan.scheme) {
     j["scheme"] = format_scheme(*t.plan.scheme);
     j["fell_back"] = t.plan.fell_back;
+    j["method"] = t.method;
     j["error"] = {{"relative_mse", t.error.relative_mse},
                   {"cosine", t.error.cosine},
                   {"max_abs", t.error.max_abs},
@@ -70,19 +71,26 @@ nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
     sizes["target_size_mb"] = *target_size_mb;
     sizes["quantized_mb"] = static_cast<double>(stored) / 1e6;
   }
-  return {{"format", "quantpipe-native"},
-          {"format_version", kNativeFormatVersion},
-          {"tool", {{"name", "quantpipe"}, {"version", kVersion}, {"commit", kGitCommit}}},
-          {"source", {{"path", source_path}, {"fingerprint", source_fingerprint}}},
-          {"plan",
-           {{"linear", format_scheme(options.plan.linear)},
-            {"embedding", options.plan.quantize_embeddings ? format_scheme(options.plan.embedding) : "keep"},
-            {"keep", options.plan.keep},
-            {"overrides", overrides},
-            {"ternary_threshold", options.quant.ternary_threshold}}},
-          {"sizes", sizes},
-          {"timings", {{"convert_seconds", seconds}}},
-          {"tensors", tensor_rows}};
+  return {
+      {"format", "quantpipe-native"},
+      {"format_version", kNativeFormatVersion},
+      {"tool", {{"name", "quantpipe"}, {"version", kVersion}, {"commit", kGitCommit}}},
+      {"source", {{"path", source_path}, {"fingerprint", source_fingerprint}}},
+      {"plan",
+       {{"linear", format_scheme(options.plan.linear)},
+        {"embedding", options.plan.quantize_embeddings ? format_scheme(options.plan.embedding) : "keep"},
+        {"keep", options.plan.keep},
+        {"overrides", overrides},
+        {"ternary_threshold", options.quant.ternary_threshold},
+        {"method", method_name(options.method)},
+        {"gptq", options.method == QuantMethod::Gptq ? nlohmann::json{{"damping", options.gptq.damping},
+                                                                      {"block_size", options.gptq.block_size},
+                                                                      {"act_order", options.gptq.act_order}}
+                                                     : nlohmann::json()},
+        {"calibration", options.calibration}}},
+      {"sizes", sizes},
+      {"timings", {{"convert_seconds", seconds}}},
+      {"tensors", tensor_rows}};
 }
 
 }  // namespace qp::quant

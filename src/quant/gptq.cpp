@@ -57,9 +57,11 @@ void HessianAccumulator::add(const float* x, int64_t rows) {
   if (rows <= 0) return;
   Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> block(x, rows, k_);
   if (!block.allFinite()) fail("[quant] calibration activations hold a non-finite value");
-  const Matrix xd = block.cast<double>();
+  // One batch's product in float (Eigen's fast GEMM; a batch is a few
+  // thousand rows), summed over batches in double.
+  const Eigen::MatrixXf product = block.transpose() * block;
   Eigen::Map<Matrix> h(h_.data(), k_, k_);
-  h.noalias() += xd.transpose() * xd;
+  h += product.cast<double>();
   rows_ += rows;
 }
 

@@ -32,7 +32,8 @@ struct GptqOptions {
   bool act_order = false;  // quantize columns in order of decreasing diag(H)
 };
 
-// H = Σ xᵀx over activation rows of k features, accumulated in double.
+// H = Σ xᵀx over activation rows of k features: each add() in float, the
+// sum over calls in double.
 class HessianAccumulator {
  public:
   explicit HessianAccumulator(int64_t k);

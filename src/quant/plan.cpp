@@ -103,6 +103,7 @@ std::vector<PlannedTensor> make_plan(const WeightStore& weights, const TensorTab
     entry.dtype = view.dtype;
     if (const TensorDecl* decl = table.declaring(name)) {
       entry.role = decl->role;
+      entry.layer = decl->layer;
       entry.is_bias = name == decl->bias_name();
     }
     const std::string keep_reason = default_keep_reason(entry, view, table);

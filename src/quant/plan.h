@@ -37,6 +37,7 @@ struct PlannedTensor {
   TensorAction action = TensorAction::Keep;
   std::optional<QuantScheme> scheme;  // set when action == Quantize
   std::optional<TensorRole> role;     // from the tensor table; none for tensors the engine does not use
+  int layer = -1;                     // the encoder layer the table puts it in; -1: none
   bool is_bias = false;               // the module's ".bias"
   std::string reason;      // why: "linear", "word embeddings", "kept: normalisation", "fallback: …"
   bool fell_back = false;  // the requested scheme did not fit and another was used

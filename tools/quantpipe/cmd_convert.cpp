@@ -26,6 +26,11 @@ struct ConvertArgs {
   bool dry_run = false, force = false, emit_fp16 = false;
   float ternary_threshold = 0.5f;
   double target_size_mb = 0;
+  std::string method = "rtn";
+  std::string calibration;
+  int calibration_samples = 128, calibration_max_length = 128;
+  double gptq_damping = 0.01;
+  bool act_order = false;
 };
 
 // Parses a scheme given through `options` (e.g. "--bits 7 --group-size 64"), so
@@ -71,7 +76,8 @@ void print_progress(int index, int total, const quant::ConvertedTensor& t) {
                 mib(t.stored_bytes).c_str());
   std::string text = line;
   if (t.plan.scheme) {
-    std::snprintf(line, sizeof line, "  cos %.5f  rel.mse %.2e", t.error.cosine, t.error.relative_mse);
+    std::snprintf(line, sizeof line, "  cos %.5f  rel.mse %.2e  %s", t.error.cosine, t.error.relative_mse,
+                  t.method.c_str());
     text += line;
   }
   if (t.plan.fell_back) text += "  (" + t.plan.reason + ")";
@@ -126,6 +132,26 @@ Action configure_convert(CLI::App& app) {
   app.add_flag("--dry-run", args->dry_run, "Print the per-tensor plan and write nothing");
   app.add_flag("--force", args->force, "Replace an existing output directory");
   app.add_flag("--emit-fp16", args->emit_fp16, "Also write the dequantized fp16 model to <out>/fp16/");
+  app.add_option(
+         "--method", args->method,
+         "rtn: round to nearest; gptq: error-compensating GPTQ over calibration text (needs --calibration)")
+      ->capture_default_str();
+  app.add_option(
+      "--calibration", args->calibration,
+      "Calibration text for gptq: .jsonl/.csv/.tsv (columns text, sentence1/sentence2, premise/hypothesis, "
+      "...) or one text per line");
+  app.add_option("--calibration-samples", args->calibration_samples,
+                 "Calibration rows, spread evenly over the file")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--calibration-max-length", args->calibration_max_length, "Tokens per calibration row")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--gptq-damping", args->gptq_damping, "GPTQ: fraction of mean diag(H) added to the diagonal")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_flag("--act-order", args->act_order,
+               "GPTQ: quantize input columns in order of decreasing activation energy");
   app.footer("Schemes (for --embedding and --override), e.g. q8_sym_ch, q4_affine_g64, ternary_g64:\n" +
              quant::weight_formats_help());
   return [args] {
@@ -141,6 +167,20 @@ Action configure_convert(CLI::App& app) {
     options.force = args->force;
     options.emit_fp16 = args->emit_fp16;
     if (args->target_size_mb > 0) options.target_size_mb = args->target_size_mb;
+    options.method = quant::parse_method(args->method);
+    options.gptq.damping = args->gptq_damping;
+    options.gptq.act_order = args->act_order;
+    std::optional<CalibrationOptions> calibration;
+    if (!args->calibration.empty()) {
+      if (options.method != quant::QuantMethod::Gptq) fail("--calibration is used by --method gptq only");
+      calibration = CalibrationOptions{.file = args->calibration,
+                                       .samples = args->calibration_samples,
+                                       .max_length = args->calibration_max_length};
+    } else if (options.method == quant::QuantMethod::Gptq) {
+      fail(
+          "--method gptq needs --calibration FILE (text the fp32 model runs over to measure its "
+          "activations)");
+    }
     args->model = resolve_model_source(args->model).string();  // a hub id → its snapshot in the HF cache
     if (args->dry_run) {
       check_model_loads(args->model);
@@ -150,7 +190,9 @@ Action configure_convert(CLI::App& app) {
     if (args->out.empty()) fail("--out is required (unless --dry-run)");
     log_info("converting ", args->model, " → ", args->out, " (linear ",
              quant::format_scheme(options.plan.linear), ")");
-    const quant::ConvertReport report = convert(args->model, args->out, options, print_progress);
+    if (calibration)
+      log_info("calibrating on ", calibration->file.string(), " (", calibration->samples, " rows)");
+    const quant::ConvertReport report = convert(args->model, args->out, options, print_progress, calibration);
     print_summary(report.to_json(options), args->out);
     return 0;
   };

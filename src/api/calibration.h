@@ -1,0 +1,53 @@
+// Calibration for error-compensating quantization (GPTQ): run the fp32 model
+// over calibration text and accumulate, for every planned linear weight, the
+// second moment H = Σ xᵀx of the activations that weight multiplies.
+//
+// Which activation feeds which weight is a table by tensor role: the layer
+// code names each linear's input ("layer.3.qkv_in", "layer.3.attn_context",
+// "layer.3.ffn_in", "layer.3.ffn_up" after the activation), and the tensor
+// table gives every weight its role and layer. Weights whose input the model
+// does not name (heads, bottlenecks, cross-attention) get no Hessian and are
+// rounded to nearest; the plan records that.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quant/gptq.h"
+#include "quant/plan.h"
+
+namespace qp {
+
+struct CalibrationOptions {
+  // A .jsonl, .csv or .tsv file; its text columns are found by name (text,
+  // sentence, sentence1, premise, query; pairs: text_pair, sentence2,
+  // hypothesis). Plain text files: one text per line.
+  std::filesystem::path file;
+  int samples = 128;     // rows, spread evenly over the file
+  int max_length = 128;  // tokens per row
+  int batch_size = 16;
+  int threads = 0;  // 0: all cores
+};
+
+struct CalibrationResult {
+  // By Hugging Face weight name ("bert.encoder.layer.0.attention.self.query.weight").
+  std::map<std::string, std::shared_ptr<const quant::HessianAccumulator>> hessians;
+  nlohmann::json info;  // file, rows, tokens, seconds: stored in quantpipe.json
+};
+
+// The name of the activation a weight of `role` in `layer` multiplies, or
+// nullopt when the layer code does not name it.
+std::optional<std::string> linear_input_name(TensorRole role, int layer);
+
+// Runs the fp32 model at `source` over the calibration rows. Throws qp::Error
+// naming the file for an unreadable or empty calibration set.
+CalibrationResult collect_hessians(const std::filesystem::path& source,
+                                   const std::vector<quant::PlannedTensor>& plan,
+                                   const CalibrationOptions& options);
+
+}  // namespace qp

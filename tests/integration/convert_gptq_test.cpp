@@ -1,0 +1,152 @@
+// quantpipe convert --method gptq: calibration text runs through the fp32
+// model, every encoder linear gets its input's Hessian and is quantized with
+// GPTQ, quantpipe.json says so, and the model's outputs end closer to fp32's
+// than round to nearest's at 2 bits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/calibration.h"
+#include "cli_runner.h"
+#include "models/tiny_model.h"
+#include "quantpipe/model.h"
+#include "test_paths.h"
+
+namespace qp::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Sentences of the tiny vocabulary's words, different on every line.
+std::vector<std::string> calibration_lines(int count) {
+  const std::vector<std::string>& vocab = tiny_bert_vocab();
+  std::vector<std::string> words;
+  for (const std::string& w : vocab)
+    if (w.size() > 2 && w[0] != '[' && w[0] != '#') words.push_back(w);
+  std::vector<std::string> lines;
+  for (int i = 0; i < count; ++i) {
+    std::string line;
+    for (int j = 0; j < 6 + i % 9; ++j) line += (j ? " " : "") + words[(i * 7 + j * 13) % words.size()];
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+class ConvertGptq : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_ = dir_.path() / "src";
+    write_tiny_bert(source_, {.hidden = 64, .layers = 2, .heads = 4, .intermediate = 128, .num_labels = 3});
+    calibration_ = dir_.path() / "calibration.txt";
+    std::ofstream out(calibration_);
+    for (const std::string& line : calibration_lines(48)) out << line << "\n";
+  }
+  CliResult convert(const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "convert", "-q", "-m", source_.string(), "-o", (dir_.path() / name).string(), "--bits", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(args);
+  }
+  // Σ over the calibration lines of the squared logit difference to fp32.
+  double logit_error(const std::string& name) {
+    std::vector<TextInput> inputs;
+    for (const std::string& line : calibration_lines(48)) inputs.push_back({line, std::nullopt});
+    const Model fp32 = Model::load(source_, {.threads = 1});
+    const Model quantized = Model::load(dir_.path() / name, {.threads = 1});
+    const auto a = fp32.classify(inputs), b = quantized.classify(inputs);
+    double total = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      for (size_t j = 0; j < a[i].logits.size(); ++j) total += std::pow(a[i].logits[j] - b[i].logits[j], 2);
+    return total;
+  }
+
+  TempDir dir_;
+  fs::path source_, calibration_;
+};
+
+TEST_F(ConvertGptq, EveryEncoderLinearIsGptqAndOutputsStayCloserToFp32) {
+  const CliResult gptq = convert(
+      "gptq", {"--method", "gptq", "--calibration", calibration_.string(), "--calibration-samples", "32"});
+  ASSERT_EQ(gptq.exit_code, 0) << gptq;
+  const CliResult rtn = convert("rtn", {});
+  ASSERT_EQ(rtn.exit_code, 0) << rtn;
+
+  std::ifstream in(dir_.path() / "gptq/quantpipe.json");
+  const json report = json::parse(in);
+  EXPECT_EQ(report["plan"]["method"], "gptq");
+  EXPECT_EQ(report["plan"]["calibration"]["rows"], 32);
+  EXPECT_GT(report["plan"]["calibration"]["tokens"].get<int>(), 32 * 6);
+  EXPECT_EQ(report["plan"]["gptq"]["damping"], 0.01);
+  int gptq_tensors = 0;
+  for (const json& t : report["tensors"]) {
+    if (!t.contains("method")) continue;
+    const std::string name = t["name"];
+    const bool encoder_linear = name.find(".encoder.layer.") != std::string::npos;
+    EXPECT_EQ(t["method"], encoder_linear ? "gptq" : "rtn") << name;
+    gptq_tensors += t["method"] == "gptq";
+  }
+  EXPECT_EQ(gptq_tensors, 2 * 6);  // q, k, v, attention out, up, down in each of 2 layers
+
+  const double gptq_error = logit_error("gptq"), rtn_error = logit_error("rtn");
+  EXPECT_LT(gptq_error, 0.8 * rtn_error) << "GPTQ " << gptq_error << ", round to nearest " << rtn_error;
+}
+
+TEST_F(ConvertGptq, MissingOrMisplacedCalibrationIsAnErrorThatSaysWhatToDo) {
+  const CliResult none = convert("a", {"--method", "gptq"});
+  EXPECT_NE(none.exit_code, 0) << none;
+  EXPECT_NE(none.err.find("--calibration FILE"), std::string::npos) << none;
+
+  const CliResult missing = convert("b", {"--method", "gptq", "--calibration", "/nonexistent/calib.jsonl"});
+  EXPECT_NE(missing.exit_code, 0) << missing;
+  EXPECT_NE(missing.err.find("/nonexistent/calib.jsonl: calibration file not found"), std::string::npos)
+      << missing;
+  EXPECT_FALSE(fs::exists(dir_.path() / "b"));
+
+  const CliResult rtn = convert("c", {"--calibration", calibration_.string()});
+  EXPECT_NE(rtn.exit_code, 0) << rtn;
+  EXPECT_NE(rtn.err.find("--method gptq only"), std::string::npos) << rtn;
+
+  const CliResult method = convert("d", {"--method", "awq2"});
+  EXPECT_NE(method.exit_code, 0) << method;
+  EXPECT_NE(method.err.find("method 'awq2'"), std::string::npos) << method;
+}
+
+// The columns of dataset files are found by name; pairs stay pairs.
+TEST_F(ConvertGptq, CalibrationReadsDatasetFilesByColumnName) {
+  const fs::path tsv = dir_.path() / "pairs.tsv";
+  {
+    std::ofstream out(tsv);
+    out << "sentence1\tsentence2\tscore\n";
+    for (const std::string& line : calibration_lines(10)) out << line << "\t" << line << " again\t3.0\n";
+  }
+  const CliResult r = convert("pairs", {"--method", "gptq", "--calibration", tsv.string()});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  std::ifstream in(dir_.path() / "pairs/quantpipe.json");
+  const json report = json::parse(in);
+  EXPECT_EQ(report["plan"]["calibration"]["rows"], 10);
+
+  const fs::path no_text = dir_.path() / "no_text.jsonl";
+  std::ofstream(no_text) << "{\"body\": \"hello there\"}\n";
+  const CliResult bad = convert("bad", {"--method", "gptq", "--calibration", no_text.string()});
+  EXPECT_NE(bad.exit_code, 0) << bad;
+  EXPECT_NE(bad.err.find("no text column for calibration"), std::string::npos) << bad;
+}
+
+TEST(CalibrationTable, EveryEncoderLinearRoleNamesItsInput) {
+  EXPECT_EQ(linear_input_name(TensorRole::AttnQ, 3), "layer.3.qkv_in");
+  EXPECT_EQ(linear_input_name(TensorRole::AttnV, 0), "layer.0.qkv_in");
+  EXPECT_EQ(linear_input_name(TensorRole::AttnOut, 1), "layer.1.attn_context");
+  EXPECT_EQ(linear_input_name(TensorRole::FfnUp, 2), "layer.2.ffn_in");
+  EXPECT_EQ(linear_input_name(TensorRole::FfnGate, 2), "layer.2.ffn_in");
+  EXPECT_EQ(linear_input_name(TensorRole::FfnDown, 5), "layer.5.ffn_up");
+  EXPECT_EQ(linear_input_name(TensorRole::Pooler, -1), std::nullopt);
+  EXPECT_EQ(linear_input_name(TensorRole::HeadOut, 0), std::nullopt);
+}
+
+}  // namespace
+}  // namespace qp::test
