@@ -1,11 +1,14 @@
 #include "api/calibration.h"
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "core/error.h"
 #include "eval/datasets.h"
+#include "models/tiny_model.h"
 #include "quantpipe/model.h"
 
 namespace qp {
@@ -133,10 +136,30 @@ std::optional<std::string> linear_input_name(TensorRole role, int layer) {
   return std::nullopt;
 }
 
+std::vector<TextInput> synthetic_calibration_texts(int count) {
+  std::vector<std::string> words;
+  for (const std::string& w : tiny_bert_vocab())
+    if (w.size() > 2 && std::isalpha(static_cast<unsigned char>(w[0]))) words.push_back(w);
+  std::mt19937 rng(20261203);  // fixed: the same text every run
+  std::vector<TextInput> texts;
+  for (int i = 0; i < count; ++i) {
+    std::string line;
+    const int length = 6 + static_cast<int>(rng() % 9);
+    for (int j = 0; j < length; ++j) line += (j ? " " : "") + words[rng() % words.size()];
+    texts.push_back({line + ".", std::nullopt});
+  }
+  return texts;
+}
+
 CalibrationResult collect_hessians(const fs::path& source, const std::vector<quant::PlannedTensor>& plan,
                                    const CalibrationOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<TextInput> texts = spread(read_calibration_texts(options.file), options.samples);
+  const bool synthetic = options.file.empty() && options.texts.empty();
+  const std::vector<TextInput> texts =
+      synthetic ? synthetic_calibration_texts(options.samples)
+                : spread(options.texts.empty() ? read_calibration_texts(options.file) : options.texts,
+                         options.samples);
+  if (texts.empty()) fail(source.string(), ": no calibration text (", options.step, ")");
   Model model = Model::load(source, {options.threads});
   HessianSink sink;
   for (const quant::PlannedTensor& t : plan)
@@ -155,8 +178,11 @@ CalibrationResult collect_hessians(const fs::path& source, const std::vector<qua
     if (auto input = linear_input_name(*t.role, t.layer))
       if (auto h = sink.find(*input)) result.hessians[t.name] = h;
   }
+  std::string from = options.step;
+  if (from.empty()) from = synthetic ? "synthetic text" : options.file.empty() ? "given texts" : "file";
   result.info = {
-      {"file", fs::absolute(options.file).string()},
+      {"source", from},
+      {"file", options.file.empty() ? "" : fs::absolute(options.file).string()},
       {"rows", texts.size()},
       {"tokens", tokens},
       {"max_length", options.max_length},

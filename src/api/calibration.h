@@ -20,6 +20,7 @@
 
 #include "quant/gptq.h"
 #include "quant/plan.h"
+#include "quantpipe/model.h"
 
 namespace qp {
 
@@ -28,6 +29,10 @@ struct CalibrationOptions {
   // sentence, sentence1, premise, query; pairs: text_pair, sentence2,
   // hypothesis). Plain text files: one text per line.
   std::filesystem::path file;
+  // Rows given directly (a pipeline dataset) instead of a file; with neither,
+  // synthetic text: sentences of common English words, the same every run.
+  std::vector<TextInput> texts;
+  std::string step;      // which calibration source was chosen, for quantpipe.json ("" : from file/texts)
   int samples = 128;     // rows, spread evenly over the file
   int max_length = 128;  // tokens per row
   int batch_size = 16;
@@ -43,6 +48,10 @@ struct CalibrationResult {
 // The name of the activation a weight of `role` in `layer` multiplies, or
 // nullopt when the layer code does not name it.
 std::optional<std::string> linear_input_name(TensorRole role, int layer);
+
+// The synthetic calibration text: `count` sentences of 6–14 common English
+// words, deterministic.
+std::vector<TextInput> synthetic_calibration_texts(int count);
 
 // Runs the fp32 model at `source` over the calibration rows. Throws qp::Error
 // naming the file for an unreadable or empty calibration set.

@@ -113,6 +113,11 @@ std::string scheme_name(const QuantizationConfig& q) {
   return cat("q", q.bits, "_", to_string(q.scheme), "_", granularity);
 }
 
+std::string quant_name(const QuantizationConfig& q) {
+  return q.method == quant::QuantMethod::Rtn ? scheme_name(q)
+                                             : cat(scheme_name(q), "_", quant::method_name(q.method));
+}
+
 quant::QuantScheme resolve_scheme(const QuantizationConfig& q) { return quant::parse_scheme(scheme_name(q)); }
 
 std::string upload_repo_for(const ModelConfig& model, const std::string& quant, const std::string& user) {

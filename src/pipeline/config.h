@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "eval/datasets.h"
+#include "quant/convert.h"
 #include "quant/scheme.h"
 
 namespace qp::pipeline {
@@ -69,7 +70,19 @@ struct QuantizationConfig {
   double size_tolerance = 0.1;  // fraction of target_size_mb
   double min_agreement = 0.85;  // label agreement with fp32 (collapse floor)
   double min_cosine = 0.90;     // mean cosine with fp32 embeddings (collapse floor)
+  // `method: rtn | gptq`: how codes are chosen (GPTQ calibrates on the
+  // model's calibration text, see CalibrationConfig).
+  quant::QuantMethod method = quant::QuantMethod::Rtn;
   ConfigSource source;
+};
+
+// `calibration: {dataset: NAME, samples: 256, max_length: 128}` of a model:
+// the text GPTQ runs the fp32 model over. Without a dataset the model's first
+// benchmark dataset is used, else synthetic text (api/calibration.h).
+struct CalibrationConfig {
+  std::string dataset;  // empty: the fallback chain
+  int samples = 256;
+  int max_length = 128;
 };
 
 struct ModelConfig {
@@ -79,6 +92,7 @@ struct ModelConfig {
   ModelTask task = ModelTask::Classification;
   std::vector<QuantizationConfig> quantization;  // at least one
   std::vector<std::string> benchmarks;           // dataset names
+  CalibrationConfig calibration;
   // `note:`, free text the report shows under the model's name: what a
   // reader should know about it ("deliberately weak: …"). Not part of any
   // job's identity: changing it reruns nothing.
@@ -92,6 +106,10 @@ struct ModelConfig {
 
 // The upload repo of one quantization of model (see upload_repo), with the
 // user name for the default one.
+// The quantization's name in job ids and workspace paths: the scheme name,
+// with "_gptq" for GPTQ ("q2_affine_g64_gptq").
+std::string quant_name(const QuantizationConfig& q);
+
 std::string upload_repo_for(const ModelConfig& model, const std::string& quant,
                             const std::string& user = "user");
 

@@ -137,7 +137,7 @@ void parse_bits(const YamlField& field, QuantizationConfig& q) {
 QuantizationConfig parse_quantization(const YamlField& field) {
   const YamlMap map(
       field, {"bits", "dtype", "group_size", "scheme", "per_channel", "target_size_mb", "max_accuracy_drop",
-              "min_speedup", "size_tolerance", "min_agreement", "min_cosine"});
+              "min_speedup", "size_tolerance", "min_agreement", "min_cosine", "method"});
   QuantizationConfig q;
   q.source = {field.file, field.line()};
   parse_bits(map.need("bits"), q);
@@ -155,6 +155,7 @@ QuantizationConfig parse_quantization(const YamlField& field) {
   if (auto v = parse_optional_number(map, "size_tolerance", 0, true)) q.size_tolerance = *v;
   if (auto v = parse_fraction(map, "min_agreement")) q.min_agreement = *v;
   if (auto v = parse_fraction(map, "min_cosine")) q.min_cosine = *v;
+  if (auto f = map.get("method")) q.method = quant::parse_method(one_of(*f, {"rtn", "gptq"}));
   // The bits/scheme/granularity combination is checked by the quantizer's own rules.
   try {
     resolve_scheme(q);
@@ -174,8 +175,8 @@ std::vector<QuantizationConfig> parse_quantizations(const YamlField& field) {
 }
 
 ModelConfig parse_model(const YamlField& field, std::vector<BenchmarkRef>& refs) {
-  const YamlMap map(field,
-                    {"name", "hf_name", "path", "task", "quantization", "benchmarks", "note", "upload_repo"});
+  const YamlMap map(field, {"name", "hf_name", "path", "task", "quantization", "benchmarks", "note",
+                            "upload_repo", "calibration"});
   ModelConfig model;
   model.source = {field.file, field.line()};
   model.name = parse_name(map.need("name"));
@@ -201,6 +202,17 @@ ModelConfig parse_model(const YamlField& field, std::vector<BenchmarkRef>& refs)
       model.benchmarks.push_back(item.as_string());
       refs.push_back({model.name, model.benchmarks.back(), item});
     }
+  }
+  if (auto f = map.get("calibration")) {
+    const YamlMap calibration(*f, {"dataset", "samples", "max_length"});
+    if (auto d = calibration.get("dataset")) {
+      model.calibration.dataset = d->as_string();
+      refs.push_back({model.name, model.calibration.dataset, *d});
+    }
+    if (auto v = parse_optional_number(calibration, "samples", 1, true))
+      model.calibration.samples = static_cast<int>(*v);
+    if (auto v = parse_optional_number(calibration, "max_length", 1, true))
+      model.calibration.max_length = static_cast<int>(*v);
   }
   return model;
 }

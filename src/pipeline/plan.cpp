@@ -75,6 +75,12 @@ std::string convert_command(const Job& job) {
   if (!q.ternary) cmd += cat(" --scheme ", to_string(q.scheme));
   cmd += q.per_channel ? std::string(" --per-channel") : cat(" --group-size ", q.group_size);
   if (q.target_size_mb) cmd += cat(" --target-size-mb ", *q.target_size_mb);
+  if (q.method == quant::QuantMethod::Gptq) {
+    const CalibrationConfig& c = job.model->calibration;
+    cmd += cat(" --method gptq --calibration ",
+               job.calibration_dataset ? job.calibration_dataset->name : std::string("(synthetic)"),
+               " --calibration-samples ", c.samples, " --calibration-max-length ", c.max_length);
+  }
   return cmd + " --force";
 }
 
@@ -85,12 +91,33 @@ std::string eval_command(const Job& job, const std::vector<std::string>& files) 
   return cmd;
 }
 
+std::string dataset_fingerprint(const DatasetConfig& d, const fs::path& dataset_cache);
+
+// GPTQ's calibration text: the model's calibration dataset, else its first
+// benchmark dataset, else synthetic text (api/calibration.h).
+void choose_calibration(const PipelineConfig& config, const ModelConfig& model, Job& job) {
+  if (!model.calibration.dataset.empty()) {
+    job.calibration_dataset = config.find_dataset(model.calibration.dataset);
+    job.calibration_step = cat("calibration dataset ", model.calibration.dataset);
+  } else if (!model.benchmarks.empty()) {
+    job.calibration_dataset = config.find_dataset(model.benchmarks.front());
+    job.calibration_step = cat("first benchmark dataset ", model.benchmarks.front());
+  } else {
+    job.calibration_step = "synthetic text";
+  }
+}
+
 // Everything about a conversion that changes its bytes. `source` is the
 // model's fingerprint, hashed once per model (it reads every weight byte).
-std::string conversion_fingerprint(const Job& job, const std::string& source) {
+std::string conversion_fingerprint(const Job& job, const std::string& source, const fs::path& dataset_cache) {
   Fingerprint fp;
   fp.add(source);
   fp.add(job.quant);
+  if (job.quantization->method == quant::QuantMethod::Gptq) {
+    const CalibrationConfig& c = job.model->calibration;
+    fp.add(cat("calibration|", job.calibration_step, "|", c.samples, "|", c.max_length));
+    if (job.calibration_dataset) fp.add(dataset_fingerprint(*job.calibration_dataset, dataset_cache));
+  }
   fp.add(cat("native-format-", kNativeFormatVersion, " quantpipe-", kVersion));
   return fp.hex();
 }
@@ -151,9 +178,9 @@ std::string evaluation_fingerprint(const Job& job, const std::string& conversion
 void refuse_duplicate_quantizations(const ModelConfig& model) {
   for (size_t i = 0; i < model.quantization.size(); ++i)
     for (size_t j = 0; j < i; ++j)
-      if (scheme_name(model.quantization[i]) == scheme_name(model.quantization[j]))
+      if (quant_name(model.quantization[i]) == quant_name(model.quantization[j]))
         fail(model.quantization[i].source.str(), ": model '", model.name, "' lists quantization ",
-             scheme_name(model.quantization[i]), " twice (first at ", model.quantization[j].source.str(),
+             quant_name(model.quantization[i]), " twice (first at ", model.quantization[j].source.str(),
              "); each quantization is converted once into one directory, so its two entries would share "
              "one model, state and result (and one gate setting would be lost): remove one or merge them");
 }
@@ -201,7 +228,8 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
       convert.kind = JobKind::Convert;
       convert.model = &model;
       convert.quantization = &q;
-      convert.quant = scheme_name(q);
+      convert.quant = quant_name(q);
+      if (q.method == quant::QuantMethod::Gptq) choose_calibration(config, model, convert);
       convert.id = cat("convert.", model.name, ".", convert.quant);
       convert.output = workspace.model_dir(model.name, convert.quant);
       convert.source = source.dir;
@@ -210,7 +238,7 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
       if (!convert.source.empty()) {
         if (source_fingerprint.empty()) source_fingerprint = quant::model_fingerprint(convert.source);
         convert.source_fingerprint = source_fingerprint;
-        convert.fingerprint = conversion_fingerprint(convert, source_fingerprint);
+        convert.fingerprint = conversion_fingerprint(convert, source_fingerprint, workspace.dataset_cache());
       }
       convert.command = convert_command(convert);
       for (const std::string& dataset_name : model.benchmarks) {

@@ -34,6 +34,11 @@ struct Job {
   std::string command;                     // the equivalent quantpipe command line
   std::string conversion_id;               // Evaluate: the conversion job it evaluates
   std::optional<int64_t> limit;            // Evaluate: at most this many rows; empty: all
+  // Convert with GPTQ: the dataset it calibrates on (the model's calibration
+  // dataset, else its first benchmark), null for synthetic text; and which
+  // step of that chain was taken, for the log and quantpipe.json.
+  const DatasetConfig* calibration_dataset = nullptr;
+  std::string calibration_step;
 };
 
 struct PlanFilter {

@@ -18,6 +18,7 @@
 #include "core/json_file.h"
 #include "core/log.h"
 #include "eval/report.h"
+#include "pipeline/dataset_source.h"
 #include "pipeline/job_state.h"
 #include "pipeline/progress.h"
 #include "quant/convert.h"
@@ -40,6 +41,7 @@ quant::ConvertOptions convert_options(const Job& job) {
   options.plan.linear = resolve_scheme(*job.quantization);
   options.force = true;  // the workspace copy is ours; StagingDir keeps the old one until the new one is done
   options.target_size_mb = job.quantization->target_size_mb;
+  options.method = job.quantization->method;
   return options;
 }
 
@@ -143,12 +145,29 @@ void run_conversion(const Job& job, RunContext& ctx) {
   try {
     JobLog& log = ctx.log(job);
     log.line(cat("  ", job.command));
-    convert(job.source, job.output, convert_options(job),
-            [&](int index, int total, const quant::ConvertedTensor& t) {
-              log.line(cat("  [", index + 1, "/", total, "] ", t.plan.name, " ",
-                           t.plan.scheme ? quant::format_scheme(*t.plan.scheme) : "keep", " ", t.stored_bytes,
-                           " bytes"));
-            });
+    std::optional<CalibrationOptions> calibration;
+    if (job.quantization->method == quant::QuantMethod::Gptq) {
+      calibration = CalibrationOptions{.step = job.calibration_step,
+                                       .samples = job.model->calibration.samples,
+                                       .max_length = job.model->calibration.max_length,
+                                       .threads = ctx.options().eval.threads};
+      if (job.calibration_dataset) {
+        DatasetConfig dataset = *job.calibration_dataset;
+        dataset.limit.reset();
+        for (LabelledExample& row : load_dataset(dataset, ctx.workspace().dataset_cache()))
+          if (!row.ids) calibration->texts.push_back(std::move(row.input));
+        if (calibration->texts.empty()) fail(job.calibration_step, " has no text rows to calibrate on");
+      }
+      log.line(cat("  calibrating on ", job.calibration_step, " (", calibration->samples, " rows)"));
+    }
+    convert(
+        job.source, job.output, convert_options(job),
+        [&](int index, int total, const quant::ConvertedTensor& t) {
+          log.line(cat("  [", index + 1, "/", total, "] ", t.plan.name, " ",
+                       t.plan.scheme ? quant::format_scheme(*t.plan.scheme) : "keep", " ", t.stored_bytes,
+                       " bytes"));
+        },
+        calibration);
     ctx.finish(job, JobStatus::Done, started, "", list_output_files(job.output));
   } catch (const std::exception& e) {
     ctx.finish(job, JobStatus::Failed, started, e.what());
