@@ -116,7 +116,9 @@ class HessianSink : public TensorSink {
     auto [it, fresh] = hessians_.try_emplace(name, nullptr);
     if (fresh) it->second = std::make_shared<quant::HessianAccumulator>(cols);
     it->second->add(data, rows);
+    stats_.try_emplace(name, cols).first->second.add(data, rows);
   }
+  const std::map<std::string, quant::ActivationStats>& stats() const { return stats_; }
   std::shared_ptr<const quant::HessianAccumulator> find(const std::string& name) const {
     const auto it = hessians_.find(name);
     return it == hessians_.end() ? nullptr : it->second;
@@ -125,6 +127,7 @@ class HessianSink : public TensorSink {
  private:
   std::set<std::string> wanted_;
   std::map<std::string, std::shared_ptr<quant::HessianAccumulator>> hessians_;
+  std::map<std::string, quant::ActivationStats> stats_;
 };
 
 }  // namespace
@@ -173,10 +176,15 @@ CalibrationResult collect_hessians(const fs::path& source, const std::vector<qua
   model.set_tensor_sink(nullptr);
 
   CalibrationResult result;
+  nlohmann::json inputs = nlohmann::json::object();
+  for (const auto& [name, stats] : sink.stats()) inputs[name] = stats.to_json();
   for (const quant::PlannedTensor& t : plan) {
     if (!t.scheme || !t.role) continue;
     if (auto input = linear_input_name(*t.role, t.layer))
-      if (auto h = sink.find(*input)) result.hessians[t.name] = h;
+      if (auto h = sink.find(*input)) {
+        result.hessians[t.name] = h;
+        inputs[*input]["consumers"].push_back(t.name);
+      }
   }
   std::string from = options.step;
   if (from.empty()) from = synthetic ? "synthetic text" : options.file.empty() ? "given texts" : "file";
@@ -187,6 +195,7 @@ CalibrationResult collect_hessians(const fs::path& source, const std::vector<qua
       {"tokens", tokens},
       {"max_length", options.max_length},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+  result.activation_stats = {{"calibration", result.info}, {"inputs", std::move(inputs)}};
   return result;
 }
 

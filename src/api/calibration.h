@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "quant/activation_stats.h"
 #include "quant/gptq.h"
 #include "quant/plan.h"
 #include "quantpipe/model.h"
@@ -43,6 +44,9 @@ struct CalibrationResult {
   // By Hugging Face weight name ("bert.encoder.layer.0.attention.self.query.weight").
   std::map<std::string, std::shared_ptr<const quant::HessianAccumulator>> hessians;
   nlohmann::json info;  // file, rows, tokens, seconds: stored in quantpipe.json
+  // activation_stats.json beside the model: {"calibration": info, "inputs":
+  // {"layer.0.qkv_in": {rows, mean, std, min, max, channel_absmax, consumers}}}.
+  nlohmann::json activation_stats;
 };
 
 // The name of the activation a weight of `role` in `layer` multiplies, or

@@ -25,6 +25,7 @@ quant::ConvertReport convert(const std::filesystem::path& source, const std::fil
         collect_hessians(source, quant::plan_conversion(source, options.plan), *calibration);
     options.hessians = std::move(calibrated.hessians);
     options.calibration = std::move(calibrated.info);
+    options.activation_stats = std::move(calibrated.activation_stats);
   }
   return quant::convert_model(source, out, options, progress);
 }

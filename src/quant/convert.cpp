@@ -208,6 +208,8 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
   config["quantization"] = mlx_quantization_config(report.tensors, options.plan);
   write_file_atomic(staging.path() / "config.json", config.dump(2) + "\n");
   copy_companion_files(source, staging.path());
+  if (!options.activation_stats.is_null())
+    write_file_atomic(staging.path() / "activation_stats.json", options.activation_stats.dump(1) + "\n");
   if (options.emit_fp16) write_fp16_dual_output(source, staging.path() / "fp16", model, fp16);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_file_atomic(staging.path() / "quantpipe.json", report.to_json(options).dump(2) + "\n");

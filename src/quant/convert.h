@@ -37,9 +37,10 @@ struct ConvertOptions {
   // Face tensor name (api/calibration.h fills it from an fp32 run). A planned
   // tensor without one is rounded to nearest, and its row says so.
   std::map<std::string, std::shared_ptr<const HessianAccumulator>> hessians;
-  nlohmann::json calibration;  // stored in quantpipe.json as it is (null: none)
-  bool force = false;          // replace an existing output
-  bool emit_fp16 = false;      // also write <out>/fp16/
+  nlohmann::json calibration;       // stored in quantpipe.json as it is (null: none)
+  nlohmann::json activation_stats;  // written as activation_stats.json beside the model (null: none)
+  bool force = false;               // replace an existing output
+  bool emit_fp16 = false;           // also write <out>/fp16/
   std::optional<double> target_size_mb;
   // Loads a model directory as the engine does and throws what the loader
   // throws. convert_model calls it on the source before converting (so a

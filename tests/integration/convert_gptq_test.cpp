@@ -92,6 +92,20 @@ TEST_F(ConvertGptq, EveryEncoderLinearIsGptqAndOutputsStayCloserToFp32) {
   }
   EXPECT_EQ(gptq_tensors, 2 * 6);  // q, k, v, attention out, up, down in each of 2 layers
 
+  // The activation statistics beside the model: one entry per linear input.
+  std::ifstream stats_in(dir_.path() / "gptq/activation_stats.json");
+  ASSERT_TRUE(stats_in) << "activation_stats.json missing";
+  const json stats = json::parse(stats_in);
+  EXPECT_EQ(stats["calibration"]["rows"], 32);
+  EXPECT_EQ(stats["inputs"].size(), 2u * 4);  // qkv_in, attn_context, ffn_in, ffn_up per layer
+  const json& qkv = stats["inputs"]["layer.0.qkv_in"];
+  EXPECT_EQ(qkv["consumers"].size(), 3u);
+  EXPECT_EQ(qkv["channel_absmax"].size(), 64u);
+  EXPECT_EQ(qkv["rows"], report["plan"]["calibration"]["tokens"]);
+  EXPECT_EQ(stats["inputs"]["layer.1.ffn_up"]["channel_absmax"].size(), 128u);
+  EXPECT_GT(qkv["max"].get<double>(), qkv["min"].get<double>());
+  EXPECT_FALSE(fs::exists(dir_.path() / "rtn/activation_stats.json"));
+
   const double gptq_error = logit_error("gptq"), rtn_error = logit_error("rtn");
   EXPECT_LT(gptq_error, 0.8 * rtn_error) << "GPTQ " << gptq_error << ", round to nearest " << rtn_error;
 }

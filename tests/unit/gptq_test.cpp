@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "quant/activation_stats.h"
 #include "quant/format_table.h"
 #include "quant/quantize_ref.h"
 #include "quant/scheme.h"
@@ -169,6 +170,23 @@ TEST(Gptq, DeadInputsAreQuantizedAsTheyAre) {
   const double gptq_error =
       output_error(x, rows, w, gptq_quantize("w", w, n, k, h, scheme).dequantize(), n, k);
   EXPECT_LT(gptq_error, 0.8 * rtn_error);
+}
+
+// Hand-computed: rows {1, -2, 3}, {5, 0, -7}, given in two batches.
+TEST(ActivationStatsTest, MeanSpreadRangeAndChannelAbsMax) {
+  ActivationStats stats(3);
+  const float a[] = {1, -2, 3}, b[] = {5, 0, -7};
+  stats.add(a, 1);
+  stats.add(b, 1);
+  EXPECT_EQ(stats.rows(), 2);
+  EXPECT_DOUBLE_EQ(stats.mean(), 0.0);
+  EXPECT_NEAR(stats.stddev(), std::sqrt((1 + 4 + 9 + 25 + 0 + 49) / 6.0), 1e-12);
+  EXPECT_EQ(stats.min(), -7.0f);
+  EXPECT_EQ(stats.max(), 5.0f);
+  EXPECT_EQ(stats.channel_absmax(), (std::vector<float>{5, 2, 7}));
+  const json j = stats.to_json();
+  EXPECT_EQ(j["rows"], 2);
+  EXPECT_EQ(j["channel_absmax"].size(), 3u);
 }
 
 TEST(Gptq, BadInputsAreRefusedWithTheTensorNamed) {
