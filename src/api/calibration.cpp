@@ -68,11 +68,13 @@ std::set<std::string> jsonl_columns(const fs::path& file) {
   return columns;
 }
 
-std::vector<TextInput> read_calibration_texts(const fs::path& file) {
+// Text rows, and pre-tokenized JSONL rows ({"input_ids": [...]}, as
+// `quantpipe tokenize` prints them) for models without tokenizer files.
+std::vector<LabelledExample> read_calibration_rows(const fs::path& file) {
   if (!fs::is_regular_file(file)) fail(file.string(), ": calibration file not found");
   const std::string ext = file.extension().string();
   const bool jsonl = ext == ".jsonl" || ext == ".json", tsv = ext == ".tsv", csv = ext == ".csv";
-  std::vector<TextInput> texts;
+  std::vector<LabelledExample> texts;
   if (jsonl || tsv || csv) {
     const std::set<std::string> columns =
         jsonl ? jsonl_columns(file) : header_columns(file, tsv ? '\t' : ',');
@@ -80,6 +82,7 @@ std::vector<TextInput> read_calibration_texts(const fs::path& file) {
     mapping.text = first_present(columns, kTextColumns);
     mapping.text_pair = first_present(columns, kPairColumns);
     mapping.label = "";
+    if (jsonl && mapping.text.empty() && columns.count("input_ids")) mapping.text = "text";  // pre-tokenized
     if (mapping.text.empty())
       fail(file.string(),
            ": no text column for calibration (looked for text, sentence, sentence1, premise, query, "
@@ -87,12 +90,12 @@ std::vector<TextInput> read_calibration_texts(const fs::path& file) {
     const std::vector<LabelledExample> rows = jsonl ? read_jsonl_dataset(file, mapping)
                                               : tsv ? read_tsv_dataset(file, mapping)
                                                     : read_csv_dataset(file, mapping);
-    for (const LabelledExample& row : rows) texts.push_back(row.input);
+    texts = rows;
   } else {
     std::ifstream in(file);
     for (std::string line; std::getline(in, line);) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (!line.empty()) texts.push_back({line, std::nullopt});
+      if (!line.empty()) texts.push_back({TextInput{line, std::nullopt}});
     }
   }
   if (texts.empty()) fail(file.string(), ": the calibration file holds no texts");
@@ -100,9 +103,9 @@ std::vector<TextInput> read_calibration_texts(const fs::path& file) {
 }
 
 // Every `count`-th row, spread evenly (as sample_evenly does for datasets).
-std::vector<TextInput> spread(std::vector<TextInput> texts, int count) {
+std::vector<LabelledExample> spread(std::vector<LabelledExample> texts, int count) {
   if (count <= 0 || static_cast<size_t>(count) >= texts.size()) return texts;
-  std::vector<TextInput> picked;
+  std::vector<LabelledExample> picked;
   for (int i = 0; i < count; ++i) picked.push_back(texts[static_cast<size_t>(i) * texts.size() / count]);
   return picked;
 }
@@ -158,17 +161,31 @@ CalibrationResult collect_hessians(const fs::path& source, const std::vector<qua
                                    const CalibrationOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const bool synthetic = options.file.empty() && options.texts.empty();
-  const std::vector<TextInput> texts =
-      synthetic ? synthetic_calibration_texts(options.samples)
-                : spread(options.texts.empty() ? read_calibration_texts(options.file) : options.texts,
-                         options.samples);
-  if (texts.empty()) fail(source.string(), ": no calibration text (", options.step, ")");
+  std::vector<LabelledExample> rows;
+  if (!options.file.empty()) {
+    rows = read_calibration_rows(options.file);
+  } else {
+    const std::vector<TextInput> texts =
+        synthetic ? synthetic_calibration_texts(options.samples) : options.texts;
+    for (const TextInput& text : texts) rows.push_back({text});
+  }
+  rows = spread(std::move(rows), options.samples);
+  if (rows.empty()) fail(source.string(), ": no calibration text (", options.step, ")");
+  std::vector<TextInput> texts;
+  std::vector<Encoding> encodings;
+  for (LabelledExample& row : rows) {
+    if (row.ids)
+      encodings.push_back(std::move(*row.ids));
+    else
+      texts.push_back(std::move(row.input));
+  }
   Model model = Model::load(source, {options.threads});
   HessianSink sink;
   for (const quant::PlannedTensor& t : plan)
     if (t.scheme && t.role)
       if (auto input = linear_input_name(*t.role, t.layer)) sink.want(*input);
-  const std::vector<Encoding> encodings = model.tokenize(texts, options.max_length);
+  if (!texts.empty())
+    for (Encoding& e : model.tokenize(texts, options.max_length)) encodings.push_back(std::move(e));
   int64_t tokens = 0;
   for (const Encoding& e : encodings) tokens += static_cast<int64_t>(e.input_ids.size());
   model.set_tensor_sink(&sink);
@@ -191,7 +208,7 @@ CalibrationResult collect_hessians(const fs::path& source, const std::vector<qua
   result.info = {
       {"source", from},
       {"file", options.file.empty() ? "" : fs::absolute(options.file).string()},
-      {"rows", texts.size()},
+      {"rows", rows.size()},
       {"tokens", tokens},
       {"max_length", options.max_length},
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};

@@ -28,7 +28,8 @@ namespace qp {
 struct CalibrationOptions {
   // A .jsonl, .csv or .tsv file; its text columns are found by name (text,
   // sentence, sentence1, premise, query; pairs: text_pair, sentence2,
-  // hypothesis). Plain text files: one text per line.
+  // hypothesis); JSONL rows may be pre-tokenized ({"input_ids": [...]}) for
+  // models without tokenizer files. Plain text files: one text per line.
   std::filesystem::path file;
   // Rows given directly (a pipeline dataset) instead of a file; with neither,
   // synthetic text: sentences of common English words, the same every run.

@@ -164,3 +164,50 @@ TEST(CalibrationTable, EveryEncoderLinearRoleNamesItsInput) {
 
 }  // namespace
 }  // namespace qp::test
+
+namespace qp::test {
+namespace {
+
+// Every architecture whose layers name their linear inputs calibrates all of
+// its encoder linears; the calibration rows are the oracle's own pre-tokenized
+// inputs (these models have no tokenizer files). BART's decoder layers and
+// MobileBERT's bottlenecks name theirs differently and stay round to nearest.
+TEST(ConvertGptqArchitectures, EveryEncoderLinearOfTheOracleModelsIsCalibrated) {
+  QP_REQUIRE_SHARED("oracle/bert-tiny");
+  const TempDir dir;
+  for (const char* arch :
+       {"bert", "deberta-v2", "distilbert", "electra", "modernbert", "mpnet", "roberta", "xlm-roberta"}) {
+    const fs::path source = shared_dir() / "oracle" / (std::string(arch) + "-tiny");
+    std::ifstream in(source / "reference_outputs.json");
+    const json reference = json::parse(in);
+    const fs::path calibration = dir.path() / (std::string(arch) + ".jsonl");
+    {
+      std::ofstream out(calibration);
+      for (size_t row = 0; row < reference["input_ids"].size(); ++row) {
+        json ids = json::array();
+        for (size_t i = 0; i < reference["input_ids"][row].size(); ++i)
+          if (reference["attention_mask"][row][i] == 1) ids.push_back(reference["input_ids"][row][i]);
+        out << json({{"input_ids", ids}}).dump() << "\n";
+      }
+    }
+    const fs::path out = dir.path() / arch;
+    const CliResult r =
+        run_cli({"convert", "-q", "-m", source.string(), "-o", out.string(), "--bits", "4", "--group-size",
+                 "32", "--method", "gptq", "--calibration", calibration.string()});
+    ASSERT_EQ(r.exit_code, 0) << arch << ": " << r;
+    std::ifstream report_in(out / "quantpipe.json");
+    const json report = json::parse(report_in);
+    int gptq = 0;
+    for (const json& t : report["tensors"]) {
+      if (!t.contains("method")) continue;
+      const std::string name = t["name"];
+      const bool embedding = name.find("embed") != std::string::npos;
+      EXPECT_EQ(t["method"], embedding ? "rtn" : "gptq") << arch << " " << name;
+      gptq += t["method"] == "gptq";
+    }
+    EXPECT_GE(gptq, 4) << arch;
+  }
+}
+
+}  // namespace
+}  // namespace qp::test
