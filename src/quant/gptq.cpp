@@ -134,17 +134,7 @@ QuantizedCodes gptq_quantize_codes(std::string_view name, std::span<const float>
 QuantizedTensor gptq_quantize(std::string_view name, std::span<const float> w, int64_t n, int64_t k,
                               std::span<const double> hessian, const QuantScheme& scheme,
                               const GptqOptions& gptq, const QuantOptions& options) {
-  QuantizedCodes codes = gptq_quantize_codes(name, w, n, k, hessian, scheme, gptq, options);
-  QuantizedTensor out;
-  out.scheme = scheme;
-  out.n = n;
-  out.k = k;
-  out.bits = scheme.bits;
-  out.group = codes.group;
-  out.packed = pack_codes(codes.codes, out.bits);
-  out.scales = std::move(codes.scales);
-  out.biases = std::move(codes.biases);
-  return out;
+  return pack_quantized(gptq_quantize_codes(name, w, n, k, hessian, scheme, gptq, options), n, k, scheme);
 }
 
 }  // namespace qp::quant

@@ -57,7 +57,7 @@ QuantizedCodes gptq_quantize_codes(std::string_view name, std::span<const float>
                                    std::span<const double> hessian, const QuantScheme& scheme,
                                    const GptqOptions& gptq = {}, const QuantOptions& options = {});
 
-// gptq_quantize_codes + pack_codes.
+// gptq_quantize_codes + pack_quantized.
 QuantizedTensor gptq_quantize(std::string_view name, std::span<const float> w, int64_t n, int64_t k,
                               std::span<const double> hessian, const QuantScheme& scheme,
                               const GptqOptions& gptq = {}, const QuantOptions& options = {});

@@ -59,7 +59,10 @@ QuantizedCodes quantize_codes_ref(std::string_view name, std::span<const float> 
 
 QuantizedTensor quantize_ref(std::string_view name, std::span<const float> w, int64_t n, int64_t k,
                              const QuantScheme& scheme, const QuantOptions& options) {
-  QuantizedCodes codes = quantize_codes_ref(name, w, n, k, scheme, options);
+  return pack_quantized(quantize_codes_ref(name, w, n, k, scheme, options), n, k, scheme);
+}
+
+QuantizedTensor pack_quantized(QuantizedCodes codes, int64_t n, int64_t k, const QuantScheme& scheme) {
   QuantizedTensor out;
   out.scheme = scheme;
   out.n = n;

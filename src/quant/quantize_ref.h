@@ -46,7 +46,10 @@ struct QuantizedCodes {
 QuantizedCodes quantize_codes_ref(std::string_view name, std::span<const float> w, int64_t n, int64_t k,
                                   const QuantScheme& scheme, const QuantOptions& options = {});
 
-// quantize_codes_ref + pack_codes.
+// Packs unpacked codes (any method's) into the stored form of `scheme`.
+QuantizedTensor pack_quantized(QuantizedCodes codes, int64_t n, int64_t k, const QuantScheme& scheme);
+
+// quantize_codes_ref + pack_quantized.
 QuantizedTensor quantize_ref(std::string_view name, std::span<const float> w, int64_t n, int64_t k,
                              const QuantScheme& scheme, const QuantOptions& options = {});
 
