@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "api/calibration_corpus.h"
 #include "core/error.h"
 #include "eval/datasets.h"
 #include "models/tiny_model.h"
@@ -160,14 +161,19 @@ std::vector<TextInput> synthetic_calibration_texts(int count) {
 CalibrationResult collect_hessians(const fs::path& source, const std::vector<quant::PlannedTensor>& plan,
                                    const CalibrationOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const bool synthetic = options.file.empty() && options.texts.empty();
+  const bool named = options.file == "corpus" || options.file == "synthetic";
+  const bool synthetic = options.synthetic || options.file == "synthetic";
+  const bool corpus =
+      !synthetic && options.texts.empty() && (options.file.empty() || options.file == "corpus");
   std::vector<LabelledExample> rows;
-  if (!options.file.empty()) {
+  if (!options.file.empty() && !named) {
     rows = read_calibration_rows(options.file);
+  } else if (synthetic) {
+    for (const TextInput& text : synthetic_calibration_texts(options.samples)) rows.push_back({text});
+  } else if (corpus) {
+    for (const std::string& line : calibration_corpus()) rows.push_back({TextInput{line, std::nullopt}});
   } else {
-    const std::vector<TextInput> texts =
-        synthetic ? synthetic_calibration_texts(options.samples) : options.texts;
-    for (const TextInput& text : texts) rows.push_back({text});
+    for (const TextInput& text : options.texts) rows.push_back({text});
   }
   rows = spread(std::move(rows), options.samples);
   if (rows.empty()) fail(source.string(), ": no calibration text (", options.step, ")");
@@ -204,10 +210,14 @@ CalibrationResult collect_hessians(const fs::path& source, const std::vector<qua
       }
   }
   std::string from = options.step;
-  if (from.empty()) from = synthetic ? "synthetic text" : options.file.empty() ? "given texts" : "file";
+  if (from.empty())
+    from = synthetic              ? "synthetic text"
+           : corpus               ? "shipped corpus"
+           : options.file.empty() ? "given texts"
+                                  : "file";
   result.info = {
       {"source", from},
-      {"file", options.file.empty() ? "" : fs::absolute(options.file).string()},
+      {"file", options.file.empty() || named ? "" : fs::absolute(options.file).string()},
       {"rows", rows.size()},
       {"tokens", tokens},
       {"max_length", options.max_length},

@@ -31,9 +31,12 @@ struct CalibrationOptions {
   // hypothesis); JSONL rows may be pre-tokenized ({"input_ids": [...]}) for
   // models without tokenizer files. Plain text files: one text per line.
   std::filesystem::path file;
-  // Rows given directly (a pipeline dataset) instead of a file; with neither,
-  // synthetic text: sentences of common English words, the same every run.
+  // Rows given directly (a pipeline dataset) instead of a file. With neither:
+  // the general-text corpus shipped with quantpipe (calibration_corpus.h), or
+  // with `synthetic`, sentences of common English words (the chain's last step).
+  // The file names "corpus" and "synthetic" choose those two.
   std::vector<TextInput> texts;
+  bool synthetic = false;
   std::string step;      // which calibration source was chosen, for quantpipe.json ("" : from file/texts)
   int samples = 128;     // rows, spread evenly over the file
   int max_length = 128;  // tokens per row

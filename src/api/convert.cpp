@@ -17,12 +17,10 @@ quant::ConvertReport convert(const std::filesystem::path& source, const std::fil
                              const std::optional<CalibrationOptions>& calibration) {
   options.check_loads = check_model_loads;
   if (options.method == quant::QuantMethod::Gptq && options.hessians.empty()) {
-    if (!calibration)
-      fail(source.string(),
-           ": GPTQ needs calibration text (--calibration FILE, or calibration: in the config)");
+    // Without calibration options: the corpus shipped with quantpipe.
     check_model_loads(source);
-    CalibrationResult calibrated =
-        collect_hessians(source, quant::plan_conversion(source, options.plan), *calibration);
+    CalibrationResult calibrated = collect_hessians(source, quant::plan_conversion(source, options.plan),
+                                                    calibration.value_or(CalibrationOptions{}));
     options.hessians = std::move(calibrated.hessians);
     options.calibration = std::move(calibrated.info);
     options.activation_stats = std::move(calibrated.activation_stats);

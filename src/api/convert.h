@@ -13,7 +13,8 @@
 namespace qp {
 
 // With options.method == Gptq, `calibration` names the text the fp32 model
-// runs over first to collect the Hessians (required then; ignored for rtn).
+// runs over first to collect the Hessians (default: the shipped corpus);
+// ignored for rtn.
 quant::ConvertReport convert(const std::filesystem::path& source, const std::filesystem::path& out,
                              quant::ConvertOptions options, const quant::ProgressFn& progress = {},
                              const std::optional<CalibrationOptions>& calibration = std::nullopt);

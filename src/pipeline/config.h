@@ -78,7 +78,7 @@ struct QuantizationConfig {
 
 // `calibration: {dataset: NAME, samples: 256, max_length: 128}` of a model:
 // the text GPTQ runs the fp32 model over. Without a dataset the model's first
-// benchmark dataset is used, else synthetic text (api/calibration.h).
+// benchmark dataset is used, else the corpus shipped with quantpipe (api/calibration.h).
 struct CalibrationConfig {
   std::string dataset;  // empty: the fallback chain
   int samples = 256;

@@ -78,7 +78,7 @@ std::string convert_command(const Job& job) {
   if (q.method == quant::QuantMethod::Gptq) {
     const CalibrationConfig& c = job.model->calibration;
     cmd += cat(" --method gptq --calibration ",
-               job.calibration_dataset ? job.calibration_dataset->name : std::string("(synthetic)"),
+               job.calibration_dataset ? job.calibration_dataset->name : std::string("corpus"),
                " --calibration-samples ", c.samples, " --calibration-max-length ", c.max_length);
   }
   return cmd + " --force";
@@ -94,7 +94,7 @@ std::string eval_command(const Job& job, const std::vector<std::string>& files) 
 std::string dataset_fingerprint(const DatasetConfig& d, const fs::path& dataset_cache);
 
 // GPTQ's calibration text: the model's calibration dataset, else its first
-// benchmark dataset, else synthetic text (api/calibration.h).
+// benchmark dataset, else the corpus shipped with quantpipe (api/calibration.h).
 void choose_calibration(const PipelineConfig& config, const ModelConfig& model, Job& job) {
   if (!model.calibration.dataset.empty()) {
     job.calibration_dataset = config.find_dataset(model.calibration.dataset);
@@ -103,7 +103,7 @@ void choose_calibration(const PipelineConfig& config, const ModelConfig& model, 
     job.calibration_dataset = config.find_dataset(model.benchmarks.front());
     job.calibration_step = cat("first benchmark dataset ", model.benchmarks.front());
   } else {
-    job.calibration_step = "synthetic text";
+    job.calibration_step = "shipped corpus";
   }
 }
 

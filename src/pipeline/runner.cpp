@@ -152,13 +152,22 @@ void run_conversion(const Job& job, RunContext& ctx) {
                                        .max_length = job.model->calibration.max_length,
                                        .threads = ctx.options().eval.threads};
       if (job.calibration_dataset) {
-        DatasetConfig dataset = *job.calibration_dataset;
-        dataset.limit.reset();
-        for (LabelledExample& row : load_dataset(dataset, ctx.workspace().dataset_cache()))
-          if (!row.ids) calibration->texts.push_back(std::move(row.input));
-        if (calibration->texts.empty()) fail(job.calibration_step, " has no text rows to calibrate on");
+        // A dataset that cannot be read (a hub dataset offline, a missing
+        // file) or holds no text gives way to the shipped corpus, and the
+        // step taken says why.
+        try {
+          DatasetConfig dataset = *job.calibration_dataset;
+          dataset.limit.reset();
+          for (LabelledExample& row : load_dataset(dataset, ctx.workspace().dataset_cache()))
+            if (!row.ids) calibration->texts.push_back(std::move(row.input));
+          if (calibration->texts.empty()) fail("it has no text rows");
+        } catch (const Error& e) {
+          calibration->texts.clear();
+          calibration->step = cat("shipped corpus (", job.calibration_step, " unavailable: ", e.what(), ")");
+          log_warn("pipeline: ", job.model->name, " ", job.quant, ": calibrating on the ", calibration->step);
+        }
       }
-      log.line(cat("  calibrating on ", job.calibration_step, " (", calibration->samples, " rows)"));
+      log.line(cat("  calibrating on ", calibration->step, " (", calibration->samples, " rows)"));
     }
     convert(
         job.source, job.output, convert_options(job),

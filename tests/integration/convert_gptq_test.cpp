@@ -110,10 +110,20 @@ TEST_F(ConvertGptq, EveryEncoderLinearIsGptqAndOutputsStayCloserToFp32) {
   EXPECT_LT(gptq_error, 0.8 * rtn_error) << "GPTQ " << gptq_error << ", round to nearest " << rtn_error;
 }
 
-TEST_F(ConvertGptq, MissingOrMisplacedCalibrationIsAnErrorThatSaysWhatToDo) {
+TEST_F(ConvertGptq, CalibrationDefaultsToTheCorpusAndBadChoicesAreErrors) {
+  // No --calibration: the corpus shipped with quantpipe, said so in quantpipe.json.
   const CliResult none = convert("a", {"--method", "gptq"});
-  EXPECT_NE(none.exit_code, 0) << none;
-  EXPECT_NE(none.err.find("--calibration FILE"), std::string::npos) << none;
+  ASSERT_EQ(none.exit_code, 0) << none;
+  std::ifstream in(dir_.path() / "a/quantpipe.json");
+  const json corpus = json::parse(in)["plan"]["calibration"];
+  EXPECT_EQ(corpus["source"], "shipped corpus");
+  EXPECT_EQ(corpus["rows"], 128);  // the default sample count, of 200 sentences
+  EXPECT_EQ(corpus["file"], "");
+  const CliResult synthetic =
+      convert("s", {"--method", "gptq", "--calibration", "synthetic", "--calibration-samples", "20"});
+  ASSERT_EQ(synthetic.exit_code, 0) << synthetic;
+  std::ifstream synthetic_in(dir_.path() / "s/quantpipe.json");
+  EXPECT_EQ(json::parse(synthetic_in)["plan"]["calibration"]["source"], "synthetic text");
 
   const CliResult missing = convert("b", {"--method", "gptq", "--calibration", "/nonexistent/calib.jsonl"});
   EXPECT_NE(missing.exit_code, 0) << missing;

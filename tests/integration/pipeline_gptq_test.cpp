@@ -1,5 +1,5 @@
 // method: gptq in pipeline configs: the calibration chain (the model's
-// calibration dataset → its first benchmark dataset → synthetic text) is
+// calibration dataset → its first benchmark dataset → the shipped corpus) is
 // taken in that order, logged, and stored in quantpipe.json; a GPTQ variant
 // sits beside the round-to-nearest one of the same scheme.
 #include <gtest/gtest.h>
@@ -48,7 +48,8 @@ class PipelineGptq : public ::testing::Test {
         << benchmarks
         << "datasets:\n"
            "  - {name: labelled, provider: local, path: labelled.jsonl, metrics: [accuracy]}\n"
-           "  - {name: calib, provider: local, path: calibration.jsonl, columns: {label: ''}, metrics: [accuracy]}\n";
+           "  - {name: calib, provider: local, path: calibration.jsonl, columns: {label: ''}, metrics: "
+           "[accuracy]}\n";
     return run_cli({"pipeline", "-q", "--config", (dir_.path() / "p.yaml").string(), "--workspace",
                     ws().string(), "-t", "1"});
   }
@@ -87,12 +88,22 @@ TEST_F(PipelineGptq, FirstBenchmarkWhenNoCalibrationIsConfigured) {
   EXPECT_EQ(c["rows"], 6);  // all there is (the default asks for 256)
 }
 
-TEST_F(PipelineGptq, SyntheticTextWithoutAnyDataset) {
+TEST_F(PipelineGptq, ShippedCorpusWithoutAnyDataset) {
   const CliResult r = run("", "");
   ASSERT_EQ(r.exit_code, 0) << r;
   const json c = calibration_of("q2_affine_g64_gptq");
-  EXPECT_EQ(c["source"], "synthetic text");
-  EXPECT_EQ(c["rows"], 256);
+  EXPECT_EQ(c["source"], "shipped corpus");
+  EXPECT_EQ(c["rows"], 200);  // all of it (the default asks for 256)
+}
+
+// A calibration dataset that cannot be read gives way to the corpus, and says why.
+TEST_F(PipelineGptq, UnreadableCalibrationDatasetFallsBackToTheCorpus) {
+  fs::remove(dir_.path() / "calibration.jsonl");
+  const CliResult r = run("    calibration: {dataset: calib}\n", "");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const std::string source = calibration_of("q2_affine_g64_gptq")["source"];
+  EXPECT_EQ(source.rfind("shipped corpus (calibration dataset calib unavailable: ", 0), 0u) << source;
+  EXPECT_NE(source.find("calibration.jsonl"), std::string::npos) << source;
 }
 
 TEST_F(PipelineGptq, UnknownCalibrationDatasetOrMethodIsAConfigError) {

@@ -132,14 +132,14 @@ Action configure_convert(CLI::App& app) {
   app.add_flag("--dry-run", args->dry_run, "Print the per-tensor plan and write nothing");
   app.add_flag("--force", args->force, "Replace an existing output directory");
   app.add_flag("--emit-fp16", args->emit_fp16, "Also write the dequantized fp16 model to <out>/fp16/");
-  app.add_option(
-         "--method", args->method,
-         "rtn: round to nearest; gptq: error-compensating GPTQ over calibration text (needs --calibration)")
+  app.add_option("--method", args->method,
+                 "rtn: round to nearest; gptq: error-compensating GPTQ over calibration text (--calibration)")
       ->capture_default_str();
   app.add_option(
       "--calibration", args->calibration,
       "Calibration text for gptq: .jsonl/.csv/.tsv (columns text, sentence1/sentence2, premise/hypothesis, "
-      "...) or one text per line");
+      "...; or pre-tokenized input_ids), one text per line, 'corpus' (the default: 200 general English "
+      "sentences shipped with quantpipe) or 'synthetic'");
   app.add_option("--calibration-samples", args->calibration_samples,
                  "Calibration rows, spread evenly over the file")
       ->check(CLI::PositiveNumber)
@@ -171,16 +171,12 @@ Action configure_convert(CLI::App& app) {
     options.gptq.damping = args->gptq_damping;
     options.gptq.act_order = args->act_order;
     std::optional<CalibrationOptions> calibration;
-    if (!args->calibration.empty()) {
-      if (options.method != quant::QuantMethod::Gptq) fail("--calibration is used by --method gptq only");
-      calibration = CalibrationOptions{.file = args->calibration,
+    if (!args->calibration.empty() && options.method != quant::QuantMethod::Gptq)
+      fail("--calibration is used by --method gptq only");
+    if (options.method == quant::QuantMethod::Gptq)
+      calibration = CalibrationOptions{.file = args->calibration.empty() ? "corpus" : args->calibration,
                                        .samples = args->calibration_samples,
                                        .max_length = args->calibration_max_length};
-    } else if (options.method == quant::QuantMethod::Gptq) {
-      fail(
-          "--method gptq needs --calibration FILE (text the fp32 model runs over to measure its "
-          "activations)");
-    }
     args->model = resolve_model_source(args->model).string();  // a hub id → its snapshot in the HF cache
     if (args->dry_run) {
       check_model_loads(args->model);
@@ -191,7 +187,10 @@ Action configure_convert(CLI::App& app) {
     log_info("converting ", args->model, " → ", args->out, " (linear ",
              quant::format_scheme(options.plan.linear), ")");
     if (calibration)
-      log_info("calibrating on ", calibration->file.string(), " (", calibration->samples, " rows)");
+      log_info("calibrating on ",
+               calibration->file == "corpus" ? "the general-text corpus shipped with quantpipe"
+                                             : calibration->file.string(),
+               " (", calibration->samples, " rows)");
     const quant::ConvertReport report = convert(args->model, args->out, options, print_progress, calibration);
     print_summary(report.to_json(options), args->out);
     return 0;
