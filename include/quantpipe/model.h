@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -84,6 +85,12 @@ class Model {
  public:
   // Throws qp::Error naming the file and the problem.
   static Model load(const std::filesystem::path& dir, const LoadOptions& options = {});
+  // The same model with some weights replaced by fp32 values of the same
+  // shape, by Hugging Face tensor name (sensitivity analysis: the fp32 model
+  // with one weight quantized and dequantized; ablations). Throws for a name
+  // the directory does not hold or a wrong count.
+  static Model load_with_replaced_weights(const std::filesystem::path& dir, const LoadOptions& options,
+                                          std::map<std::string, std::vector<float>> replacements);
 
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;

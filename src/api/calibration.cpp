@@ -158,9 +158,7 @@ std::vector<TextInput> synthetic_calibration_texts(int count) {
   return texts;
 }
 
-CalibrationResult collect_hessians(const fs::path& source, const std::vector<quant::PlannedTensor>& plan,
-                                   const CalibrationOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
+CalibrationSet read_calibration_set(const Model& model, const CalibrationOptions& options) {
   const bool named = options.file == "corpus" || options.file == "synthetic";
   const bool synthetic = options.synthetic || options.file == "synthetic";
   const bool corpus =
@@ -176,26 +174,44 @@ CalibrationResult collect_hessians(const fs::path& source, const std::vector<qua
     for (const TextInput& text : options.texts) rows.push_back({text});
   }
   rows = spread(std::move(rows), options.samples);
-  if (rows.empty()) fail(source.string(), ": no calibration text (", options.step, ")");
+  if (rows.empty()) fail(model.path().string(), ": no calibration text (", options.step, ")");
   std::vector<TextInput> texts;
-  std::vector<Encoding> encodings;
+  CalibrationSet set;
   for (LabelledExample& row : rows) {
     if (row.ids)
-      encodings.push_back(std::move(*row.ids));
+      set.encodings.push_back(std::move(*row.ids));
     else
       texts.push_back(std::move(row.input));
   }
+  if (!texts.empty())
+    for (Encoding& e : model.tokenize(texts, options.max_length)) set.encodings.push_back(std::move(e));
+  int64_t tokens = 0;
+  for (const Encoding& e : set.encodings) tokens += static_cast<int64_t>(e.input_ids.size());
+  std::string from = options.step;
+  if (from.empty())
+    from = synthetic              ? "synthetic text"
+           : corpus               ? "shipped corpus"
+           : options.file.empty() ? "given texts"
+                                  : "file";
+  set.info = {{"source", from},
+              {"file", options.file.empty() || named ? "" : fs::absolute(options.file).string()},
+              {"rows", rows.size()},
+              {"tokens", tokens},
+              {"max_length", options.max_length}};
+  return set;
+}
+
+CalibrationResult collect_hessians(const fs::path& source, const std::vector<quant::PlannedTensor>& plan,
+                                   const CalibrationOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
   Model model = Model::load(source, {options.threads});
+  CalibrationSet set = read_calibration_set(model, options);
   HessianSink sink;
   for (const quant::PlannedTensor& t : plan)
     if (t.scheme && t.role)
       if (auto input = linear_input_name(*t.role, t.layer)) sink.want(*input);
-  if (!texts.empty())
-    for (Encoding& e : model.tokenize(texts, options.max_length)) encodings.push_back(std::move(e));
-  int64_t tokens = 0;
-  for (const Encoding& e : encodings) tokens += static_cast<int64_t>(e.input_ids.size());
   model.set_tensor_sink(&sink);
-  model.embed_encodings(encodings, options.batch_size);
+  model.embed_encodings(set.encodings, options.batch_size);
   model.set_tensor_sink(nullptr);
 
   CalibrationResult result;
@@ -209,19 +225,8 @@ CalibrationResult collect_hessians(const fs::path& source, const std::vector<qua
         inputs[*input]["consumers"].push_back(t.name);
       }
   }
-  std::string from = options.step;
-  if (from.empty())
-    from = synthetic              ? "synthetic text"
-           : corpus               ? "shipped corpus"
-           : options.file.empty() ? "given texts"
-                                  : "file";
-  result.info = {
-      {"source", from},
-      {"file", options.file.empty() || named ? "" : fs::absolute(options.file).string()},
-      {"rows", rows.size()},
-      {"tokens", tokens},
-      {"max_length", options.max_length},
-      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+  result.info = std::move(set.info);
+  result.info["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.activation_stats = {{"calibration", result.info}, {"inputs", std::move(inputs)}};
   return result;
 }

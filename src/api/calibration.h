@@ -61,6 +61,15 @@ std::optional<std::string> linear_input_name(TensorRole role, int layer);
 // words, deterministic.
 std::vector<TextInput> synthetic_calibration_texts(int count);
 
+// The calibration rows as the model's encodings, and where they came from
+// (info: source, file, rows, tokens, max_length). Throws qp::Error naming the
+// file for an unreadable or empty calibration set.
+struct CalibrationSet {
+  std::vector<Encoding> encodings;
+  nlohmann::json info;
+};
+CalibrationSet read_calibration_set(const Model& model, const CalibrationOptions& options);
+
 // Runs the fp32 model at `source` over the calibration rows. Throws qp::Error
 // naming the file for an unreadable or empty calibration set.
 CalibrationResult collect_hessians(const std::filesystem::path& source,

@@ -14,7 +14,8 @@ void check_model_loads(const std::filesystem::path& dir) {
 
 quant::ConvertReport convert(const std::filesystem::path& source, const std::filesystem::path& out,
                              quant::ConvertOptions options, const quant::ProgressFn& progress,
-                             const std::optional<CalibrationOptions>& calibration) {
+                             const std::optional<CalibrationOptions>& calibration,
+                             const std::optional<MixedPrecisionOptions>& mixed) {
   options.check_loads = check_model_loads;
   if (options.method == quant::QuantMethod::Gptq && options.hessians.empty()) {
     // Without calibration options: the corpus shipped with quantpipe.
@@ -24,6 +25,18 @@ quant::ConvertReport convert(const std::filesystem::path& source, const std::fil
     options.hessians = std::move(calibrated.hessians);
     options.calibration = std::move(calibrated.info);
     options.activation_stats = std::move(calibrated.activation_stats);
+  }
+  if (mixed) {
+    const Model model = Model::load(source, {mixed->threads});
+    const CalibrationSet set = read_calibration_set(model, calibration.value_or(CalibrationOptions{}));
+    MixedPrecisionOptions planning = *mixed;
+    const std::string step = set.info.value("source", "");
+    planning.general_text = step == "shipped corpus" || step == "synthetic text";
+    MixedPrecisionResult planned = plan_mixed_precision(source, options, set.encodings, planning);
+    options.plan.assigned = std::move(planned.assigned);
+    options.mixed_precision = std::move(planned.record);
+    if (options.calibration.is_null()) options.calibration = set.info;
+    if (mixed->target_size_mb) options.target_size_mb = mixed->target_size_mb;
   }
   return quant::convert_model(source, out, options, progress);
 }

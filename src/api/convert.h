@@ -7,16 +7,19 @@
 #include <optional>
 
 #include "api/calibration.h"
+#include "api/mixed_plan.h"
 #include "quant/convert.h"
 #include "quantpipe/quantize.h"
 
 namespace qp {
 
 // With options.method == Gptq, `calibration` names the text the fp32 model
-// runs over first to collect the Hessians (default: the shipped corpus);
-// ignored for rtn.
+// runs over first to collect the Hessians (default: the shipped corpus).
+// With `mixed`, bits per tensor are chosen first (api/mixed_plan.h) on the
+// same calibration text, and the plan goes into quantpipe.json.
 quant::ConvertReport convert(const std::filesystem::path& source, const std::filesystem::path& out,
                              quant::ConvertOptions options, const quant::ProgressFn& progress = {},
-                             const std::optional<CalibrationOptions>& calibration = std::nullopt);
+                             const std::optional<CalibrationOptions>& calibration = std::nullopt,
+                             const std::optional<MixedPrecisionOptions>& mixed = std::nullopt);
 
 }  // namespace qp

@@ -108,11 +108,17 @@ bool has_tokenizer_files(const std::filesystem::path& dir) {
 }  // namespace
 
 Model Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
+  return load_with_replaced_weights(dir, options, {});
+}
+
+Model Model::load_with_replaced_weights(const std::filesystem::path& dir, const LoadOptions& options,
+                                        std::map<std::string, std::vector<float>> replacements) {
   // Before the weights are read: a bad count should not cost a model load.
   check_thread_count(options.threads, "LoadOptions::threads");
   auto impl = std::make_unique<Impl>();
   impl->dir = read_model_dir(dir);
-  const WeightStore weights = WeightStore::open_dir(dir);
+  WeightStore weights = WeightStore::open_dir(dir);
+  for (auto& [name, values] : replacements) weights.replace_values(name, std::move(values));
   impl->encoder = create_encoder(impl->dir, weights);
   if (has_tokenizer_files(dir)) {
     impl->tokenizer.emplace(Tokenizer::from_dir(dir));

@@ -23,6 +23,12 @@ class SafetensorsFile {
 
   const std::filesystem::path& path() const { return file_.path(); }
   const std::vector<TensorView>& tensors() const { return tensors_; }
+  // Serves `values` (fp32, the tensor's shape) for `name` from now on instead
+  // of the file's bytes: a model loaded from this store sees the replacement
+  // (sensitivity analysis runs the fp32 model with one weight quantized this
+  // way). Throws when the tensor is absent or the count differs.
+  void replace_values(const std::string& name, std::vector<float> values);
+
   const TensorView* find(const std::string& name) const;  // nullptr when absent
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   void drop_resident_pages() const { file_.drop_resident_pages(); }
@@ -59,6 +65,12 @@ class WeightStore {
   // require() see the names; load_f32 refuses, naming the tensor.
   static WeightStore names_only(const std::filesystem::path& dir, const std::vector<std::string>& names);
 
+  // Serves `values` (fp32, the tensor's shape) for `name` from now on instead
+  // of the file's bytes: a model loaded from this store sees the replacement
+  // (sensitivity analysis runs the fp32 model with one weight quantized this
+  // way). Throws when the tensor is absent or the count differs.
+  void replace_values(const std::string& name, std::vector<float> values);
+
   const TensorView* find(const std::string& name) const;
   // Throws "<dir>: missing tensor 'name'" when absent.
   const TensorView& require(const std::string& name) const;
@@ -77,6 +89,11 @@ class WeightStore {
   std::vector<std::shared_ptr<const TorchCheckpoint>> checkpoints_;
   std::map<std::string, const TensorView*> by_name_;
   std::vector<std::unique_ptr<TensorView>> names_only_;  // views without data (names_only)
+  struct Replacement {
+    std::vector<float> values;
+    TensorView view;
+  };
+  std::vector<std::unique_ptr<Replacement>> replacements_;  // replace_values, stable addresses
 };
 
 }  // namespace qp

@@ -103,6 +103,19 @@ const TensorView* WeightStore::find(const std::string& name) const {
   return it == by_name_.end() ? nullptr : it->second;
 }
 
+void WeightStore::replace_values(const std::string& name, std::vector<float> values) {
+  const TensorView& old = require(name);
+  if (static_cast<int64_t>(values.size()) != old.numel())
+    fail(dir_.string(), ": replacing tensor '", name, "': ", values.size(), " values for ", old.numel());
+  auto replacement = std::make_unique<Replacement>();
+  replacement->values = std::move(values);
+  replacement->view = {name, DType::F32, old.shape,
+                       reinterpret_cast<const std::byte*>(replacement->values.data()),
+                       replacement->values.size() * sizeof(float)};
+  by_name_[name] = &replacement->view;
+  replacements_.push_back(std::move(replacement));
+}
+
 WeightStore::~WeightStore() {
   for (const auto& file : files_)
     if (file && file.use_count() > 1) file->drop_resident_pages();

@@ -39,6 +39,9 @@ struct ConvertOptions {
   std::map<std::string, std::shared_ptr<const HessianAccumulator>> hessians;
   nlohmann::json calibration;       // stored in quantpipe.json as it is (null: none)
   nlohmann::json activation_stats;  // written as activation_stats.json beside the model (null: none)
+  // The mixed-precision plan (api/convert.h fills it and plan.assigned):
+  // stored in quantpipe.json as plan.mixed_precision (null: none).
+  nlohmann::json mixed_precision;
   bool force = false;               // replace an existing output
   bool emit_fp16 = false;           // also write <out>/fp16/
   std::optional<double> target_size_mb;

@@ -87,7 +87,8 @@ nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
                                                                       {"block_size", options.gptq.block_size},
                                                                       {"act_order", options.gptq.act_order}}
                                                      : nlohmann::json()},
-        {"calibration", options.calibration}}},
+        {"calibration", options.calibration},
+        {"mixed_precision", options.mixed_precision}}},
       {"sizes", sizes},
       {"timings", {{"convert_seconds", seconds}}},
       {"tensors", tensor_rows}};

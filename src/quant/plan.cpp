@@ -121,7 +121,14 @@ std::vector<PlannedTensor> make_plan(const WeightStore& weights, const TensorTab
     }
     // An explicit override beats the role's default (not --keep).
     const RoleQuantization by_role = role_info(*entry.role).quantization;
-    const auto requested = requested_scheme(name, by_role, options, overrides);
+    auto requested = requested_scheme(name, by_role, options, overrides);
+    if (const auto assigned = options.assigned.find(name); assigned != options.assigned.end()) {
+      if (!assigned->second) {
+        entry.reason = "kept: mixed precision";
+        continue;
+      }
+      requested = {{*assigned->second, "mixed precision"}};
+    }
     if (!requested) {
       entry.reason = keep_reason.empty() ? "kept: embeddings not quantized" : keep_reason;
       continue;

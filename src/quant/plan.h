@@ -8,6 +8,7 @@
 // divisible by the group) falls back visibly: the plan records why.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,6 +27,9 @@ struct PlanOptions {
   bool quantize_embeddings = true;
   std::vector<std::string> keep;                               // regexes on tensor names
   std::vector<std::pair<std::string, QuantScheme>> overrides;  // regex → scheme
+  // Exact tensor names → scheme, or none to keep the tensor as stored: the
+  // mixed-precision plan (quant/mixed_precision.h). Beats overrides.
+  std::map<std::string, std::optional<QuantScheme>> assigned;
 };
 
 enum class TensorAction { Keep, Quantize };

@@ -8,6 +8,7 @@
 #include "api/convert.h"
 #include "command.h"
 #include "core/error.h"
+#include "core/json_read.h"
 #include "core/log.h"
 #include "quant/convert.h"
 #include "quantpipe/model.h"
@@ -26,6 +27,8 @@ struct ConvertArgs {
   bool dry_run = false, force = false, emit_fp16 = false;
   float ternary_threshold = 0.5f;
   double target_size_mb = 0;
+  double max_accuracy_drop = -1;
+  int sensitivity_rows = 32;
   std::string method = "rtn";
   std::string calibration;
   int calibration_samples = 128, calibration_max_length = 128;
@@ -45,6 +48,11 @@ quant::QuantScheme parse_scheme_for(const std::string& options, const std::strin
 
 // --bits/--scheme/--group-size/--per-channel → a scheme name the parser checks.
 quant::QuantScheme linear_scheme(const ConvertArgs& args) {
+  if (args.bits == "auto") {  // mixed precision: the base kind and granularity, 4 bits where not chosen
+    ConvertArgs base = args;
+    base.bits = "4";
+    return linear_scheme(base);
+  }
   const std::string granularity = args.per_channel ? "ch" : "g" + std::to_string(args.group_size);
   const std::string given =
       "--bits " + args.bits + (args.bits == "ternary" ? "" : " --scheme " + args.scheme) +
@@ -105,6 +113,24 @@ void print_summary(const nlohmann::json& report, const std::string& out) {
   std::cout << "  took " << report["timings"]["convert_seconds"].get<double>() << " s\n";
 }
 
+// The chosen bits per unit, as quantpipe.json records them.
+void print_mixed_plan(const nlohmann::json& mixed) {
+  std::cout << "mixed precision plan (" << mixed["units"].size() << " units, predicted output error "
+            << mixed["predicted_error"].get<double>() << "):\n";
+  for (const auto& unit : mixed["units"]) {
+    const std::string chosen = unit["chosen"];
+    for (const auto& option : unit["options"])
+      if (option["scheme"] == chosen)
+        std::cout << "  " << std::left << std::setw(52) << unit["name"].get<std::string>() << std::setw(16)
+                  << chosen << std::right << mib(option["bytes"]) << "  error " << std::scientific
+                  << std::setprecision(2) << option["error"].get<double>() << std::fixed
+                  << std::setprecision(3) << "\n";
+  }
+  if (!mixed["calibration_drop"].is_null())
+    std::cout << "  calibration drop " << mixed["calibration_drop"].get<double>() << " ("
+              << mixed["drop_measure"].get<std::string>() << ")\n";
+}
+
 }  // namespace
 
 Action configure_convert(CLI::App& app) {
@@ -113,7 +139,9 @@ Action configure_convert(CLI::App& app) {
                  "Hugging Face model directory, or a hub id org/name[@revision] (fetched into the HF cache)")
       ->required();
   app.add_option("-o,--out", args->out, "Output directory (written atomically)");
-  app.add_option("--bits", args->bits, "Bits of the linear weights: 8, 6, 5, 4, 3, 2 or ternary")
+  app.add_option("--bits", args->bits,
+                 "Bits of the linear weights: 8, 6, 5, 4, 3, 2, ternary, or auto (mixed precision: bits per "
+                 "tensor chosen by measured sensitivity within --target-size-mb / --max-accuracy-drop)")
       ->capture_default_str();
   app.add_option("--group-size", args->group_size, "Group along K: 32, 64 or 128")->capture_default_str();
   app.add_option("--scheme", args->scheme, "sym (zero exact, scale only) or affine (scale + bias, as MLX)")
@@ -128,7 +156,17 @@ Action configure_convert(CLI::App& app) {
   app.add_option("--ternary-threshold", args->ternary_threshold,
                  "Ternary: |w| below this × absmean scale becomes 0")
       ->capture_default_str();
-  app.add_option("--target-size-mb", args->target_size_mb, "Size target recorded in quantpipe.json");
+  app.add_option("--target-size-mb", args->target_size_mb,
+                 "Whole-model size target in MB (10^6 bytes): with --bits auto the plan that loses least "
+                 "within it; otherwise recorded in quantpipe.json for the size gate");
+  app.add_option("--max-accuracy-drop", args->max_accuracy_drop,
+                 "With --bits auto: the smallest plan whose drop on the calibration rows stays within this "
+                 "(classifiers: fraction of rows whose label changes; embedding models: 1 - mean cosine)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--sensitivity-rows", args->sensitivity_rows,
+                 "With --bits auto: calibration rows each sensitivity measurement runs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_flag("--dry-run", args->dry_run, "Print the per-tensor plan and write nothing");
   app.add_flag("--force", args->force, "Replace an existing output directory");
   app.add_flag("--emit-fp16", args->emit_fp16, "Also write the dequantized fp16 model to <out>/fp16/");
@@ -171,9 +209,21 @@ Action configure_convert(CLI::App& app) {
     options.gptq.damping = args->gptq_damping;
     options.gptq.act_order = args->act_order;
     std::optional<CalibrationOptions> calibration;
-    if (!args->calibration.empty() && options.method != quant::QuantMethod::Gptq)
-      fail("--calibration is used by --method gptq only");
-    if (options.method == quant::QuantMethod::Gptq)
+    std::optional<MixedPrecisionOptions> mixed;
+    const bool automatic = args->bits == "auto";
+    if (automatic) {
+      if (args->target_size_mb <= 0 && args->max_accuracy_drop < 0)
+        fail("--bits auto needs --target-size-mb and/or --max-accuracy-drop");
+      mixed = MixedPrecisionOptions{};
+      if (args->target_size_mb > 0) mixed->target_size_mb = args->target_size_mb;
+      if (args->max_accuracy_drop >= 0) mixed->max_accuracy_drop = args->max_accuracy_drop;
+      mixed->sensitivity.rows = args->sensitivity_rows;
+    } else if (args->max_accuracy_drop >= 0) {
+      fail("--max-accuracy-drop chooses bits per tensor: use it with --bits auto");
+    }
+    if (!args->calibration.empty() && options.method != quant::QuantMethod::Gptq && !automatic)
+      fail("--calibration is used by --method gptq and --bits auto only");
+    if (options.method == quant::QuantMethod::Gptq || automatic)
       calibration = CalibrationOptions{.file = args->calibration.empty() ? "corpus" : args->calibration,
                                        .samples = args->calibration_samples,
                                        .max_length = args->calibration_max_length};
@@ -191,7 +241,11 @@ Action configure_convert(CLI::App& app) {
                calibration->file == "corpus" ? "the general-text corpus shipped with quantpipe"
                                              : calibration->file.string(),
                " (", calibration->samples, " rows)");
-    const quant::ConvertReport report = convert(args->model, args->out, options, print_progress, calibration);
+    const quant::ConvertReport report =
+        convert(args->model, args->out, options, print_progress, calibration, mixed);
+    if (mixed)
+      print_mixed_plan(
+          read_json_file(std::filesystem::path(args->out) / "quantpipe.json")["plan"]["mixed_precision"]);
     print_summary(report.to_json(options), args->out);
     return 0;
   };

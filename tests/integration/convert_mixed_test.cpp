@@ -1,0 +1,156 @@
+// quantpipe convert --bits auto: sensitivity measured with the engine, bits
+// per tensor chosen within --target-size-mb (or --max-accuracy-drop), the
+// plan printed, stored in quantpipe.json and the one the file holds; a
+// target below every plan is refused and writes nothing.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/sensitivity.h"
+#include "cli_runner.h"
+#include "io/safetensors.h"
+#include "models/tiny_model.h"
+#include "quantpipe/model.h"
+#include "test_paths.h"
+
+namespace qp::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+class ConvertMixed : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_ = dir_.path() / "src";
+    write_tiny_bert(source_, {.hidden = 64, .layers = 2, .heads = 4, .intermediate = 128, .num_labels = 3});
+  }
+  CliResult convert(const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "convert", "-m",   source_.string(), "-o",        (dir_.path() / name).string(),
+        "--bits",  "auto", "--calibration",  "synthetic", "--calibration-samples",
+        "24"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cli(args);
+  }
+  TempDir dir_;
+  fs::path source_;
+};
+
+TEST_F(ConvertMixed, TargetsAreMetWithTheLeastErrorAndThePlanIsWhatTheFileHolds) {
+  // A generous target first: the plan is the least-error one, and its record
+  // gives the range of sizes any plan can have.
+  const CliResult wide = convert("wide", {"--target-size-mb", "100"});
+  ASSERT_EQ(wide.exit_code, 0) << wide;
+  const json record = read_json(dir_.path() / "wide/quantpipe.json")["plan"]["mixed_precision"];
+  ASSERT_TRUE(record.is_object());
+  const auto units = quant::units_from_json(record);
+  ASSERT_EQ(units.size(), 2u * 4 + 1);  // per layer qkv, attention out, up, down; the word embeddings
+  const int64_t fixed = record["fixed_bytes"];
+  const int64_t low = quant::smallest_plan_bytes(units, fixed),
+                high = quant::largest_plan_bytes(units, fixed);
+  for (const quant::PrecisionUnit& u : units) {
+    const bool embedding = u.name.find("word_embeddings") != std::string::npos;
+    EXPECT_EQ(u.options.size(), embedding ? 5u : 7u) << u.name;  // 8/6/4/3(/2/ternary) bits, keep
+    for (const quant::PrecisionOption& o : u.options) {
+      if (!o.scheme)
+        EXPECT_EQ(o.error, 0.0) << u.name;
+      else
+        EXPECT_GT(o.error, 0.0) << u.name << " " << quant::option_name(o);
+    }
+    // Fewer bits lose more: 2-bit codes cost more error than 8-bit ones.
+    EXPECT_GT(u.options[embedding ? 3 : 4].error, u.options[0].error) << u.name;
+  }
+
+  double previous_error = -1;
+  for (double fraction : {0.75, 0.5, 0.2}) {
+    const double target_mb = (static_cast<double>(low) + fraction * static_cast<double>(high - low)) / 1e6;
+    const std::string name = "t" + std::to_string(static_cast<int>(fraction * 100));
+    const CliResult run = convert(name, {"--target-size-mb", std::to_string(target_mb)});
+    ASSERT_EQ(run.exit_code, 0) << run;
+    EXPECT_NE(run.out.find("mixed precision plan"), std::string::npos) << run;
+    const json report = read_json(dir_.path() / name / "quantpipe.json");
+    const json& plan = report["plan"]["mixed_precision"];
+    const double stored_mb = report["sizes"]["quantized_bytes"].get<double>() / 1e6;
+    EXPECT_LE(stored_mb, target_mb) << name;
+    EXPECT_GE(stored_mb, 0.9 * target_mb) << name;
+    EXPECT_EQ(plan["bytes"].get<int64_t>(), report["sizes"]["quantized_bytes"].get<int64_t>()) << name;
+    EXPECT_EQ(report["sizes"]["target_size_mb"].get<double>(), std::stod(std::to_string(target_mb)));
+    // A smaller budget never loses less.
+    EXPECT_GE(plan["predicted_error"].get<double>(), previous_error);
+    previous_error = plan["predicted_error"].get<double>();
+
+    // Each tensor is stored as its unit's choice.
+    std::map<std::string, std::string> chosen;
+    for (const json& unit : plan["units"])
+      for (const json& tensor : unit["tensors"]) chosen[tensor.get<std::string>()] = unit["chosen"];
+    int checked = 0;
+    for (const json& row : report["tensors"]) {
+      const auto it = chosen.find(row["name"].get<std::string>());
+      if (it == chosen.end()) continue;
+      EXPECT_EQ(row.value("scheme", std::string("keep")), it->second) << row.dump();
+      ++checked;
+    }
+    EXPECT_EQ(checked, static_cast<int>(chosen.size()));
+    const Model model = Model::load(dir_.path() / name, {.threads = 1});
+    EXPECT_EQ(model.classify({{"alpha beta"}}).size(), 1u);
+  }
+}
+
+TEST_F(ConvertMixed, TargetBelowEveryPlanIsRefusedAndWritesNothing) {
+  const CliResult run = convert("small", {"--target-size-mb", "0.001"});
+  EXPECT_NE(run.exit_code, 0) << run;
+  EXPECT_NE(run.err.find("no plan within budget"), std::string::npos) << run;
+  EXPECT_FALSE(fs::exists(dir_.path() / "small"));
+}
+
+TEST_F(ConvertMixed, AccuracyBoundSearchesForTheSmallestPlanThatHoldsIt) {
+  const CliResult run = convert("drop", {"--max-accuracy-drop", "0"});
+  ASSERT_EQ(run.exit_code, 0) << run;
+  const json plan = read_json(dir_.path() / "drop/quantpipe.json")["plan"]["mixed_precision"];
+  EXPECT_EQ(plan["max_accuracy_drop"].get<double>(), 0.0);
+  EXPECT_EQ(plan["calibration_drop"].get<double>(), 0.0);
+  EXPECT_EQ(plan["drop_measure"], "label disagreement");
+  ASSERT_FALSE(plan["search"].empty());  // the smallest plan was tried first
+  for (const json& step : plan["search"]) EXPECT_TRUE(step.contains("calibration_drop"));
+}
+
+TEST_F(ConvertMixed, BadCombinationsAreErrors) {
+  CliResult run = convert("none", {});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("--target-size-mb and/or --max-accuracy-drop"), std::string::npos) << run;
+  run = run_cli(
+      {"convert", "-m", source_.string(), "-o", (dir_.path() / "x").string(), "--max-accuracy-drop", "0.01"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("--bits auto"), std::string::npos) << run;
+}
+
+TEST(ReplacedWeights, TheModelRunsWithTheGivenValues) {
+  TempDir dir;
+  write_tiny_bert(dir.path(), {.hidden = 32, .layers = 1, .heads = 2, .intermediate = 64, .num_labels = 2});
+  const WeightStore weights = WeightStore::open_dir(dir.path());
+  const std::string name = "classifier.weight";
+  const TensorView& view = weights.require(name);
+  std::vector<float> same = to_f32(view), zero(same.size(), 0.0f);
+  const Model original = Model::load(dir.path(), {.threads = 1});
+  const Model unchanged = Model::load_with_replaced_weights(dir.path(), {.threads = 1}, {{name, same}});
+  const Model zeroed = Model::load_with_replaced_weights(dir.path(), {.threads = 1}, {{name, zero}});
+  const auto a = original.classify({{"alpha beta"}}), b = unchanged.classify({{"alpha beta"}}),
+             c = zeroed.classify({{"alpha beta"}});
+  EXPECT_EQ(a[0].logits, b[0].logits);
+  EXPECT_NE(a[0].logits, c[0].logits);
+  EXPECT_THROW(Model::load_with_replaced_weights(dir.path(), {.threads = 1}, {{"no.such.weight", same}}),
+               Error);
+  EXPECT_THROW(Model::load_with_replaced_weights(dir.path(), {.threads = 1}, {{name, {1.0f}}}), Error);
+}
+
+}  // namespace
+}  // namespace qp::test
