@@ -47,10 +47,12 @@ std::vector<int> previous_choice(const std::vector<PrecisionUnit>& units, const 
   return choice;
 }
 
-// Floors after a failed gate: the most error-costly quarter of the units that
-// can still improve move to their next option with less error.
-std::vector<int64_t> raised_floors(const std::vector<PrecisionUnit>& units, const std::vector<int>& choice,
-                                   std::vector<int64_t> floors, std::vector<std::string>& raised) {
+// Floors after a failed gate: up to `count` of the units whose chosen option
+// costs most error, each moved to its next option with less error, taking
+// only raises that still leave a plan within `fits` (the size target).
+std::vector<int64_t> raised_floors(const std::vector<PrecisionUnit>& units, int64_t fixed,
+                                   const std::vector<int>& choice, std::vector<int64_t> floors, size_t count,
+                                   PrecisionBudget fits, std::vector<std::string>& raised) {
   struct Candidate {
     size_t unit;
     double error;
@@ -64,15 +66,21 @@ std::vector<int64_t> raised_floors(const std::vector<PrecisionUnit>& units, cons
       if (o.bytes > now.bytes && o.error < now.error) next = std::min(next, o.bytes);
     if (next != std::numeric_limits<int64_t>::max()) candidates.push_back({u, now.error, next});
   }
-  if (candidates.empty())
-    fail("no plan within budget passes: every unit already has its most precise option that loses less");
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const Candidate& a, const Candidate& b) { return a.error > b.error; });
-  const size_t count = std::max<size_t>(1, (units.size() + 3) / 4);
-  for (size_t i = 0; i < std::min(count, candidates.size()); ++i) {
-    floors[candidates[i].unit] = std::max(floors[candidates[i].unit], candidates[i].next_bytes);
-    raised.push_back(units[candidates[i].unit].name);
+  for (const Candidate& c : candidates) {
+    std::vector<int64_t> trial = floors;
+    trial[c.unit] = std::max(trial[c.unit], c.next_bytes);
+    fits.min_unit_bytes = trial;
+    if (!quant::choose_precision(units, fixed, fits)) continue;
+    floors = std::move(trial);
+    raised.push_back(units[c.unit].name);
+    if (raised.size() == count) break;
   }
+  if (raised.empty())
+    fail("no plan within budget passes: ",
+         candidates.empty() ? "every unit already has its most precise option that loses less"
+                            : "no sensitive unit can take a more precise option within the target");
   return floors;
 }
 
@@ -151,12 +159,20 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
   const int64_t fixed = measured.fixed_bytes;
 
   std::vector<int64_t> floors(units.size(), 0);
-  if (reused && options.previous.contains("min_unit_bytes"))
+  if (options.raise && reused && options.previous.contains("min_unit_bytes"))
     floors = options.previous["min_unit_bytes"].get<std::vector<int64_t>>();
   std::vector<std::string> raised;
   if (options.raise) {
     if (!reused) fail("[mixed precision] raising precision needs the earlier plan of the same units");
-    floors = raised_floors(units, previous_choice(units, options.previous), floors, raised);
+    // A quarter of the units, the most sensitive that the size target has
+    // room for.
+    PrecisionBudget fits;
+    if (options.target_size_mb)
+      fits.max_bytes = static_cast<int64_t>(*options.target_size_mb * 1e6);
+    else
+      fits.max_error = std::numeric_limits<double>::infinity();
+    floors = raised_floors(units, fixed, previous_choice(units, options.previous), floors,
+                           std::max<size_t>(1, (units.size() + 3) / 4), fits, raised);
   }
 
   // The fp32 outputs on every calibration row, for the measured drop.
@@ -165,9 +181,10 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
   bool classifier = false;
   if (options.max_accuracy_drop) {
     if (options.general_text)
-      log_warn("the accuracy bound is checked on general-text calibration rows, not the task's: a drop "
-               "measured there says little about the task (give task data with --calibration FILE, or let "
-               "the pipeline check its gates)");
+      log_warn(
+          "the accuracy bound is checked on general-text calibration rows, not the task's: a drop "
+          "measured there says little about the task (give task data with --calibration FILE, or let "
+          "the pipeline check its gates)");
     const Model model = Model::load(source, {options.threads});
     classifier = model.info().num_labels > 0;
     reference = model_outputs(model, calibration, options.sensitivity.batch_size);

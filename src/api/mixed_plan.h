@@ -32,9 +32,9 @@ struct MixedPrecisionOptions {
   // `raise` its plan is the one raised.
   nlohmann::json previous;
   // After a failed gate: the quarter of the units whose chosen option costs
-  // most error (at least one) must take a more precise option than they had
-  // in `previous`, and earlier raises stay; the rest is planned again within
-  // the budget.
+  // most error (fewer when the size target has no room for them, at least
+  // one) must take a more precise option than they had in `previous`, and
+  // earlier raises stay; the rest is planned again within the budget.
   bool raise = false;
   bool general_text = false;  // the calibration rows are the shipped corpus or synthetic (a warning)
   int threads = 0;

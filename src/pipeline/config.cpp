@@ -3,6 +3,7 @@
 
 #include <glob.h>
 
+#include <cstdio>
 #include <memory>
 #include <set>
 
@@ -113,9 +114,23 @@ std::string scheme_name(const QuantizationConfig& q) {
   return cat("q", q.bits, "_", to_string(q.scheme), "_", granularity);
 }
 
+namespace {
+// "15", "12.5": a number as short as it is exact enough for a directory name.
+std::string short_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+}  // namespace
+
 std::string quant_name(const QuantizationConfig& q) {
-  return q.method == quant::QuantMethod::Rtn ? scheme_name(q)
-                                             : cat(scheme_name(q), "_", quant::method_name(q.method));
+  std::string name = scheme_name(q);
+  if (q.automatic) {
+    name = q.scheme == SchemeKind::Symmetric ? "mixed_sym" : "mixed";
+    if (q.target_size_mb) name += cat("_", short_number(*q.target_size_mb), "mb");
+    if (q.max_accuracy_drop) name += cat("_drop", short_number(*q.max_accuracy_drop));
+  }
+  return q.method == quant::QuantMethod::Rtn ? name : cat(name, "_", quant::method_name(q.method));
 }
 
 quant::QuantScheme resolve_scheme(const QuantizationConfig& q) { return quant::parse_scheme(scheme_name(q)); }

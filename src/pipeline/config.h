@@ -56,7 +56,14 @@ std::string_view to_string(DatasetFormat format);
 struct QuantizationConfig {
   int bits = 8;          // 8, 6, 5, 4, 3 or 2; ignored when ternary
   bool ternary = false;  // `bits: ternary`
-  std::string dtype;     // informational ("int8", "int4"); not used to pick the scheme
+  // `bits: auto`: mixed precision, bits per tensor chosen within
+  // target_size_mb and / or max_accuracy_drop (api/mixed_plan.h); the
+  // scheme and granularity give the candidates' kind. When the gates fail,
+  // the precision of the most sensitive tensors is raised and the variant is
+  // converted and evaluated again, at most max_raises times.
+  bool automatic = false;
+  int max_raises = 2;
+  std::string dtype;  // informational ("int8", "int4"); not used to pick the scheme
   int group_size = 64;
   SchemeKind scheme = SchemeKind::Affine;  // ignored when ternary
   bool per_channel = false;                // one scale per output row instead of per group

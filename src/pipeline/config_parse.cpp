@@ -129,15 +129,16 @@ int64_t parse_positive(const YamlField& field) {
 
 // Reads "bits": a width MLX packs, or the word ternary.
 void parse_bits(const YamlField& field, QuantizationConfig& q) {
-  const std::string text = one_of(field, {"8", "6", "5", "4", "3", "2", "ternary"});
+  const std::string text = one_of(field, {"8", "6", "5", "4", "3", "2", "ternary", "auto"});
   q.ternary = text == "ternary";
-  if (!q.ternary) q.bits = std::stoi(text);
+  q.automatic = text == "auto";
+  q.bits = q.ternary ? 8 : q.automatic ? 4 : std::stoi(text);
 }
 
 QuantizationConfig parse_quantization(const YamlField& field) {
   const YamlMap map(
       field, {"bits", "dtype", "group_size", "scheme", "per_channel", "target_size_mb", "max_accuracy_drop",
-              "min_speedup", "size_tolerance", "min_agreement", "min_cosine", "method"});
+              "min_speedup", "size_tolerance", "min_agreement", "min_cosine", "method", "max_raises"});
   QuantizationConfig q;
   q.source = {field.file, field.line()};
   parse_bits(map.need("bits"), q);
@@ -156,6 +157,12 @@ QuantizationConfig parse_quantization(const YamlField& field) {
   if (auto v = parse_fraction(map, "min_agreement")) q.min_agreement = *v;
   if (auto v = parse_fraction(map, "min_cosine")) q.min_cosine = *v;
   if (auto f = map.get("method")) q.method = quant::parse_method(one_of(*f, {"rtn", "gptq"}));
+  if (auto f = map.get("max_raises")) q.max_raises = static_cast<int>(f->as_int());
+  if (q.max_raises < 0 || q.max_raises > 10) map.need("max_raises").fail("must be between 0 and 10");
+  if (q.automatic && !q.target_size_mb && !q.max_accuracy_drop)
+    map.need("bits").fail(
+        "bits: auto chooses bits per tensor within a budget: give target_size_mb and/or "
+        "max_accuracy_drop");
   // The bits/scheme/granularity combination is checked by the quantizer's own rules.
   try {
     resolve_scheme(q);

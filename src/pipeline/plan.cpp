@@ -71,13 +71,18 @@ std::string convert_command(const Job& job) {
   const QuantizationConfig& q = *job.quantization;
   std::string cmd =
       cat("quantpipe convert --model ", job.source.empty() ? job.model->hf_name : job.source.string(),
-          " --out ", job.output.string(), " --bits ", q.ternary ? "ternary" : std::to_string(q.bits));
+          " --out ", job.output.string(), " --bits ",
+          q.automatic ? "auto"
+          : q.ternary ? "ternary"
+                      : std::to_string(q.bits));
   if (!q.ternary) cmd += cat(" --scheme ", to_string(q.scheme));
   cmd += q.per_channel ? std::string(" --per-channel") : cat(" --group-size ", q.group_size);
   if (q.target_size_mb) cmd += cat(" --target-size-mb ", *q.target_size_mb);
-  if (q.method == quant::QuantMethod::Gptq) {
+  if (q.automatic && q.max_accuracy_drop) cmd += cat(" --max-accuracy-drop ", *q.max_accuracy_drop);
+  if (q.method == quant::QuantMethod::Gptq) cmd += " --method gptq";
+  if (q.method == quant::QuantMethod::Gptq || q.automatic) {
     const CalibrationConfig& c = job.model->calibration;
-    cmd += cat(" --method gptq --calibration ",
+    cmd += cat(" --calibration ",
                job.calibration_dataset ? job.calibration_dataset->name : std::string("corpus"),
                " --calibration-samples ", c.samples, " --calibration-max-length ", c.max_length);
   }
@@ -113,7 +118,10 @@ std::string conversion_fingerprint(const Job& job, const std::string& source, co
   Fingerprint fp;
   fp.add(source);
   fp.add(job.quant);
-  if (job.quantization->method == quant::QuantMethod::Gptq) {
+  const QuantizationConfig& q = *job.quantization;
+  if (q.automatic)  // a failed gate raises precision: the gates shape the bytes too
+    fp.add(cat("auto|", q.max_raises, "|", q.min_agreement, "|", q.min_cosine, "|", q.size_tolerance));
+  if (q.method == quant::QuantMethod::Gptq || q.automatic) {
     const CalibrationConfig& c = job.model->calibration;
     fp.add(cat("calibration|", job.calibration_step, "|", c.samples, "|", c.max_length));
     if (job.calibration_dataset) fp.add(dataset_fingerprint(*job.calibration_dataset, dataset_cache));
@@ -229,7 +237,7 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
       convert.model = &model;
       convert.quantization = &q;
       convert.quant = quant_name(q);
-      if (q.method == quant::QuantMethod::Gptq) choose_calibration(config, model, convert);
+      if (q.method == quant::QuantMethod::Gptq || q.automatic) choose_calibration(config, model, convert);
       convert.id = cat("convert.", model.name, ".", convert.quant);
       convert.output = workspace.model_dir(model.name, convert.quant);
       convert.source = source.dir;

@@ -22,6 +22,7 @@ class ProgressBar {
  public:
   ProgressBar(int total, int parallel, bool terminal, std::ostream& out);
   void started(const std::string& what);
+  void add_jobs(int count) { total_ += count; }  // jobs run again (mixed-precision raises)
   void finished(const std::string& what, JobStatus status, double seconds);
   void close();  // ends the bar's line on a terminal
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <map>
@@ -123,6 +124,7 @@ class RunContext {
   }
 
   void close() { progress_.close(); }
+  void add_jobs(int count) { progress_.add_jobs(count); }
   PipelineOutcome& outcome() { return outcome_; }
   const Workspace& workspace() const { return workspace_; }
   const PipelineOptions& options() const { return options_; }
@@ -137,16 +139,26 @@ class RunContext {
   PipelineOutcome outcome_;
 };
 
-void run_conversion(const Job& job, RunContext& ctx) {
-  if (ctx.up_to_date(job)) return ctx.skip(job);
+// raise: a bits: auto conversion again after its gates failed, with the
+// precision of its most sensitive units raised (api/mixed_plan.h). When no
+// raise is possible the last conversion stays, and the reason is returned.
+std::string run_conversion(const Job& job, RunContext& ctx, bool raise = false) {
+  if (!raise && ctx.up_to_date(job)) {
+    ctx.skip(job);
+    return "";
+  }
   const double started = unix_now();
   ctx.start(job);
-  if (job.source.empty()) return ctx.finish(job, JobStatus::Failed, started, job.source_problem);
+  if (job.source.empty()) {
+    ctx.finish(job, JobStatus::Failed, started, job.source_problem);
+    return "";
+  }
   try {
     JobLog& log = ctx.log(job);
-    log.line(cat("  ", job.command));
+    log.line(cat("  ", job.command, raise ? " (raising the precision of the most sensitive tensors)" : ""));
+    const QuantizationConfig& q = *job.quantization;
     std::optional<CalibrationOptions> calibration;
-    if (job.quantization->method == quant::QuantMethod::Gptq) {
+    if (q.method == quant::QuantMethod::Gptq || q.automatic) {
       calibration = CalibrationOptions{.step = job.calibration_step,
                                        .samples = job.model->calibration.samples,
                                        .max_length = job.model->calibration.max_length,
@@ -169,18 +181,38 @@ void run_conversion(const Job& job, RunContext& ctx) {
       }
       log.line(cat("  calibrating on ", calibration->step, " (", calibration->samples, " rows)"));
     }
-    convert(
-        job.source, job.output, convert_options(job),
-        [&](int index, int total, const quant::ConvertedTensor& t) {
-          log.line(cat("  [", index + 1, "/", total, "] ", t.plan.name, " ",
-                       t.plan.scheme ? quant::format_scheme(*t.plan.scheme) : "keep", " ", t.stored_bytes,
-                       " bytes"));
-        },
-        calibration);
+    std::optional<MixedPrecisionOptions> mixed;
+    if (q.automatic) {
+      mixed = MixedPrecisionOptions{};
+      mixed->target_size_mb = q.target_size_mb;
+      mixed->max_accuracy_drop = q.max_accuracy_drop;
+      mixed->threads = ctx.options().eval.threads;
+      mixed->raise = raise;
+      if (raise)
+        if (auto last = read_json_object(job.output / "quantpipe.json"))
+          mixed->previous = (*last)["plan"].value("mixed_precision", nlohmann::json());
+    }
+    try {
+      convert(
+          job.source, job.output, convert_options(job),
+          [&](int index, int total, const quant::ConvertedTensor& t) {
+            log.line(cat("  [", index + 1, "/", total, "] ", t.plan.name, " ",
+                         t.plan.scheme ? quant::format_scheme(*t.plan.scheme) : "keep", " ", t.stored_bytes,
+                         " bytes"));
+          },
+          calibration, mixed);
+    } catch (const Error& e) {
+      if (!raise) throw;
+      // The earlier conversion is still in place (written atomically): it stays the result.
+      log.line(cat("  no raise: ", e.what(), "; the last plan stays"));
+      ctx.finish(job, JobStatus::Done, started, "", list_output_files(job.output));
+      return e.what();
+    }
     ctx.finish(job, JobStatus::Done, started, "", list_output_files(job.output));
   } catch (const std::exception& e) {
     ctx.finish(job, JobStatus::Failed, started, e.what());
   }
+  return "";
 }
 
 void run_conversions(const std::vector<const Job*>& jobs, RunContext& ctx) {
@@ -248,8 +280,10 @@ void report_stored_verdict(const Job& job, RunContext& ctx) {
   if (entry && entry->is_object()) ctx.verdict(job, *entry, cat(" (stored result", when, ", unchanged)"));
 }
 
+// Verdicts of bits: auto variants wait until their raises are done
+// (raise_failed_mixed_plans); `deferred` collects those evaluations.
 void run_evaluations(const std::vector<const Job*>& jobs, const std::set<std::string>& failed_conversions,
-                     RunContext& ctx) {
+                     RunContext& ctx, std::vector<const Job*>& deferred) {
   std::map<std::string, double> started;
   for (size_t begin = 0; begin < jobs.size();) {
     size_t end = begin;
@@ -280,9 +314,70 @@ void run_evaluations(const std::vector<const Job*>& jobs, const std::set<std::st
         [&](const EvalStepResult& r) {
           if (!r.entry) return ctx.finish(*r.job, JobStatus::Failed, started[r.job->id], r.error);
           store_entry(*r.job, *r.entry, ctx.workspace());
-          ctx.verdict(*r.job, *r.entry);
+          if (r.job->quantization->automatic)
+            deferred.push_back(r.job);
+          else
+            ctx.verdict(*r.job, *r.entry);
           ctx.finish(*r.job, JobStatus::Done, started[r.job->id]);
         });
+  }
+}
+
+// bits: auto variants whose gates failed are converted again with the
+// precision of their most sensitive units raised, and evaluated again, up to
+// max_raises times; then their verdicts are counted.
+void raise_failed_mixed_plans(const std::vector<const Job*>& conversions, std::vector<const Job*> evaluated,
+                              RunContext& ctx) {
+  std::map<std::string, int> raises;
+  std::map<std::string, std::string> stopped;  // conversion id → why no further raise was possible
+  auto passed = [&](const Job* job) {
+    const std::optional<nlohmann::json> entry = stored_evaluation(*job, ctx.workspace());
+    return entry && entry->value("passed", false);
+  };
+  while (true) {
+    std::vector<const Job*> to_raise;
+    for (const Job* convert : conversions) {
+      if (!convert->quantization->automatic || stopped.count(convert->id) ||
+          raises[convert->id] >= convert->quantization->max_raises)
+        continue;
+      const bool failing = std::any_of(evaluated.begin(), evaluated.end(), [&](const Job* e) {
+        return e->conversion_id == convert->id && !passed(e);
+      });
+      if (failing) to_raise.push_back(convert);
+    }
+    if (to_raise.empty()) break;
+    std::vector<const Job*> again;
+    for (const Job* convert : to_raise) {
+      log_info("pipeline: ", convert->model->name, " ", convert->quant,
+               " failed a gate: raising the precision of ", "its most sensitive tensors (",
+               raises[convert->id] + 1, " of at most ", convert->quantization->max_raises, ")");
+      ctx.add_jobs(1);
+      // Off the main thread, as every conversion (see run_conversions).
+      std::string why;
+      std::thread worker([&] { why = run_conversion(*convert, ctx, true); });
+      worker.join();
+      if (!why.empty()) {
+        stopped[convert->id] = why;
+        continue;
+      }
+      ++raises[convert->id];
+      for (const Job* e : evaluated)
+        if (e->conversion_id == convert->id) again.push_back(e);
+    }
+    if (again.empty()) continue;
+    ctx.add_jobs(static_cast<int>(again.size()));
+    std::vector<const Job*> rerun;
+    run_evaluations(again, {}, ctx, rerun);
+  }
+  std::set<const Job*> unique(evaluated.begin(), evaluated.end());
+  for (const Job* e : unique) {
+    const std::optional<nlohmann::json> entry = stored_evaluation(*e, ctx.workspace());
+    if (!entry) continue;
+    std::string note;
+    if (raises[e->conversion_id] > 0)
+      note = cat(" (after ", raises[e->conversion_id], " precision raise(s))");
+    if (auto it = stopped.find(e->conversion_id); it != stopped.end()) note += cat(" (", it->second, ")");
+    ctx.verdict(*e, *entry, note);
   }
 }
 
@@ -334,7 +429,10 @@ PipelineOutcome run_pipeline(const Plan& plan, const Workspace& workspace, const
   for (const Job* job : conversions)
     if (auto s = read_job_state(workspace, job->id); s && s->status == JobStatus::Failed)
       failed.insert(job->id);
-  run_evaluations(evaluations, failed, ctx);
+  std::vector<const Job*> deferred;
+  run_evaluations(evaluations, failed, ctx, deferred);
+  raise_failed_mixed_plans(conversions, deferred, ctx);
+  write_conversion_results(conversions, workspace);
   ctx.close();
 
   write_comparisons(plan, workspace);
