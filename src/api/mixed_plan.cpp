@@ -136,9 +136,13 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
   bool reused = false;
   if (has_previous) {
     std::vector<PrecisionUnit> earlier = quant::units_from_json(options.previous);
-    if (same_units(earlier, measured.units)) {
+    const bool same_method = options.previous.value("method", "") == quant::method_name(convert.method);
+    if (same_method && same_units(earlier, measured.units)) {
       measured.units = std::move(earlier);
       reused = true;
+    } else {
+      log_warn("mixed precision: the earlier sensitivities are for ",
+               same_method ? "other weight units or candidates" : "another method", "; measuring again");
     }
   }
   if (!reused) {
@@ -276,6 +280,7 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
       result.assigned[name] = units[u].options[static_cast<size_t>(plan->choice[u])].scheme;
   result.record = quant::plan_to_json(units, *plan);
   result.record["fixed_bytes"] = fixed;
+  result.record["method"] = quant::method_name(convert.method);
   result.record["target_size_mb"] =
       options.target_size_mb ? nlohmann::json(*options.target_size_mb) : nlohmann::json();
   result.record["max_accuracy_drop"] =

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <initializer_list>
+#include <map>
 
 namespace qp::eval::report {
 namespace {
@@ -94,6 +95,27 @@ std::vector<GateView> read_gates(const json& rows) {
   return out;
 }
 
+double scheme_bits(const std::string& scheme) {
+  if (scheme == "keep") return 16;
+  if (scheme.rfind("ternary", 0) == 0) return 1.58;
+  if (scheme.size() > 1 && scheme[0] == 'q') return std::atof(scheme.c_str() + 1);
+  return 0;
+}
+
+std::vector<PlanUnitView> read_plan(const json& units) {
+  std::vector<PlanUnitView> out;
+  if (!units.is_array()) return out;
+  for (const json& u : units) {
+    PlanUnitView v{str(u, {"name"}, "?"), str(u, {"chosen"}, "?"), 0, std::nullopt};
+    v.bits = scheme_bits(v.scheme);
+    if (const json* options = at(u, {"options"}); options && options->is_array())
+      for (const json& o : *options)
+        if (str(o, {"scheme"}) == v.scheme) v.error = num(o, {"error"});
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 EntryView read_entry(const json& e) {
   EntryView v;
   v.quantization = str(e, {"quantization"}, str(e, {"comparison", "quantized", "format"}, "?"));
@@ -114,6 +136,7 @@ EntryView read_entry(const json& e) {
   v.tensors =
       read_errors(array_at(e, {"conversion", "tensors"}), {"error", "relative_mse"}, {"error", "cosine"});
   v.compression_ratio = num(e, {"conversion", "sizes", "compression_ratio"});
+  v.mixed_plan = read_plan(array_at(e, {"conversion", "plan", "mixed_precision", "units"}));
   v.gates = read_gates(array_at(e, {"gates"}));
   if (const json* p = at(e, {"passed"}); p && p->is_boolean()) {
     v.passed = p->get<bool>();
@@ -125,6 +148,19 @@ EntryView read_entry(const json& e) {
 }
 
 }  // namespace
+
+std::string plan_summary(const std::vector<PlanUnitView>& plan) {
+  std::map<double, std::pair<std::string, int>> by_bits;
+  for (const PlanUnitView& u : plan) {
+    auto& [label, count] = by_bits[u.bits];
+    label = u.scheme == "keep" ? "keep" : u.scheme.substr(0, u.scheme.find('_'));
+    ++count;
+  }
+  std::string out;
+  for (const auto& [bits, entry] : by_bits)
+    out += (out.empty() ? "" : ", ") + std::to_string(entry.second) + " × " + entry.first;
+  return out;
+}
 
 const char* const kSizeGateNote =
     "A quantized model larger than its target by more than the tolerance fails. A model far "

@@ -37,6 +37,13 @@ struct LayerError {
   std::optional<double> cosine, relative_mse;
 };
 
+// One unit of a mixed-precision plan (conversion.plan.mixed_precision).
+struct PlanUnitView {
+  std::string name, scheme;  // "layer.0.qkv", "q4_affine_g64" / "keep"
+  double bits = 0;           // per weight: the scheme's, 1.58 for ternary, 16 for keep
+  std::optional<double> error;
+};
+
 struct GateView {
   std::string name, detail;
   bool passed = true, warning = false;
@@ -51,6 +58,7 @@ struct EntryView {
   std::vector<LayerError> per_layer;  // fidelity.per_layer
   std::vector<LayerError> tensors;    // conversion.tensors with an error
   std::optional<double> compression_ratio;
+  std::vector<PlanUnitView> mixed_plan;  // empty unless bits: auto chose bits per tensor
   std::vector<GateView> gates;
   std::optional<bool> passed;  // "passed", else from the gates; none when neither is there
 };
@@ -66,6 +74,8 @@ struct Summary {
 };
 
 std::vector<ModelView> read_models(const std::vector<nlohmann::json>& docs);
+// "6 × q4, 2 × q8, 1 × keep": how many units took each width, narrowest first.
+std::string plan_summary(const std::vector<PlanUnitView>& plan);
 Summary summarize(const std::vector<ModelView>& models);
 // "3 jobs across 1 model: 2 passed, 1 failed (1 warning)"
 std::string summary_text(const Summary& summary);

@@ -169,6 +169,38 @@ std::string tensor_charts(const ModelView& m) {
          "</details>\n";
 }
 
+// Bits per tensor of each mixed-precision variant (bits: auto), one series each.
+std::string mixed_plan_chart(const ModelView& m) {
+  svg::BarChart chart{
+      "bits per tensor (mixed precision)", "bits per weight", {}, {}, {}, {}, svg::Scale::Linear};
+  std::vector<const EntryView*> plans;
+  std::set<std::string> seen;
+  for (const EntryView& e : m.entries)
+    if (!e.mixed_plan.empty() && seen.insert(e.quantization).second) plans.push_back(&e);
+  if (plans.empty()) return "";
+  std::string summary;
+  for (const EntryView* e : plans) {
+    chart.series.push_back(e->quantization);
+    summary += (summary.empty() ? "" : "; ") + e->quantization + ": " + plan_summary(e->mixed_plan);
+    for (const PlanUnitView& u : e->mixed_plan)
+      if (std::find(chart.categories.begin(), chart.categories.end(), u.name) == chart.categories.end())
+        chart.categories.push_back(u.name);
+  }
+  chart.width = 1140;
+  for (const std::string& name : chart.categories) {
+    std::vector<std::optional<double>> row;
+    for (const EntryView* e : plans) {
+      std::optional<double> bits;
+      for (const PlanUnitView& u : e->mixed_plan)
+        if (u.name == name) bits = u.bits;
+      row.push_back(bits);
+    }
+    chart.values.push_back(std::move(row));
+  }
+  return "<details open><summary>Mixed-precision plan (" + escape(summary) + ")</summary>\n" +
+         svg::bar_chart(chart) + "</details>\n";
+}
+
 std::string model_section(const ModelView& m, size_t index) {
   std::string out = "<section class=\"model\" id=\"model-" + std::to_string(index) + "\">\n<h2>" +
                     escape(m.name) + "</h2>\n";
@@ -180,7 +212,7 @@ std::string model_section(const ModelView& m, size_t index) {
   if (!m.note.empty()) out += "<p class=\"note\"><strong>Note:</strong> " + escape(m.note) + "</p>\n";
   out += table(m);
   for (const std::string& dataset : datasets_of(m)) out += dataset_charts(m, dataset);
-  return out + tensor_charts(m) + "</section>\n";
+  return out + mixed_plan_chart(m) + tensor_charts(m) + "</section>\n";
 }
 
 // Every gate of every job, passed ones too, folded away under the failures.

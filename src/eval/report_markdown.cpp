@@ -1,4 +1,5 @@
 // The Markdown report: a summary line, one table per model, then the gates.
+#include <set>
 #include <string>
 
 #include "eval/report.h"
@@ -23,6 +24,22 @@ std::string table_line(const std::vector<std::string>& cells) {
   return line + "\n";
 }
 
+// Bits per tensor of each mixed-precision variant, once per variant.
+std::string mixed_plans(const ModelView& m) {
+  std::string out;
+  std::set<std::string> seen;
+  for (const EntryView& e : m.entries) {
+    if (e.mixed_plan.empty() || !seen.insert(e.quantization).second) continue;
+    out += "Mixed-precision plan of " + md(e.quantization) + " (" + md(plan_summary(e.mixed_plan)) +
+           "):\n\n" + table_line({"tensor", "scheme", "bits", "output error alone"}) +
+           "|---|---|---:|---:|\n";
+    for (const PlanUnitView& u : e.mixed_plan)
+      out += table_line({u.name, u.scheme, number(u.bits, u.bits == 1.58 ? 2 : 0), number(u.error, 8)});
+    out += "\n";
+  }
+  return out;
+}
+
 std::string model_section(const ModelView& m) {
   std::string out = "## " + md(m.name) + "\n\n";
   std::string about;
@@ -41,7 +58,7 @@ std::string model_section(const ModelView& m) {
     if (row.passed) row.cells.back() = "**" + row.cells.back() + "**";
     out += table_line(row.cells);
   }
-  return out + "\n";
+  return out + "\n" + mixed_plans(m);
 }
 
 std::string gates_section(const std::vector<ModelView>& models) {

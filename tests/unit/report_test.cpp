@@ -302,3 +302,38 @@ TEST(ReportFiles, EmptyWorkspaceGetsAReportSayingSo) {
 
 }  // namespace
 }  // namespace qp::eval
+
+namespace qp::eval {
+namespace {
+
+// A bits: auto variant: the plan's bits per tensor are drawn in HTML and
+// listed in Markdown, with the count per width.
+TEST(Report, DrawsTheBitsPerTensorOfAMixedPrecisionPlan) {
+  json doc = hand_built_doc();
+  json& entry = doc["entries"][0];
+  entry["quantization"] = "mixed_15mb";
+  entry["conversion"]["plan"]["mixed_precision"] = {
+      {"units",
+       {{{"name", "layer.0.qkv"},
+         {"chosen", "q2_affine_g64"},
+         {"options", {{{"scheme", "q2_affine_g64"}, {"bytes", 10}, {"error", 2.5e-5}}}}},
+        {{"name", "bert.encoder.layer.0.output.dense"},
+         {"chosen", "q8_affine_g64"},
+         {"options", {{{"scheme", "q8_affine_g64"}, {"bytes", 40}, {"error", 1e-7}}}}},
+        {{"name", "bert.embeddings.word_embeddings"},
+         {"chosen", "keep"},
+         {"options", {{{"scheme", "keep"}, {"bytes", 80}, {"error", 0}}}}},
+        {{"name", "layer.1.qkv"}, {"chosen", "ternary_g64"}, {"options", json::array()}}}}};
+  const std::string md = render_markdown({doc}), html = render_html({doc});
+  EXPECT_TRUE(has(md, "Mixed-precision plan of mixed_15mb (1 × ternary, 1 × q2, 1 × q8, 1 × keep)")) << md;
+  EXPECT_TRUE(has(md, "| layer.0.qkv | q2_affine_g64 | 2 | 0.00002500 |")) << md;
+  EXPECT_TRUE(has(md, "| layer.1.qkv | ternary_g64 | 1.58 | – |")) << md;
+  EXPECT_TRUE(has(html, "bits per tensor (mixed precision)")) << html;
+  EXPECT_TRUE(has(html, "bert.encoder.layer.0.output.dense")) << html;
+  // A plain variant has no plan section.
+  EXPECT_FALSE(has(render_markdown({hand_built_doc()}), "Mixed-precision plan"));
+  EXPECT_FALSE(has(render_html({hand_built_doc()}), "bits per tensor"));
+}
+
+}  // namespace
+}  // namespace qp::eval

@@ -29,6 +29,7 @@ struct ConvertArgs {
   double target_size_mb = 0;
   double max_accuracy_drop = -1;
   int sensitivity_rows = 32;
+  std::string reuse_sensitivity;
   std::string method = "rtn";
   std::string calibration;
   int calibration_samples = 128, calibration_max_length = 128;
@@ -167,6 +168,10 @@ Action configure_convert(CLI::App& app) {
                  "With --bits auto: calibration rows each sensitivity measurement runs")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--reuse-sensitivity", args->reuse_sensitivity,
+                 "With --bits auto: quantpipe.json of an earlier --bits auto conversion of the same model, "
+                 "method and calibration; its measured sensitivities are used instead of measuring again")
+      ->check(CLI::ExistingFile);
   app.add_flag("--dry-run", args->dry_run, "Print the per-tensor plan and write nothing");
   app.add_flag("--force", args->force, "Replace an existing output directory");
   app.add_flag("--emit-fp16", args->emit_fp16, "Also write the dequantized fp16 model to <out>/fp16/");
@@ -218,6 +223,15 @@ Action configure_convert(CLI::App& app) {
       if (args->target_size_mb > 0) mixed->target_size_mb = args->target_size_mb;
       if (args->max_accuracy_drop >= 0) mixed->max_accuracy_drop = args->max_accuracy_drop;
       mixed->sensitivity.rows = args->sensitivity_rows;
+      if (!args->reuse_sensitivity.empty()) {
+        const nlohmann::json earlier = read_json_file(args->reuse_sensitivity);
+        const auto plan = earlier.find("plan");
+        if (plan == earlier.end() || !plan->contains("mixed_precision") ||
+            (*plan)["mixed_precision"].is_null())
+          fail("--reuse-sensitivity ", args->reuse_sensitivity,
+               ": no plan.mixed_precision (not a --bits auto conversion)");
+        mixed->previous = (*plan)["mixed_precision"];
+      }
     } else if (args->max_accuracy_drop >= 0) {
       fail("--max-accuracy-drop chooses bits per tensor: use it with --bits auto");
     }
