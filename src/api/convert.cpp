@@ -45,6 +45,7 @@ QuantizeResult quantize(const std::filesystem::path& source, const std::filesyst
                         const QuantizeOptions& options) {
   quant::ConvertOptions convert_options;
   convert_options.plan.linear = quant::parse_scheme(options.scheme);
+  convert_options.method = quant::default_method(convert_options.plan.linear);
   convert_options.plan.quantize_embeddings = options.embedding != "keep";
   if (convert_options.plan.quantize_embeddings)
     convert_options.plan.embedding = quant::parse_scheme(options.embedding);

@@ -251,6 +251,7 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
       for (const PrecisionUnit& u : units)
         for (const quant::PrecisionOption& o : u.options)
           if (o.error > 0) least_error = std::min(least_error, o.error);
+      // lo: an error budget whose plan holds the bound; hi: one whose plan does not.
       double lo = std::log(least_error), hi = std::log(std::max(smallest.error, least_error));
       for (int step = 0; step < kBisectionSteps; ++step) {
         const double bound = std::exp((lo + hi) / 2);
@@ -266,9 +267,9 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
             plan = candidate;
             drop = d;
           }
-          hi = std::log(bound);
+          lo = std::log(bound);  // within the bound: try a larger error budget (a smaller plan)
         } else {
-          lo = std::log(bound);
+          hi = std::log(bound);
         }
       }
     }

@@ -130,7 +130,13 @@ std::string quant_name(const QuantizationConfig& q) {
     if (q.target_size_mb) name += cat("_", short_number(*q.target_size_mb), "mb");
     if (q.max_accuracy_drop) name += cat("_drop", short_number(*q.max_accuracy_drop));
   }
-  return q.method == quant::QuantMethod::Rtn ? name : cat(name, "_", quant::method_name(q.method));
+  const quant::QuantMethod method = effective_method(q);
+  return method == quant::QuantMethod::Rtn ? name : cat(name, "_", quant::method_name(method));
+}
+
+quant::QuantMethod effective_method(const QuantizationConfig& q) {
+  if (q.method) return *q.method;
+  return q.automatic ? quant::QuantMethod::Rtn : quant::default_method(resolve_scheme(q));
 }
 
 quant::QuantScheme resolve_scheme(const QuantizationConfig& q) { return quant::parse_scheme(scheme_name(q)); }

@@ -52,6 +52,10 @@ std::string_view to_string(SchemeKind kind);
 std::string_view to_string(DatasetProvider provider);
 std::string_view to_string(DatasetFormat format);
 
+struct QuantizationConfig;
+// The method a quantization entry uses: its `method`, else the default for its scheme.
+quant::QuantMethod effective_method(const QuantizationConfig& q);
+
 // One quantized variant of a model and the gates it must pass.
 struct QuantizationConfig {
   int bits = 8;          // 8, 6, 5, 4, 3 or 2; ignored when ternary
@@ -79,7 +83,8 @@ struct QuantizationConfig {
   double min_cosine = 0.90;     // mean cosine with fp32 embeddings (collapse floor)
   // `method: rtn | gptq`: how codes are chosen (GPTQ calibrates on the
   // model's calibration text, see CalibrationConfig).
-  quant::QuantMethod method = quant::QuantMethod::Rtn;
+  // Unset: quant::default_method of the scheme (round to nearest for bits: auto).
+  std::optional<quant::QuantMethod> method;
   ConfigSource source;
 };
 

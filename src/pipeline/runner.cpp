@@ -42,7 +42,7 @@ quant::ConvertOptions convert_options(const Job& job) {
   options.plan.linear = resolve_scheme(*job.quantization);
   options.force = true;  // the workspace copy is ours; StagingDir keeps the old one until the new one is done
   options.target_size_mb = job.quantization->target_size_mb;
-  options.method = job.quantization->method;
+  options.method = effective_method(*job.quantization);
   return options;
 }
 
@@ -158,7 +158,7 @@ std::string run_conversion(const Job& job, RunContext& ctx, bool raise = false) 
     log.line(cat("  ", job.command, raise ? " (raising the precision of the most sensitive tensors)" : ""));
     const QuantizationConfig& q = *job.quantization;
     std::optional<CalibrationOptions> calibration;
-    if (q.method == quant::QuantMethod::Gptq || q.automatic) {
+    if (effective_method(q) == quant::QuantMethod::Gptq || q.automatic) {
       calibration = CalibrationOptions{.step = job.calibration_step,
                                        .samples = job.model->calibration.samples,
                                        .max_length = job.model->calibration.max_length,

@@ -134,6 +134,10 @@ void write_fp16_dual_output(const fs::path& source, const fs::path& dir, const M
 
 std::string_view method_name(QuantMethod method) { return method == QuantMethod::Gptq ? "gptq" : "rtn"; }
 
+QuantMethod default_method(const QuantScheme& linear) {
+  return linear.kind == QuantKind::Ternary || linear.bits <= 3 ? QuantMethod::Gptq : QuantMethod::Rtn;
+}
+
 QuantMethod parse_method(std::string_view text) {
   if (text == "rtn") return QuantMethod::Rtn;
   if (text == "gptq") return QuantMethod::Gptq;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -121,6 +122,37 @@ TEST_F(ConvertMixed, AccuracyBoundSearchesForTheSmallestPlanThatHoldsIt) {
   EXPECT_EQ(plan["drop_measure"], "label disagreement");
   ASSERT_FALSE(plan["search"].empty());  // the smallest plan was tried first
   for (const json& step : plan["search"]) EXPECT_TRUE(step.contains("calibration_drop"));
+}
+
+// A bisection: after a plan that holds the bound the next one tried is no
+// larger, after one that breaks it no smaller; the chosen plan is the
+// smallest that held it.
+TEST_F(ConvertMixed, AccuracyBoundBisectsTowardsTheBoundary) {
+  // An embedding model: its drop (1 − mean cosine) moves with every plan.
+  fs::remove_all(source_);
+  write_tiny_bert(source_, {.hidden = 64, .layers = 2, .heads = 4, .intermediate = 128, .num_labels = 0});
+  const CliResult run = convert("bisect", {"--max-accuracy-drop", "0.0005"});
+  ASSERT_EQ(run.exit_code, 0) << run;
+  const json plan = read_json(dir_.path() / "bisect/quantpipe.json")["plan"]["mixed_precision"];
+  const json& steps = plan["search"];
+  ASSERT_GE(steps.size(), 2u) << plan.dump(1);
+  int64_t smallest_holding = std::numeric_limits<int64_t>::max();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const bool holds = steps[i]["calibration_drop"].get<double>() <= 0.0005;
+    const int64_t bytes = steps[i]["bytes"];
+    if (holds) smallest_holding = std::min(smallest_holding, bytes);
+    if (i == 0 || i + 1 == steps.size()) continue;  // the first step is the smallest plan itself
+    const int64_t next = steps[i + 1]["bytes"];
+    if (holds)
+      EXPECT_LE(next, bytes) << "step " << i << ": " << steps.dump(1);
+    else
+      EXPECT_GE(next, bytes) << "step " << i << ": " << steps.dump(1);
+  }
+  if (steps[0]["calibration_drop"].get<double>() > 0.0005 &&
+      smallest_holding != std::numeric_limits<int64_t>::max())
+    EXPECT_EQ(plan["bytes"].get<int64_t>(), smallest_holding);
+  EXPECT_LE(plan["calibration_drop"].get<double>(), 0.0005);
+  EXPECT_EQ(plan["drop_measure"], "1 - mean cosine");
 }
 
 TEST_F(ConvertMixed, BadCombinationsAreErrors) {

@@ -30,7 +30,7 @@ struct ConvertArgs {
   double max_accuracy_drop = -1;
   int sensitivity_rows = 32;
   std::string reuse_sensitivity;
-  std::string method = "rtn";
+  std::string method;  // "": quant::default_method
   std::string calibration;
   int calibration_samples = 128, calibration_max_length = 128;
   double gptq_damping = 0.01;
@@ -175,9 +175,11 @@ Action configure_convert(CLI::App& app) {
   app.add_flag("--dry-run", args->dry_run, "Print the per-tensor plan and write nothing");
   app.add_flag("--force", args->force, "Replace an existing output directory");
   app.add_flag("--emit-fp16", args->emit_fp16, "Also write the dequantized fp16 model to <out>/fp16/");
-  app.add_option("--method", args->method,
-                 "rtn: round to nearest; gptq: error-compensating GPTQ over calibration text (--calibration)")
-      ->capture_default_str();
+  app.add_option(
+      "--method", args->method,
+      "rtn: round to nearest; gptq: error-compensating GPTQ over calibration text (--calibration). "
+      "Default: gptq at 3 bits or fewer and ternary (measurably better there), rtn at 4+ bits and "
+      "with --bits auto");
   app.add_option(
       "--calibration", args->calibration,
       "Calibration text for gptq: .jsonl/.csv/.tsv (columns text, sentence1/sentence2, premise/hypothesis, "
@@ -210,7 +212,9 @@ Action configure_convert(CLI::App& app) {
     options.force = args->force;
     options.emit_fp16 = args->emit_fp16;
     if (args->target_size_mb > 0) options.target_size_mb = args->target_size_mb;
-    options.method = quant::parse_method(args->method);
+    options.method = !args->method.empty()  ? quant::parse_method(args->method)
+                     : args->bits == "auto" ? quant::QuantMethod::Rtn
+                                            : quant::default_method(options.plan.linear);
     options.gptq.damping = args->gptq_damping;
     options.gptq.act_order = args->act_order;
     std::optional<CalibrationOptions> calibration;
@@ -249,7 +253,8 @@ Action configure_convert(CLI::App& app) {
     }
     if (args->out.empty()) fail("--out is required (unless --dry-run)");
     log_info("converting ", args->model, " → ", args->out, " (linear ",
-             quant::format_scheme(options.plan.linear), ")");
+             automatic ? "bits chosen per tensor" : quant::format_scheme(options.plan.linear), ", ",
+             quant::method_name(options.method), args->method.empty() ? " by default" : "", ")");
     if (calibration)
       log_info("calibrating on ",
                calibration->file == "corpus" ? "the general-text corpus shipped with quantpipe"
