@@ -73,7 +73,7 @@ TEST_F(ConvertGptq, EveryEncoderLinearIsGptqAndOutputsStayCloserToFp32) {
   const CliResult gptq = convert(
       "gptq", {"--method", "gptq", "--calibration", calibration_.string(), "--calibration-samples", "32"});
   ASSERT_EQ(gptq.exit_code, 0) << gptq;
-  const CliResult rtn = convert("rtn", {});
+  const CliResult rtn = convert("rtn", {"--method", "rtn"});
   ASSERT_EQ(rtn.exit_code, 0) << rtn;
 
   std::ifstream in(dir_.path() / "gptq/quantpipe.json");
@@ -131,7 +131,7 @@ TEST_F(ConvertGptq, CalibrationDefaultsToTheCorpusAndBadChoicesAreErrors) {
       << missing;
   EXPECT_FALSE(fs::exists(dir_.path() / "b"));
 
-  const CliResult rtn = convert("c", {"--calibration", calibration_.string()});
+  const CliResult rtn = convert("c", {"--method", "rtn", "--calibration", calibration_.string()});
   EXPECT_NE(rtn.exit_code, 0) << rtn;
   EXPECT_NE(rtn.err.find("--method gptq and --bits auto only"), std::string::npos) << rtn;
 
@@ -216,6 +216,31 @@ TEST(ConvertGptqArchitectures, EveryEncoderLinearOfTheOracleModelsIsCalibrated) 
       gptq += t["method"] == "gptq";
     }
     EXPECT_GE(gptq, 4) << arch;
+  }
+}
+
+}  // namespace
+}  // namespace qp::test
+
+namespace qp::test {
+namespace {
+
+// Without --method: GPTQ (on the shipped corpus) at 3 bits or fewer and for
+// ternary, round to nearest at 4 bits and more.
+TEST(ConvertDefaultMethod, GptqAtThreeBitsOrFewerRoundToNearestAbove) {
+  TempDir dir;
+  const fs::path source = dir.path() / "src";
+  write_tiny_bert(source, {.hidden = 64, .layers = 1, .heads = 4, .intermediate = 128, .num_labels = 2});
+  for (const auto& [bits, method] : std::vector<std::pair<std::string, std::string>>{
+           {"2", "gptq"}, {"3", "gptq"}, {"ternary", "gptq"}, {"4", "rtn"}, {"8", "rtn"}}) {
+    const fs::path out = dir.path() / ("q" + bits);
+    const CliResult r = run_cli({"convert", "-m", source.string(), "-o", out.string(), "--bits", bits});
+    ASSERT_EQ(r.exit_code, 0) << r;
+    EXPECT_NE(r.err.find(method + " by default"), std::string::npos) << r;
+    std::ifstream in(out / "quantpipe.json");
+    const json report = json::parse(in);
+    EXPECT_EQ(report["plan"]["method"], method) << bits;
+    EXPECT_EQ(report["plan"]["calibration"].is_null(), method == "rtn") << bits;
   }
 }
 

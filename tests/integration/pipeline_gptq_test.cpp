@@ -44,7 +44,7 @@ class PipelineGptq : public ::testing::Test {
         << model_extra
         << "    quantization:\n"
            "      - {bits: 2, method: gptq, min_speedup: 0, max_accuracy_drop: 1, min_agreement: 0}\n"
-           "      - {bits: 2, min_speedup: 0, max_accuracy_drop: 1, min_agreement: 0}\n"
+           "      - {bits: 2, method: rtn, min_speedup: 0, max_accuracy_drop: 1, min_agreement: 0}\n"
         << benchmarks
         << "datasets:\n"
            "  - {name: labelled, provider: local, path: labelled.jsonl, metrics: [accuracy]}\n"
