@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Round to nearest vs GPTQ on the shared models at low bit widths: task metric,
+# Round to nearest vs GPTQ vs AWQ on the shared models at low bit widths: task metric,
 # label agreement and mean cosine against fp32 (quantpipe eval), one Markdown
 # row per (model, bits, method). Calibration text is never the evaluation set:
 # the NLI model calibrates on STS-B pairs, the genre model on SST-2 sentences.
@@ -7,7 +7,7 @@
 # Usage: bench/compare_methods.sh [BITS...]   (default: 4 3 2 ternary)
 # Env: QUANTPIPE (default build/bin/quantpipe), SHARED (default ../shared),
 #      WORK (default a temp dir), SAMPLES (calibration rows, default 256),
-#      METHODS (default "rtn gptq"), MODELS (default "nli genre").
+#      METHODS (rtn, gptq, gptq-act, awq; default "rtn gptq awq"), MODELS (default "nli genre").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quantpipe=${QUANTPIPE:-build/bin/quantpipe}
@@ -29,11 +29,10 @@ echo "| model | bits | method | accuracy | fp32 | agreement | mean cosine | conv
 echo "|---|---|---|--:|--:|--:|--:|--:|"
 for model in ${MODELS:-nli genre}; do
   for bits in "${bits_list[@]}"; do
-    for method in ${METHODS:-rtn gptq}; do
+    for method in ${METHODS:-rtn gptq awq}; do
       out=$work/${model}_${bits}_${method}
-      args=(--bits "$bits")
-      [[ $method == gptq* ]] && args+=(--method gptq --calibration "$shared/${calibration[$model]}"
-                                       --calibration-samples "$samples")
+      args=(--bits "$bits" --method "${method%%-*}")
+      [[ $method != rtn ]] && args+=(--calibration "$shared/${calibration[$model]}" --calibration-samples "$samples")
       [[ $method == gptq-act ]] && args+=(--act-order)
       start=$(date +%s%N)
       "$quantpipe" convert -q -m "$shared/models/${model_dir[$model]}" -o "$out" --force "${args[@]}" > /dev/null 2> "$out.log" || { cat "$out.log" >&2; exit 1; }

@@ -1,5 +1,6 @@
 #include "api/convert.h"
 
+#include "api/awq_fold.h"
 #include "core/error.h"
 #include "quant/scheme.h"
 #include "quantpipe/model.h"
@@ -17,7 +18,7 @@ quant::ConvertReport convert(const std::filesystem::path& source, const std::fil
                              const std::optional<CalibrationOptions>& calibration,
                              const std::optional<MixedPrecisionOptions>& mixed) {
   options.check_loads = check_model_loads;
-  if (options.method == quant::QuantMethod::Gptq && options.hessians.empty()) {
+  if (quant::needs_calibration(options.method) && options.hessians.empty()) {
     // Without calibration options: the corpus shipped with quantpipe.
     check_model_loads(source);
     CalibrationResult calibrated = collect_hessians(source, quant::plan_conversion(source, options.plan),
@@ -25,6 +26,13 @@ quant::ConvertReport convert(const std::filesystem::path& source, const std::fil
     options.hessians = std::move(calibrated.hessians);
     options.calibration = std::move(calibrated.info);
     options.activation_stats = std::move(calibrated.activation_stats);
+  }
+  if (options.method == quant::QuantMethod::Awq) {
+    AwqFoldResult folded = fold_awq_scales(source, quant::plan_conversion(source, options.plan),
+                                           options.hessians, options.quant);
+    options.replaced_values = std::move(folded.replaced);
+    options.awq_scaled = std::move(folded.scaled);
+    options.awq = std::move(folded.record);
   }
   if (mixed) {
     const Model model = Model::load(source, {mixed->threads});

@@ -156,9 +156,11 @@ QuantizationConfig parse_quantization(const YamlField& field) {
   if (auto v = parse_optional_number(map, "size_tolerance", 0, true)) q.size_tolerance = *v;
   if (auto v = parse_fraction(map, "min_agreement")) q.min_agreement = *v;
   if (auto v = parse_fraction(map, "min_cosine")) q.min_cosine = *v;
-  if (auto f = map.get("method")) q.method = quant::parse_method(one_of(*f, {"rtn", "gptq"}));
+  if (auto f = map.get("method")) q.method = quant::parse_method(one_of(*f, {"rtn", "gptq", "awq"}));
   if (auto f = map.get("max_raises")) q.max_raises = static_cast<int>(f->as_int());
   if (q.max_raises < 0 || q.max_raises > 10) map.need("max_raises").fail("must be between 0 and 10");
+  if (q.automatic && q.method == quant::QuantMethod::Awq)
+    map.need("method").fail("bits: auto with method: awq is not combined yet; use rtn or gptq");
   if (q.automatic && !q.target_size_mb && !q.max_accuracy_drop)
     map.need("bits").fail(
         "bits: auto chooses bits per tensor within a budget: give target_size_mb and/or "

@@ -79,8 +79,9 @@ std::string convert_command(const Job& job) {
   cmd += q.per_channel ? std::string(" --per-channel") : cat(" --group-size ", q.group_size);
   if (q.target_size_mb) cmd += cat(" --target-size-mb ", *q.target_size_mb);
   if (q.automatic && q.max_accuracy_drop) cmd += cat(" --max-accuracy-drop ", *q.max_accuracy_drop);
-  if (effective_method(q) == quant::QuantMethod::Gptq) cmd += " --method gptq";
-  if (effective_method(q) == quant::QuantMethod::Gptq || q.automatic) {
+  if (effective_method(q) != quant::QuantMethod::Rtn)
+    cmd += cat(" --method ", quant::method_name(effective_method(q)));
+  if (quant::needs_calibration(effective_method(q)) || q.automatic) {
     const CalibrationConfig& c = job.model->calibration;
     cmd += cat(" --calibration ",
                job.calibration_dataset ? job.calibration_dataset->name : std::string("corpus"),
@@ -121,7 +122,7 @@ std::string conversion_fingerprint(const Job& job, const std::string& source, co
   const QuantizationConfig& q = *job.quantization;
   if (q.automatic)  // a failed gate raises precision: the gates shape the bytes too
     fp.add(cat("auto|", q.max_raises, "|", q.min_agreement, "|", q.min_cosine, "|", q.size_tolerance));
-  if (effective_method(q) == quant::QuantMethod::Gptq || q.automatic) {
+  if (quant::needs_calibration(effective_method(q)) || q.automatic) {
     const CalibrationConfig& c = job.model->calibration;
     fp.add(cat("calibration|", job.calibration_step, "|", c.samples, "|", c.max_length));
     if (job.calibration_dataset) fp.add(dataset_fingerprint(*job.calibration_dataset, dataset_cache));
@@ -237,7 +238,7 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
       convert.model = &model;
       convert.quantization = &q;
       convert.quant = quant_name(q);
-      if (effective_method(q) == quant::QuantMethod::Gptq || q.automatic)
+      if (quant::needs_calibration(effective_method(q)) || q.automatic)
         choose_calibration(config, model, convert);
       convert.id = cat("convert.", model.name, ".", convert.quant);
       convert.output = workspace.model_dir(model.name, convert.quant);

@@ -158,7 +158,7 @@ std::string run_conversion(const Job& job, RunContext& ctx, bool raise = false) 
     log.line(cat("  ", job.command, raise ? " (raising the precision of the most sensitive tensors)" : ""));
     const QuantizationConfig& q = *job.quantization;
     std::optional<CalibrationOptions> calibration;
-    if (effective_method(q) == quant::QuantMethod::Gptq || q.automatic) {
+    if (quant::needs_calibration(effective_method(q)) || q.automatic) {
       calibration = CalibrationOptions{.step = job.calibration_step,
                                        .samples = job.model->calibration.samples,
                                        .max_length = job.model->calibration.max_length,

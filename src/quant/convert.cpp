@@ -95,7 +95,7 @@ ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan
     const auto hessian =
         options.method == QuantMethod::Gptq ? options.hessians.find(view.name) : options.hessians.end();
     const bool gptq = hessian != options.hessians.end();
-    result.method = gptq ? "gptq" : "rtn";
+    result.method = gptq ? "gptq" : options.awq_scaled.count(view.name) ? "awq" : "rtn";
     const QuantizedTensor q = gptq ? gptq_quantize(view.name, values, n, k, hessian->second->matrix(),
                                                    *plan.scheme, options.gptq, quant)
                                    : quantize_ref(view.name, values, n, k, *plan.scheme, quant);
@@ -132,7 +132,9 @@ void write_fp16_dual_output(const fs::path& source, const fs::path& dir, const M
 
 }  // namespace
 
-std::string_view method_name(QuantMethod method) { return method == QuantMethod::Gptq ? "gptq" : "rtn"; }
+std::string_view method_name(QuantMethod method) {
+  return method == QuantMethod::Gptq ? "gptq" : method == QuantMethod::Awq ? "awq" : "rtn";
+}
 
 QuantMethod default_method(const QuantScheme& linear) {
   return linear.kind == QuantKind::Ternary || linear.bits <= 3 ? QuantMethod::Gptq : QuantMethod::Rtn;
@@ -141,7 +143,8 @@ QuantMethod default_method(const QuantScheme& linear) {
 QuantMethod parse_method(std::string_view text) {
   if (text == "rtn") return QuantMethod::Rtn;
   if (text == "gptq") return QuantMethod::Gptq;
-  fail("[quant] method '", text, "': expected rtn (round to nearest) or gptq");
+  if (text == "awq") return QuantMethod::Awq;
+  fail("[quant] method '", text, "': expected rtn (round to nearest), gptq or awq");
 }
 
 int64_t ConvertReport::source_bytes() const {
@@ -183,7 +186,11 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
   const auto start = std::chrono::steady_clock::now();
   if (options.check_loads) options.check_loads(source);
   const ModelDir model = read_model_dir(source);
-  const WeightStore weights = WeightStore::open_dir(source);
+  // The file's tensors as they are (sizes and dtypes reported), and with the
+  // replacements applied (what is converted; kept replacements stay fp32).
+  const WeightStore original = WeightStore::open_dir(source);
+  WeightStore weights = WeightStore::open_dir(source);
+  for (const auto& [name, values] : options.replaced_values) weights.replace_values(name, values);
   const std::vector<PlannedTensor> plan =
       make_plan(weights, checked_tensor_table(model, weights), options.plan);
   StagingDir staging(out, options.force);
@@ -202,6 +209,11 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
           convert_tensor(view, plan[i], options, tensors, options.emit_fp16 ? &fp16 : nullptr));
     } catch (const Error& e) {
       fail(source.string(), ": ", e.what());
+    }
+    if (options.replaced_values.count(plan[i].name)) {
+      const TensorView& as_stored = original.require(plan[i].name);
+      report.tensors.back().source_bytes = static_cast<int64_t>(as_stored.nbytes);
+      report.tensors.back().plan.dtype = as_stored.dtype;
     }
     if (plan[i].scheme)
       metadata["quantpipe.scheme." + plan[i].module_path()] = format_scheme(*plan[i].scheme);

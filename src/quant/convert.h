@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,11 @@
 namespace qp::quant {
 
 // How codes are chosen: round to nearest, or GPTQ with calibration Hessians.
-enum class QuantMethod { Rtn, Gptq };
-std::string_view method_name(QuantMethod method);  // "rtn", "gptq"
-QuantMethod parse_method(std::string_view text);   // throws naming the text
+enum class QuantMethod { Rtn, Gptq, Awq };
+std::string_view method_name(QuantMethod method);  // "rtn", "gptq", "awq"
+// GPTQ and AWQ run the fp32 model over calibration text first.
+inline bool needs_calibration(QuantMethod method) { return method != QuantMethod::Rtn; }
+QuantMethod parse_method(std::string_view text);  // throws naming the text
 // The method used when none is asked for: GPTQ at 3 bits or fewer and for
 // ternary, where it keeps measurably more of the model (docs/QUANTIZATION.md:
 // NLI q2 agreement 0.92 → 0.98, genre ternary accuracy 0.59 → 0.82); round to
@@ -48,6 +51,13 @@ struct ConvertOptions {
   // The mixed-precision plan (api/convert.h fills it and plan.assigned):
   // stored in quantpipe.json as plan.mixed_precision (null: none).
   nlohmann::json mixed_precision;
+  // Weights replaced before anything is planned or quantized, by Hugging
+  // Face name (AWQ: scaled weights and the producers the inverse scales are
+  // folded into, api/awq_fold.h); `awq_scaled` names the weights quantized
+  // with AWQ scales, `awq` is stored in quantpipe.json as plan.awq.
+  std::map<std::string, std::vector<float>> replaced_values;
+  std::set<std::string> awq_scaled;
+  nlohmann::json awq;
   bool force = false;      // replace an existing output
   bool emit_fp16 = false;  // also write <out>/fp16/
   std::optional<double> target_size_mb;

@@ -88,7 +88,8 @@ nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
                                                                       {"act_order", options.gptq.act_order}}
                                                      : nlohmann::json()},
         {"calibration", options.calibration},
-        {"mixed_precision", options.mixed_precision}}},
+        {"mixed_precision", options.mixed_precision},
+        {"awq", options.awq}}},
       {"sizes", sizes},
       {"timings", {{"convert_seconds", seconds}}},
       {"tensors", tensor_rows}};
