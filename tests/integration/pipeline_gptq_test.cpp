@@ -121,3 +121,37 @@ TEST_F(PipelineGptq, UnknownCalibrationDatasetOrMethodIsAConfigError) {
 
 }  // namespace
 }  // namespace qp::test
+
+namespace qp::test {
+namespace {
+
+// method: awq calibrates like GPTQ, names the variant <scheme>_awq and
+// stores the scales it chose; bits: auto with awq is refused.
+TEST(PipelineAwq, AwqVariantCalibratesAndRecordsItsScales) {
+  TempDir dir;
+  write_tiny_bert(dir.path() / "classifier",
+                  {.hidden = 64, .layers = 2, .heads = 4, .intermediate = 128, .num_labels = 3});
+  std::ofstream(dir.path() / "p.yaml")
+      << "models:\n  - name: classifier\n    path: classifier\n    task: classification\n"
+         "    quantization:\n      - {bits: 2, method: awq, min_speedup: 0, max_accuracy_drop: 1, "
+         "min_agreement: 0}\n";
+  const fs::path ws = dir.path() / "ws";
+  const CliResult r = run_cli({"pipeline", "-q", "--config", (dir.path() / "p.yaml").string(), "--workspace",
+                               ws.string(), "-t", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const json report = read_json(ws / "models/classifier_q2_affine_g64_awq/quantpipe.json");
+  EXPECT_EQ(report["plan"]["method"], "awq");
+  EXPECT_EQ(report["plan"]["calibration"]["source"], "shipped corpus");
+  EXPECT_EQ(report["plan"]["awq"]["folds"].size(), 2u);
+
+  std::ofstream(dir.path() / "bad.yaml")
+      << "models:\n  - name: classifier\n    path: classifier\n    task: classification\n"
+         "    quantization: {bits: auto, target_size_mb: 1, method: awq}\n";
+  const CliResult bad = run_cli(
+      {"pipeline", "--dry-run", "--config", (dir.path() / "bad.yaml").string(), "--workspace", ws.string()});
+  EXPECT_NE(bad.exit_code, 0) << bad;
+  EXPECT_NE(bad.err.find("not combined yet"), std::string::npos) << bad;
+}
+
+}  // namespace
+}  // namespace qp::test
