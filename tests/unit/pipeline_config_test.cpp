@@ -255,7 +255,8 @@ TEST_F(PipelineConfigTest, BadBitsNamesFileLineAndKey) {
       - {bits: 7}
 )");
   EXPECT_TRUE(Contains(
-      error, "c.yaml:7: models[0].quantization[1].bits: expected one of 8, 6, 5, 4, 3, 2, ternary, auto, got 7"))
+      error,
+      "c.yaml:7: models[0].quantization[1].bits: expected one of 8, 6, 5, 4, 3, 2, ternary, auto, got 7"))
       << error;
 }
 
