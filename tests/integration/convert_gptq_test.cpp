@@ -246,3 +246,42 @@ TEST(ConvertDefaultMethod, GptqAtThreeBitsOrFewerRoundToNearestAbove) {
 
 }  // namespace
 }  // namespace qp::test
+
+namespace qp::test {
+namespace {
+
+// --calibration NAME: a dataset of the pipeline configs, loaded as the
+// pipeline loads it; a name that is neither a file nor a dataset is refused.
+TEST(ConvertCalibrationName, ADatasetOfTheConfigIsTheCalibrationText) {
+  TempDir dir;
+  const fs::path source = dir.path() / "src";
+  write_tiny_bert(source, {.hidden = 64, .layers = 1, .heads = 4, .intermediate = 128, .num_labels = 2});
+  {
+    std::ofstream rows(dir.path() / "calib.jsonl");
+    for (const std::string& line : calibration_lines(10)) rows << json({{"text", line}}).dump() << "\n";
+    std::ofstream(dir.path() / "d.yaml")
+        << "models:\n  - {name: m, path: src, task: classification, quantization: {bits: 4}}\n"
+           "datasets:\n  - {name: calib, provider: local, path: calib.jsonl, columns: {label: ''}, "
+           "metrics: [accuracy]}\n";
+  }
+  const std::string config = (dir.path() / "d.yaml").string();
+  const CliResult r = run_cli({"convert", "-m", source.string(), "-o", (dir.path() / "q").string(), "--bits",
+                               "2", "--calibration", "calib", "--config", config});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_NE(r.err.find("calibrating on dataset calib"), std::string::npos) << r;
+  std::ifstream in(dir.path() / "q/quantpipe.json");
+  const json calibration = json::parse(in)["plan"]["calibration"];
+  EXPECT_EQ(calibration["source"], "dataset calib");
+  EXPECT_EQ(calibration["rows"], 10);
+
+  const CliResult unknown = run_cli({"convert", "-m", source.string(), "-o", (dir.path() / "u").string(),
+                                     "--bits", "2", "--calibration", "nowhere", "--config", config});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("--calibration nowhere: neither a file nor a dataset name in"),
+            std::string::npos)
+      << unknown;
+  EXPECT_FALSE(fs::exists(dir.path() / "u"));
+}
+
+}  // namespace
+}  // namespace qp::test

@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "core/json_read.h"
 #include "core/log.h"
+#include "pipeline/config.h"
+#include "pipeline/dataset_source.h"
 #include "quant/convert.h"
 #include "quantpipe/model.h"
 
@@ -30,7 +32,8 @@ struct ConvertArgs {
   double max_accuracy_drop = -1;
   int sensitivity_rows = 32;
   std::string reuse_sensitivity;
-  std::string method;  // "": quant::default_method
+  std::vector<std::string> config = {"configs/*.yaml"};  // where --calibration NAME is looked up
+  std::string method;                                    // "": quant::default_method
   std::string calibration;
   int calibration_samples = 128, calibration_max_length = 128;
   double gptq_damping = 0.01;
@@ -114,6 +117,34 @@ void print_summary(const nlohmann::json& report, const std::string& out) {
   std::cout << "  took " << report["timings"]["convert_seconds"].get<double>() << " s\n";
 }
 
+// --calibration NAME: not a file, not corpus / synthetic, but a dataset of
+// the pipeline configs; its rows (text columns as the config maps them)
+// become the calibration text, loaded as the pipeline loads them.
+void resolve_calibration_name(const ConvertArgs& args, CalibrationOptions& calibration) {
+  const std::string name = calibration.file.string();
+  std::error_code ec;
+  if (name == "corpus" || name == "synthetic" || std::filesystem::exists(calibration.file, ec)) return;
+  pipeline::PipelineConfig config;
+  try {
+    config = pipeline::load_pipeline_config(args.config);
+  } catch (const Error& e) {
+    fail("--calibration ", name, ": not a file, and it cannot be looked up as a dataset name: ", e.what());
+  }
+  const pipeline::DatasetConfig* dataset = config.find_dataset(name);
+  if (!dataset) {
+    std::string where;
+    for (const std::string& p : args.config) where += (where.empty() ? "" : " ") + p;
+    fail("--calibration ", name, ": neither a file nor a dataset name in ", where);
+  }
+  pipeline::DatasetConfig all = *dataset;
+  all.limit.reset();
+  for (LabelledExample& row : pipeline::load_dataset(all, pipeline::default_dataset_cache_dir()))
+    if (!row.ids) calibration.texts.push_back(std::move(row.input));
+  if (calibration.texts.empty()) fail("--calibration ", name, ": the dataset has no text rows");
+  calibration.file.clear();
+  calibration.step = "dataset " + name;
+}
+
 // The chosen bits per unit, as quantpipe.json records them.
 void print_mixed_plan(const nlohmann::json& mixed) {
   std::cout << "mixed precision plan (" << mixed["units"].size() << " units, predicted output error "
@@ -183,9 +214,13 @@ Action configure_convert(CLI::App& app) {
       "with --bits auto");
   app.add_option(
       "--calibration", args->calibration,
-      "Calibration text for gptq: .jsonl/.csv/.tsv (columns text, sentence1/sentence2, premise/hypothesis, "
+      "Calibration text for gptq / awq / --bits auto: a dataset NAME of --config, .jsonl/.csv/.tsv (columns "
+      "text, sentence1/sentence2, premise/hypothesis, "
       "...; or pre-tokenized input_ids), one text per line, 'corpus' (the default: 200 general English "
       "sentences shipped with quantpipe) or 'synthetic'");
+  app.add_option("--config", args->config,
+                 "Pipeline config files (globs) where --calibration NAME is looked up")
+      ->capture_default_str();
   app.add_option("--calibration-samples", args->calibration_samples,
                  "Calibration rows, spread evenly over the file")
       ->check(CLI::PositiveNumber)
@@ -250,6 +285,7 @@ Action configure_convert(CLI::App& app) {
       calibration = CalibrationOptions{.file = args->calibration.empty() ? "corpus" : args->calibration,
                                        .samples = args->calibration_samples,
                                        .max_length = args->calibration_max_length};
+    if (calibration) resolve_calibration_name(*args, *calibration);
     args->model = resolve_model_source(args->model).string();  // a hub id → its snapshot in the HF cache
     if (args->dry_run) {
       check_model_loads(args->model);
@@ -262,7 +298,8 @@ Action configure_convert(CLI::App& app) {
              quant::method_name(options.method), args->method.empty() ? " by default" : "", ")");
     if (calibration)
       log_info("calibrating on ",
-               calibration->file == "corpus" ? "the general-text corpus shipped with quantpipe"
+               calibration->file == "corpus" ? std::string("the general-text corpus shipped with quantpipe")
+               : calibration->file.empty()   ? calibration->step
                                              : calibration->file.string(),
                " (", calibration->samples, " rows)");
     const quant::ConvertReport report =
