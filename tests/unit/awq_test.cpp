@@ -5,10 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "core/error.h"
 #include "quant/quantize_ref.h"
+#include "test_paths.h"
 
 namespace qp::quant {
 namespace {
@@ -68,6 +71,34 @@ TEST(Awq, NeverWorseThanRoundToNearestAndBetterWithOutlierChannels) {
     for (int64_t i = 0; i < l.n; ++i)
       for (int64_t j = 0; j < l.k; ++j) q[i * l.k + j] /= r.scales[j];
     EXPECT_NEAR(output_error(l.w, q, l.n, l.k, l.hessian), r.error, 1e-6 * r.error) << scheme;
+  }
+}
+
+// The same search in PyTorch (tests/golden/awq/make_awq_golden.py), with the
+// error measured on the inputs themselves: the α chosen here is the golden
+// one (or ties it), and the errors agree.
+TEST(Awq, MatchesIndependentPyTorchSearch) {
+  std::ifstream in(test::source_dir() / "tests/golden/awq/awq_golden.json");
+  ASSERT_TRUE(in) << "tests/golden/awq/awq_golden.json is missing";
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  ASSERT_EQ(golden["cases"].size(), 3u);
+  const int grid = golden["grid"];
+  for (const nlohmann::json& c : golden["cases"]) {
+    const int64_t n = c["n"], k = c["k"], rows = c["rows"];
+    const std::vector<float> w = c["w"].get<std::vector<float>>(), x = c["x"].get<std::vector<float>>();
+    const std::vector<double> errors = c["errors"];
+    std::vector<double> h(static_cast<size_t>(k * k), 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t a = 0; a < k; ++a)
+        for (int64_t b = 0; b < k; ++b) h[a * k + b] += double(x[r * k + a]) * x[r * k + b];
+    const std::string scheme = c["scheme"];
+    const AwqResult got = awq_search("w", w, n, k, h, rows, parse_scheme(scheme), {.grid = grid});
+    const size_t step = static_cast<size_t>(std::lround(got.alpha * grid));
+    const double least = *std::min_element(errors.begin(), errors.end());
+    EXPECT_EQ(got.alpha, c["alpha"].get<double>()) << scheme;
+    EXPECT_LE(errors[step], least * (1 + 1e-4)) << scheme << ": chose α " << got.alpha;
+    EXPECT_NEAR(got.error, errors[step], 1e-3 * errors[step]) << scheme;
+    EXPECT_NEAR(got.rtn_error, errors[0], 1e-3 * errors[0]) << scheme;
   }
 }
 
