@@ -40,6 +40,7 @@ quant::ConvertReport convert(const std::filesystem::path& source, const std::fil
     MixedPrecisionOptions planning = *mixed;
     const std::string step = set.info.value("source", "");
     planning.general_text = step == "shipped corpus" || step == "synthetic text";
+    planning.calibration = set.info;
     MixedPrecisionResult planned = plan_mixed_precision(source, options, set.encodings, planning);
     options.plan.assigned = std::move(planned.assigned);
     options.mixed_precision = std::move(planned.record);

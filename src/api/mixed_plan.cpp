@@ -137,12 +137,21 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
   if (has_previous) {
     std::vector<PrecisionUnit> earlier = quant::units_from_json(options.previous);
     const bool same_method = options.previous.value("method", "") == quant::method_name(convert.method);
-    if (same_method && same_units(earlier, measured.units)) {
+    const bool same_rows = options.previous.value("calibration", nlohmann::json()) == options.calibration &&
+                           options.previous.contains("sensitivity") &&
+                           options.previous["sensitivity"].value("rows", -1) ==
+                               static_cast<int>(std::min<size_t>(
+                                   calibration.size(), static_cast<size_t>(options.sensitivity.rows)));
+    if (same_method && same_rows && same_units(earlier, measured.units)) {
       measured.units = std::move(earlier);
       reused = true;
+      log_info("mixed precision: reusing the sensitivities measured for an earlier conversion");
     } else {
-      log_warn("mixed precision: the earlier sensitivities are for ",
-               same_method ? "other weight units or candidates" : "another method", "; measuring again");
+      log_info("mixed precision: the earlier sensitivities are for ",
+               !same_method ? "another method"
+               : !same_rows ? "other calibration rows"
+                            : "other weight units or candidates",
+               "; measuring again");
     }
   }
   if (!reused) {
@@ -282,6 +291,7 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
   result.record = quant::plan_to_json(units, *plan);
   result.record["fixed_bytes"] = fixed;
   result.record["method"] = quant::method_name(convert.method);
+  result.record["calibration"] = options.calibration;
   result.record["target_size_mb"] =
       options.target_size_mb ? nlohmann::json(*options.target_size_mb) : nlohmann::json();
   result.record["max_accuracy_drop"] =

@@ -37,6 +37,9 @@ struct MixedPrecisionOptions {
   // earlier raises stay; the rest is planned again within the budget.
   bool raise = false;
   bool general_text = false;  // the calibration rows are the shipped corpus or synthetic (a warning)
+  // Where the calibration rows came from (CalibrationSet::info): earlier
+  // measurements are reused only when they were made on the same rows.
+  nlohmann::json calibration;
   int threads = 0;
 };
 

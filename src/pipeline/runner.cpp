@@ -139,6 +139,23 @@ class RunContext {
   PipelineOutcome outcome_;
 };
 
+// The mixed-precision record of another bits: auto variant of the same model
+// already in the workspace (its sensitivities are reused when they were
+// measured the same way, see MixedPrecisionOptions::previous), or null.
+nlohmann::json sibling_sensitivities(const Job& job) {
+  std::error_code ec;
+  const std::string prefix = job.model->name + "_mixed";
+  for (const auto& entry : fs::directory_iterator(job.output.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path() == job.output || name.rfind(prefix, 0) != 0) continue;
+    if (auto report = read_json_object(entry.path() / "quantpipe.json"))
+      if (auto plan = report->find("plan"); plan != report->end() && plan->is_object())
+        if (auto record = plan->find("mixed_precision"); record != plan->end() && record->is_object())
+          return *record;
+  }
+  return nullptr;
+}
+
 // raise: a bits: auto conversion again after its gates failed, with the
 // precision of its most sensitive units raised (api/mixed_plan.h). When no
 // raise is possible the last conversion stays, and the reason is returned.
@@ -188,9 +205,12 @@ std::string run_conversion(const Job& job, RunContext& ctx, bool raise = false) 
       mixed->max_accuracy_drop = q.max_accuracy_drop;
       mixed->threads = ctx.options().eval.threads;
       mixed->raise = raise;
-      if (raise)
+      if (raise) {
         if (auto last = read_json_object(job.output / "quantpipe.json"))
           mixed->previous = (*last)["plan"].value("mixed_precision", nlohmann::json());
+      } else {
+        mixed->previous = sibling_sensitivities(job);
+      }
     }
     try {
       convert(

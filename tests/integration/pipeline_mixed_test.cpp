@@ -122,6 +122,23 @@ TEST_F(PipelineMixed, NoRaiseFitsATightTargetAndTheVerdictSaysSo) {
   EXPECT_NE((r.out + r.err).find("no plan within budget"), std::string::npos) << r;
 }
 
+// Two targets of one model: the second conversion reuses the sensitivities
+// the first measured (same method, same calibration rows).
+TEST_F(PipelineMixed, VariantsOfOneModelShareTheirSensitivityMeasurements) {
+  const std::string gates = ", size_tolerance: 0.3, min_speedup: 0, min_agreement: 0}";
+  const CliResult r = run("{bits: auto, target_size_mb: " + target_mb(0.4) + gates +
+                          "\n      - {bits: auto, " + "target_size_mb: " + target_mb(0.7) + gates);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  int reused = 0, measured = 0;
+  for (const auto& entry : fs::directory_iterator(ws() / "models")) {
+    const json record = read_json(entry.path() / "quantpipe.json")["plan"]["mixed_precision"];
+    (record["sensitivity"]["reused"].get<bool>() ? reused : measured) += 1;
+    EXPECT_EQ(record["calibration"]["source"], "first benchmark dataset labelled") << record.dump(1);
+  }
+  EXPECT_EQ(measured, 1);
+  EXPECT_EQ(reused, 1);
+}
+
 TEST_F(PipelineMixed, AutoWithoutABudgetIsAConfigError) {
   const CliResult r = run("{bits: auto, min_speedup: 0}");
   EXPECT_NE(r.exit_code, 0) << r;
