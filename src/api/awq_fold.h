@@ -1,12 +1,15 @@
-// AWQ where the inverse scale folds exactly into the model: the table of
+// AWQ where the inverse scale folds exactly into the model: a table of
 // (scaled weight's role, producer's role) pairs for which dividing the
 // producer's output channel c by s_c divides the scaled weight's input
-// channel c by s_c and changes nothing else. Today one pair holds in every
-// architecture with a separate value projection: the attention output
-// multiplies the context softmax(QKᵀ)·V, whose channel c is V's output
-// channel c. The other encoder linears read LayerNorm outputs that also feed
-// the residual (post-LN BERT: no exact fold) or GELU outputs (not linear),
-// and are rounded to nearest.
+// channel c by s_c and changes nothing else:
+// - the attention output ← the value projection, in every architecture with
+//   a separate one (the context softmax(QKᵀ)·V has V's output channels);
+// - query/key/value ← the attention norm and the feed-forward input ← the
+//   feed-forward norm, in pre-norm architectures (ModernBERT), where the
+//   norms' outputs feed nothing else.
+// Post-norm encoders (BERT, RoBERTa, MiniLM, ...) feed the norm's output to
+// the residual as well and GELU is not linear, so their other linears are
+// rounded to nearest.
 #pragma once
 
 #include <filesystem>

@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/calibration.h"
 #include "cli_runner.h"
@@ -86,6 +87,65 @@ TEST(AwqFold, ConvertRecordsTheScalesAndTheWeightsThatCarryThem) {
                                    "--bits", "auto", "--target-size-mb", "1", "--method", "awq"});
   EXPECT_NE(mixed.exit_code, 0);
   EXPECT_NE(mixed.err.find("not combined yet"), std::string::npos) << mixed;
+}
+
+}  // namespace
+}  // namespace qp::test
+
+namespace qp::test {
+namespace {
+
+// ModernBERT normalises before attention and feed-forward: there the norms'
+// gains take the inverse scales of Wqkv and Wi, exactly (layer 0 has no
+// attention norm, so its Wqkv keeps round to nearest).
+TEST(AwqFold, PreNormLayersFoldIntoTheirNorms) {
+  QP_REQUIRE_SHARED("oracle/modernbert-tiny");
+  const fs::path source = shared_dir() / "oracle/modernbert-tiny";
+  std::ifstream in(source / "reference_outputs.json");
+  const json reference = json::parse(in);
+  TempDir dir;
+  const fs::path calibration = dir.path() / "ids.jsonl";
+  {
+    std::ofstream out(calibration);
+    for (size_t row = 0; row < reference["input_ids"].size(); ++row) {
+      json ids = json::array();
+      for (size_t i = 0; i < reference["input_ids"][row].size(); ++i)
+        if (reference["attention_mask"][row][i] == 1) ids.push_back(reference["input_ids"][row][i]);
+      out << json({{"input_ids", ids}}).dump() << "\n";
+    }
+  }
+  quant::PlanOptions plan_options;
+  plan_options.linear = quant::parse_scheme("q4_affine_g32");
+  const auto plan = quant::plan_conversion(source, plan_options);
+  const CalibrationResult calibrated =
+      collect_hessians(source, plan, CalibrationOptions{.file = calibration, .samples = 64});
+  const AwqFoldResult folded = fold_awq_scales(source, plan, calibrated.hessians, {}, {.alpha = 0.5});
+  std::set<std::string> into;
+  for (const json& f : folded.record["folds"]) into.insert(f["folded_into"].get<std::string>());
+  int norms = 0;
+  for (const std::string& name : into) norms += name.find("_norm") != std::string::npos;
+  EXPECT_GE(norms, 3) << folded.record.dump(1);  // mlp_norm of every layer, attn_norm from layer 1
+  for (const std::string& name : folded.scaled)
+    EXPECT_TRUE(name.find("Wqkv") != std::string::npos || name.find("Wi") != std::string::npos) << name;
+
+  const Model original = Model::load(source, {.threads = 1});
+  const Model refolded = Model::load_with_replaced_weights(source, {.threads = 1}, folded.replaced);
+  std::vector<Encoding> rows;
+  for (size_t row = 0; row < reference["input_ids"].size(); ++row) {
+    Encoding e;
+    for (size_t i = 0; i < reference["input_ids"][row].size(); ++i)
+      if (reference["attention_mask"][row][i] == 1) {
+        e.input_ids.push_back(reference["input_ids"][row][i]);
+        e.attention_mask.push_back(1);
+        e.token_type_ids.push_back(0);
+      }
+    rows.push_back(std::move(e));
+  }
+  const auto a = original.embed_encodings(rows, 4), b = refolded.embed_encodings(rows, 4);
+  double most = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t j = 0; j < a[i].size(); ++j) most = std::max(most, double(std::abs(a[i][j] - b[i][j])));
+  EXPECT_LT(most, 1e-4);
 }
 
 }  // namespace
