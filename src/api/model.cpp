@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <map>
 
 #include "core/error.h"
 #include "core/json_file.h"
@@ -284,6 +286,20 @@ std::string Model::weight_format() const {
   if (!meta) return "quantized";
   const auto plan = meta->find("plan");
   if (plan == meta->end() || !plan->is_object()) return "quantized";
+  // Bits chosen per tensor: "mixed q3/q4/q6" (the widths its units took).
+  if (const auto mixed = plan->find("mixed_precision"); mixed != plan->end() && mixed->is_object()) {
+    std::map<double, std::string> widths;
+    if (const auto units = mixed->find("units"); units != mixed->end() && units->is_array())
+      for (const nlohmann::json& u : *units) {
+        const std::string chosen = u.value("chosen", "");
+        const std::string width = chosen.substr(0, chosen.find('_'));
+        const double bits = width == "keep" ? 16 : width == "ternary" ? 1.58 : std::atof(width.c_str() + 1);
+        widths[bits] = width;
+      }
+    std::string text = "mixed";
+    for (const auto& [bits, width] : widths) text += (text == "mixed" ? " " : "/") + width;
+    return text;
+  }
   const auto linear = plan->find("linear");
   return linear != plan->end() && linear->is_string() ? linear->get<std::string>() : "quantized";
 }

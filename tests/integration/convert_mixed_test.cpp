@@ -103,6 +103,7 @@ TEST_F(ConvertMixed, TargetsAreMetWithTheLeastErrorAndThePlanIsWhatTheFileHolds)
     EXPECT_EQ(checked, static_cast<int>(chosen.size()));
     const Model model = Model::load(dir_.path() / name, {.threads = 1});
     EXPECT_EQ(model.classify({{"alpha beta"}}).size(), 1u);
+    EXPECT_EQ(model.weight_format().rfind("mixed q", 0), 0u) << model.weight_format();
   }
 }
 
