@@ -43,6 +43,7 @@ quant::ConvertReport convert(const std::filesystem::path& source, const std::fil
     planning.calibration = set.info;
     MixedPrecisionResult planned = plan_mixed_precision(source, options, set.encodings, planning);
     options.plan.assigned = std::move(planned.assigned);
+    options.plan.keep_f16 = std::move(planned.keep_f16);
     options.mixed_precision = std::move(planned.record);
     if (options.calibration.is_null()) options.calibration = set.info;
     if (mixed->target_size_mb) options.target_size_mb = mixed->target_size_mb;

@@ -157,7 +157,7 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
   if (!reused) {
     int runs = 0;
     for (const PrecisionUnit& u : measured.units)
-      for (const quant::PrecisionOption& o : u.options) runs += o.scheme ? 1 : 0;
+      for (const quant::PrecisionOption& o : u.options) runs += o.scheme || o.half ? 1 : 0;
     log_info("mixed precision: measuring the sensitivity of ", measured.units.size(), " weight units (", runs,
              " runs over ",
              std::min<size_t>(calibration.size(), static_cast<size_t>(options.sensitivity.rows)),
@@ -242,11 +242,14 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
     }
   } else {
     // The smallest plan whose measured drop is within the bound: bisection
-    // over the predicted-error budget in log space. Keeping every unit as
-    // stored is the fp32 reference itself (drop 0), so a plan always exists.
-    budget.max_error = 0.0;
-    plan = quant::choose_precision(units, fixed, budget);
-    drop = 0.0;
+    // over the predicted-error budget in log space. When no plan tried holds
+    // it, the least-error plan (every unit 16-bit, or as stored) is the answer.
+    PrecisionBudget everything;
+    everything.min_unit_bytes = floors;
+    everything.max_bytes = largest_plan_bytes(units, fixed);
+    plan = quant::choose_precision(units, fixed, everything);
+    if (!plan) fail("[mixed precision] no plan satisfies the raised units' floors");
+    bool fallback = true;
     budget.max_error = std::numeric_limits<double>::infinity();
     const auto smallest_plan = quant::choose_precision(units, fixed, budget);
     if (!smallest_plan) fail("[mixed precision] no plan satisfies the raised units' floors");
@@ -255,6 +258,7 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
     if (smallest_drop <= *options.max_accuracy_drop) {
       plan = smallest;
       drop = smallest_drop;
+      fallback = false;
     } else {
       double least_error = smallest.error;
       for (const PrecisionUnit& u : units)
@@ -272,9 +276,10 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
         }
         const double d = measure_drop(*candidate, bound);
         if (d <= *options.max_accuracy_drop) {
-          if (candidate->bytes < plan->bytes) {
+          if (fallback || candidate->bytes < plan->bytes) {
             plan = candidate;
             drop = d;
+            fallback = false;
           }
           lo = std::log(bound);  // within the bound: try a larger error budget (a smaller plan)
         } else {
@@ -282,12 +287,17 @@ MixedPrecisionResult plan_mixed_precision(const std::filesystem::path& source,
         }
       }
     }
+    if (fallback) drop = measure_drop(*plan, std::nullopt);
   }
 
   MixedPrecisionResult result;
-  for (size_t u = 0; u < units.size(); ++u)
-    for (const std::string& name : units[u].tensors)
-      result.assigned[name] = units[u].options[static_cast<size_t>(plan->choice[u])].scheme;
+  for (size_t u = 0; u < units.size(); ++u) {
+    const quant::PrecisionOption& chosen = units[u].options[static_cast<size_t>(plan->choice[u])];
+    for (const std::string& name : units[u].tensors) {
+      result.assigned[name] = chosen.scheme;
+      if (chosen.half) result.keep_f16.insert(name);
+    }
+  }
   result.record = quant::plan_to_json(units, *plan);
   result.record["fixed_bytes"] = fixed;
   result.record["method"] = quant::method_name(convert.method);

@@ -16,6 +16,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "api/sensitivity.h"
@@ -45,6 +46,7 @@ struct MixedPrecisionOptions {
 
 struct MixedPrecisionResult {
   std::map<std::string, std::optional<quant::QuantScheme>> assigned;  // PlanOptions::assigned
+  std::set<std::string> keep_f16;                                     // PlanOptions::keep_f16
   nlohmann::json record;  // stored as quantpipe.json's plan.mixed_precision
 };
 

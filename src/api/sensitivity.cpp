@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "io/safetensors.h"
 #include "quant/format_table.h"
 #include "quant/gptq.h"
@@ -41,6 +42,12 @@ std::optional<QuantScheme> candidate(const QuantScheme& main, int bits) {
     return std::nullopt;
   }
   return s;
+}
+
+std::vector<float> rounded_to_f16(const std::vector<float>& values) {
+  std::vector<float> out(values.size());
+  for (size_t i = 0; i < values.size(); ++i) out[i] = f16_to_f32(f32_to_f16(values[i]));
+  return out;
 }
 
 int64_t source_bytes(const PlannedTensor& t) {
@@ -97,9 +104,15 @@ SensitivityResult precision_units(const std::vector<PlannedTensor>& plan, const 
       if (fits) result.units[u].options.push_back({scheme, bytes, 0.0});
     }
     if (options.keep_allowed || result.units[u].options.empty()) {
-      int64_t bytes = 0;
-      for (const PlannedTensor* t : members[u]) bytes += source_bytes(*t);
-      result.units[u].options.push_back({std::nullopt, bytes, 0.0});
+      // 16-bit: as stored for F16 / BF16 sources, as f16 for fp32 ones.
+      bool fp32 = true;
+      int64_t bytes = 0, half_bytes = 0;
+      for (const PlannedTensor* t : members[u]) {
+        fp32 = fp32 && t->dtype == DType::F32;
+        bytes += source_bytes(*t);
+        half_bytes += shape_numel(t->shape) * 2;
+      }
+      result.units[u].options.push_back({std::nullopt, fp32 ? half_bytes : bytes, 0.0, fp32});
     }
   }
   return result;
@@ -142,17 +155,18 @@ SensitivityResult measure_sensitivity(const std::filesystem::path& source,
 
   int total = 0, done = 0;
   for (const PrecisionUnit& u : result.units)
-    for (const PrecisionOption& o : u.options) total += o.scheme ? 1 : 0;
+    for (const PrecisionOption& o : u.options) total += o.scheme || o.half ? 1 : 0;
   for (PrecisionUnit& unit : result.units) {
     std::vector<std::vector<float>> originals;
     for (const std::string& name : unit.tensors) originals.push_back(to_f32(weights.require(name)));
     for (PrecisionOption& option : unit.options) {
-      if (!option.scheme) continue;  // kept as stored: the reference itself
+      if (!option.scheme && !option.half) continue;  // kept as stored: the reference itself
       std::map<std::string, std::vector<float>> replaced;
       for (size_t i = 0; i < unit.tensors.size(); ++i) {
         const Shape& shape = weights.require(unit.tensors[i]).shape;
         replaced[unit.tensors[i]] =
-            quantizer.apply(unit.tensors[i], originals[i], shape[0], shape[1], *option.scheme);
+            option.scheme ? quantizer.apply(unit.tensors[i], originals[i], shape[0], shape[1], *option.scheme)
+                          : rounded_to_f16(originals[i]);
       }
       const Model model = Model::load_with_replaced_weights(source, {threads}, std::move(replaced));
       option.error = relative_output_error(model_outputs(model, rows, options.batch_size), reference);

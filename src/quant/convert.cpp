@@ -87,7 +87,12 @@ ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan
     values = to_f32(view);
     require_finite(values, cat("tensor '", view.name, "'"));
   }
-  if (plan.action == TensorAction::Keep) {
+  if (plan.action == TensorAction::Keep && plan.to_f16) {
+    std::vector<uint16_t> halves(values.size());
+    for (size_t i = 0; i < values.size(); ++i) halves[i] = f32_to_f16(values[i]);
+    out.add(view.name, DType::F16, view.shape, halves);
+    result.stored_bytes = static_cast<int64_t>(halves.size() * 2);
+  } else if (plan.action == TensorAction::Keep) {
     out.add_view(view);
     result.stored_bytes = static_cast<int64_t>(view.nbytes);
   } else {

@@ -117,7 +117,7 @@ std::optional<PrecisionPlan> choose_precision(const std::vector<PrecisionUnit>& 
 }
 
 std::string option_name(const PrecisionOption& option) {
-  return option.scheme ? format_scheme(*option.scheme) : "keep";
+  return option.scheme ? format_scheme(*option.scheme) : option.half ? "f16" : "keep";
 }
 
 nlohmann::json plan_to_json(const std::vector<PrecisionUnit>& units, const PrecisionPlan& plan) {
@@ -142,8 +142,9 @@ std::vector<PrecisionUnit> units_from_json(const nlohmann::json& json) {
           u.at("name").get<std::string>(), u.at("tensors").get<std::vector<std::string>>(), {}};
       for (const nlohmann::json& o : u.at("options")) {
         const std::string scheme = o.at("scheme").get<std::string>();
-        unit.options.push_back({scheme == "keep" ? std::nullopt : std::optional(parse_scheme(scheme)),
-                                o.at("bytes").get<int64_t>(), o.at("error").get<double>()});
+        const bool kept = scheme == "keep" || scheme == "f16";
+        unit.options.push_back({kept ? std::nullopt : std::optional(parse_scheme(scheme)),
+                                o.at("bytes").get<int64_t>(), o.at("error").get<double>(), scheme == "f16"});
       }
       units.push_back(std::move(unit));
     }

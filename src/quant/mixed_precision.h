@@ -26,9 +26,12 @@
 namespace qp::quant {
 
 struct PrecisionOption {
-  std::optional<QuantScheme> scheme;  // none: kept as stored (16-bit for F16 sources)
+  std::optional<QuantScheme> scheme;  // none: kept unquantized, 16-bit (below)
   int64_t bytes = 0;                  // what the unit's tensors store with it
   double error = 0;                   // output error with only this unit so quantized
+  // Kept and stored as f16 although the source is fp32 ("f16"); without it a
+  // kept unit stays as stored ("keep": F16 / BF16 sources).
+  bool half = false;
 };
 
 struct PrecisionUnit {
@@ -64,7 +67,7 @@ std::optional<PrecisionPlan> choose_precision(const std::vector<PrecisionUnit>& 
 int64_t smallest_plan_bytes(const std::vector<PrecisionUnit>& units, int64_t fixed_bytes);
 int64_t largest_plan_bytes(const std::vector<PrecisionUnit>& units, int64_t fixed_bytes);
 
-// The option name: the scheme's name, or "keep".
+// The option name: the scheme's name, "f16" or "keep".
 std::string option_name(const PrecisionOption& option);
 
 // {"units": [{name, tensors, chosen, options: [{scheme, bytes, error}]}], "bytes", "predicted_error"}.

@@ -124,7 +124,8 @@ std::vector<PlannedTensor> make_plan(const WeightStore& weights, const TensorTab
     auto requested = requested_scheme(name, by_role, options, overrides);
     if (const auto assigned = options.assigned.find(name); assigned != options.assigned.end()) {
       if (!assigned->second) {
-        entry.reason = "kept: mixed precision";
+        entry.to_f16 = options.keep_f16.count(name) > 0 && view.dtype == DType::F32;
+        entry.reason = entry.to_f16 ? "kept: mixed precision, stored as f16" : "kept: mixed precision";
         continue;
       }
       requested = {{*assigned->second, "mixed precision"}};

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,8 @@ struct PlanOptions {
   // Exact tensor names → scheme, or none to keep the tensor as stored: the
   // mixed-precision plan (quant/mixed_precision.h). Beats overrides.
   std::map<std::string, std::optional<QuantScheme>> assigned;
+  // Assigned none and stored as f16 (fp32 sources): the plan's 16-bit option.
+  std::set<std::string> keep_f16;
 };
 
 enum class TensorAction { Keep, Quantize };
@@ -45,6 +48,7 @@ struct PlannedTensor {
   bool is_bias = false;               // the module's ".bias"
   std::string reason;      // why: "linear", "word embeddings", "kept: normalisation", "fallback: …"
   bool fell_back = false;  // the requested scheme did not fit and another was used
+  bool to_f16 = false;     // kept, but stored as f16 (an fp32 source; mixed precision's 16-bit option)
 
   // The MLX module path: "bert.encoder.layer.0.attention.self.query" for its ".weight".
   std::string module_path() const;

@@ -133,7 +133,7 @@ TEST_F(ConvertGptq, CalibrationDefaultsToTheCorpusAndBadChoicesAreErrors) {
 
   const CliResult rtn = convert("c", {"--method", "rtn", "--calibration", calibration_.string()});
   EXPECT_NE(rtn.exit_code, 0) << rtn;
-  EXPECT_NE(rtn.err.find("--method gptq and --bits auto only"), std::string::npos) << rtn;
+  EXPECT_NE(rtn.err.find("--method gptq / awq and --bits auto only"), std::string::npos) << rtn;
 
   const CliResult method = convert("d", {"--method", "awq2"});
   EXPECT_NE(method.exit_code, 0) << method;

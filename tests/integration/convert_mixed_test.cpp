@@ -60,16 +60,29 @@ TEST_F(ConvertMixed, TargetsAreMetWithTheLeastErrorAndThePlanIsWhatTheFileHolds)
                 high = quant::largest_plan_bytes(units, fixed);
   for (const quant::PrecisionUnit& u : units) {
     const bool embedding = u.name.find("word_embeddings") != std::string::npos;
-    EXPECT_EQ(u.options.size(), embedding ? 5u : 7u) << u.name;  // 8/6/4/3(/2/ternary) bits, keep
-    for (const quant::PrecisionOption& o : u.options) {
-      if (!o.scheme)
-        EXPECT_EQ(o.error, 0.0) << u.name;
-      else
-        EXPECT_GT(o.error, 0.0) << u.name << " " << quant::option_name(o);
-    }
+    EXPECT_EQ(u.options.size(), embedding ? 5u : 7u) << u.name;  // 8/6/4/3(/2/ternary) bits, 16-bit
+    for (const quant::PrecisionOption& o : u.options)
+      EXPECT_GT(o.error, 0.0) << u.name << " " << quant::option_name(o);
+    // The tiny model is fp32: its 16-bit option is f16, half the bytes, and loses less than 8 bits.
+    const quant::PrecisionOption& half = u.options.back();
+    EXPECT_EQ(quant::option_name(half), "f16") << u.name;
+    EXPECT_LT(half.error, u.options[0].error) << u.name;
     // Fewer bits lose more: 2-bit codes cost more error than 8-bit ones.
     EXPECT_GT(u.options[embedding ? 3 : 4].error, u.options[0].error) << u.name;
   }
+
+  // The least-error plan keeps units 16-bit: stored as f16, and loaded as such.
+  const json wide_report = read_json(dir_.path() / "wide/quantpipe.json");
+  int halves = 0;
+  for (const json& row : wide_report["tensors"])
+    if (row["reason"] == "kept: mixed precision, stored as f16") {
+      ++halves;
+      int64_t numel = 1;
+      for (const json& d : row["shape"]) numel *= d.get<int64_t>();
+      EXPECT_EQ(row["stored_bytes"].get<int64_t>(), numel * 2) << row.dump();
+    }
+  EXPECT_GT(halves, 0) << wide_report["plan"]["mixed_precision"].dump(1);
+  EXPECT_EQ(Model::load(dir_.path() / "wide", {.threads = 1}).classify({{"alpha beta"}}).size(), 1u);
 
   double previous_error = -1;
   for (double fraction : {0.75, 0.5, 0.2}) {
@@ -97,7 +110,8 @@ TEST_F(ConvertMixed, TargetsAreMetWithTheLeastErrorAndThePlanIsWhatTheFileHolds)
     for (const json& row : report["tensors"]) {
       const auto it = chosen.find(row["name"].get<std::string>());
       if (it == chosen.end()) continue;
-      EXPECT_EQ(row.value("scheme", std::string("keep")), it->second) << row.dump();
+      const bool half = row["reason"] == "kept: mixed precision, stored as f16";
+      EXPECT_EQ(row.value("scheme", std::string(half ? "f16" : "keep")), it->second) << row.dump();
       ++checked;
     }
     EXPECT_EQ(checked, static_cast<int>(chosen.size()));

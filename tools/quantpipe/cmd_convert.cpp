@@ -123,7 +123,11 @@ void print_summary(const nlohmann::json& report, const std::string& out) {
 void resolve_calibration_name(const ConvertArgs& args, CalibrationOptions& calibration) {
   const std::string name = calibration.file.string();
   std::error_code ec;
-  if (name == "corpus" || name == "synthetic" || std::filesystem::exists(calibration.file, ec)) return;
+  // A path (a directory part or an extension) stays a file, and a missing
+  // one is reported as such by the calibration reader.
+  const bool path_like = calibration.file.has_parent_path() || calibration.file.has_extension();
+  if (name == "corpus" || name == "synthetic" || path_like || std::filesystem::exists(calibration.file, ec))
+    return;
   pipeline::PipelineConfig config;
   try {
     config = pipeline::load_pipeline_config(args.config);
