@@ -160,7 +160,7 @@ std::vector<TextInput> synthetic_calibration_texts(int count) {
 
 CalibrationSet read_calibration_set(const Model& model, const CalibrationOptions& options) {
   const bool named = options.file == "corpus" || options.file == "synthetic";
-  const bool synthetic = options.synthetic || options.file == "synthetic";
+  const bool synthetic = options.file == "synthetic";
   const bool corpus =
       !synthetic && options.texts.empty() && (options.file.empty() || options.file == "corpus");
   std::vector<LabelledExample> rows;

@@ -32,11 +32,10 @@ struct CalibrationOptions {
   // models without tokenizer files. Plain text files: one text per line.
   std::filesystem::path file;
   // Rows given directly (a pipeline dataset) instead of a file. With neither:
-  // the general-text corpus shipped with quantpipe (calibration_corpus.h), or
-  // with `synthetic`, sentences of common English words (the chain's last step).
-  // The file names "corpus" and "synthetic" choose those two.
+  // the general-text corpus shipped with quantpipe (calibration_corpus.h). The
+  // file names "corpus" and "synthetic" (sentences of common English words,
+  // the chain's last step) choose those two.
   std::vector<TextInput> texts;
-  bool synthetic = false;
   std::string step;      // which calibration source was chosen, for quantpipe.json ("" : from file/texts)
   int samples = 128;     // rows, spread evenly over the file
   int max_length = 128;  // tokens per row

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "quant/error_stats.h"
 
 namespace qp {
 namespace {
@@ -105,17 +106,10 @@ double calibration_drop(const std::vector<float>& quantized, const std::vector<f
   for (size_t r = 0; r < rows; ++r) {
     const float* q = quantized.data() + r * width;
     const float* f = reference.data() + r * width;
-    if (classifier) {
+    if (classifier)
       total += std::max_element(q, q + width) - q != std::max_element(f, f + width) - f ? 1.0 : 0.0;
-    } else {
-      double dot = 0, nq = 0, nf = 0;
-      for (size_t i = 0; i < width; ++i) {
-        dot += static_cast<double>(q[i]) * f[i];
-        nq += static_cast<double>(q[i]) * q[i];
-        nf += static_cast<double>(f[i]) * f[i];
-      }
-      total += 1.0 - (nq > 0 && nf > 0 ? dot / std::sqrt(nq * nf) : 0.0);
-    }
+    else
+      total += 1.0 - quant::compare_tensors({f, width}, {q, width}).cosine;
   }
   return rows ? total / static_cast<double>(rows) : 0.0;
 }

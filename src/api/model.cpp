@@ -17,6 +17,7 @@
 #include "models/encoder.h"
 #include "models/pooling.h"
 #include "models/registry.h"
+#include "quant/mixed_precision.h"
 
 namespace qp {
 
@@ -292,9 +293,7 @@ std::string Model::weight_format() const {
     if (const auto units = mixed->find("units"); units != mixed->end() && units->is_array())
       for (const nlohmann::json& u : *units) {
         const std::string chosen = u.value("chosen", "");
-        const std::string width = chosen.substr(0, chosen.find('_'));
-        const double bits = width == "keep" ? 16 : width == "ternary" ? 1.58 : std::atof(width.c_str() + 1);
-        widths[bits] = width;
+        widths[quant::option_bits(chosen)] = quant::option_width(chosen);
       }
     std::string text = "mixed";
     for (const auto& [bits, width] : widths) text += (text == "mixed" ? " " : "/") + width;

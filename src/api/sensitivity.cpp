@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "io/safetensors.h"
+#include "quant/error_stats.h"
 #include "quant/format_table.h"
 #include "quant/gptq.h"
 #include "quant/quantize_ref.h"
@@ -129,13 +130,7 @@ std::vector<float> model_outputs(const Model& model, const std::vector<Encoding>
 double relative_output_error(const std::vector<float>& quantized, const std::vector<float>& reference) {
   if (quantized.size() != reference.size())
     fail("[sensitivity] ", quantized.size(), " outputs against ", reference.size(), " reference outputs");
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < reference.size(); ++i) {
-    const double d = static_cast<double>(quantized[i]) - reference[i];
-    diff += d * d;
-    norm += static_cast<double>(reference[i]) * reference[i];
-  }
-  return norm > 0 ? diff / norm : diff;
+  return quant::compare_tensors(reference, quantized).relative_mse;
 }
 
 SensitivityResult measure_sensitivity(const std::filesystem::path& source,

@@ -7,6 +7,8 @@
 #include <initializer_list>
 #include <map>
 
+#include "quant/mixed_precision.h"
+
 namespace qp::eval::report {
 namespace {
 
@@ -95,19 +97,12 @@ std::vector<GateView> read_gates(const json& rows) {
   return out;
 }
 
-double scheme_bits(const std::string& scheme) {
-  if (scheme == "keep") return 16;
-  if (scheme.rfind("ternary", 0) == 0) return 1.58;
-  if (scheme.size() > 1 && scheme[0] == 'q') return std::atof(scheme.c_str() + 1);
-  return 0;
-}
-
 std::vector<PlanUnitView> read_plan(const json& units) {
   std::vector<PlanUnitView> out;
   if (!units.is_array()) return out;
   for (const json& u : units) {
     PlanUnitView v{str(u, {"name"}, "?"), str(u, {"chosen"}, "?"), 0, std::nullopt};
-    v.bits = scheme_bits(v.scheme);
+    v.bits = quant::option_bits(v.scheme);
     if (const json* options = at(u, {"options"}); options && options->is_array())
       for (const json& o : *options)
         if (str(o, {"scheme"}) == v.scheme) v.error = num(o, {"error"});
@@ -153,7 +148,7 @@ std::string plan_summary(const std::vector<PlanUnitView>& plan) {
   std::map<double, std::pair<std::string, int>> by_bits;
   for (const PlanUnitView& u : plan) {
     auto& [label, count] = by_bits[u.bits];
-    label = u.scheme == "keep" ? "keep" : u.scheme.substr(0, u.scheme.find('_'));
+    label = quant::option_width(u.scheme);
     ++count;
   }
   std::string out;

@@ -204,4 +204,15 @@ std::filesystem::path default_dataset_cache_dir() {
   return std::filesystem::temp_directory_path() / "quantpipe" / "datasets";
 }
 
+std::vector<TextInput> dataset_texts(const DatasetConfig& config,
+                                     const std::filesystem::path& default_cache_dir) {
+  DatasetConfig all = config;
+  all.limit.reset();
+  std::vector<TextInput> texts;
+  for (LabelledExample& row : load_dataset(all, default_cache_dir))
+    if (!row.ids) texts.push_back(std::move(row.input));
+  if (texts.empty()) fail("dataset '", config.name, "' has no text rows");
+  return texts;
+}
+
 }  // namespace qp::pipeline

@@ -30,6 +30,11 @@ namespace qp::pipeline {
 std::vector<LabelledExample> load_dataset(const DatasetConfig& config,
                                           const std::filesystem::path& default_cache_dir);
 
+// Every text row of a dataset (its `limit` ignored, pre-tokenized rows left
+// out): calibration text. Throws qp::Error when it cannot be read or holds no text.
+std::vector<TextInput> dataset_texts(const DatasetConfig& config,
+                                     const std::filesystem::path& default_cache_dir);
+
 // Fetches the splits of a hub dataset that are not cached (or whose cache no
 // longer matches its recorded SHA-256); nothing for a local dataset. Throws
 // qp::Error naming the dataset, split and file.

@@ -185,11 +185,7 @@ std::string run_conversion(const Job& job, RunContext& ctx, bool raise = false) 
         // file) or holds no text gives way to the shipped corpus, and the
         // step taken says why.
         try {
-          DatasetConfig dataset = *job.calibration_dataset;
-          dataset.limit.reset();
-          for (LabelledExample& row : load_dataset(dataset, ctx.workspace().dataset_cache()))
-            if (!row.ids) calibration->texts.push_back(std::move(row.input));
-          if (calibration->texts.empty()) fail("it has no text rows");
+          calibration->texts = dataset_texts(*job.calibration_dataset, ctx.workspace().dataset_cache());
         } catch (const Error& e) {
           calibration->texts.clear();
           calibration->step = cat("shipped corpus (", job.calibration_step, " unavailable: ", e.what(), ")");

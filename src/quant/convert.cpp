@@ -193,8 +193,9 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
   const ModelDir model = read_model_dir(source);
   // The file's tensors as they are (sizes and dtypes reported), and with the
   // replacements applied (what is converted; kept replacements stay fp32).
-  const WeightStore original = WeightStore::open_dir(source);
   WeightStore weights = WeightStore::open_dir(source);
+  const std::optional<WeightStore> original =
+      options.replaced_values.empty() ? std::nullopt : std::optional(WeightStore::open_dir(source));
   for (const auto& [name, values] : options.replaced_values) weights.replace_values(name, values);
   const std::vector<PlannedTensor> plan =
       make_plan(weights, checked_tensor_table(model, weights), options.plan);
@@ -216,7 +217,7 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
       fail(source.string(), ": ", e.what());
     }
     if (options.replaced_values.count(plan[i].name)) {
-      const TensorView& as_stored = original.require(plan[i].name);
+      const TensorView& as_stored = original->require(plan[i].name);
       report.tensors.back().source_bytes = static_cast<int64_t>(as_stored.nbytes);
       report.tensors.back().plan.dtype = as_stored.dtype;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "core/error.h"
@@ -118,6 +119,16 @@ std::optional<PrecisionPlan> choose_precision(const std::vector<PrecisionUnit>& 
 
 std::string option_name(const PrecisionOption& option) {
   return option.scheme ? format_scheme(*option.scheme) : option.half ? "f16" : "keep";
+}
+
+std::string option_width(const std::string& name) { return name.substr(0, name.find('_')); }
+
+double option_bits(const std::string& name) {
+  const std::string width = option_width(name);
+  if (width == "keep" || width == "f16") return 16;
+  if (width == "ternary") return 1.58;
+  if (width.size() > 1 && width[0] == 'q') return std::atof(width.c_str() + 1);
+  return 0;
 }
 
 nlohmann::json plan_to_json(const std::vector<PrecisionUnit>& units, const PrecisionPlan& plan) {

@@ -69,6 +69,11 @@ int64_t largest_plan_bytes(const std::vector<PrecisionUnit>& units, int64_t fixe
 
 // The option name: the scheme's name, "f16" or "keep".
 std::string option_name(const PrecisionOption& option);
+// Bits per weight of an option name: the scheme's width, 1.58 for ternary,
+// 16 for "f16" / "keep"; 0 for a name that is none of these.
+double option_bits(const std::string& name);
+// The width part of an option name: "q4", "ternary", "f16", "keep".
+std::string option_width(const std::string& name);
 
 // {"units": [{name, tensors, chosen, options: [{scheme, bytes, error}]}], "bytes", "predicted_error"}.
 nlohmann::json plan_to_json(const std::vector<PrecisionUnit>& units, const PrecisionPlan& plan);

@@ -14,6 +14,7 @@
 #include "cli_runner.h"
 #include "models/tiny_model.h"
 #include "quantpipe/model.h"
+#include "test_json.h"
 #include "test_paths.h"
 
 namespace qp::test {
@@ -101,19 +102,10 @@ namespace {
 TEST(AwqFold, PreNormLayersFoldIntoTheirNorms) {
   QP_REQUIRE_SHARED("oracle/modernbert-tiny");
   const fs::path source = shared_dir() / "oracle/modernbert-tiny";
-  std::ifstream in(source / "reference_outputs.json");
-  const json reference = json::parse(in);
+  const json reference = read_json(source / "reference_outputs.json");
   TempDir dir;
   const fs::path calibration = dir.path() / "ids.jsonl";
-  {
-    std::ofstream out(calibration);
-    for (size_t row = 0; row < reference["input_ids"].size(); ++row) {
-      json ids = json::array();
-      for (size_t i = 0; i < reference["input_ids"][row].size(); ++i)
-        if (reference["attention_mask"][row][i] == 1) ids.push_back(reference["input_ids"][row][i]);
-      out << json({{"input_ids", ids}}).dump() << "\n";
-    }
-  }
+  write_oracle_calibration(source, calibration);
   quant::PlanOptions plan_options;
   plan_options.linear = quant::parse_scheme("q4_affine_g32");
   const auto plan = quant::plan_conversion(source, plan_options);

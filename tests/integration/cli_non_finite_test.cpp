@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
-#include "models/tiny_model.h"
 #include "model_edit.h"
+#include "models/tiny_model.h"
 
 namespace qp {
 namespace {

@@ -17,8 +17,8 @@
 #include "cli_runner.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
-#include "models/tiny_model.h"
 #include "model_edit.h"
+#include "models/tiny_model.h"
 
 namespace qp {
 namespace {

@@ -14,6 +14,7 @@
 #include "cli_runner.h"
 #include "models/tiny_model.h"
 #include "quantpipe/model.h"
+#include "test_json.h"
 #include "test_paths.h"
 
 namespace qp::test {
@@ -188,18 +189,8 @@ TEST(ConvertGptqArchitectures, EveryEncoderLinearOfTheOracleModelsIsCalibrated) 
   for (const char* arch :
        {"bert", "deberta-v2", "distilbert", "electra", "modernbert", "mpnet", "roberta", "xlm-roberta"}) {
     const fs::path source = shared_dir() / "oracle" / (std::string(arch) + "-tiny");
-    std::ifstream in(source / "reference_outputs.json");
-    const json reference = json::parse(in);
     const fs::path calibration = dir.path() / (std::string(arch) + ".jsonl");
-    {
-      std::ofstream out(calibration);
-      for (size_t row = 0; row < reference["input_ids"].size(); ++row) {
-        json ids = json::array();
-        for (size_t i = 0; i < reference["input_ids"][row].size(); ++i)
-          if (reference["attention_mask"][row][i] == 1) ids.push_back(reference["input_ids"][row][i]);
-        out << json({{"input_ids", ids}}).dump() << "\n";
-      }
-    }
+    write_oracle_calibration(source, calibration);
     const fs::path out = dir.path() / arch;
     const CliResult r =
         run_cli({"convert", "-q", "-m", source.string(), "-o", out.string(), "--bits", "4", "--group-size",

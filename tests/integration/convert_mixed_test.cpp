@@ -15,6 +15,7 @@
 #include "io/safetensors.h"
 #include "models/tiny_model.h"
 #include "quantpipe/model.h"
+#include "test_json.h"
 #include "test_paths.h"
 
 namespace qp::test {
@@ -22,11 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  return json::parse(in);
-}
 
 class ConvertMixed : public ::testing::Test {
  protected:

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "cli_runner.h"
-#include "models/tiny_model.h"
 #include "model_edit.h"
+#include "models/tiny_model.h"
 
 namespace qp {
 namespace {

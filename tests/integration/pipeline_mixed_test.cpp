@@ -11,18 +11,13 @@
 #include "cli_runner.h"
 #include "models/tiny_model.h"
 #include "quant/mixed_precision.h"
+#include "test_json.h"
 
 namespace qp::test {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  return json::parse(in, nullptr, false);
-}
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path);

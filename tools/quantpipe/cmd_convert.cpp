@@ -140,11 +140,11 @@ void resolve_calibration_name(const ConvertArgs& args, CalibrationOptions& calib
     for (const std::string& p : args.config) where += (where.empty() ? "" : " ") + p;
     fail("--calibration ", name, ": neither a file nor a dataset name in ", where);
   }
-  pipeline::DatasetConfig all = *dataset;
-  all.limit.reset();
-  for (LabelledExample& row : pipeline::load_dataset(all, pipeline::default_dataset_cache_dir()))
-    if (!row.ids) calibration.texts.push_back(std::move(row.input));
-  if (calibration.texts.empty()) fail("--calibration ", name, ": the dataset has no text rows");
+  try {
+    calibration.texts = pipeline::dataset_texts(*dataset, pipeline::default_dataset_cache_dir());
+  } catch (const Error& e) {
+    fail("--calibration ", name, ": ", e.what());
+  }
   calibration.file.clear();
   calibration.step = "dataset " + name;
 }
