@@ -1,9 +1,14 @@
-// Derives the erf polynomial coefficients used by the vectorised GELU
+// Derives the piecewise erf table used by the vectorised GELU
 // (src/kernels/erf_coeffs.h). Not part of the build; run it by hand:
 //   g++ -O2 -std=c++20 tools/dev/fit_erf.cpp -o /tmp/fit_erf && /tmp/fit_erf
-// Method: Chebyshev interpolation in long double on each piece (close to the
-// minimax fit), conversion to monomials in the scaled variable t ∈ [-1, 1],
-// then a check of the float Horner evaluation against erfl over a dense grid.
+// erf(z) on z ∈ [0, 4) is cut into 8 intervals of 0.5; interval i holds a
+// polynomial of degree kDegree in t = z − i/2 ∈ [0, 0.5). Eight intervals is
+// what one AVX2 vpermps (8 lanes) or AVX-512 vpermps (16 lanes) can pick a
+// coefficient from per lane, so a vector evaluates each lane's own piece with
+// one permute and one multiply-add a coefficient: no exp, no second piece.
+// Method: Chebyshev interpolation in long double on each interval (close to
+// minimax), conversion to monomials in t, then a check of the float Horner
+// evaluation against erfl over a dense grid.
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -12,8 +17,11 @@ namespace {
 
 using Real = long double;
 constexpr Real kPi = 3.141592653589793238462643383279502884L;
+constexpr int kDegree = 6;
+constexpr int kIntervals = 8;
+constexpr Real kWidth = 0.5L;
 
-// Chebyshev interpolation coefficients of f on t ∈ [-1, 1], degree `deg`.
+// Chebyshev interpolation coefficients of f on s ∈ [-1, 1].
 template <typename F>
 std::vector<Real> chebyshev(F f, int deg) {
   const int nodes = deg + 1;
@@ -28,12 +36,12 @@ std::vector<Real> chebyshev(F f, int deg) {
   return c;
 }
 
-// Σ c_j T_j(t) rewritten as Σ a_i t^i (T_{j+1} = 2t T_j − T_{j−1}).
+// Σ c_j T_j(s) as Σ a_i s^i (T_{j+1} = 2s T_j − T_{j−1}).
 std::vector<Real> to_monomial(const std::vector<Real>& c) {
   const size_t n = c.size();
   std::vector<Real> a(n, 0), prev(n, 0), cur(n, 0), next(n, 0);
-  prev[0] = 1;            // T_0
-  if (n > 1) cur[1] = 1;  // T_1
+  prev[0] = 1;
+  if (n > 1) cur[1] = 1;
   for (size_t j = 0; j < n; ++j) {
     const std::vector<Real>& tj = j == 0 ? prev : cur;
     for (size_t i = 0; i < n; ++i) a[i] += c[j] * tj[i];
@@ -48,50 +56,50 @@ std::vector<Real> to_monomial(const std::vector<Real>& c) {
   return a;
 }
 
-float horner(const std::vector<float>& a, float t) {
-  float r = a.back();
-  for (int i = static_cast<int>(a.size()) - 2; i >= 0; --i) r = std::fmaf(r, t, a[i]);
-  return r;
-}
-
-std::vector<float> to_float(const std::vector<Real>& a) { return {a.begin(), a.end()}; }
-
-void print(const char* name, const std::vector<float>& a) {
-  std::printf("inline constexpr float %s[%zu] = {", name, a.size());
-  for (size_t i = 0; i < a.size(); ++i) std::printf("%s%.9ef", i ? ", " : "", a[i]);
-  std::printf("};\n");
+// Σ a_i s^i with s = α·t + β, as Σ b_i t^i (binomial expansion).
+std::vector<Real> substitute(const std::vector<Real>& a, Real alpha, Real beta) {
+  const size_t n = a.size();
+  std::vector<Real> b(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    // (α t + β)^i = Σ_k C(i,k) α^k β^(i−k) t^k
+    Real binom = 1;
+    for (size_t k = 0; k <= i; ++k) {
+      b[k] += a[i] * binom * std::pow(alpha, Real(k)) * std::pow(beta, Real(i - k));
+      binom = binom * Real(i - k) / Real(k + 1);
+    }
+  }
+  return b;
 }
 
 }  // namespace
 
 int main() {
-  // Piece 1, z ∈ [0, 1]: erf(z) = z·g(u), u = z², t = 2u − 1.
-  const int deg1 = 8, deg2 = 11;
-  auto g = [](Real t) {
-    const Real u = (t + 1) / 2;
-    if (u == 0) return 2 / std::sqrt(kPi);
-    return std::erf(std::sqrt(u)) / std::sqrt(u);
-  };
-  // Piece 2, z ∈ [1, 4]: erfc(z) = exp(−z²)·h(z), t = (2z − 5)/3.
-  auto h = [](Real t) {
-    const Real z = (3 * t + 5) / 2;
-    return std::erfc(z) * std::exp(z * z);
-  };
-  const auto a1 = to_float(to_monomial(chebyshev(g, deg1)));
-  const auto a2 = to_float(to_monomial(chebyshev(h, deg2)));
-  print("kErfSmall", a1);
-  print("kErfcScaled", a2);
+  // coefficient j of interval i, printed as table[j][i] (one vector a power).
+  std::vector<std::vector<float>> table(kDegree + 1, std::vector<float>(kIntervals));
+  for (int i = 0; i < kIntervals; ++i) {
+    const Real z0 = i * kWidth;
+    // t = (s + 1)·w/2, so s = (2/w)·t − 1.
+    auto f = [&](Real s) { return std::erf(z0 + (s + 1) * kWidth / 2); };
+    const auto in_t = substitute(to_monomial(chebyshev(f, kDegree)), 2 / kWidth, -1);
+    for (int j = 0; j <= kDegree; ++j) table[j][i] = static_cast<float>(in_t[j]);
+  }
+  std::printf("inline constexpr float kErfTable[%d][%d] = {\n", kDegree + 1, kIntervals);
+  for (int j = 0; j <= kDegree; ++j) {
+    std::printf("    {");
+    for (int i = 0; i < kIntervals; ++i) std::printf("%s%.9ef", i ? ", " : "", table[j][i]);
+    std::printf("},\n");
+  }
+  std::printf("};\n");
   double worst = 0, worst_z = 0;
-  for (int i = 0; i <= 400000; ++i) {
-    const float z = 4.5f * i / 400000;
-    float e;
-    if (z <= 1) {
-      const float u = z * z;
-      e = z * horner(a1, 2 * u - 1);
-    } else if (z < 4) {
-      e = 1 - std::exp(-z * z) * horner(a2, (2 * z - 5) / 3);
-    } else {
-      e = 1;
+  for (int n = 0; n <= 800000; ++n) {
+    const float z = 4.0f * n / 800000;
+    float e = 1;
+    if (z < 4) {
+      const int i = static_cast<int>(z * 2);
+      const float t = z - 0.5f * i;
+      float r = table[kDegree][i];
+      for (int j = kDegree - 1; j >= 0; --j) r = std::fmaf(r, t, table[j][i]);
+      e = r;
     }
     const double err = std::fabs(e - static_cast<double>(std::erf(static_cast<Real>(z))));
     if (err > worst) worst = err, worst_z = z;

@@ -65,25 +65,25 @@ void layer_norm_row(const float* x, const float* residual, float* out, int cols,
   }
 }
 
+// As the AVX-512 row: scale inside exp's argument, multiply by 1/sum.
 void softmax_row(float* x, int n, float scale) {
   const __m256 s = _mm256_set1_ps(scale);
   const __m256 neg_inf = _mm256_set1_ps(-__builtin_inff());
   __m256 max = neg_inf;
   for (int i = 0; i < n; i += 8) {
     const __m256 v = _mm256_mul_ps(load_first(x + i, n - i), s);
-    store_first(x + i, n - i, v);
     max = _mm256_max_ps(
         max, n - i >= 8 ? v : _mm256_blendv_ps(neg_inf, v, _mm256_castsi256_ps(first_lanes(n - i))));
   }
   const __m256 row_max = _mm256_set1_ps(reduce_max(max));
   __m256 sum = _mm256_setzero_ps();
   for (int i = 0; i < n; i += 8) {
-    const __m256 e = exp_ps(_mm256_sub_ps(load_first(x + i, n - i), row_max));
+    const __m256 e = exp_ps(_mm256_fmsub_ps(load_first(x + i, n - i), s, row_max));
     store_first(x + i, n - i, e);
     sum = _mm256_add_ps(sum, n - i >= 8 ? e : _mm256_and_ps(e, _mm256_castsi256_ps(first_lanes(n - i))));
   }
-  const __m256 total = _mm256_set1_ps(reduce_add(sum));
-  for (int i = 0; i < n; i += 8) store_first(x + i, n - i, _mm256_div_ps(load_first(x + i, n - i), total));
+  const __m256 inverse = _mm256_set1_ps(1.0f / reduce_add(sum));
+  for (int i = 0; i < n; i += 8) store_first(x + i, n - i, _mm256_mul_ps(load_first(x + i, n - i), inverse));
 }
 
 }  // namespace qp::kernels::avx2

@@ -35,18 +35,21 @@ inline __m256 exp_ps(__m256 x) {
   return _mm256_mul_ps(horner(kTaylor, r), _mm256_castsi256_ps(bits));
 }
 
-// erf(x) from the two pieces in erf_coeffs.h, sign restored at the end.
+// erf(x) as in the AVX-512 variant: vpermps picks each lane's coefficient
+// of its half-unit interval from the 8 of a table row.
 inline __m256 erf_ps(__m256 x) {
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   const __m256 a = _mm256_andnot_ps(sign_bit, x);
-  const __m256 u = _mm256_mul_ps(a, a);
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 small = _mm256_mul_ps(a, horner(kErfSmall, _mm256_fmsub_ps(_mm256_set1_ps(2.0f), u, one)));
-  const __m256 t = _mm256_fmsub_ps(a, _mm256_set1_ps(2.0f / 3.0f), _mm256_set1_ps(5.0f / 3.0f));
-  const __m256 tail = _mm256_mul_ps(exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), u)), horner(kErfcScaled, t));
-  __m256 r = _mm256_sub_ps(one, tail);
-  r = _mm256_blendv_ps(r, small, _mm256_cmp_ps(a, _mm256_set1_ps(kErfSplit), _CMP_LE_OQ));
-  r = _mm256_blendv_ps(r, one, _mm256_cmp_ps(a, _mm256_set1_ps(kErfSaturate), _CMP_GE_OQ));
+  const __m256i interval =
+      _mm256_min_epi32(_mm256_cvttps_epi32(_mm256_mul_ps(a, _mm256_set1_ps(kErfIntervalsPerUnit))),
+                       _mm256_set1_epi32(kErfIntervals - 1));
+  const __m256 t =
+      _mm256_fnmadd_ps(_mm256_cvtepi32_ps(interval), _mm256_set1_ps(1.0f / kErfIntervalsPerUnit), a);
+  auto coefficient = [&](int j) { return _mm256_permutevar8x32_ps(_mm256_loadu_ps(kErfTable[j]), interval); };
+  constexpr int kTerms = sizeof kErfTable / sizeof kErfTable[0];
+  __m256 r = coefficient(kTerms - 1);
+  for (int j = kTerms - 2; j >= 0; --j) r = _mm256_fmadd_ps(r, t, coefficient(j));
+  r = _mm256_blendv_ps(r, _mm256_set1_ps(1.0f), _mm256_cmp_ps(a, _mm256_set1_ps(kErfSaturate), _CMP_GE_OQ));
   return _mm256_or_ps(r, _mm256_and_ps(x, sign_bit));
 }
 

@@ -33,18 +33,27 @@ inline __m512 exp_ps(__m512 x) {
   return _mm512_scalef_ps(horner(kTaylor, r), n);
 }
 
-// erf(x) from the two pieces in erf_coeffs.h, sign restored at the end.
+// erf(x): each lane evaluates the polynomial of its own half-unit interval
+// (erf_coeffs.h), its coefficients picked by vpermps on the interval index, so
+// a vector costs one permute and one multiply-add per coefficient. Lanes at
+// |x| ≥ 4 become 1; NaN converts to INT_MIN, picks interval 0 and stays NaN.
 inline __m512 erf_ps(__m512 x) {
   const __m512 sign_bit = _mm512_set1_ps(-0.0f);
   const __m512 a = _mm512_andnot_ps(sign_bit, x);
-  const __m512 u = _mm512_mul_ps(a, a);
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 small = _mm512_mul_ps(a, horner(kErfSmall, _mm512_fmsub_ps(_mm512_set1_ps(2.0f), u, one)));
-  const __m512 t = _mm512_fmsub_ps(a, _mm512_set1_ps(2.0f / 3.0f), _mm512_set1_ps(5.0f / 3.0f));
-  const __m512 tail = _mm512_mul_ps(exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), u)), horner(kErfcScaled, t));
-  __m512 r = _mm512_sub_ps(one, tail);
-  r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(kErfSplit), _CMP_LE_OQ), r, small);
-  r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(kErfSaturate), _CMP_GE_OQ), r, one);
+  const __m512i interval =
+      _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_mul_ps(a, _mm512_set1_ps(kErfIntervalsPerUnit))),
+                       _mm512_set1_epi32(kErfIntervals - 1));
+  // a − i/2, exact (both within a factor of two of each other, or i = 0).
+  const __m512 t =
+      _mm512_fnmadd_ps(_mm512_cvtepi32_ps(interval), _mm512_set1_ps(1.0f / kErfIntervalsPerUnit), a);
+  auto coefficient = [&](int j) {
+    return _mm512_permutexvar_ps(interval, _mm512_castps256_ps512(_mm256_loadu_ps(kErfTable[j])));
+  };
+  constexpr int kTerms = sizeof kErfTable / sizeof kErfTable[0];
+  __m512 r = coefficient(kTerms - 1);
+  for (int j = kTerms - 2; j >= 0; --j) r = _mm512_fmadd_ps(r, t, coefficient(j));
+  r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(kErfSaturate), _CMP_GE_OQ), r,
+                           _mm512_set1_ps(1.0f));
   return _mm512_or_ps(r, _mm512_and_ps(x, sign_bit));
 }
 
