@@ -109,8 +109,50 @@ void self_attention(const AttentionPart& part, const LayerShape& shape, const En
   part.out->forward(context.data(), t, out, pool);
 }
 
+namespace {
+
+// Tokens of one block of the token-blocked FFN: at most 64 (the up
+// projection's block, 64 × FFN width floats, stays in L2), at least 32 (an
+// AMX call's height), and small enough that every thread gets about four.
+int ffn_block_rows(int t, int threads) {
+  const int quarter = (t + 4 * threads - 1) / (4 * threads);
+  return std::clamp((quarter + 31) / 32 * 32, 32, 64);
+}
+
+// up → GELU → down one block of tokens at a time, each block on one thread:
+// the block's up projection (and, quantized, its int8 copy) never leaves that
+// core's cache, and threads split tokens instead of each GEMM's panels. The
+// GEMMs inside run serially (a parallel_for from a running job does).
+void feed_forward_blocked(const FfnPart& part, const LayerShape& shape, const float* x, int t, float* out,
+                          ThreadPool& pool) {
+  const int h = shape.hidden, i = shape.intermediate;
+  const int rows = ffn_block_rows(t, pool.size());
+  const int64_t blocks = (t + rows - 1) / rows;
+  const profile::Scope scope(profile::Op::GemmFfnUp);
+  pool.parallel_for(blocks, [&](int64_t begin, int64_t end) {
+    ActivationBuffer up(static_cast<size_t>(rows) * i);
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t r0 = b * rows;
+      const int m = static_cast<int>(std::min<int64_t>(rows, t - r0));
+      {
+        const profile::Scope up_scope(profile::Op::GemmFfnUp);
+        part.up->forward(x + r0 * h, m, up.data(), pool, kernels::Epilogue::Gelu);
+      }
+      const profile::Scope down_scope(profile::Op::GemmFfnDown);
+      part.down->forward(up.data(), m, out + r0 * h, pool);
+    }
+  });
+}
+
+}  // namespace
+
 void feed_forward(const FfnPart& part, const LayerShape& shape, const float* x, int t, float* out,
                   ThreadPool& pool, TensorSink* sink, const std::string& name) {
+  // A sink (dumps, calibration) sees the whole up projection, and fewer blocks
+  // than threads would leave threads idle: those run whole GEMMs instead.
+  const bool blockable = !sink && !shape.fused_gate_up && !part.gate;
+  if (blockable && (t + ffn_block_rows(t, pool.size()) - 1) / ffn_block_rows(t, pool.size()) >= pool.size())
+    return feed_forward_blocked(part, shape, x, t, out, pool);
   emit(sink, name + "ffn_in", std::span<const float>(x, static_cast<size_t>(t) * shape.hidden),
        shape.hidden);  // calibration
   ActivationBuffer up(static_cast<size_t>(t) * shape.intermediate);

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <random>
 
+#include "kernels/quant_linear.h"
+
 namespace qp {
 namespace {
 
@@ -196,6 +198,60 @@ INSTANTIATE_TEST_SUITE_P(PlacementsFfnsAndHooks, LayerParts,
                                   (std::get<1>(info.param) ? "Gated" : "Plain") +
                                   (std::get<2>(info.param) ? "Hooked" : "");
                          });
+
+// The FFN runs in token blocks, one block a thread, when no sink watches and
+// the batch has a block for every thread; with a sink it runs whole GEMMs.
+// Both must give the same bits (every row's arithmetic is the same), and the
+// plain computation's values, in fp32 and with 4-bit weights.
+struct RecordingSink final : TensorSink {
+  std::vector<std::string> names;
+  void on_tensor(const std::string& name, const float*, int64_t, int64_t) override { names.push_back(name); }
+};
+
+LinearPtr quantized(const Matrix& m, std::mt19937& rng) {
+  std::uniform_int_distribution<int> code(0, 15);
+  std::vector<uint8_t> codes(m.w.size());
+  for (auto& c : codes) c = static_cast<uint8_t>(code(rng));
+  const int groups = m.cols / 32;
+  std::vector<float> scales(static_cast<size_t>(m.rows) * groups, 0.05f), biases(scales.size(), -0.4f);
+  return std::make_unique<kernels::QuantLinear>(codes.data(), scales.data(), biases.data(), m.rows, m.cols, 4,
+                                                32, m.b.data());
+}
+
+TEST(FeedForward, TokenBlocksGiveTheBitsOfWholeGemms) {
+  constexpr int kH = 64, kI = 256, kT = 300;  // 300 tokens: blocks of 64 for 2 threads, the last one short
+  std::mt19937 rng(11);
+  const Matrix up = random_matrix(kI, kH, rng), down = random_matrix(kH, kI, rng);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(kT) * kH);
+  for (float& v : x) v = d(rng);
+  const LayerShape shape{kH, 4, kI, 1e-5f, NormPlacement::Post};
+  ThreadPool pool(2);
+  for (const bool quant : {false, true}) {
+    FfnPart part;
+    part.up =
+        quant ? quantized(up, rng) : std::make_unique<kernels::LinearF32>(up.w.data(), kI, kH, up.b.data());
+    part.down = quant ? quantized(down, rng)
+                      : std::make_unique<kernels::LinearF32>(down.w.data(), kH, kI, down.b.data());
+    std::vector<float> blocked(x.size()), whole(x.size());
+    feed_forward(part, shape, x.data(), kT, blocked.data(), pool, nullptr, "l.");
+    RecordingSink sink;
+    feed_forward(part, shape, x.data(), kT, whole.data(), pool, &sink, "l.");
+    ASSERT_FALSE(sink.names.empty());  // the sink saw the whole-GEMM path's tensors
+    EXPECT_EQ(blocked, whole) << (quant ? "q4" : "fp32");
+    if (!quant) {
+      Rows rows(kT, std::vector<double>(kH));
+      for (int t = 0; t < kT; ++t)
+        for (int i = 0; i < kH; ++i) rows[t][i] = x[static_cast<size_t>(t) * kH + i];
+      Rows u = project(up, rows);
+      for (auto& row : u)
+        for (double& v : row) v = gelu(v);
+      const Rows want = project(down, u);
+      for (int t = 0; t < kT; ++t)
+        for (int i = 0; i < kH; ++i) ASSERT_NEAR(blocked[static_cast<size_t>(t) * kH + i], want[t][i], 1e-3);
+    }
+  }
+}
 
 }  // namespace
 }  // namespace qp
