@@ -117,18 +117,26 @@ inline void group_dots(const uint8_t* w, const int8_t* x, int64_t ldx, int depth
   }
 }
 
-// One token's sum over groups so far (32 outputs): out = s_g·dot + b_g·Σx_q
-// + prev (prev null for the first group; out may be prev).
-[[gnu::always_inline]] inline void add_group(const QuantTile& t, int r, int g, const int32_t* dots,
-                                             const float* prev, float* out) {
-  const __m512 xsum = _mm512_set1_ps(t.group_sums[r * t.ldg + g]);
-  for (int h = 0; h < 2; ++h) {
-    const __m512 dot = _mm512_cvtepi32_ps(_mm512_load_si512(dots + 16 * h));
-    const __m512 base = prev ? _mm512_load_ps(prev + 16 * h) : _mm512_setzero_ps();
+// The sums of every token so far (32 outputs each) plus this group's:
+// out = s_g·dot + b_g·Σx_q + prev (no prev for the first group). The group's
+// scales and biases are loaded once for all tokens.
+template <bool First>
+[[gnu::always_inline]] inline void add_group(const QuantTile& t, int g, const int32_t* dots, float* sums) {
+  const __m512 s0 = _mm512_loadu_ps(t.scales + g * kQuantNr),
+               s1 = _mm512_loadu_ps(t.scales + g * kQuantNr + 16);
+  const __m512 b0 = _mm512_loadu_ps(t.biases + g * kQuantNr),
+               b1 = _mm512_loadu_ps(t.biases + g * kQuantNr + 16);
+  for (int r = 0; r < t.rows; ++r) {
+    const __m512 xsum = _mm512_set1_ps(t.group_sums[r * t.ldg + g]);
+    const int32_t* d = dots + r * kMr;
+    float* out = sums + r * kMr;
+    const __m512 base0 = First ? _mm512_setzero_ps() : _mm512_load_ps(out),
+                 base1 = First ? _mm512_setzero_ps() : _mm512_load_ps(out + 16);
     _mm512_store_ps(
-        out + 16 * h,
-        _mm512_fmadd_ps(_mm512_loadu_ps(t.biases + g * kQuantNr + 16 * h), xsum,
-                        _mm512_fmadd_ps(dot, _mm512_loadu_ps(t.scales + g * kQuantNr + 16 * h), base)));
+        out, _mm512_fmadd_ps(b0, xsum, _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(d)), s0, base0)));
+    _mm512_store_ps(
+        out + 16,
+        _mm512_fmadd_ps(b1, xsum, _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(d + 16)), s1, base1)));
   }
 }
 
@@ -153,14 +161,16 @@ inline void gelu_rows(float* out, int rows) {
 template <int C, bool Two>
 void tile(const QuantTile& t) {
   configure_tiles();
-  alignas(64) int32_t dots[kMr * kMr];
+  alignas(64) int32_t dots[2 * kMr * kMr];  // two groups' dots: see below
   alignas(64) float sums[kMr * kMr];  // per token and output: Σ_g s_g·dot_g + b_g·Σx_q, then the output
   const int groups = t.k / t.group;
   const int64_t group_bytes = int64_t{t.group} * C / 32 * kStepBytes;
   for (int g = 0; g < groups; ++g) {
     group_dots<C, Two>(t.codes + g * group_bytes, t.xq + int64_t{g} * t.group, t.ldx, t.group, dots);
-    for (int r = 0; r < t.rows; ++r)
-      add_group(t, r, g, dots + r * kMr, g == 0 ? nullptr : sums + r * kMr, sums + r * kMr);
+    if (g == 0)
+      add_group<true>(t, g, dots, sums);
+    else
+      add_group<false>(t, g, dots, sums);
   }
   // a·sum + bias, GELU if asked (over the whole block), then the valid columns of y.
   for (int r = 0; r < t.rows; ++r) {
