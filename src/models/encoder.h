@@ -25,6 +25,8 @@ struct EncoderBatch {
 
   // Drops padding (attention_mask == 0) and concatenates.
   static EncoderBatch from_encodings(std::span<const Encoding> encodings);
+  // Sequences [begin, end) as a batch of their own.
+  EncoderBatch sequences(int begin, int end) const;
 };
 
 class EncoderModel {

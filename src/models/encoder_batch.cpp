@@ -20,4 +20,15 @@ EncoderBatch EncoderBatch::from_encodings(std::span<const Encoding> encodings) {
   return batch;
 }
 
+EncoderBatch EncoderBatch::sequences(int begin, int end) const {
+  if (begin < 0 || end > num_sequences() || begin > end)
+    fail("internal: sequences [", begin, ", ", end, ") of a batch of ", num_sequences());
+  EncoderBatch part;
+  const int first = seq_offsets[begin], last = seq_offsets[end];
+  part.input_ids.assign(input_ids.begin() + first, input_ids.begin() + last);
+  part.token_type_ids.assign(token_type_ids.begin() + first, token_type_ids.begin() + last);
+  for (int s = begin + 1; s <= end; ++s) part.seq_offsets.push_back(seq_offsets[s] - first);
+  return part;
+}
+
 }  // namespace qp

@@ -128,7 +128,6 @@ void feed_forward_blocked(const FfnPart& part, const LayerShape& shape, const fl
   const int h = shape.hidden, i = shape.intermediate;
   const int rows = ffn_block_rows(t, pool.size());
   const int64_t blocks = (t + rows - 1) / rows;
-  const profile::Scope scope(profile::Op::GemmFfnUp);
   pool.parallel_for(blocks, [&](int64_t begin, int64_t end) {
     ActivationBuffer up(static_cast<size_t>(rows) * i);
     for (int64_t b = begin; b < end; ++b) {
