@@ -56,8 +56,10 @@ class ThreadPool {
   bool job_profiled_ = false;
   profile::Op job_op_ = profile::Op::None;
   int64_t job_busy_ns_ = 0;
-  int64_t generation_ = 0;
-  int pending_ = 0;
+  // Atomic so that threads can spin on them briefly before sleeping (see
+  // spin_until in thread_pool.cpp); written under mutex_ all the same.
+  std::atomic<int64_t> generation_{0};
+  std::atomic<int> pending_{0};
   bool stopping_ = false;
 };
 
