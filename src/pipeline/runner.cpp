@@ -176,7 +176,9 @@ std::string run_conversion(const Job& job, RunContext& ctx, bool raise = false) 
     const QuantizationConfig& q = *job.quantization;
     std::optional<CalibrationOptions> calibration;
     if (quant::needs_calibration(effective_method(q)) || q.automatic) {
-      calibration = CalibrationOptions{.step = job.calibration_step,
+      calibration = CalibrationOptions{.file = {},
+                                       .texts = {},
+                                       .step = job.calibration_step,
                                        .samples = job.model->calibration.samples,
                                        .max_length = job.model->calibration.max_length,
                                        .threads = ctx.options().eval.threads};

@@ -80,7 +80,7 @@ nlohmann::json mlx_quantization_config(const std::vector<ConvertedTensor>& tenso
 ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan,
                                const ConvertOptions& options, OutputTensors& out, OutputTensors* fp16) {
   const QuantOptions& quant = options.quant;
-  ConvertedTensor result{plan, static_cast<int64_t>(view.nbytes), view.numel() * 4, 0, {}};
+  ConvertedTensor result{plan, static_cast<int64_t>(view.nbytes), view.numel() * 4, 0, {}, {}};
   const bool is_float = view.dtype == DType::F32 || view.dtype == DType::F16 || view.dtype == DType::BF16;
   std::vector<float> values;
   if (is_float) {

@@ -112,16 +112,13 @@ BenchRow bench_one(const BenchArgs& args, int threads, const std::vector<TextInp
       args.seq_len > 0
           ? fixed_length_encodings(model, texts, resolve_max_length(model, args.seq_len), args.sequences)
           : model.tokenize(texts, resolve_max_length(model, args.max_length));
-  BenchRow row{std::filesystem::path(args.model).filename().string(),
-               model.weight_format(),
-               model.threads(),
-               args.batch_size,
-               args.seq_len,
-               encodings.size(),
-               0,
-               {},
-               {},
-               0};
+  BenchRow row;
+  row.model = std::filesystem::path(args.model).filename().string();
+  row.format = model.weight_format();
+  row.threads = model.threads();
+  row.batch = args.batch_size;
+  row.seq_len = args.seq_len;
+  row.sentences = encodings.size();
   for (const Encoding& e : encodings) row.tokens += e.input_ids.size();
   row.rss_before_load = rss_before_load;
   row.load_peak_rss = load_peak_rss;
