@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_data.h"
 #include "core/cpu_isa.h"
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
@@ -34,13 +35,7 @@ constexpr Shape kShapes[] = {
 // "f32" runs LinearF32; the others are quantization schemes.
 constexpr const char* kFormats[] = {"f32", "q8_sym_ch", "q8_affine_g64", "q4_affine_g64", "ternary_g64"};
 
-std::vector<float> random_floats(size_t n, float stddev) {
-  std::mt19937 rng(42);
-  std::normal_distribution<float> dist(0.0f, stddev);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using bench::random_normal;
 
 std::unique_ptr<LinearLayer> make_layer(const std::string& format, const Shape& s,
                                         const std::vector<float>& w, const std::vector<float>& b) {
@@ -54,9 +49,9 @@ std::unique_ptr<LinearLayer> make_layer(const std::string& format, const Shape& 
 void bench_linear(benchmark::State& state, Isa isa, std::string format, Shape shape, int m, int threads) {
   set_isa_cap(isa);
   ThreadPool pool(threads);
-  const auto w = random_floats(size_t(shape.n) * shape.k, 0.05f);
-  const auto b = random_floats(shape.n, 0.1f);
-  const auto x = random_floats(size_t(m) * shape.k, 1.0f);
+  const auto w = random_normal(size_t(shape.n) * shape.k, 0.05f);
+  const auto b = random_normal(shape.n, 0.1f);
+  const auto x = random_normal(size_t(m) * shape.k, 1.0f);
   std::vector<float> y(size_t(m) * shape.n);
   const auto layer = make_layer(format, shape, w, b);
   for (auto _ : state) {

@@ -5,10 +5,10 @@
 // profile's milliseconds can be read as elements × ns per element.
 #include <benchmark/benchmark.h>
 
-#include <random>
 #include <string>
 #include <vector>
 
+#include "bench_data.h"
 #include "core/cpu_isa.h"
 #include "kernels/dispatch.h"
 #include "kernels/quant_dispatch.h"
@@ -18,13 +18,7 @@ namespace {
 
 constexpr int kRows = 64;  // one attention query block / one token block
 
-std::vector<float> random_floats(size_t n, float scale) {
-  std::mt19937 rng(7);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using bench::random_normal;
 
 void set_rate(benchmark::State& state, int64_t elements_per_iteration) {
   state.counters["elements/s"] = benchmark::Counter(
@@ -34,7 +28,7 @@ void set_rate(benchmark::State& state, int64_t elements_per_iteration) {
 
 void bench_gelu(benchmark::State& state, Isa isa, int cols) {
   const KernelTable& table = kernel_table(isa);
-  const auto source = random_floats(size_t(kRows) * cols, 2.0f);
+  const auto source = random_normal(size_t(kRows) * cols, 2.0f);
   std::vector<float> x(source.size());
   for (auto _ : state) {
     std::copy(source.begin(), source.end(), x.begin());
@@ -46,7 +40,7 @@ void bench_gelu(benchmark::State& state, Isa isa, int cols) {
 
 void bench_softmax(benchmark::State& state, Isa isa, int keys) {
   const KernelTable& table = kernel_table(isa);
-  const auto source = random_floats(size_t(kRows) * keys, 4.0f);
+  const auto source = random_normal(size_t(kRows) * keys, 4.0f);
   std::vector<float> x(source.size());
   for (auto _ : state) {
     std::copy(source.begin(), source.end(), x.begin());
@@ -58,8 +52,8 @@ void bench_softmax(benchmark::State& state, Isa isa, int keys) {
 
 void bench_layer_norm(benchmark::State& state, Isa isa, int cols) {
   const KernelTable& table = kernel_table(isa);
-  const auto x = random_floats(size_t(kRows) * cols, 1.0f), residual = random_floats(x.size(), 1.0f);
-  const auto gamma = random_floats(cols, 1.0f), beta = random_floats(cols, 1.0f);
+  const auto x = random_normal(size_t(kRows) * cols, 1.0f), residual = random_normal(x.size(), 1.0f);
+  const auto gamma = random_normal(cols, 1.0f), beta = random_normal(cols, 1.0f);
   std::vector<float> out(x.size());
   for (auto _ : state) {
     for (int r = 0; r < kRows; ++r)
@@ -72,7 +66,7 @@ void bench_layer_norm(benchmark::State& state, Isa isa, int cols) {
 
 void bench_quantize(benchmark::State& state, Isa isa, int cols) {
   const QuantKernelTable& table = quant_kernel_table(isa);
-  const auto x = random_floats(size_t(kRows) * cols, 1.0f);
+  const auto x = random_normal(size_t(kRows) * cols, 1.0f);
   const int mr = table.interleaved_activations ? table.mr : 1;
   std::vector<int8_t> xq(size_t(kRows) * cols);
   std::vector<float> sums(size_t(kRows) * cols / 64);

@@ -84,7 +84,7 @@ class PyModel {
     }
     py::array_t<float> array = to_array(rows, normalize_embeddings);
     if (single) return array[py::int_(0)];
-    return std::move(array);
+    return array;
   }
 
   py::list classify(const std::vector<PyInput>& inputs, int batch_size, int max_length) const {

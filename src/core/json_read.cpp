@@ -178,7 +178,10 @@ json parse_json(std::string_view text, const std::string& where, const JsonDiver
     // nlohmann copies the callback: keep the state outside it.
     StrictParse strict(divert);
     json value = json::parse(text.begin(), text.end(), std::ref(strict));
-    if (strict.repeated()) json::parse(text.begin(), text.end(), NameTheRepeatedKey());
+    // The second parse only throws, naming the repeated key; its value is not wanted.
+    if (strict.repeated()) {
+      [[maybe_unused]] const json again = json::parse(text.begin(), text.end(), NameTheRepeatedKey());
+    }
     return value;
   } catch (const StructureProblem& p) {
     fail(where, ": ", p.message);

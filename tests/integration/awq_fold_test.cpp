@@ -122,17 +122,7 @@ TEST(AwqFold, PreNormLayersFoldIntoTheirNorms) {
 
   const Model original = Model::load(source, {.threads = 1});
   const Model refolded = Model::load_with_replaced_weights(source, {.threads = 1}, folded.replaced);
-  std::vector<Encoding> rows;
-  for (size_t row = 0; row < reference["input_ids"].size(); ++row) {
-    Encoding e;
-    for (size_t i = 0; i < reference["input_ids"][row].size(); ++i)
-      if (reference["attention_mask"][row][i] == 1) {
-        e.input_ids.push_back(reference["input_ids"][row][i]);
-        e.attention_mask.push_back(1);
-        e.token_type_ids.push_back(0);
-      }
-    rows.push_back(std::move(e));
-  }
+  const std::vector<Encoding> rows = oracle_encodings(reference);
   const auto a = original.embed_encodings(rows, 4), b = refolded.embed_encodings(rows, 4);
   double most = 0;
   for (size_t i = 0; i < a.size(); ++i)

@@ -21,6 +21,9 @@ namespace qp::test {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A one-layer classifier: small enough to convert in a test several times over.
+constexpr TinyBertSpec kOneLayer{.hidden = 64, .layers = 1, .heads = 4, .intermediate = 128, .num_labels = 2};
 using nlohmann::json;
 
 // Sentences of the tiny vocabulary's words, different on every line.
@@ -173,12 +176,6 @@ TEST(CalibrationTable, EveryEncoderLinearRoleNamesItsInput) {
   EXPECT_EQ(linear_input_name(TensorRole::HeadOut, 0), std::nullopt);
 }
 
-}  // namespace
-}  // namespace qp::test
-
-namespace qp::test {
-namespace {
-
 // Every architecture whose layers name their linear inputs calibrates all of
 // its encoder linears; the calibration rows are the oracle's own pre-tokenized
 // inputs (these models have no tokenizer files). BART's decoder layers and
@@ -210,18 +207,12 @@ TEST(ConvertGptqArchitectures, EveryEncoderLinearOfTheOracleModelsIsCalibrated) 
   }
 }
 
-}  // namespace
-}  // namespace qp::test
-
-namespace qp::test {
-namespace {
-
 // Without --method: GPTQ (on the shipped corpus) at 3 bits or fewer and for
 // ternary, round to nearest at 4 bits and more.
 TEST(ConvertDefaultMethod, GptqAtThreeBitsOrFewerRoundToNearestAbove) {
   TempDir dir;
   const fs::path source = dir.path() / "src";
-  write_tiny_bert(source, {.hidden = 64, .layers = 1, .heads = 4, .intermediate = 128, .num_labels = 2});
+  write_tiny_bert(source, kOneLayer);
   for (const auto& [bits, method] : std::vector<std::pair<std::string, std::string>>{
            {"2", "gptq"}, {"3", "gptq"}, {"ternary", "gptq"}, {"4", "rtn"}, {"8", "rtn"}}) {
     const fs::path out = dir.path() / ("q" + bits);
@@ -235,18 +226,12 @@ TEST(ConvertDefaultMethod, GptqAtThreeBitsOrFewerRoundToNearestAbove) {
   }
 }
 
-}  // namespace
-}  // namespace qp::test
-
-namespace qp::test {
-namespace {
-
 // --calibration NAME: a dataset of the pipeline configs, loaded as the
 // pipeline loads it; a name that is neither a file nor a dataset is refused.
 TEST(ConvertCalibrationName, ADatasetOfTheConfigIsTheCalibrationText) {
   TempDir dir;
   const fs::path source = dir.path() / "src";
-  write_tiny_bert(source, {.hidden = 64, .layers = 1, .heads = 4, .intermediate = 128, .num_labels = 2});
+  write_tiny_bert(source, kOneLayer);
   {
     std::ofstream rows(dir.path() / "calib.jsonl");
     for (const std::string& line : calibration_lines(10)) rows << json({{"text", line}}).dump() << "\n";

@@ -154,14 +154,16 @@ TEST_F(ConvertMixed, AccuracyBoundBisectsTowardsTheBoundary) {
     if (holds) smallest_holding = std::min(smallest_holding, bytes);
     if (i == 0 || i + 1 == steps.size()) continue;  // the first step is the smallest plan itself
     const int64_t next = steps[i + 1]["bytes"];
-    if (holds)
+    if (holds) {
       EXPECT_LE(next, bytes) << "step " << i << ": " << steps.dump(1);
-    else
+    } else {
       EXPECT_GE(next, bytes) << "step " << i << ": " << steps.dump(1);
+    }
   }
   if (steps[0]["calibration_drop"].get<double>() > 0.0005 &&
-      smallest_holding != std::numeric_limits<int64_t>::max())
+      smallest_holding != std::numeric_limits<int64_t>::max()) {
     EXPECT_EQ(plan["bytes"].get<int64_t>(), smallest_holding);
+  }
   EXPECT_LE(plan["calibration_drop"].get<double>(), 0.0005);
   EXPECT_EQ(plan["drop_measure"], "1 - mean cosine");
 }

@@ -16,6 +16,7 @@
 #include "models/tiny_model.h"
 #include "quant/convert.h"
 #include "quantpipe/model.h"
+#include "test_json.h"
 #include "test_paths.h"
 
 namespace qp {
@@ -24,27 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path oracle_dir(const std::string& arch) { return test::shared_dir() / "oracle" / (arch + "-tiny"); }
-
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
-
-// The oracle's batch, attended positions only.
-std::vector<Encoding> oracle_encodings(const nlohmann::json& ref) {
-  std::vector<Encoding> out;
-  for (size_t row = 0; row < ref["input_ids"].size(); ++row) {
-    Encoding e;
-    for (size_t t = 0; t < ref["input_ids"][row].size(); ++t)
-      if (ref["attention_mask"][row][t] == 1) {
-        e.input_ids.push_back(ref["input_ids"][row][t]);
-        e.token_type_ids.push_back(0);
-        e.attention_mask.push_back(1);
-      }
-    out.push_back(e);
-  }
-  return out;
-}
 
 std::vector<float> engine_logits(const fs::path& dir, const std::vector<Encoding>& encodings) {
   const WeightStore weights = WeightStore::open_dir(dir);
@@ -85,7 +65,7 @@ TEST_P(RelativeEncoderQ8, LogitsStayCloseToFp32) {
     ASSERT_NE(converted.find(probe), nullptr) << "the conversion left " << probe << " unquantized";
 
   const std::vector<Encoding> encodings =
-      oracle_encodings(read_json(oracle_dir(arch) / "reference_outputs.json"));
+      test::oracle_encodings(test::read_json(oracle_dir(arch) / "reference_outputs.json"));
   const std::vector<float> fp32 = engine_logits(oracle_dir(arch), encodings);
   const std::vector<float> q8 = engine_logits(tmp.path() / "q8", encodings);
   ASSERT_EQ(q8.size(), fp32.size());
@@ -117,7 +97,7 @@ TEST(MpnetSentenceTransformer, EmbedsAsMeanPooledNormalised) {
   spec.sentence_transformer = true;
   write_tiny_bert(dir, spec);
 
-  nlohmann::json config = read_json(oracle_dir("mpnet") / "config.json");
+  nlohmann::json config = test::read_json(oracle_dir("mpnet") / "config.json");
   config["architectures"] = {"MPNetModel"};
   config.erase("id2label");
   config.erase("label2id");
@@ -139,8 +119,8 @@ TEST(MpnetSentenceTransformer, EmbedsAsMeanPooledNormalised) {
   write_safetensors(dir / "model.safetensors", tensors);
 
   const Model model = Model::load(dir, {.threads = 2});
-  const nlohmann::json ref = read_json(oracle_dir("mpnet") / "reference_outputs.json");
-  const std::vector<Encoding> encodings = oracle_encodings(ref);
+  const nlohmann::json ref = test::read_json(oracle_dir("mpnet") / "reference_outputs.json");
+  const std::vector<Encoding> encodings = test::oracle_encodings(ref);
   const std::vector<std::vector<float>> embeddings = model.embed_encodings(encodings, 8);
   ASSERT_EQ(embeddings.size(), encodings.size());
   for (size_t row = 0; row < encodings.size(); ++row) {

@@ -108,7 +108,9 @@ double check_arch(const std::string& arch) {
         const bool clear_before = i == 0 || c["scores"][i - 1].get<double>() - want > kClearGap;
         const bool clear_after =
             i + 1 == c["labels"].size() || want - c["scores"][i + 1].get<double>() > kClearGap;
-        if (clear_before && clear_after) EXPECT_EQ(got["labels"][i], label) << arch << ": " << line;
+        if (clear_before && clear_after) {
+          EXPECT_EQ(got["labels"][i], label) << arch << ": " << line;
+        }
       }
       ++compared;
     }

@@ -85,7 +85,9 @@ TEST(MixedPrecision, MatchesBruteForceOnRandomInstances) {
         const PrecisionOption& o = units[u].options[static_cast<size_t>(by_size->choice[u])];
         bytes += o.bytes;
         error += o.error;
-        if (!floors.empty()) EXPECT_GE(o.bytes, floors[u]);
+        if (!floors.empty()) {
+          EXPECT_GE(o.bytes, floors[u]);
+        }
       }
       EXPECT_EQ(bytes, by_size->bytes);
       EXPECT_NEAR(error, by_size->error, 1e-9);

@@ -42,9 +42,10 @@ TEST_P(SharedParity, ProbesMatchReference) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     const auto& probe = reference["probes"][i];
     EXPECT_EQ(encodings[i].input_ids, probe["input_ids"].get<std::vector<int32_t>>()) << "probe " << i;
-    if (probe.contains("token_type_ids"))
+    if (probe.contains("token_type_ids")) {
       EXPECT_EQ(encodings[i].token_type_ids, probe["token_type_ids"].get<std::vector<int32_t>>())
           << "probe " << i;
+    }
   }
   const auto outputs = param.output_key == "logits" ? model.logits_for_encodings(encodings, 4)
                                                     : model.embed_encodings(encodings, 4);

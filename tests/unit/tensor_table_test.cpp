@@ -91,9 +91,12 @@ TEST(TensorTable, ThePlanChoosesByRole) {
   options.overrides = {quant::parse_override("classifier=q8_sym_ch")};
   options.keep = {"layer\\.0\\.intermediate"};
   for (const auto& p : quant::make_plan(weights, table, options)) {
-    if (p.name == "classifier.weight") EXPECT_EQ(p.action, quant::TensorAction::Quantize) << p.reason;
-    if (p.name == "bert.encoder.layer.0.intermediate.dense.weight")
+    if (p.name == "classifier.weight") {
+      EXPECT_EQ(p.action, quant::TensorAction::Quantize) << p.reason;
+    }
+    if (p.name == "bert.encoder.layer.0.intermediate.dense.weight") {
       EXPECT_EQ(p.reason, "kept: --keep 'layer\\.0\\.intermediate'");
+    }
   }
 }
 

@@ -161,7 +161,7 @@ inline void gelu_rows(float* out, int rows) {
 template <int C, bool Two>
 void tile(const QuantTile& t) {
   configure_tiles();
-  alignas(64) int32_t dots[2 * kMr * kMr];  // two groups' dots: see below
+  alignas(64) int32_t dots[kMr * kMr];
   alignas(64) float sums[kMr * kMr];  // per token and output: Σ_g s_g·dot_g + b_g·Σx_q, then the output
   const int groups = t.k / t.group;
   const int64_t group_bytes = int64_t{t.group} * C / 32 * kStepBytes;

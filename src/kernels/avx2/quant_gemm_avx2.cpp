@@ -113,8 +113,8 @@ void half_tile(const QuantTile& t, int row0, int half) {
   const int groups = t.k / t.group, steps = t.group / kDepth;
   const int8_t* xq = t.xq + row0 * t.ldx;
   const float* group_sums = t.group_sums + row0 * t.ldg;
-  alignas(
-      32) float total[R][16] = {};  // group 0 stores, later groups add (zeroed: GCC cannot see groups ≥ 1)
+  // Group 0 stores, later groups add; zeroed because GCC cannot see groups ≥ 1.
+  alignas(32) float total[R][16] = {};
   for (int g = 0; g < groups; ++g) {
     __m256i acc[R][2];
     group_dots<C, K, R>(t.codes + half * 64 + int64_t{g} * steps * 128,
