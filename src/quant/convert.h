@@ -58,6 +58,9 @@ struct ConvertOptions {
   std::map<std::string, std::vector<float>> replaced_values;
   std::set<std::string> awq_scaled;
   nlohmann::json awq;
+  // Quantization-aware fine-tuning that chose the replaced values (train/):
+  // stored in quantpipe.json as plan.finetune (null: none).
+  nlohmann::json finetune;
   bool force = false;      // replace an existing output
   bool emit_fp16 = false;  // also write <out>/fp16/
   std::optional<double> target_size_mb;

@@ -31,6 +31,7 @@ nlohmann::json tensor_json(const ConvertedTensor& t) {
                       {"reason", t.plan.reason},
                       {"source_bytes", t.source_bytes},
                       {"stored_bytes", t.stored_bytes}};
+  if (t.plan.to_f16) j["stored_dtype"] = "F16";
   if (t.plan.scheme) {
     j["scheme"] = format_scheme(*t.plan.scheme);
     j["fell_back"] = t.plan.fell_back;
@@ -89,7 +90,8 @@ nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
                                                      : nlohmann::json()},
         {"calibration", options.calibration},
         {"mixed_precision", options.mixed_precision},
-        {"awq", options.awq}}},
+        {"awq", options.awq},
+        {"finetune", options.finetune}}},
       {"sizes", sizes},
       {"timings", {{"convert_seconds", seconds}}},
       {"tensors", tensor_rows}};

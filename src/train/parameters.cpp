@@ -9,11 +9,20 @@ namespace qp::train {
 
 Parameter& ParameterSet::load(const WeightStore& weights, const std::string& name, const Shape& shape,
                               bool decay) {
-  if (find(name)) fail("[train] parameter '", name, "' is loaded twice");
+  return add(name, shape, weights.load_f32(name, shape), decay);
+}
+
+Parameter& ParameterSet::add(const std::string& name, const Shape& shape, std::vector<float> values,
+                             bool decay) {
+  if (find(name)) fail("[train] parameter '", name, "' is added twice");
+  int64_t count = 1;
+  for (int64_t d : shape) count *= d;
+  if (count != static_cast<int64_t>(values.size()))
+    fail("[train] parameter '", name, "' has ", values.size(), " values for a shape of ", count);
   auto parameter = std::make_unique<Parameter>();
   parameter->name = name;
   parameter->shape = shape;
-  parameter->value = weights.load_f32(name, shape);
+  parameter->value = std::move(values);
   parameter->grad.assign(parameter->value.size(), 0.0f);
   parameter->decay = decay;
   parameters_.push_back(std::move(parameter));

@@ -41,6 +41,8 @@ class ParameterSet {
  public:
   // Loads `name` from the store as fp32 with the expected shape.
   Parameter& load(const WeightStore& weights, const std::string& name, const Shape& shape, bool decay);
+  // Adds a parameter with these values (count must match the shape).
+  Parameter& add(const std::string& name, const Shape& shape, std::vector<float> values, bool decay);
   Parameter* find(const std::string& name);
   const Parameter* find(const std::string& name) const;
   std::vector<std::unique_ptr<Parameter>>& all() { return parameters_; }

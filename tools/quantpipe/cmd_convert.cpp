@@ -10,10 +10,9 @@
 #include "core/error.h"
 #include "core/json_read.h"
 #include "core/log.h"
-#include "pipeline/config.h"
-#include "pipeline/dataset_source.h"
 #include "quant/convert.h"
 #include "quantpipe/model.h"
+#include "text_source.h"
 
 namespace qp::cli {
 namespace {
@@ -115,38 +114,6 @@ void print_summary(const nlohmann::json& report, const std::string& out) {
               << "× of fp32)\n";
   }
   std::cout << "  took " << report["timings"]["convert_seconds"].get<double>() << " s\n";
-}
-
-// --calibration NAME: not a file, not corpus / synthetic, but a dataset of
-// the pipeline configs; its rows (text columns as the config maps them)
-// become the calibration text, loaded as the pipeline loads them.
-void resolve_calibration_name(const ConvertArgs& args, CalibrationOptions& calibration) {
-  const std::string name = calibration.file.string();
-  std::error_code ec;
-  // A path (a directory part or an extension) stays a file, and a missing
-  // one is reported as such by the calibration reader.
-  const bool path_like = calibration.file.has_parent_path() || calibration.file.has_extension();
-  if (name == "corpus" || name == "synthetic" || path_like || std::filesystem::exists(calibration.file, ec))
-    return;
-  pipeline::PipelineConfig config;
-  try {
-    config = pipeline::load_pipeline_config(args.config);
-  } catch (const Error& e) {
-    fail("--calibration ", name, ": not a file, and it cannot be looked up as a dataset name: ", e.what());
-  }
-  const pipeline::DatasetConfig* dataset = config.find_dataset(name);
-  if (!dataset) {
-    std::string where;
-    for (const std::string& p : args.config) where += (where.empty() ? "" : " ") + p;
-    fail("--calibration ", name, ": neither a file nor a dataset name in ", where);
-  }
-  try {
-    calibration.texts = pipeline::dataset_texts(*dataset, pipeline::default_dataset_cache_dir());
-  } catch (const Error& e) {
-    fail("--calibration ", name, ": ", e.what());
-  }
-  calibration.file.clear();
-  calibration.step = "dataset " + name;
 }
 
 // The chosen bits per unit, as quantpipe.json records them.
@@ -289,7 +256,7 @@ Action configure_convert(CLI::App& app) {
       calibration = CalibrationOptions{.file = args->calibration.empty() ? "corpus" : args->calibration,
                                        .samples = args->calibration_samples,
                                        .max_length = args->calibration_max_length};
-    if (calibration) resolve_calibration_name(*args, *calibration);
+    if (calibration) resolve_text_source("--calibration", args->config, *calibration);
     args->model = resolve_model_source(args->model).string();  // a hub id → its snapshot in the HF cache
     if (args->dry_run) {
       check_model_loads(args->model);

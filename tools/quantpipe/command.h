@@ -25,6 +25,7 @@ Action configure_rerank(CLI::App& app);
 Action configure_bench(CLI::App& app);
 Action configure_demo(CLI::App& app);
 Action configure_convert(CLI::App& app);
+Action configure_finetune(CLI::App& app);
 Action configure_inspect(CLI::App& app);
 Action configure_eval(CLI::App& app);
 Action configure_pipeline(CLI::App& app);
@@ -47,6 +48,10 @@ inline const std::vector<Command>& command_table() {
       {"convert",
        "Quantize a Hugging Face model into quantpipe's native format (packed integers, MLX layout)",
        configure_convert},
+      {"finetune",
+       "Recover what quantization lost: quantization-aware fine-tuning of a converted model, distilled from its "
+       "fp32 source on unlabelled text",
+       configure_finetune},
       {"download",
        "Fetch a model's config, weights and tokenizer from the Hugging Face hub into the shared cache and "
        "print the snapshot directory",
