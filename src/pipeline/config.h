@@ -57,6 +57,23 @@ struct QuantizationConfig;
 quant::QuantMethod effective_method(const QuantizationConfig& q);
 
 // One quantized variant of a model and the gates it must pass.
+// `finetune: {qat_threshold: 0.05, epochs: 3, samples: 5000, learning_rate:
+// 1e-4, dataset: NAME}` of a quantization (or `finetune: true`): when an
+// evaluation's drop exceeds qat_threshold (a fraction of the metric's
+// scale, as max_accuracy_drop: 0.05 is 5 points), the conversion is
+// fine-tuned (quantization-aware, distilled from its fp32 source; train/)
+// and evaluated again. The text is unlabelled: `dataset`, else the model's
+// calibration dataset, else the shipped corpus — never a dataset the model
+// is judged on, so the drop after fine-tuning is measured on rows it never saw.
+struct FinetuneConfig {
+  bool enabled = false;
+  double qat_threshold = 0.05;
+  int epochs = 3;
+  int samples = 5000;
+  double learning_rate = 1e-4;
+  std::string dataset;
+};
+
 struct QuantizationConfig {
   int bits = 8;          // 8, 6, 5, 4, 3 or 2; ignored when ternary
   bool ternary = false;  // `bits: ternary`
@@ -85,6 +102,7 @@ struct QuantizationConfig {
   // model's calibration text, see CalibrationConfig).
   // Unset: quant::default_method of the scheme (round to nearest for bits: auto).
   std::optional<quant::QuantMethod> method;
+  FinetuneConfig finetune;
   ConfigSource source;
 };
 

@@ -135,10 +135,29 @@ void parse_bits(const YamlField& field, QuantizationConfig& q) {
   q.bits = q.ternary ? 8 : q.automatic ? 4 : std::stoi(text);
 }
 
+// `finetune: true`, or a map of FinetuneConfig's keys.
+FinetuneConfig parse_finetune(const YamlField& field) {
+  FinetuneConfig f;
+  if (field.node.IsScalar()) {
+    f.enabled = field.as_bool();
+    return f;
+  }
+  const YamlMap map(field, {"enabled", "qat_threshold", "epochs", "samples", "learning_rate", "dataset"});
+  f.enabled = true;
+  if (auto v = map.get("enabled")) f.enabled = v->as_bool();
+  if (auto v = parse_fraction(map, "qat_threshold")) f.qat_threshold = *v;
+  if (auto v = parse_optional_number(map, "epochs", 1, true)) f.epochs = static_cast<int>(*v);
+  if (auto v = parse_optional_number(map, "samples", 1, true)) f.samples = static_cast<int>(*v);
+  if (auto v = parse_optional_number(map, "learning_rate", 0, false)) f.learning_rate = *v;
+  if (f.learning_rate <= 0 || f.learning_rate > 1) map.need("learning_rate").fail("must be in (0, 1]");
+  if (auto v = map.get("dataset")) f.dataset = v->as_string();
+  return f;
+}
+
 QuantizationConfig parse_quantization(const YamlField& field) {
   const YamlMap map(
       field, {"bits", "dtype", "group_size", "scheme", "per_channel", "target_size_mb", "max_accuracy_drop",
-              "min_speedup", "size_tolerance", "min_agreement", "min_cosine", "method", "max_raises"});
+              "min_speedup", "size_tolerance", "min_agreement", "min_cosine", "method", "max_raises", "finetune"});
   QuantizationConfig q;
   q.source = {field.file, field.line()};
   parse_bits(map.need("bits"), q);
@@ -159,6 +178,7 @@ QuantizationConfig parse_quantization(const YamlField& field) {
   if (auto f = map.get("method")) q.method = quant::parse_method(one_of(*f, {"rtn", "gptq", "awq"}));
   if (auto f = map.get("max_raises")) q.max_raises = static_cast<int>(f->as_int());
   if (q.max_raises < 0 || q.max_raises > 10) map.need("max_raises").fail("must be between 0 and 10");
+  if (auto f = map.get("finetune")) q.finetune = parse_finetune(*f);
   if (q.automatic && q.method == quant::QuantMethod::Awq)
     map.need("method").fail("bits: auto with method: awq is not combined yet; use rtn or gptq");
   if (q.automatic && !q.target_size_mb && !q.max_accuracy_drop)

@@ -87,7 +87,12 @@ std::string convert_command(const Job& job) {
                job.calibration_dataset ? job.calibration_dataset->name : std::string("corpus"),
                " --calibration-samples ", c.samples, " --calibration-max-length ", c.max_length);
   }
-  return cmd + " --force";
+  cmd += " --force";
+  if (q.finetune.enabled)
+    cmd += cat(" && (when a drop exceeds ", q.finetune.qat_threshold, ") quantpipe finetune --quantized ",
+               job.output.string(), " --data ", job.finetune_dataset ? job.finetune_dataset->name : std::string("corpus"),
+               " --epochs ", q.finetune.epochs, " --samples ", q.finetune.samples, " --lr ", q.finetune.learning_rate);
+  return cmd;
 }
 
 std::string eval_command(const Job& job, const std::vector<std::string>& files) {
@@ -98,6 +103,27 @@ std::string eval_command(const Job& job, const std::vector<std::string>& files) 
 }
 
 std::string dataset_fingerprint(const DatasetConfig& d, const fs::path& dataset_cache);
+
+// Fine-tuning's text: finetune.dataset, else the calibration dataset, else
+// the shipped corpus; a benchmark of the model is refused (named) or passed
+// over, so the evaluation after fine-tuning is on rows it never read.
+void choose_finetune_text(const PipelineConfig& config, const ModelConfig& model, const QuantizationConfig& q,
+                          Job& job) {
+  const FinetuneConfig& f = q.finetune;
+  if (!f.dataset.empty()) {
+    if (contains(model.benchmarks, f.dataset))
+      fail(q.source.str(), ": finetune.dataset ", f.dataset, " is a benchmark of model ", model.name,
+           "; fine-tuning text must not be rows the model is judged on");
+    job.finetune_dataset = config.find_dataset(f.dataset);
+    if (!job.finetune_dataset) fail(q.source.str(), ": finetune.dataset ", f.dataset, " is not a dataset of the configs");
+    job.finetune_step = cat("finetune dataset ", f.dataset);
+  } else if (!model.calibration.dataset.empty() && !contains(model.benchmarks, model.calibration.dataset)) {
+    job.finetune_dataset = config.find_dataset(model.calibration.dataset);
+    job.finetune_step = cat("calibration dataset ", model.calibration.dataset);
+  } else {
+    job.finetune_step = "shipped corpus";
+  }
+}
 
 // GPTQ's calibration text: the model's calibration dataset, else its first
 // benchmark dataset, else the corpus shipped with quantpipe (api/calibration.h).
@@ -126,6 +152,12 @@ std::string conversion_fingerprint(const Job& job, const std::string& source, co
     const CalibrationConfig& c = job.model->calibration;
     fp.add(cat("calibration|", job.calibration_step, "|", c.samples, "|", c.max_length));
     if (job.calibration_dataset) fp.add(dataset_fingerprint(*job.calibration_dataset, dataset_cache));
+  }
+  if (q.finetune.enabled) {  // fine-tuning replaces the bytes when a drop exceeds the threshold
+    const FinetuneConfig& f = q.finetune;
+    fp.add(cat("finetune|", f.qat_threshold, "|", f.epochs, "|", f.samples, "|", f.learning_rate, "|",
+               job.finetune_step));
+    if (job.finetune_dataset) fp.add(dataset_fingerprint(*job.finetune_dataset, dataset_cache));
   }
   fp.add(cat("native-format-", kNativeFormatVersion, " quantpipe-", kVersion));
   return fp.hex();
@@ -240,6 +272,7 @@ Plan make_plan(const PipelineConfig& config, const Workspace& workspace, const P
       convert.quant = quant_name(q);
       if (quant::needs_calibration(effective_method(q)) || q.automatic)
         choose_calibration(config, model, convert);
+      if (q.finetune.enabled) choose_finetune_text(config, model, q, convert);
       convert.id = cat("convert.", model.name, ".", convert.quant);
       convert.output = workspace.model_dir(model.name, convert.quant);
       convert.source = source.dir;

@@ -39,6 +39,11 @@ struct Job {
   // step of that chain was taken, for the log and quantpipe.json.
   const DatasetConfig* calibration_dataset = nullptr;
   std::string calibration_step;
+  // Convert with finetune enabled: the unlabelled text fine-tuning reads
+  // (finetune.dataset, else the calibration dataset, else the shipped
+  // corpus; never one of the model's benchmarks), null for the corpus.
+  const DatasetConfig* finetune_dataset = nullptr;
+  std::string finetune_step;
 };
 
 struct PlanFilter {

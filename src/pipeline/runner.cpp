@@ -332,7 +332,7 @@ void run_evaluations(const std::vector<const Job*>& jobs, const std::set<std::st
         [&](const EvalStepResult& r) {
           if (!r.entry) return ctx.finish(*r.job, JobStatus::Failed, started[r.job->id], r.error);
           store_entry(*r.job, *r.entry, ctx.workspace());
-          if (r.job->quantization->automatic)
+          if (r.job->quantization->automatic || r.job->quantization->finetune.enabled)
             deferred.push_back(r.job);
           else
             ctx.verdict(*r.job, *r.entry);
@@ -341,11 +341,103 @@ void run_evaluations(const std::vector<const Job*>& jobs, const std::set<std::st
   }
 }
 
+// The largest drop (fraction of the metric's scale) among the stored
+// evaluations of `conversion`; nullopt when none is stored.
+std::optional<double> largest_drop(const Job& conversion, const std::vector<const Job*>& evaluated, RunContext& ctx) {
+  std::optional<double> largest;
+  for (const Job* e : evaluated) {
+    if (e->conversion_id != conversion.id) continue;
+    const std::optional<nlohmann::json> entry = stored_evaluation(*e, ctx.workspace());
+    if (!entry) continue;
+    const nlohmann::json& comparison = entry->value("comparison", nlohmann::json::object());
+    const double drop = comparison.value("accuracy_drop_points", 0.0) / 100.0;
+    largest = std::max(largest.value_or(drop), drop);
+  }
+  return largest;
+}
+
+// Conversions with `finetune:` whose drop on some benchmark exceeds
+// qat_threshold are fine-tuned (options.finetune) and evaluated again.
+// Returns a note per conversion for its verdicts ("after fine-tuning: …").
+std::map<std::string, std::string> finetune_dropped(const std::vector<const Job*>& conversions,
+                                                    const std::vector<const Job*>& evaluated, RunContext& ctx) {
+  std::map<std::string, std::string> notes;
+  for (const Job* convert : conversions) {
+    const FinetuneConfig& f = convert->quantization->finetune;
+    if (!f.enabled) continue;
+    const std::optional<double> drop = largest_drop(*convert, evaluated, ctx);
+    if (!drop || *drop <= f.qat_threshold) continue;
+    if (auto report = read_json_object(convert->output / "quantpipe.json"))
+      if (!(*report)["plan"].value("finetune", nlohmann::json()).is_null()) continue;  // fine-tuned already
+    JobLog& log = ctx.log(*convert);
+    if (!ctx.options().finetune) {
+      log_warn("pipeline: ", convert->model->name, " ", convert->quant, " dropped ", *drop * 100,
+               " points, above qat_threshold, but this build has no fine-tuning");
+      notes[convert->id] = " (fine-tuning unavailable in this build)";
+      continue;
+    }
+    log_info("pipeline: ", convert->model->name, " ", convert->quant, " dropped ", *drop * 100,
+             " points (qat_threshold ", f.qat_threshold * 100, "): fine-tuning on the ", convert->finetune_step);
+    ctx.add_jobs(1);
+    const double started = unix_now();
+    ctx.start(*convert);
+    FinetuneRequest request;
+    request.quantized = convert->output;
+    request.text.step = convert->finetune_step;
+    request.text.samples = f.samples;
+    request.text.max_length = convert->model->calibration.max_length;
+    request.text.threads = ctx.options().eval.threads;
+    request.epochs = f.epochs;
+    request.learning_rate = f.learning_rate;
+    request.threads = ctx.options().eval.threads;
+    if (convert->finetune_dataset) {
+      try {
+        request.text.texts = dataset_texts(*convert->finetune_dataset, ctx.workspace().dataset_cache());
+      } catch (const Error& e) {
+        request.text.texts.clear();
+        request.text.step = cat("shipped corpus (", convert->finetune_step, " unavailable: ", e.what(), ")");
+      }
+    }
+    if (request.text.texts.empty()) request.text.file = "corpus";
+    log.line(cat("  fine-tuning on the ", request.text.step, " (", f.epochs, " epochs, drop ", *drop * 100,
+                 " points > ", f.qat_threshold * 100, ")"));
+    try {
+      // Off the main thread, as every conversion (see run_conversions).
+      std::exception_ptr failure;
+      std::thread worker([&] {
+        try {
+          ctx.options().finetune(request);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      });
+      worker.join();
+      if (failure) std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      // The converted model is unchanged (fine-tuning replaces it atomically): its verdict stands.
+      ctx.finish(*convert, JobStatus::Failed, started, cat("fine-tuning failed: ", e.what()));
+      notes[convert->id] = cat(" (fine-tuning failed: ", e.what(), ")");
+      continue;
+    }
+    ctx.finish(*convert, JobStatus::Done, started, "", list_output_files(convert->output));
+    std::vector<const Job*> again;
+    for (const Job* e : evaluated)
+      if (e->conversion_id == convert->id) again.push_back(e);
+    ctx.add_jobs(static_cast<int>(again.size()));
+    std::vector<const Job*> rerun;
+    run_evaluations(again, {}, ctx, rerun);
+    const std::optional<double> after = largest_drop(*convert, evaluated, ctx);
+    notes[convert->id] = cat(" (after fine-tuning: largest drop ", *drop * 100, " → ",
+                             after ? *after * 100 : *drop * 100, " points)");
+  }
+  return notes;
+}
+
 // bits: auto variants whose gates failed are converted again with the
 // precision of their most sensitive units raised, and evaluated again, up to
 // max_raises times; then their verdicts are counted.
 void raise_failed_mixed_plans(const std::vector<const Job*>& conversions, std::vector<const Job*> evaluated,
-                              RunContext& ctx) {
+                              RunContext& ctx, std::map<std::string, std::string> notes = {}) {
   std::map<std::string, int> raises;
   std::map<std::string, std::string> stopped;  // conversion id → why no further raise was possible
   auto passed = [&](const Job* job) {
@@ -391,7 +483,7 @@ void raise_failed_mixed_plans(const std::vector<const Job*>& conversions, std::v
   for (const Job* e : unique) {
     const std::optional<nlohmann::json> entry = stored_evaluation(*e, ctx.workspace());
     if (!entry) continue;
-    std::string note;
+    std::string note = notes[e->conversion_id];
     if (raises[e->conversion_id] > 0)
       note = cat(" (after ", raises[e->conversion_id], " precision raise(s))");
     if (auto it = stopped.find(e->conversion_id); it != stopped.end()) note += cat(" (", it->second, ")");
@@ -449,7 +541,8 @@ PipelineOutcome run_pipeline(const Plan& plan, const Workspace& workspace, const
       failed.insert(job->id);
   std::vector<const Job*> deferred;
   run_evaluations(evaluations, failed, ctx, deferred);
-  raise_failed_mixed_plans(conversions, deferred, ctx);
+  std::map<std::string, std::string> finetuned = finetune_dropped(conversions, deferred, ctx);
+  raise_failed_mixed_plans(conversions, deferred, ctx, std::move(finetuned));
   write_conversion_results(conversions, workspace);
   ctx.close();
 

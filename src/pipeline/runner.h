@@ -8,9 +8,12 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "api/calibration.h"
 #include "pipeline/eval_step.h"
 #include "pipeline/plan.h"
 #include "pipeline/skip_check.h"
@@ -18,11 +21,26 @@
 
 namespace qp::pipeline {
 
+// What the pipeline asks of fine-tuning (a quantization's `finetune:`, see
+// FinetuneConfig). The pipeline library does not train: the caller provides
+// the function (the CLI: src/train/finetune_model.h), which fine-tunes the
+// converted directory in place, returns what its quantpipe.json's
+// plan.finetune holds and throws on failure, leaving the directory as it was.
+struct FinetuneRequest {
+  std::filesystem::path quantized;
+  CalibrationOptions text;  // unlabelled rows: texts given, or the shipped corpus
+  int epochs = 3;
+  double learning_rate = 1e-4;
+  int threads = 0;
+};
+using FinetuneFn = std::function<nlohmann::json(const FinetuneRequest&)>;
+
 struct PipelineOptions {
   int jobs = 1;           // conversions at a time
   bool skip = true;       // skip unchanged work (--no-skip turns it off)
   bool terminal = false;  // draw a progress bar (stderr is a terminal)
   EvalStepOptions eval;
+  FinetuneFn finetune;  // empty: `finetune:` is reported as unavailable, nothing is fine-tuned
 };
 
 struct PipelineOutcome {

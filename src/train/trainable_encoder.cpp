@@ -148,6 +148,11 @@ void TrainableEncoder::refresh(float ternary_threshold, ThreadPool& pool) {
       std::copy(parts_b[part]->forward_value(), parts_b[part]->forward_value() + h,
                 p.qkv_b.begin() + part * h);
     }
+    const int hi = dims_.hidden, inter = dims_.intermediate;
+    p.qkv = std::make_unique<kernels::LinearF32>(p.qkv_w.data(), 3 * hi, hi, p.qkv_b.data());
+    p.out = std::make_unique<kernels::LinearF32>(p.o_w->forward_value(), hi, hi, p.o_b->forward_value());
+    p.up = std::make_unique<kernels::LinearF32>(p.up_w->forward_value(), inter, hi, p.up_b->forward_value());
+    p.down = std::make_unique<kernels::LinearF32>(p.down_w->forward_value(), hi, inter, p.down_b->forward_value());
   }
 }
 
@@ -157,7 +162,7 @@ void TrainableEncoder::layer_forward(int index, const float* input, int t, const
   const int h = dims_.hidden, inter = dims_.intermediate;
   const std::string name = "layer." + std::to_string(index) + ".";
   c.qkv.resize(static_cast<size_t>(t) * 3 * h);
-  linear_forward(input, t, p.qkv_w.data(), p.qkv_b.data(), 3 * h, h, c.qkv.data(), pool);
+  p.qkv->forward(input, t, c.qkv.data(), pool);
   emit_rows(sink, name + "attn_qkv", c.qkv, 3 * h);
   const AttentionShape shape{dims_.heads, h / dims_.heads,
                              1.0f / std::sqrt(static_cast<float>(h / dims_.heads))};
@@ -165,8 +170,7 @@ void TrainableEncoder::layer_forward(int index, const float* input, int t, const
   attention_forward(c.qkv.data(), batch.seq_offsets, shape, c.context.data(), c.probs, pool);
   emit_rows(sink, name + "attn_context", c.context, h);
   c.attn_sum.resize(static_cast<size_t>(t) * h);
-  linear_forward(c.context.data(), t, p.o_w->forward_value(), p.o_b->forward_value(), h, h, c.attn_sum.data(),
-                 pool);
+  p.out->forward(c.context.data(), t, c.attn_sum.data(), pool);
   for (size_t i = 0; i < c.attn_sum.size(); ++i) c.attn_sum[i] += input[i];
   emit_rows(sink, name + "attn_sum", c.attn_sum, h);
   c.attn_normed.resize(c.attn_sum.size());
@@ -174,15 +178,15 @@ void TrainableEncoder::layer_forward(int index, const float* input, int t, const
                      dims_.eps, c.attn_normed.data(), c.attn_stats, pool);
   emit_rows(sink, name + "attn_norm", c.attn_normed, h);
   c.up.resize(static_cast<size_t>(t) * inter);
-  linear_forward(c.attn_normed.data(), t, p.up_w->forward_value(), p.up_b->forward_value(), inter, h,
-                 c.up.data(), pool);
+  p.up->forward(c.attn_normed.data(), t, c.up.data(), pool);
   emit_rows(sink, name + "ffn_up", c.up, inter);
   c.act.resize(c.up.size());
-  gelu_forward(c.up.data(), static_cast<int64_t>(c.up.size()), c.act.data(), pool);
+  // The engine's vectorized GELU (within 3e-7 of the erf formula, kernels_test).
+  std::copy(c.up.begin(), c.up.end(), c.act.begin());
+  kernels::gelu(c.act.data(), static_cast<int64_t>(c.act.size()), pool);
   emit_rows(sink, name + "ffn_act", c.act, inter);
   c.ffn_sum.resize(static_cast<size_t>(t) * h);
-  linear_forward(c.act.data(), t, p.down_w->forward_value(), p.down_b->forward_value(), h, inter,
-                 c.ffn_sum.data(), pool);
+  p.down->forward(c.act.data(), t, c.ffn_sum.data(), pool);
   add_into(c.ffn_sum, c.attn_normed);
   emit_rows(sink, name + "ffn_sum", c.ffn_sum, h);
   c.output.resize(c.ffn_sum.size());
@@ -195,7 +199,7 @@ ForwardPass TrainableEncoder::forward(const EncoderBatch& batch, ThreadPool& poo
   ForwardPass f;
   f.batch = batch;
   const int t = batch.total_tokens(), h = dims_.hidden, s = batch.num_sequences();
-  if (layers_.empty() || layers_[0].qkv_w.empty()) fail("[train] refresh() was not called before forward()");
+  if (layers_.empty() || !layers_[0].qkv) fail("[train] refresh() was not called before forward()");
   f.emb_sum.resize(static_cast<size_t>(t) * h);
   for (int seq = 0; seq < s; ++seq) {
     const int first = batch.seq_offsets[seq], len = batch.length(seq);

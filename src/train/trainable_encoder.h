@@ -14,9 +14,11 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "kernels/kernels.h"
 #include "models/encoder.h"
 #include "quantpipe/types.h"
 #include "train/attention_grad.h"
@@ -112,6 +114,9 @@ class TrainableEncoder {
     Parameter *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b, *attn_gamma, *attn_beta;
     Parameter *up_w, *up_b, *down_w, *down_b, *ffn_gamma, *ffn_beta;
     std::vector<float> qkv_w, qkv_b;  // fused forward values [3H × H], [3H]
+    // The forward values packed for the GEMM once per refresh(), so a frozen
+    // model (the teacher) packs its weights once, not on every forward.
+    std::unique_ptr<kernels::LinearF32> qkv, out, up, down;
   };
 
   void layer_forward(int index, const float* input, int t, const EncoderBatch& batch, LayerCache& cache,

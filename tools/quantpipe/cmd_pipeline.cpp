@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "train/finetune_model.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
@@ -141,6 +142,14 @@ int run_pipeline_command(const PipelineRequest& request) {
   pipeline::PipelineOptions options = request.options;
   options.terminal = isatty(STDERR_FILENO);
   options.eval.dataset_cache = workspace.dataset_cache();
+  options.finetune = [](const pipeline::FinetuneRequest& request) {
+    train::FinetuneModelOptions finetune;
+    finetune.data = request.text;
+    finetune.train.epochs = request.epochs;
+    finetune.train.adamw.lr = static_cast<float>(request.learning_rate);
+    finetune.threads = request.threads;
+    return train::finetune_quantized(request.quantized, finetune).info;
+  };
   const pipeline::PipelineOutcome outcome = pipeline::run_pipeline(plan, workspace, options);
 
   std::cout << "\n# pipeline: " << outcome.done << " done, " << outcome.skipped << " skipped, "
