@@ -132,6 +132,8 @@ EntryView read_entry(const json& e) {
       read_errors(array_at(e, {"conversion", "tensors"}), {"error", "relative_mse"}, {"error", "cosine"});
   v.compression_ratio = num(e, {"conversion", "sizes", "compression_ratio"});
   v.mixed_plan = read_plan(array_at(e, {"conversion", "plan", "mixed_precision", "units"}));
+  if (e.contains("compression_metrics") && e["compression_metrics"].is_object())
+    v.compression_metrics = e["compression_metrics"];
   v.gates = read_gates(array_at(e, {"gates"}));
   if (const json* p = at(e, {"passed"}); p && p->is_boolean()) {
     v.passed = p->get<bool>();
@@ -207,6 +209,59 @@ std::string summary_text(const Summary& s) {
   if (s.unknown) line += ", " + std::to_string(s.unknown) + " without gate results";
   if (s.warnings) line += " (" + std::to_string(s.warnings) + (s.warnings == 1 ? " warning)" : " warnings)");
   return line;
+}
+
+namespace {
+
+std::optional<double> metric_at(const nlohmann::json& m, const char* group, const char* key) {
+  if (!m.is_object() || !m.contains(group) || !m[group].is_object()) return std::nullopt;
+  const nlohmann::json& v = m[group].value(key, nlohmann::json());
+  return v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt;
+}
+
+}  // namespace
+
+const std::vector<std::string>& compression_header() {
+  static const std::vector<std::string> header = {"variant",
+                                                  "dataset",
+                                                  "method",
+                                                  "bits",
+                                                  "sparsity",
+                                                  "ratio",
+                                                  "params quantized",
+                                                  "fp32",
+                                                  "converted",
+                                                  "drop (points)",
+                                                  "cosine",
+                                                  "MSE",
+                                                  "fine-tuned epochs",
+                                                  "after fine-tuning",
+                                                  "recovery",
+                                                  "seconds"};
+  return header;
+}
+
+std::vector<std::vector<std::string>> compression_rows(const std::vector<EntryView>& entries) {
+  std::vector<std::vector<std::string>> rows;
+  for (const EntryView& e : entries) {
+    const nlohmann::json& m = e.compression_metrics;
+    if (!m.is_object()) continue;
+    const nlohmann::json& method =
+        m.value("compression", nlohmann::json::object()).value("method", nlohmann::json());
+    rows.push_back(
+        {e.quantization, e.dataset, method.is_string() ? method.get<std::string>() : "–",
+         number(metric_at(m, "compression", "bits"), 2), number(metric_at(m, "compression", "sparsity"), 3),
+         number(metric_at(m, "compression", "ratio"), 2),
+         number(metric_at(m, "compression", "quantized_fraction"), 3),
+         number(metric_at(m, "before_compression", "metric"), 4),
+         number(metric_at(m, "after_compression", "metric"), 4),
+         number(metric_at(m, "after_compression", "drop_points"), 2),
+         number(metric_at(m, "after_compression", "cosine"), 4),
+         number(metric_at(m, "after_compression", "mse"), 5), number(metric_at(m, "finetune", "epochs"), 0),
+         number(metric_at(m, "finetune", "metric_after"), 4), number(metric_at(m, "finetune", "recovery"), 2),
+         number(metric_at(m, "compression", "seconds"), 1)});
+  }
+  return rows;
 }
 
 std::string number(const std::optional<double>& value, int decimals) {

@@ -59,6 +59,7 @@ struct EntryView {
   std::vector<LayerError> tensors;    // conversion.tensors with an error
   std::optional<double> compression_ratio;
   std::vector<PlanUnitView> mixed_plan;  // empty unless bits: auto chose bits per tensor
+  nlohmann::json compression_metrics;    // eval/compression_metrics.h; null when absent
   std::vector<GateView> gates;
   std::optional<bool> passed;  // "passed", else from the gates; none when neither is there
 };
@@ -95,6 +96,11 @@ struct TableRow {
 };
 const std::vector<std::string>& table_header();
 std::vector<TableRow> table_rows(const std::vector<EntryView>& entries);
+
+// The compression metrics (before / compression / after / fine-tuning) of
+// each entry that has them, one row of plain text cells per entry.
+const std::vector<std::string>& compression_header();
+std::vector<std::vector<std::string>> compression_rows(const std::vector<EntryView>& entries);
 
 // Every failed gate, then every warning, with the job it belongs to.
 struct GateNote {

@@ -64,6 +64,22 @@ std::string table(const ModelView& m) {
   return out + "</tbody></table>\n";
 }
 
+// The compression metrics of every entry (eval/compression_metrics.h), folded.
+std::string compression_table(const ModelView& m) {
+  const auto rows = compression_rows(m.entries);
+  if (rows.empty()) return "";
+  std::string out = "<details><summary>Compression metrics</summary>\n<table>\n<thead><tr>";
+  for (const std::string& h : compression_header()) out += "<th>" + escape(h) + "</th>";
+  out += "</tr></thead>\n<tbody>\n";
+  for (const auto& row : rows) {
+    out += "<tr>";
+    for (size_t i = 0; i < row.size(); ++i)
+      out += std::string(i >= 3 ? "<td class=\"num\">" : "<td>") + escape(row[i]) + "</td>";
+    out += "</tr>\n";
+  }
+  return out + "</tbody></table></details>\n";
+}
+
 std::vector<std::string> datasets_of(const ModelView& m) {
   std::vector<std::string> out;
   for (const EntryView& e : m.entries)
@@ -212,7 +228,7 @@ std::string model_section(const ModelView& m, size_t index) {
   if (!m.note.empty()) out += "<p class=\"note\"><strong>Note:</strong> " + escape(m.note) + "</p>\n";
   out += table(m);
   for (const std::string& dataset : datasets_of(m)) out += dataset_charts(m, dataset);
-  return out + mixed_plan_chart(m) + tensor_charts(m) + "</section>\n";
+  return out + mixed_plan_chart(m) + compression_table(m) + tensor_charts(m) + "</section>\n";
 }
 
 // Every gate of every job, passed ones too, folded away under the failures.

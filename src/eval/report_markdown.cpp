@@ -40,6 +40,19 @@ std::string mixed_plans(const ModelView& m) {
   return out;
 }
 
+// The compression metrics of every entry (eval/compression_metrics.h).
+std::string compression_table(const ModelView& m) {
+  const auto rows = compression_rows(m.entries);
+  if (rows.empty()) return "";
+  const std::vector<std::string>& header = compression_header();
+  std::string out = "Compression metrics (before, compression, after, fine-tuning):\n\n" +
+                    table_line(header) + "|---|---|---|";
+  for (size_t i = 3; i < header.size(); ++i) out += "---:|";
+  out += "\n";
+  for (const auto& row : rows) out += table_line(row);
+  return out + "\n";
+}
+
 std::string model_section(const ModelView& m) {
   std::string out = "## " + md(m.name) + "\n\n";
   std::string about;
@@ -58,7 +71,7 @@ std::string model_section(const ModelView& m) {
     if (row.passed) row.cells.back() = "**" + row.cells.back() + "**";
     out += table_line(row.cells);
   }
-  return out + "\n" + mixed_plans(m);
+  return out + "\n" + mixed_plans(m) + compression_table(m);
 }
 
 std::string gates_section(const std::vector<ModelView>& models) {

@@ -155,9 +155,9 @@ FinetuneConfig parse_finetune(const YamlField& field) {
 }
 
 QuantizationConfig parse_quantization(const YamlField& field) {
-  const YamlMap map(
-      field, {"bits", "dtype", "group_size", "scheme", "per_channel", "target_size_mb", "max_accuracy_drop",
-              "min_speedup", "size_tolerance", "min_agreement", "min_cosine", "method", "max_raises", "finetune"});
+  const YamlMap map(field, {"bits", "dtype", "group_size", "scheme", "per_channel", "target_size_mb",
+                            "max_accuracy_drop", "min_speedup", "size_tolerance", "min_agreement",
+                            "min_cosine", "method", "max_raises", "finetune"});
   QuantizationConfig q;
   q.source = {field.file, field.line()};
   parse_bits(map.need("bits"), q);

@@ -90,8 +90,9 @@ std::string convert_command(const Job& job) {
   cmd += " --force";
   if (q.finetune.enabled)
     cmd += cat(" && (when a drop exceeds ", q.finetune.qat_threshold, ") quantpipe finetune --quantized ",
-               job.output.string(), " --data ", job.finetune_dataset ? job.finetune_dataset->name : std::string("corpus"),
-               " --epochs ", q.finetune.epochs, " --samples ", q.finetune.samples, " --lr ", q.finetune.learning_rate);
+               job.output.string(), " --data ",
+               job.finetune_dataset ? job.finetune_dataset->name : std::string("corpus"), " --epochs ",
+               q.finetune.epochs, " --samples ", q.finetune.samples, " --lr ", q.finetune.learning_rate);
   return cmd;
 }
 
@@ -115,7 +116,8 @@ void choose_finetune_text(const PipelineConfig& config, const ModelConfig& model
       fail(q.source.str(), ": finetune.dataset ", f.dataset, " is a benchmark of model ", model.name,
            "; fine-tuning text must not be rows the model is judged on");
     job.finetune_dataset = config.find_dataset(f.dataset);
-    if (!job.finetune_dataset) fail(q.source.str(), ": finetune.dataset ", f.dataset, " is not a dataset of the configs");
+    if (!job.finetune_dataset)
+      fail(q.source.str(), ": finetune.dataset ", f.dataset, " is not a dataset of the configs");
     job.finetune_step = cat("finetune dataset ", f.dataset);
   } else if (!model.calibration.dataset.empty() && !contains(model.benchmarks, model.calibration.dataset)) {
     job.finetune_dataset = config.find_dataset(model.calibration.dataset);

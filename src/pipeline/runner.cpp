@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/json_file.h"
 #include "core/log.h"
+#include "eval/compression_metrics.h"
 #include "eval/report.h"
 #include "pipeline/dataset_source.h"
 #include "pipeline/job_state.h"
@@ -343,7 +344,8 @@ void run_evaluations(const std::vector<const Job*>& jobs, const std::set<std::st
 
 // The largest drop (fraction of the metric's scale) among the stored
 // evaluations of `conversion`; nullopt when none is stored.
-std::optional<double> largest_drop(const Job& conversion, const std::vector<const Job*>& evaluated, RunContext& ctx) {
+std::optional<double> largest_drop(const Job& conversion, const std::vector<const Job*>& evaluated,
+                                   RunContext& ctx) {
   std::optional<double> largest;
   for (const Job* e : evaluated) {
     if (e->conversion_id != conversion.id) continue;
@@ -360,7 +362,8 @@ std::optional<double> largest_drop(const Job& conversion, const std::vector<cons
 // qat_threshold are fine-tuned (options.finetune) and evaluated again.
 // Returns a note per conversion for its verdicts ("after fine-tuning: …").
 std::map<std::string, std::string> finetune_dropped(const std::vector<const Job*>& conversions,
-                                                    const std::vector<const Job*>& evaluated, RunContext& ctx) {
+                                                    const std::vector<const Job*>& evaluated,
+                                                    RunContext& ctx) {
   std::map<std::string, std::string> notes;
   for (const Job* convert : conversions) {
     const FinetuneConfig& f = convert->quantization->finetune;
@@ -377,7 +380,8 @@ std::map<std::string, std::string> finetune_dropped(const std::vector<const Job*
       continue;
     }
     log_info("pipeline: ", convert->model->name, " ", convert->quant, " dropped ", *drop * 100,
-             " points (qat_threshold ", f.qat_threshold * 100, "): fine-tuning on the ", convert->finetune_step);
+             " points (qat_threshold ", f.qat_threshold * 100, "): fine-tuning on the ",
+             convert->finetune_step);
     ctx.add_jobs(1);
     const double started = unix_now();
     ctx.start(*convert);
@@ -421,11 +425,21 @@ std::map<std::string, std::string> finetune_dropped(const std::vector<const Job*
     }
     ctx.finish(*convert, JobStatus::Done, started, "", list_output_files(convert->output));
     std::vector<const Job*> again;
+    std::map<std::string, nlohmann::json> before;  // evaluation id → its comparison as converted
     for (const Job* e : evaluated)
-      if (e->conversion_id == convert->id) again.push_back(e);
+      if (e->conversion_id == convert->id) {
+        again.push_back(e);
+        if (auto entry = stored_evaluation(*e, ctx.workspace())) before[e->id] = (*entry)["comparison"];
+      }
     ctx.add_jobs(static_cast<int>(again.size()));
     std::vector<const Job*> rerun;
     run_evaluations(again, {}, ctx, rerun);
+    // The compression metrics compare the model as converted with the fine-tuned one.
+    for (const Job* e : again)
+      if (auto entry = stored_evaluation(*e, ctx.workspace()); entry && before.count(e->id)) {
+        (*entry)["before_finetune"] = before[e->id];
+        store_entry(*e, *entry, ctx.workspace());
+      }
     const std::optional<double> after = largest_drop(*convert, evaluated, ctx);
     notes[convert->id] = cat(" (after fine-tuning: largest drop ", *drop * 100, " → ",
                              after ? *after * 100 : *drop * 100, " points)");
@@ -511,10 +525,22 @@ void write_comparisons(const Plan& plan, const Workspace& workspace) {
     if (!entry) continue;
     if (auto conversion = read_json_object(job.output / "quantpipe.json"))
       (*entry)["conversion"] = *conversion;
+    (*entry)["compression_metrics"] = eval::compression_metrics(*entry);
     doc["entries"].push_back(*entry);
   }
-  for (const auto& [model, doc] : docs)
-    if (!doc["entries"].empty()) write_json_file(workspace.comparison(model), doc);
+  for (const auto& [model, doc] : docs) {
+    if (doc["entries"].empty()) continue;
+    write_json_file(workspace.comparison(model), doc);
+    std::string lines;
+    for (const auto& entry : doc["entries"]) {
+      nlohmann::json line = {{"model", model},
+                             {"quantization", entry.value("quantization", "")},
+                             {"dataset", entry.value("dataset", "")}};
+      line.update(entry["compression_metrics"]);
+      lines += line.dump() + "\n";
+    }
+    write_file_atomic(workspace.compression_metrics(model), lines);
+  }
 }
 
 }  // namespace

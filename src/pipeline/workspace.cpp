@@ -48,6 +48,10 @@ std::filesystem::path Workspace::conversion_results(const std::string& model) co
 std::filesystem::path Workspace::test_results(const std::string& model, const std::string& quant) const {
   return root_ / "test_results" / (model + "_" + quant + "_results.json");
 }
+std::filesystem::path Workspace::compression_metrics(const std::string& model) const {
+  return root_ / "results" / (model + "_metrics.jsonl");
+}
+
 std::filesystem::path Workspace::comparison(const std::string& model) const {
   return comparisons_dir() / (model + "_comparison.json");
 }

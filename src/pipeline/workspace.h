@@ -5,6 +5,8 @@
 //   <root>/models/<model>_<quant>/             converted native models
 //   <root>/results/<model>_conversion.json     conversions of one model (all quantizations)
 //   <root>/test_results/<model>_<quant>_results.json   evaluations of one variant
+//   <root>/results/<model>_metrics.jsonl       compression metrics, one line per evaluation
+//                                              (eval/compression_metrics.h)
 //   <root>/comparisons/<model>_comparison.json fp32 vs quantized, with gates (report input)
 //   <root>/state/<job>.json                    job status for skip-if-done and monitor
 //   <root>/state/run.json                      the current or last run: jobs, start, pid
@@ -35,6 +37,7 @@ class Workspace {
   std::filesystem::path conversion_results(const std::string& model) const;
   std::filesystem::path test_results(const std::string& model, const std::string& quant) const;
   std::filesystem::path comparison(const std::string& model) const;
+  std::filesystem::path compression_metrics(const std::string& model) const;
   std::filesystem::path comparisons_dir() const { return root_ / "comparisons"; }
   std::filesystem::path job_state(const std::string& job_id) const;
   std::filesystem::path state_dir() const { return root_ / "state"; }

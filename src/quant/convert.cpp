@@ -111,6 +111,7 @@ ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan
     result.stored_bytes = static_cast<int64_t>((q.packed.size() + q.scales.size() + q.biases.size()) * 4);
     const std::vector<float> restored = q.dequantize();
     result.error = compare_tensors(values, restored);
+    for (float v : restored) result.zero_weights += v == 0.0f;
     if (fp16) values = restored;
   }
   if (fp16) {

@@ -79,6 +79,7 @@ struct ConvertedTensor {
   int64_t stored_bytes = 0;  // codes + scales + biases, or the kept tensor
   ErrorStats error;          // zero error for kept tensors
   std::string method;        // "rtn" or "gptq" for quantized tensors
+  int64_t zero_weights = 0;  // quantized tensors: weights whose stored value is exactly 0
 };
 
 struct ConvertReport {

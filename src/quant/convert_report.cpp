@@ -36,6 +36,7 @@ nlohmann::json tensor_json(const ConvertedTensor& t) {
     j["scheme"] = format_scheme(*t.plan.scheme);
     j["fell_back"] = t.plan.fell_back;
     j["method"] = t.method;
+    j["zero_fraction"] = t.fp32_bytes ? static_cast<double>(t.zero_weights) / (t.fp32_bytes / 4) : 0.0;
     j["error"] = {{"relative_mse", t.error.relative_mse},
                   {"cosine", t.error.cosine},
                   {"max_abs", t.error.max_abs},
@@ -49,7 +50,19 @@ nlohmann::json tensor_json(const ConvertedTensor& t) {
 nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
   SizeTotals linear, embedding, kept;
   nlohmann::json tensor_rows = nlohmann::json::array();
+  // Compression metrics: zero weights among the quantized ones, the share of
+  // all parameters stored quantized, and linear weights the plan kept.
+  int64_t quantized_params = 0, zero_params = 0, all_params = 0, linear_kept = 0;
   for (const ConvertedTensor& t : tensors) {
+    const int64_t numel = t.fp32_bytes / 4;
+    all_params += numel;
+    if (t.plan.action == TensorAction::Quantize) {
+      quantized_params += numel;
+      zero_params += t.zero_weights;
+    } else if (t.plan.role && !t.plan.is_bias &&
+               role_info(*t.plan.role).quantization == RoleQuantization::Linear) {
+      ++linear_kept;
+    }
     if (t.plan.action == TensorAction::Keep)
       kept.add(t);
     else if (is_embedding(t))
@@ -62,12 +75,16 @@ nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
   for (const auto& [pattern, scheme] : options.plan.overrides)
     overrides.push_back({{"pattern", pattern}, {"scheme", format_scheme(scheme)}});
   const int64_t source = source_bytes(), stored = stored_bytes();
-  nlohmann::json sizes = {{"original_bytes", source},
-                          {"quantized_bytes", stored},
-                          {"compression_ratio", stored ? static_cast<double>(source) / stored : 0.0},
-                          {"linear", linear.json()},
-                          {"word_embeddings", embedding.json()},
-                          {"kept", kept.json()}};
+  nlohmann::json sizes = {
+      {"original_bytes", source},
+      {"quantized_bytes", stored},
+      {"compression_ratio", stored ? static_cast<double>(source) / stored : 0.0},
+      {"linear", linear.json()},
+      {"word_embeddings", embedding.json()},
+      {"kept", kept.json()},
+      {"sparsity", quantized_params ? static_cast<double>(zero_params) / quantized_params : 0.0},
+      {"quantized_parameter_fraction", all_params ? static_cast<double>(quantized_params) / all_params : 0.0},
+      {"linear_tensors_kept", linear_kept}};
   if (target_size_mb) {
     sizes["target_size_mb"] = *target_size_mb;
     sizes["quantized_mb"] = static_cast<double>(stored) / 1e6;

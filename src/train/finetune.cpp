@@ -41,8 +41,8 @@ Validation validate(const TrainableEncoder& student, const TrainableEncoder& tea
   for (size_t first = 0; first < rows.size(); first += options.batch_size) {
     const size_t count = std::min<size_t>(options.batch_size, rows.size() - first);
     const EncoderBatch batch = EncoderBatch::from_encodings(rows.subspan(first, count));
-    const ForwardPass s = student.forward(batch, pool);
-    const ForwardPass t = teacher.forward(batch, pool);
+    const ForwardPass s = student.forward(batch, pool, nullptr, false);
+    const ForwardPass t = teacher.forward(batch, pool, nullptr, false);
     v.loss += distillation_loss(s, t, student.head(), width, options.distill, unused);
     ++batches;
     for (size_t r = 0; r < count; ++r) {
@@ -115,7 +115,7 @@ FinetuneResult finetune(TrainableEncoder& student, const TrainableEncoder& teach
       for (size_t i = first; i < std::min(train.size(), first + options.batch_size); ++i)
         rows.push_back(train[order[i]]);
       const EncoderBatch batch = EncoderBatch::from_encodings(rows);
-      const ForwardPass t = teacher.forward(batch, pool);
+      const ForwardPass t = teacher.forward(batch, pool, nullptr, false);
       const ForwardPass s = student.forward(batch, pool);
       const LossParts loss =
           distillation_loss(s, t, student.head(), student.head_width(), options.distill, grads);

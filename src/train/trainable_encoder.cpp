@@ -152,7 +152,8 @@ void TrainableEncoder::refresh(float ternary_threshold, ThreadPool& pool) {
     p.qkv = std::make_unique<kernels::LinearF32>(p.qkv_w.data(), 3 * hi, hi, p.qkv_b.data());
     p.out = std::make_unique<kernels::LinearF32>(p.o_w->forward_value(), hi, hi, p.o_b->forward_value());
     p.up = std::make_unique<kernels::LinearF32>(p.up_w->forward_value(), inter, hi, p.up_b->forward_value());
-    p.down = std::make_unique<kernels::LinearF32>(p.down_w->forward_value(), hi, inter, p.down_b->forward_value());
+    p.down =
+        std::make_unique<kernels::LinearF32>(p.down_w->forward_value(), hi, inter, p.down_b->forward_value());
   }
 }
 
@@ -195,9 +196,11 @@ void TrainableEncoder::layer_forward(int index, const float* input, int t, const
   emit_rows(sink, name + "out", c.output, h);
 }
 
-ForwardPass TrainableEncoder::forward(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink) const {
+ForwardPass TrainableEncoder::forward(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink,
+                                      bool keep_for_backward) const {
   ForwardPass f;
   f.batch = batch;
+  f.for_backward = keep_for_backward;
   const int t = batch.total_tokens(), h = dims_.hidden, s = batch.num_sequences();
   if (layers_.empty() || !layers_[0].qkv) fail("[train] refresh() was not called before forward()");
   f.emb_sum.resize(static_cast<size_t>(t) * h);
@@ -229,8 +232,19 @@ ForwardPass TrainableEncoder::forward(const EncoderBatch& batch, ThreadPool& poo
                      dims_.eps, f.emb_out.data(), f.emb_stats, pool);
   emit_rows(sink, "embeddings.norm", f.emb_out, h);
   f.layers.resize(dims_.layers);
-  for (int i = 0; i < dims_.layers; ++i)
+  for (int i = 0; i < dims_.layers; ++i) {
     layer_forward(i, f.hidden_state(i).data(), t, batch, f.layers[i], pool, sink);
+    if (!keep_for_backward) {
+      LayerCache& c = f.layers[i];
+      LayerCache kept;
+      kept.output = std::move(c.output);
+      c = std::move(kept);
+    }
+  }
+  if (!keep_for_backward) {
+    f.emb_sum = {};
+    f.emb_stats = {};
+  }
   const std::vector<float>& last = f.hidden_state(dims_.layers);
 
   if (head_ == TrainHead::Classifier) {
@@ -298,6 +312,8 @@ void TrainableEncoder::layer_backward(int index, const float* input, const Encod
 
 void TrainableEncoder::backward(const ForwardPass& f, const OutputGrads& grads, ThreadPool& pool,
                                 TensorSink* sink) {
+  if (!f.for_backward)
+    fail("[train] this forward pass kept nothing for a backward (keep_for_backward was false)");
   const EncoderBatch& batch = f.batch;
   const int t = batch.total_tokens(), h = dims_.hidden, s = batch.num_sequences();
   auto hidden_grad = [&](int i) -> const std::vector<float>* {

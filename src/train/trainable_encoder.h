@@ -57,6 +57,7 @@ struct LayerCache {
 // One forward pass and what its backward reads.
 struct ForwardPass {
   EncoderBatch batch;
+  bool for_backward = true;
   std::vector<float> emb_sum;  // word + position + type, before the norm
   NormStats emb_stats;
   std::vector<float> emb_out;
@@ -101,7 +102,11 @@ class TrainableEncoder {
   // "embeddings.norm", "layer.<i>.attn_qkv", "attn_context", "attn_sum",
   // "attn_norm", "ffn_up", "ffn_act", "ffn_sum", "out", then "head.dense",
   // "logits" or "pooled", "embedding".
-  ForwardPass forward(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink = nullptr) const;
+  // keep_for_backward false (a teacher, a validation pass): each layer's
+  // intermediates are dropped once the next layer has its input, so only
+  // the hidden states and the head's output stay; backward() is refused.
+  ForwardPass forward(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink = nullptr,
+                      bool keep_for_backward = true) const;
 
   // Adds the gradient of every parameter; the sink (optional) receives the
   // gradient of each layer's output as "grad.layer.<i>.out" and of the

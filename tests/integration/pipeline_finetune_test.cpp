@@ -21,8 +21,9 @@ using nlohmann::json;
 class PipelineFinetune : public ::testing::Test {
  protected:
   void SetUp() override {
-    write_tiny_bert(dir_.path() / "embedder",
-                    {.hidden = 64, .layers = 2, .heads = 4, .intermediate = 128, .sentence_transformer = true});
+    write_tiny_bert(
+        dir_.path() / "embedder",
+        {.hidden = 64, .layers = 2, .heads = 4, .intermediate = 128, .sentence_transformer = true});
     // Gold scores are the fp32 model's own cosines: its Spearman is 1, and
     // every pair the quantized model orders differently is drop.
     std::vector<std::string> words;
@@ -39,7 +40,8 @@ class PipelineFinetune : public ::testing::Test {
       const auto e = fp32.embed({{sentence(i)}, {sentence(i * 3 + 1)}});
       double dot = 0;
       for (size_t c = 0; c < e[0].size(); ++c) dot += e[0][c] * e[1][c];
-      pairs << json({{"text", sentence(i)}, {"text_pair", sentence(i * 3 + 1)}, {"score", dot}}).dump() << "\n";
+      pairs << json({{"text", sentence(i)}, {"text_pair", sentence(i * 3 + 1)}, {"score", dot}}).dump()
+            << "\n";
     }
   }
 
@@ -52,8 +54,9 @@ class PipelineFinetune : public ::testing::Test {
         << finetune << "}\n"
         << "datasets:\n  - {name: pairs, provider: local, path: pairs.jsonl, metrics: [spearman], columns: "
            "{text: text, text_pair: text_pair, label: score}}\n";
-    std::vector<std::string> args = {"pipeline", "-q", "--config", (dir_.path() / "p.yaml").string(),
-                                     "--workspace", ws().string(), "-t", "2"};
+    std::vector<std::string> args = {
+        "pipeline",    "-q",          "--config", (dir_.path() / "p.yaml").string(),
+        "--workspace", ws().string(), "-t",       "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     return run_cli(args);
   }
@@ -65,7 +68,7 @@ class PipelineFinetune : public ::testing::Test {
   }
   double drop() const {
     return read(ws() / "test_results/embedder_q2_affine_g64_results.json")["datasets"]["pairs"]["comparison"]
-        ["accuracy_drop_points"];
+                                                                          ["accuracy_drop_points"];
   }
   std::string conversion_log() const {
     std::ifstream in(ws() / "logs/conversion_embedder.log");
@@ -91,6 +94,28 @@ TEST_F(PipelineFinetune, ADropAboveTheThresholdIsFineTunedAndEvaluatedAgain) {
   EXPECT_LT(first_eval, log.find("fine-tuning on the"));
   EXPECT_GT(log.rfind("start eval embedder"), log.find("fine-tuning on the")) << log;
   const double drop_after = drop();
+
+  // The 19 compression metrics, one JSON line per evaluation, and their report section.
+  std::ifstream metrics_file(ws() / "results/embedder_metrics.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(metrics_file, line));
+  const json metrics = json::parse(line);
+  int count = 0;
+  for (const char* group : {"before_compression", "compression", "after_compression", "finetune"})
+    count += static_cast<int>(metrics[group].size());
+  EXPECT_EQ(count, 19) << metrics.dump(1);
+  EXPECT_EQ(metrics["compression"]["method"], "rtn+qat");
+  EXPECT_EQ(metrics["compression"]["bits"], 2);
+  EXPECT_EQ(metrics["finetune"]["epochs"], 2);
+  EXPECT_EQ(metrics["finetune"]["metric_after"],
+            read(ws() / "test_results/embedder_q2_affine_g64_results.json")["datasets"]["pairs"]["comparison"]
+                                                                           ["quantized"]["primary"]);
+  EXPECT_NE(metrics["summary"].get<std::string>().find("fine-tuned"), std::string::npos)
+      << metrics["summary"];
+  std::ifstream report_file(ws() / "report.md");
+  const std::string report(std::istreambuf_iterator<char>(report_file), {});
+  EXPECT_NE(report.find("Compression metrics"), std::string::npos);
+  EXPECT_NE(report.find("rtn+qat"), std::string::npos);
 
   // A rerun keeps the fine-tuned model, its result and its exit status.
   const std::string weights = [&] {

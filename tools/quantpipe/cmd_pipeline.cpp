@@ -11,7 +11,6 @@
 #include <iostream>
 
 #include "command.h"
-#include "train/finetune_model.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
@@ -21,6 +20,7 @@
 #include "pipeline/runner.h"
 #include "pipeline_command.h"
 #include "run_options.h"
+#include "train/finetune_model.h"
 
 namespace qp::cli {
 namespace {

@@ -72,6 +72,15 @@ TEST_P(TrainTorchGolden, ForwardAndEveryGradientMatchAutograd) {
   }
   for (const auto& p : model.parameters().all())
     EXPECT_TRUE(seen.count(p->name)) << p->name << " not in the golden";
+
+  // A forward that keeps nothing for the backward (the teacher's) gives the
+  // same outputs and hidden states, holds no intermediates, and refuses a backward.
+  const ForwardPass light = model.forward(batch, pool, nullptr, false);
+  EXPECT_EQ(light.head_output(), pass.head_output());
+  for (int i = 0; i <= static_cast<int>(pass.layers.size()); ++i)
+    EXPECT_EQ(light.hidden_state(i), pass.hidden_state(i));
+  EXPECT_TRUE(light.layers[0].qkv.empty() && light.layers[0].probs.empty() && light.emb_sum.empty());
+  EXPECT_THROW(model.backward(light, grads, pool), std::exception);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, TrainTorchGolden,
