@@ -117,7 +117,7 @@ FinetuneModelReport finetune_quantized(const std::filesystem::path& quantized_di
   convert_options.quant.ternary_threshold = plan.ternary_threshold;
   convert_options.method = quant::QuantMethod::Rtn;
   convert_options.force = true;
-  convert_options.emit_fp16 = plan.has_fp16;
+  convert_options.emit_fp16 = options.emit_fp16.value_or(plan.has_fp16);
   convert_options.finetune = report.info;
   for (const auto& p : student.parameters().all()) convert_options.replaced_values[p->name] = p->value;
   report.convert = convert(source, quantized_dir, std::move(convert_options));

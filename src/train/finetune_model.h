@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "api/calibration.h"
@@ -28,6 +29,9 @@ struct FinetuneModelOptions {
   double validation_fraction = 0.1;  // every round(1/f)-th row is held apart
   int threads = 0;
   std::filesystem::path source;  // empty: the source quantpipe.json names
+  // Also write the dequantized fp16 model to <quantized>/fp16/ (the dual
+  // output); unset: when the directory had one.
+  std::optional<bool> emit_fp16;
 };
 
 struct FinetuneModelReport {

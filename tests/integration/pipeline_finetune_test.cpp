@@ -95,6 +95,19 @@ TEST_F(PipelineFinetune, ADropAboveTheThresholdIsFineTunedAndEvaluatedAgain) {
   EXPECT_GT(log.rfind("start eval embedder"), log.find("fine-tuning on the")) << log;
   const double drop_after = drop();
 
+  // The dual output: the fp16 model beside the packed one, its compression in its metadata.
+  std::ifstream fp16(model_dir() / "fp16/model.safetensors", std::ios::binary);
+  ASSERT_TRUE(fp16.good());
+  uint64_t header_bytes = 0;
+  fp16.read(reinterpret_cast<char*>(&header_bytes), 8);
+  std::string header(header_bytes, '\0');
+  fp16.read(header.data(), static_cast<std::streamsize>(header_bytes));
+  const json fp16_metadata = json::parse(header)["__metadata__"];
+  EXPECT_EQ(fp16_metadata["quantpipe.method"], "rtn+qat");
+  EXPECT_EQ(fp16_metadata["quantpipe.linear_scheme"], "q2_affine_g64");
+  EXPECT_GT(std::stod(fp16_metadata["quantpipe.compression_ratio"].get<std::string>()), 1.0);
+  EXPECT_TRUE(fp16_metadata.contains("quantpipe.sparsity"));
+
   // The 19 compression metrics, one JSON line per evaluation, and their report section.
   std::ifstream metrics_file(ws() / "results/embedder_metrics.jsonl");
   std::string line;

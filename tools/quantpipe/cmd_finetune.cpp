@@ -22,6 +22,7 @@ struct FinetuneArgs {
   std::string model, quantized, data = "corpus", history;
   std::vector<std::string> config = {"configs/*.yaml"};
   train::FinetuneModelOptions options;
+  bool emit_fp16 = false;
 };
 
 std::string clock_text(double seconds) {
@@ -132,6 +133,9 @@ Action configure_finetune(CLI::App& app) {
   app.add_option("--threads", o.threads, "Threads (0: all cores)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_flag("--emit-fp16", args->emit_fp16,
+               "Also write the dequantized fp16 model to <quantized>/fp16/ (written anyway when the directory had "
+               "one)");
   app.add_option("--history", args->history,
                  "Also write the training history (one JSON line per epoch) here; it is always written to "
                  "<quantized>/finetune_history.jsonl");
@@ -139,6 +143,7 @@ Action configure_finetune(CLI::App& app) {
     train::FinetuneModelOptions options = args->options;
     if (!args->model.empty()) options.source = resolve_model_source(args->model);
     options.data.file = args->data;
+    if (args->emit_fp16) options.emit_fp16 = true;
     resolve_text_source("--data", args->config, options.data);
     StepBar bar(options.train.epochs);
     std::string metric_name;

@@ -148,6 +148,7 @@ int run_pipeline_command(const PipelineRequest& request) {
     finetune.train.epochs = request.epochs;
     finetune.train.adamw.lr = static_cast<float>(request.learning_rate);
     finetune.threads = request.threads;
+    finetune.emit_fp16 = true;  // the dual output: packed codes plus the fp16 model that loads anywhere
     return train::finetune_quantized(request.quantized, finetune).info;
   };
   const pipeline::PipelineOutcome outcome = pipeline::run_pipeline(plan, workspace, options);
