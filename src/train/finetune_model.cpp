@@ -26,21 +26,19 @@ int apply_plan(TrainableEncoder& student, const QuantizedPlan& plan) {
 
 }  // namespace
 
+nlohmann::json loss_parts_json(const LossParts& loss) {
+  return {{"loss", loss.total},
+          {"logits_kl", loss.logits},
+          {"hidden_mse", loss.hidden},
+          {"cosine", loss.cosine},
+          {"output_mse", loss.mse}};
+}
+
 nlohmann::json epoch_json(const EpochRecord& r, const std::string& metric_name) {
   return {{"epoch", r.epoch},
           {"steps", r.steps},
-          {"train",
-           {{"loss", r.train.total},
-            {"logits_kl", r.train.logits},
-            {"hidden_mse", r.train.hidden},
-            {"cosine", r.train.cosine},
-            {"output_mse", r.train.mse}}},
-          {"validation",
-           {{"loss", r.validation.total},
-            {"logits_kl", r.validation.logits},
-            {"hidden_mse", r.validation.hidden},
-            {"cosine", r.validation.cosine},
-            {"output_mse", r.validation.mse}}},
+          {"train", loss_parts_json(r.train)},
+          {"validation", loss_parts_json(r.validation)},
           {metric_name, r.metric},
           {"learning_rate", r.learning_rate},
           {"grad_norm", r.grad_norm},

@@ -45,6 +45,9 @@ FinetuneModelReport finetune_quantized(const std::filesystem::path& quantized_di
                                        const FinetuneModelOptions& options, const StepCallback& on_step = {},
                                        const EpochCallback& on_epoch = {});
 
+// A loss's parts: {"loss", "logits_kl", "hidden_mse", "cosine", "output_mse"}.
+nlohmann::json loss_parts_json(const LossParts& loss);
+
 // One history line: {"epoch", "steps", "train": {...}, "validation": {...}, metric, lr, seconds}.
 nlohmann::json epoch_json(const EpochRecord& record, const std::string& metric_name);
 

@@ -181,12 +181,6 @@ TEST(FinetuneCli, RunsAndRefusesWhatItCannotUse) {
   EXPECT_NE(no_data.err.find("absent.jsonl"), std::string::npos) << no_data.err;
 }
 
-}  // namespace
-}  // namespace qp::test
-
-namespace qp::test {
-namespace {
-
 // A short fine-tuning of the real genre classifier at ternary (one epoch of
 // the shipped corpus, seconds): it agrees with fp32 on more genre rows than
 // round to nearest alone, and every kernel path gives it the scalar
