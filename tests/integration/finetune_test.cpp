@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "api/convert.h"
@@ -217,7 +218,6 @@ TEST(FinetuneShared, GenreTernaryRecoversAndAgreesAcrossIsas) {
   std::cout << "[ finetune ] genre ternary agreement with fp32 on 160 rows: rtn " << before << ", fine-tuned "
             << after << "\n";
   EXPECT_GT(after, before + 0.05);
-
   if (detected_isa() == Isa::Scalar) return;
   const auto fast = best.classify(inputs, {32, 0});
   const Isa previous = active_isa();
@@ -229,6 +229,64 @@ TEST(FinetuneShared, GenreTernaryRecoversAndAgreesAcrossIsas) {
     EXPECT_EQ(fast[i].label, slow[i].label) << i;
     EXPECT_GE(cosine_similarity(fast[i].logits, slow[i].logits), 0.9999) << i;
   }
+}
+
+// The full run behind the measured numbers (docs/TRAINING.md), minutes
+// long, so only with QUANTPIPE_FULL_EVAL=1: genre ternary fine-tuned for 3
+// epochs on MNLI and STS-B sentences that are not in genre dev_a, then held
+// on all of dev_a to issue 18's goal (accuracy ≥ 0.79) and to the bar
+// QuantFidelity holds 4-bit models to (logit cosine ≥ 0.99, drop ≤ 2 points).
+TEST(FinetuneShared, GenreTernaryFullRunMeetsTheGoal) {
+  const char* full = std::getenv("QUANTPIPE_FULL_EVAL");
+  if (!full || std::string(full) != "1")
+    GTEST_SKIP() << "set QUANTPIPE_FULL_EVAL=1 to fine-tune genre ternary on 5k sentences (about 8 minutes)";
+  QP_REQUIRE_SHARED("models/minilm-l6-genre");
+  const fs::path source = shared_dir() / "models/minilm-l6-genre";
+  const auto genre = read_jsonl_dataset(shared_dir() / "data/genre/dev_a.jsonl", ColumnMapping{});
+  std::set<std::string> judged;
+  for (const auto& e : genre) judged.insert(e.input.text);
+  std::vector<TextInput> text;
+  auto add = [&](const std::string& t) {
+    if (!judged.count(t)) text.push_back({t});
+  };
+  for (const auto& e : read_jsonl_dataset(shared_dir() / "data/mnli/dev_a.jsonl",
+                                          ColumnMapping{"premise", "hypothesis", "label"})) {
+    add(e.input.text);
+    if (e.input.text_pair) add(*e.input.text_pair);
+  }
+  for (const auto& e : read_tsv_dataset(shared_dir() / "data/stsb/dev_a.tsv",
+                                        ColumnMapping{"sentence1", "sentence2", "score"})) {
+    add(e.input.text);
+    if (e.input.text_pair) add(*e.input.text_pair);
+  }
+  TempDir dir;
+  quant::ConvertOptions convert_options;
+  convert_options.plan.linear = quant::parse_scheme("ternary_g64");
+  qp::convert(source, dir.path() / "q", convert_options);
+  train::FinetuneModelOptions options;
+  options.data.texts = text;
+  options.data.samples = 6000;
+  options.threads = 2;
+  train::finetune_quantized(dir.path() / "q", options);
+
+  std::vector<TextInput> inputs;
+  for (const auto& e : genre) inputs.push_back(e.input);
+  const auto fp32 = Model::load(source, {.threads = 2}).classify(inputs, {32, 0});
+  const auto tuned = Model::load(dir.path() / "q", {.threads = 2}).classify(inputs, {32, 0});
+  double cosine_sum = 0.0;
+  int right_fp32 = 0, right_tuned = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    cosine_sum += cosine_similarity(tuned[i].logits, fp32[i].logits);
+    right_fp32 += fp32[i].label == genre[i].label;
+    right_tuned += tuned[i].label == genre[i].label;
+  }
+  const double n = static_cast<double>(inputs.size());
+  std::cout << "[ finetune ] genre ternary, " << text.size() << " sentences × 3 epochs: accuracy "
+            << right_tuned / n << " (fp32 " << right_fp32 / n << "), mean logit cosine " << cosine_sum / n
+            << "\n";
+  EXPECT_GE(right_tuned / n, 0.79);
+  EXPECT_GE(cosine_sum / n, 0.99);
+  EXPECT_LE((right_fp32 - right_tuned) / n, 0.02);
 }
 
 }  // namespace
