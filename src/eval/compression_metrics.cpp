@@ -1,7 +1,9 @@
 #include "eval/compression_metrics.h"
 
-#include <cstdio>
+#include <optional>
 #include <string>
+
+#include "eval/report_data.h"
 
 namespace qp::eval {
 namespace {
@@ -47,10 +49,7 @@ json parameter_count(const json& conversion) {
 }
 
 std::string text(const json& v, int digits) {
-  if (!v.is_number()) return "–";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v.get<double>());
-  return buffer;
+  return report::number(v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt, digits);
 }
 
 }  // namespace

@@ -130,23 +130,17 @@ ConvertedTensor convert_tensor(const TensorView& view, const PlannedTensor& plan
 // safetensors metadata (method, scheme, ratio, sparsity, fine-tuning), so the
 // numbers travel with a copy that loads anywhere.
 void write_fp16_dual_output(const fs::path& source, const fs::path& dir, const ModelDir& model,
-                            const OutputTensors& tensors, const ConvertReport& report, const ConvertOptions& options) {
+                            const OutputTensors& tensors, const ConvertReport& report,
+                            const ConvertOptions& options) {
   fs::create_directory(dir);
-  int64_t quantized = 0, zeros = 0;
-  for (const ConvertedTensor& t : report.tensors)
-    if (t.plan.action == TensorAction::Quantize) {
-      quantized += t.fp32_bytes / 4;
-      zeros += t.zero_weights;
-    }
-  const int64_t stored = report.stored_bytes();
   const std::map<std::string, std::string> metadata = {
       {"format", "pt"},
       {"quantpipe.dequantized_from", "quantpipe native format " + std::to_string(kNativeFormatVersion)},
-      {"quantpipe.method", std::string(method_name(options.method)) + (options.finetune.is_null() ? "" : "+qat")},
+      {"quantpipe.method",
+       std::string(method_name(options.method)) + (options.finetune.is_null() ? "" : "+qat")},
       {"quantpipe.linear_scheme", format_scheme(options.plan.linear)},
-      {"quantpipe.compression_ratio",
-       std::to_string(stored ? static_cast<double>(report.source_bytes()) / stored : 0.0)},
-      {"quantpipe.sparsity", std::to_string(quantized ? static_cast<double>(zeros) / quantized : 0.0)}};
+      {"quantpipe.compression_ratio", std::to_string(report.compression_ratio())},
+      {"quantpipe.sparsity", std::to_string(report.sparsity())}};
   write_safetensors(dir / "model.safetensors", tensors.tensors, metadata);
   nlohmann::json config = model.config;
   config["torch_dtype"] = "float16";
@@ -181,6 +175,21 @@ int64_t ConvertReport::stored_bytes() const {
   int64_t total = 0;
   for (const auto& t : tensors) total += t.stored_bytes;
   return total;
+}
+
+double ConvertReport::compression_ratio() const {
+  const int64_t stored = stored_bytes();
+  return stored ? static_cast<double>(source_bytes()) / stored : 0.0;
+}
+
+double ConvertReport::sparsity() const {
+  int64_t quantized = 0, zeros = 0;
+  for (const auto& t : tensors)
+    if (t.plan.action == TensorAction::Quantize) {
+      quantized += t.fp32_bytes / 4;
+      zeros += t.zero_weights;
+    }
+  return quantized ? static_cast<double>(zeros) / quantized : 0.0;
 }
 
 std::string model_fingerprint(const fs::path& dir) {
@@ -251,7 +260,8 @@ ConvertReport convert_model(const fs::path& source, const fs::path& out, const C
   copy_companion_files(source, staging.path());
   if (!options.activation_stats.is_null())
     write_file_atomic(staging.path() / "activation_stats.json", options.activation_stats.dump(1) + "\n");
-  if (options.emit_fp16) write_fp16_dual_output(source, staging.path() / "fp16", model, fp16, report, options);
+  if (options.emit_fp16)
+    write_fp16_dual_output(source, staging.path() / "fp16", model, fp16, report, options);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_file_atomic(staging.path() / "quantpipe.json", report.to_json(options).dump(2) + "\n");
   if (options.check_loads) {

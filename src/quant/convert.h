@@ -91,6 +91,8 @@ struct ConvertReport {
 
   int64_t source_bytes() const;
   int64_t stored_bytes() const;
+  double compression_ratio() const;  // source ÷ stored bytes; 0 when nothing is stored
+  double sparsity() const;           // zero weights ÷ quantized weights; 0 when none is quantized
   nlohmann::json to_json(const ConvertOptions& options) const;  // the quantpipe.json body
 };
 

@@ -50,15 +50,14 @@ nlohmann::json tensor_json(const ConvertedTensor& t) {
 nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
   SizeTotals linear, embedding, kept;
   nlohmann::json tensor_rows = nlohmann::json::array();
-  // Compression metrics: zero weights among the quantized ones, the share of
-  // all parameters stored quantized, and linear weights the plan kept.
-  int64_t quantized_params = 0, zero_params = 0, all_params = 0, linear_kept = 0;
+  // Compression metrics: the share of all parameters stored quantized, and
+  // linear weights the plan kept (sparsity: ConvertReport::sparsity).
+  int64_t quantized_params = 0, all_params = 0, linear_kept = 0;
   for (const ConvertedTensor& t : tensors) {
     const int64_t numel = t.fp32_bytes / 4;
     all_params += numel;
     if (t.plan.action == TensorAction::Quantize) {
       quantized_params += numel;
-      zero_params += t.zero_weights;
     } else if (t.plan.role && !t.plan.is_bias &&
                role_info(*t.plan.role).quantization == RoleQuantization::Linear) {
       ++linear_kept;
@@ -78,11 +77,11 @@ nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
   nlohmann::json sizes = {
       {"original_bytes", source},
       {"quantized_bytes", stored},
-      {"compression_ratio", stored ? static_cast<double>(source) / stored : 0.0},
+      {"compression_ratio", compression_ratio()},
       {"linear", linear.json()},
       {"word_embeddings", embedding.json()},
       {"kept", kept.json()},
-      {"sparsity", quantized_params ? static_cast<double>(zero_params) / quantized_params : 0.0},
+      {"sparsity", sparsity()},
       {"quantized_parameter_fraction", all_params ? static_cast<double>(quantized_params) / all_params : 0.0},
       {"linear_tensors_kept", linear_kept}};
   if (target_size_mb) {

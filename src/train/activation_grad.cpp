@@ -10,12 +10,6 @@ constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 }  // namespace
 
-void gelu_forward(const float* x, int64_t n, float* y, ThreadPool& pool) {
-  pool.parallel_for(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
-  });
-}
-
 void gelu_backward(const float* dy, const float* x, int64_t n, float* dx, ThreadPool& pool) {
   pool.parallel_for(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {

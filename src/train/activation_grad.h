@@ -7,9 +7,8 @@
 
 namespace qp::train {
 
-// y = 0.5·x·(1 + erf(x/√2)) (exact GELU, as BERT's "gelu").
-void gelu_forward(const float* x, int64_t n, float* y, ThreadPool& pool);
-// dx = dy·GELU'(x), GELU'(x) = Φ(x) + x·φ(x).
+// The gradient of exact GELU, 0.5·x·(1 + erf(x/√2)), whose forward is the
+// engine's kernels::gelu: dx = dy·GELU'(x), GELU'(x) = Φ(x) + x·φ(x).
 void gelu_backward(const float* dy, const float* x, int64_t n, float* dx, ThreadPool& pool);
 
 void tanh_forward(const float* x, int64_t n, float* y, ThreadPool& pool);

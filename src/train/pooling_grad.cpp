@@ -15,24 +15,6 @@ void check_mode(PoolingMode mode) {
 
 }  // namespace
 
-void pool_forward(const float* hidden, std::span<const int32_t> seq_offsets, int width, PoolingMode mode,
-                  float* pooled) {
-  check_mode(mode);
-  for (size_t s = 0; s + 1 < seq_offsets.size(); ++s) {
-    const int first = seq_offsets[s], len = seq_offsets[s + 1] - first;
-    float* out = pooled + s * width;
-    if (mode == PoolingMode::Cls) {
-      std::copy(hidden + static_cast<int64_t>(first) * width,
-                hidden + static_cast<int64_t>(first + 1) * width, out);
-      continue;
-    }
-    std::fill(out, out + width, 0.0f);
-    for (int t = first; t < first + len; ++t)
-      for (int c = 0; c < width; ++c) out[c] += hidden[static_cast<int64_t>(t) * width + c];
-    for (int c = 0; c < width; ++c) out[c] /= static_cast<float>(len);
-  }
-}
-
 void pool_backward(const float* d_pooled, std::span<const int32_t> seq_offsets, int width, PoolingMode mode,
                    float* d_hidden) {
   check_mode(mode);
@@ -46,15 +28,6 @@ void pool_backward(const float* d_pooled, std::span<const int32_t> seq_offsets, 
     const float share = 1.0f / static_cast<float>(len);
     for (int t = first; t < first + len; ++t)
       for (int c = 0; c < width; ++c) d_hidden[static_cast<int64_t>(t) * width + c] += dp[c] * share;
-  }
-}
-
-void l2_normalize_forward(const float* x, int rows, int width, float* y) {
-  for (int r = 0; r < rows; ++r) {
-    double sq = 0.0;
-    for (int c = 0; c < width; ++c) sq += static_cast<double>(x[r * width + c]) * x[r * width + c];
-    const float inv = 1.0f / std::max(static_cast<float>(std::sqrt(sq)), 1e-12f);
-    for (int c = 0; c < width; ++c) y[r * width + c] = x[r * width + c] * inv;
   }
 }
 

@@ -1,5 +1,5 @@
-// What follows the encoder in an embedding model, forward and backward:
-// pooling of each sequence's rows (mean or first token) and L2 normalisation.
+// The gradients of what follows the encoder in an embedding model: pooling
+// of each sequence's rows (mean or first token) and L2 normalisation.
 #pragma once
 
 #include <span>
@@ -9,16 +9,14 @@
 
 namespace qp::train {
 
-// pooled[S × width] from hidden[T × width]. Max and mean·√len pooling are
-// refused (throws naming the mode): no model here trains with them.
-void pool_forward(const float* hidden, std::span<const int32_t> seq_offsets, int width, PoolingMode mode,
-                  float* pooled);
+// The forwards are the engine's own (models/pooling.h: pool_sequences,
+// l2_normalize_rows); these are their gradients. Max and mean·√len pooling
+// are refused (throws naming the mode): no model here trains with them.
 // d_hidden[T × width] += the gradient of pooled.
 void pool_backward(const float* d_pooled, std::span<const int32_t> seq_offsets, int width, PoolingMode mode,
                    float* d_hidden);
 
-// y = x / max(‖x‖, 1e-12) per row (torch.nn.functional.normalize).
-void l2_normalize_forward(const float* x, int rows, int width, float* y);
+// Of y = x / max(‖x‖, 1e-12) per row (torch.nn.functional.normalize):
 // dx = (dy − y·(y·dy)) / ‖x‖ (written).
 void l2_normalize_backward(const float* dy, const float* x, const float* y, int rows, int width, float* dx);
 

@@ -1,8 +1,7 @@
 #include "train/quantized_plan.h"
 
-#include <fstream>
-
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace qp::train {
 
@@ -12,11 +11,7 @@ QuantizedPlan read_quantized_plan(const std::filesystem::path& dir) {
     fail(file.string(), ": not found; --quantized expects a directory written by quantpipe convert");
   QuantizedPlan plan;
   plan.dir = dir;
-  std::ifstream in(file);
-  plan.quantpipe_json = nlohmann::json::parse(in, nullptr, false);
-  if (!in || plan.quantpipe_json.is_discarded() || !plan.quantpipe_json.is_object())
-    fail(file.string(), ": cannot be read as a JSON object");
-  const nlohmann::json& j = plan.quantpipe_json;
+  const nlohmann::json j = read_json_object_file(file);
   try {
     const nlohmann::json& p = j.at("plan");
     plan.linear = quant::parse_scheme(p.at("linear").get<std::string>());

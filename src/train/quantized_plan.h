@@ -26,7 +26,6 @@ struct QuantizedPlan {
   std::string method;            // how it was quantized: "rtn", "gptq", "awq"
   std::filesystem::path source;  // the source model it was converted from
   bool has_fp16 = false;         // <dir>/fp16/ exists (the dual output)
-  nlohmann::json quantpipe_json;
 
   // The plan options that reproduce this plan on the same source.
   quant::PlanOptions plan_options() const;

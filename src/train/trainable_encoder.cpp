@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "models/bert_body.h"
 #include "models/layer_parts.h"
+#include "models/pooling.h"
 #include "models/registry.h"
 #include "models/tensor_table.h"
 #include "train/activation_grad.h"
@@ -29,11 +30,6 @@ int position_offset_for(const ModelDir& model) {
   fail((model.dir / "config.json").string(),
        ": fine-tuning supports bert, roberta and xlm-roberta models; model_type \"", model.model_type,
        "\" is not supported yet");
-}
-
-void emit_rows(TensorSink* sink, const std::string& name, const std::vector<float>& data, int64_t cols) {
-  if (sink && !data.empty())
-    sink->on_tensor(name, data.data(), static_cast<int64_t>(data.size()) / cols, cols);
 }
 
 void add_into(std::vector<float>& into, const std::vector<float>& from) {
@@ -157,6 +153,11 @@ void TrainableEncoder::refresh(float ternary_threshold, ThreadPool& pool) {
   }
 }
 
+AttentionShape TrainableEncoder::attention_shape() const {
+  const int head_dim = dims_.hidden / dims_.heads;
+  return {dims_.heads, head_dim, 1.0f / std::sqrt(static_cast<float>(head_dim))};
+}
+
 void TrainableEncoder::layer_forward(int index, const float* input, int t, const EncoderBatch& batch,
                                      LayerCache& c, ThreadPool& pool, TensorSink* sink) const {
   const LayerParams& p = layers_[index];
@@ -164,36 +165,35 @@ void TrainableEncoder::layer_forward(int index, const float* input, int t, const
   const std::string name = "layer." + std::to_string(index) + ".";
   c.qkv.resize(static_cast<size_t>(t) * 3 * h);
   p.qkv->forward(input, t, c.qkv.data(), pool);
-  emit_rows(sink, name + "attn_qkv", c.qkv, 3 * h);
-  const AttentionShape shape{dims_.heads, h / dims_.heads,
-                             1.0f / std::sqrt(static_cast<float>(h / dims_.heads))};
+  emit(sink, name + "attn_qkv", c.qkv, 3 * h);
+  const AttentionShape shape = attention_shape();
   c.context.resize(static_cast<size_t>(t) * h);
   attention_forward(c.qkv.data(), batch.seq_offsets, shape, c.context.data(), c.probs, pool);
-  emit_rows(sink, name + "attn_context", c.context, h);
+  emit(sink, name + "attn_context", c.context, h);
   c.attn_sum.resize(static_cast<size_t>(t) * h);
   p.out->forward(c.context.data(), t, c.attn_sum.data(), pool);
   for (size_t i = 0; i < c.attn_sum.size(); ++i) c.attn_sum[i] += input[i];
-  emit_rows(sink, name + "attn_sum", c.attn_sum, h);
+  emit(sink, name + "attn_sum", c.attn_sum, h);
   c.attn_normed.resize(c.attn_sum.size());
   layer_norm_forward(c.attn_sum.data(), t, h, p.attn_gamma->forward_value(), p.attn_beta->forward_value(),
                      dims_.eps, c.attn_normed.data(), c.attn_stats, pool);
-  emit_rows(sink, name + "attn_norm", c.attn_normed, h);
+  emit(sink, name + "attn_norm", c.attn_normed, h);
   c.up.resize(static_cast<size_t>(t) * inter);
   p.up->forward(c.attn_normed.data(), t, c.up.data(), pool);
-  emit_rows(sink, name + "ffn_up", c.up, inter);
+  emit(sink, name + "ffn_up", c.up, inter);
   c.act.resize(c.up.size());
   // The engine's vectorized GELU (within 3e-7 of the erf formula, kernels_test).
   std::copy(c.up.begin(), c.up.end(), c.act.begin());
   kernels::gelu(c.act.data(), static_cast<int64_t>(c.act.size()), pool);
-  emit_rows(sink, name + "ffn_act", c.act, inter);
+  emit(sink, name + "ffn_act", c.act, inter);
   c.ffn_sum.resize(static_cast<size_t>(t) * h);
   p.down->forward(c.act.data(), t, c.ffn_sum.data(), pool);
   add_into(c.ffn_sum, c.attn_normed);
-  emit_rows(sink, name + "ffn_sum", c.ffn_sum, h);
+  emit(sink, name + "ffn_sum", c.ffn_sum, h);
   c.output.resize(c.ffn_sum.size());
   layer_norm_forward(c.ffn_sum.data(), t, h, p.ffn_gamma->forward_value(), p.ffn_beta->forward_value(),
                      dims_.eps, c.output.data(), c.ffn_stats, pool);
-  emit_rows(sink, name + "out", c.output, h);
+  emit(sink, name + "out", c.output, h);
 }
 
 ForwardPass TrainableEncoder::forward(const EncoderBatch& batch, ThreadPool& pool, TensorSink* sink,
@@ -226,11 +226,11 @@ ForwardPass TrainableEncoder::forward(const EncoderBatch& batch, ThreadPool& poo
       }
     }
   }
-  emit_rows(sink, "embeddings.sum", f.emb_sum, h);
+  emit(sink, "embeddings.sum", f.emb_sum, h);
   f.emb_out.resize(f.emb_sum.size());
   layer_norm_forward(f.emb_sum.data(), t, h, emb_gamma_->forward_value(), emb_beta_->forward_value(),
                      dims_.eps, f.emb_out.data(), f.emb_stats, pool);
-  emit_rows(sink, "embeddings.norm", f.emb_out, h);
+  emit(sink, "embeddings.norm", f.emb_out, h);
   f.layers.resize(dims_.layers);
   for (int i = 0; i < dims_.layers; ++i) {
     layer_forward(i, f.hidden_state(i).data(), t, batch, f.layers[i], pool, sink);
@@ -248,24 +248,22 @@ ForwardPass TrainableEncoder::forward(const EncoderBatch& batch, ThreadPool& poo
   const std::vector<float>& last = f.hidden_state(dims_.layers);
 
   if (head_ == TrainHead::Classifier) {
-    f.first.resize(static_cast<size_t>(s) * h);
-    pool_forward(last.data(), batch.seq_offsets, h, PoolingMode::Cls, f.first.data());
+    f.first = pool_sequences(last, h, batch, PoolingMode::Cls);
     f.head_act.resize(f.first.size());
     linear_forward(f.first.data(), s, dense_w_->forward_value(), dense_b_->forward_value(), h, h,
                    f.head_act.data(), pool);
     tanh_forward(f.head_act.data(), static_cast<int64_t>(f.head_act.size()), f.head_act.data(), pool);
-    emit_rows(sink, "head.dense", f.head_act, h);
+    emit(sink, "head.dense", f.head_act, h);
     f.logits.resize(static_cast<size_t>(s) * dims_.labels);
     linear_forward(f.head_act.data(), s, out_w_->forward_value(), out_b_->forward_value(), dims_.labels, h,
                    f.logits.data(), pool);
-    emit_rows(sink, "logits", f.logits, dims_.labels);
+    emit(sink, "logits", f.logits, dims_.labels);
   } else {
-    f.pooled.resize(static_cast<size_t>(s) * h);
-    pool_forward(last.data(), batch.seq_offsets, h, pooling_, f.pooled.data());
-    emit_rows(sink, "pooled", f.pooled, h);
+    f.pooled = pool_sequences(last, h, batch, pooling_);
+    emit(sink, "pooled", f.pooled, h);
     f.embedding = f.pooled;
-    if (normalize_) l2_normalize_forward(f.pooled.data(), s, h, f.embedding.data());
-    emit_rows(sink, "embedding", f.embedding, h);
+    if (normalize_) l2_normalize_rows(f.embedding, h);
+    emit(sink, "embedding", f.embedding, h);
   }
   return f;
 }
@@ -293,8 +291,7 @@ void TrainableEncoder::layer_backward(int index, const float* input, const Encod
   std::vector<float> d_context(c.context.size());
   linear_backward(d_attn_sum.data(), c.context.data(), t, p.o_w->forward_value(), h, h, d_context.data(),
                   false, p.o_w->grad.data(), p.o_b->grad.data(), pool);
-  const AttentionShape shape{dims_.heads, h / dims_.heads,
-                             1.0f / std::sqrt(static_cast<float>(h / dims_.heads))};
+  const AttentionShape shape = attention_shape();
   std::vector<float> d_qkv(c.qkv.size());
   attention_backward(d_context.data(), c.qkv.data(), c.probs, batch.seq_offsets, shape, d_qkv.data(), pool);
   d_input = std::move(d_attn_sum);  // the residual path
@@ -347,12 +344,12 @@ void TrainableEncoder::backward(const ForwardPass& f, const OutputGrads& grads, 
   std::vector<float> d_input;
   for (int i = dims_.layers - 1; i >= 0; --i) {
     if (const auto* extra = hidden_grad(i + 1)) add_into(d_hidden, *extra);
-    emit_rows(sink, "grad.layer." + std::to_string(i) + ".out", d_hidden, h);
+    emit(sink, "grad.layer." + std::to_string(i) + ".out", d_hidden, h);
     layer_backward(i, f.hidden_state(i).data(), batch, f.layers[i], d_hidden, d_input, pool);
     d_hidden.swap(d_input);
   }
   if (const auto* extra = hidden_grad(0)) add_into(d_hidden, *extra);
-  emit_rows(sink, "grad.embeddings.norm", d_hidden, h);
+  emit(sink, "grad.embeddings.norm", d_hidden, h);
   std::vector<float> d_sum(d_hidden.size());
   layer_norm_backward(d_hidden.data(), f.emb_sum.data(), t, h, emb_gamma_->forward_value(), f.emb_stats,
                       d_sum.data(), emb_gamma_->grad.data(), emb_beta_->grad.data(), pool);

@@ -124,6 +124,7 @@ class TrainableEncoder {
     std::unique_ptr<kernels::LinearF32> qkv, out, up, down;
   };
 
+  AttentionShape attention_shape() const;  // 1/√head_dim scale
   void layer_forward(int index, const float* input, int t, const EncoderBatch& batch, LayerCache& cache,
                      ThreadPool& pool, TensorSink* sink) const;
   // d_out: gradient of the layer's output (consumed); d_input: written.

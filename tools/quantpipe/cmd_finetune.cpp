@@ -11,6 +11,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "pipeline/progress.h"
 #include "quantpipe/model.h"
 #include "text_source.h"
 #include "train/finetune_model.h"
@@ -24,13 +25,6 @@ struct FinetuneArgs {
   train::FinetuneModelOptions options;
   bool emit_fp16 = false;
 };
-
-std::string clock_text(double seconds) {
-  const int s = static_cast<int>(seconds + 0.5);
-  char text[32];
-  std::snprintf(text, sizeof text, "%d:%02d", s / 60, s % 60);
-  return text;
-}
 
 // "[#####-----] step 120/480 epoch 1/3 loss 0.0421 ETA 3:10", redrawn in place.
 class StepBar {
@@ -48,7 +42,8 @@ class StepBar {
     const int per_epoch = std::max(1, total / epochs_);
     std::fprintf(stderr, "\r[%s%s] step %d/%d epoch %d/%d loss %.4g ETA %s   ",
                  std::string(filled, '#').c_str(), std::string(20 - filled, '-').c_str(), step, total,
-                 std::min(epochs_, (step - 1) / per_epoch + 1), epochs_, loss, clock_text(eta).c_str());
+                 std::min(epochs_, (step - 1) / per_epoch + 1), epochs_, loss,
+                 pipeline::format_duration(eta).c_str());
     shown_ = true;
   }
   void clear() {
@@ -133,9 +128,10 @@ Action configure_finetune(CLI::App& app) {
   app.add_option("--threads", o.threads, "Threads (0: all cores)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_flag("--emit-fp16", args->emit_fp16,
-               "Also write the dequantized fp16 model to <quantized>/fp16/ (written anyway when the directory had "
-               "one)");
+  app.add_flag(
+      "--emit-fp16", args->emit_fp16,
+      "Also write the dequantized fp16 model to <quantized>/fp16/ (written anyway when the directory had "
+      "one)");
   app.add_option("--history", args->history,
                  "Also write the training history (one JSON line per epoch) here; it is always written to "
                  "<quantized>/finetune_history.jsonl");
@@ -146,7 +142,6 @@ Action configure_finetune(CLI::App& app) {
     if (args->emit_fp16) options.emit_fp16 = true;
     resolve_text_source("--data", args->config, options.data);
     StepBar bar(options.train.epochs);
-    std::string metric_name;
     const auto report = train::finetune_quantized(
         args->quantized, options,
         [&](int step, int total, const train::LossParts& loss) { bar.update(step, total, loss.total); },
