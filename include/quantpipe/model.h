@@ -73,7 +73,9 @@ struct EmbeddingHead {
 // A model directory for what a user typed: an existing path stays as it is; a
 // hub id ("org/name" or "org/name@revision") is fetched into the shared
 // Hugging Face cache (read from it alone when HF_HUB_OFFLINE=1; HF_ENDPOINT,
-// HF_TOKEN apply) and its snapshot directory returned.
+// HF_TOKEN apply) and its snapshot directory returned; a .gguf file is
+// imported once into quantpipe's cache (~/.cache/quantpipe/gguf) and that
+// directory returned.
 std::filesystem::path resolve_model_source(const std::string& path_or_hub_id);
 
 // Thread safety: one Model may serve many threads. The const members

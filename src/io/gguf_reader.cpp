@@ -192,9 +192,11 @@ GgufFile::GgufFile(const std::filesystem::path& path)
   const auto tensor_count = in.pod<int64_t>("the tensor count");
   const auto kv_count = in.pod<int64_t>("the key/value count");
   if (tensor_count < 0 || static_cast<uint64_t>(tensor_count) > in.left() / 24)
-    fail(where, "tensor count ", tensor_count, " cannot fit in the file (", file_->size(), " bytes)");
+    fail(where, "truncated or corrupt: tensor count ", tensor_count, " cannot fit in the file (",
+         file_->size(), " bytes)");
   if (kv_count < 0 || static_cast<uint64_t>(kv_count) > in.left() / 12)
-    fail(where, "key/value count ", kv_count, " cannot fit in the file (", file_->size(), " bytes)");
+    fail(where, "truncated or corrupt: key/value count ", kv_count, " cannot fit in the file (",
+         file_->size(), " bytes)");
 
   for (int64_t i = 0; i < kv_count; ++i) {
     std::string key = in.text("key " + std::to_string(i));

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/uninitialized.h"
+#include "io/model_dir.h"
 #include "kernels/quant_linear.h"
 #include "kernels/stacked_linear.h"
 #include "quant/pack.h"
@@ -89,6 +90,25 @@ std::vector<float> optional_bias(const WeightStore& weights, const std::string& 
 }
 
 }  // namespace
+
+bool is_quantized_weight(const WeightStore& weights, const std::string& prefix) {
+  return is_quantized(weights, prefix);
+}
+
+StoredCodes load_stored_codes(const WeightStore& weights, const std::string& prefix, int64_t out,
+                              int64_t in) {
+  if (out > kMaxConfigInt || in > kMaxConfigInt)
+    fail(weights.dir().string(), ": ", prefix, ".weight: shape [", out, ", ", in, "] is too large");
+  StoredCodes result;
+  result.codes.resize(static_cast<size_t>(out * in));
+  QuantizedWeight q =
+      read_quantized(weights, prefix, static_cast<int>(out), static_cast<int>(in), result.codes.data());
+  result.scales = std::move(q.scales);
+  result.biases = std::move(q.biases);
+  result.bits = q.bits;
+  result.group = q.group;
+  return result;
+}
 
 LinearPtr load_linear(const WeightStore& weights, const std::string& prefix, int out, int in, bool bias) {
   const std::vector<float> b = optional_bias(weights, prefix, out, bias);

@@ -25,6 +25,19 @@ LinearPtr load_linear(const WeightStore& weights, const std::string& prefix, int
 LinearPtr load_stacked_linear(const WeightStore& weights, const std::vector<std::string>& prefixes,
                               int out_each, int in);
 
+// Whether "<prefix>.weight" is stored quantized (MLX layout, with "<prefix>.scales").
+bool is_quantized_weight(const WeightStore& weights, const std::string& prefix);
+
+// A quantized weight's codes (one per byte, [out × in]), scales, biases and
+// group as the file holds them, checked against [out × in] (exporters carry
+// them elsewhere without dequantizing).
+struct StoredCodes {
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, biases;  // [out × in/group]
+  int bits = 0, group = 0;
+};
+StoredCodes load_stored_codes(const WeightStore& weights, const std::string& prefix, int64_t out, int64_t in);
+
 // An embedding matrix [rows × width]; quantized tables dequantize one row at
 // a time on lookup.
 class EmbeddingTable {

@@ -99,6 +99,7 @@ nlohmann::json ConvertReport::to_json(const ConvertOptions& options) const {
         {"keep", options.plan.keep},
         {"overrides", overrides},
         {"ternary_threshold", options.quant.ternary_threshold},
+        {"half_scales", options.quant.half_scales},
         {"method", method_name(options.method)},
         {"gptq", options.method == QuantMethod::Gptq ? nlohmann::json{{"damping", options.gptq.damping},
                                                                       {"block_size", options.gptq.block_size},

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/half.h"
 
 namespace qp::quant {
 
@@ -161,10 +162,20 @@ const WeightFormat& weight_format(QuantKind kind, int bits) {
   fail("[quant] no weight format for ", kind_name, " codes of ", bits, " bits");
 }
 
+GroupParams fit_params(const WeightFormat& format, const float* w, int64_t count,
+                       const QuantOptions& options) {
+  GroupParams params = format.fit(w, count, format.bits, options);
+  if (options.half_scales) {
+    params.scale = f16_to_f32(f32_to_f16(params.scale));
+    params.bias = f16_to_f32(f32_to_f16(params.bias));
+  }
+  return params;
+}
+
 void quantize_row(const WeightFormat& format, const float* w, int64_t k, int group,
                   const QuantOptions& options, uint8_t* codes, float* scales, float* biases) {
   for (int64_t start = 0, g = 0; start < k; start += group, ++g) {
-    const GroupParams params = format.fit(w + start, group, format.bits, options);
+    const GroupParams params = fit_params(format, w + start, group, options);
     format.encode(w + start, group, format.bits, params, options, codes + start);
     scales[g] = params.scale;
     biases[g] = params.bias;

@@ -35,6 +35,10 @@ float round_value(float value, Rounding rounding);
 struct QuantOptions {
   Rounding rounding = Rounding::Nearest;
   float ternary_threshold = 0.5f;  // in units of the absmean scale
+  // Round every scale and bias to the nearest IEEE half before the codes are
+  // chosen, so that formats storing them as half (ggml's blocks in GGUF)
+  // hold exactly the values quantpipe computes with (convert --format gguf).
+  bool half_scales = false;
 };
 
 struct GroupParams {
@@ -67,6 +71,10 @@ const WeightFormat& weight_format(QuantKind kind, int bits);
 inline const WeightFormat& weight_format(const QuantScheme& scheme) {
   return weight_format(scheme.kind, scheme.bits);
 }
+
+// format.fit, then the scale and bias rounded to half when options.half_scales.
+GroupParams fit_params(const WeightFormat& format, const float* w, int64_t count,
+                       const QuantOptions& options);
 
 // Quantizes one row of k values in groups of `group`: fit + encode per group.
 void quantize_row(const WeightFormat& format, const float* w, int64_t k, int group,

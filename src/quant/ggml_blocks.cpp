@@ -436,6 +436,56 @@ std::optional<std::vector<uint8_t>> ggml_carry_codes(GgmlType type, const CodeRo
   return out;
 }
 
+std::optional<BlockCodes> ggml_block_codes(GgmlType type, std::span<const uint8_t> bytes, int64_t n,
+                                           int64_t k) {
+  const GgmlTypeInfo& info = ggml_type_info(type);
+  if (info.codes != C::Symmetric && info.codes != C::Affine) return std::nullopt;
+  if (k % info.block != 0 || static_cast<int64_t>(bytes.size()) != n * (k / info.block) * info.bytes)
+    fail("[gguf] ", bytes.size(), " bytes do not hold ", n, " rows of ", k, " ", info.name, " values");
+  BlockCodes out;
+  const bool ternary = info.code_max == 1;
+  struct Row {
+    GgmlType type;
+    int bits;
+    std::string_view scheme;
+  };
+  static constexpr Row kRows[] = {
+      {G::Q8_0, 8, "q8_sym"},    {G::Q4_0, 4, "q4_sym"},   {G::Q5_0, 5, "q5_sym"},  {G::Q4_1, 4, "q4_affine"},
+      {G::Q5_1, 5, "q5_affine"}, {G::TQ1_0, 2, "ternary"}, {G::TQ2_0, 2, "ternary"}};
+  for (const Row& row : kRows)
+    if (row.type == type) out.bits = row.bits, out.scheme = row.scheme;
+  out.group = ternary ? 128 : info.block;
+  out.codes.resize(static_cast<size_t>(n * k));
+  out.scales.resize(static_cast<size_t>(n * (k / out.group)));
+  out.biases.resize(out.scales.size());
+  // Codes: dequantize a block with d = 1 and m = 0 semantics by reading the packers' inverse.
+  std::vector<float> unit(static_cast<size_t>(info.block));
+  std::vector<uint8_t> block(static_cast<size_t>(info.bytes));
+  const int zero = info.codes == C::Symmetric ? zero_offset(info) : 0;
+  const int code_shift = type == G::Q8_0 ? 128 : 0;  // Q8_0's signed q becomes q + 128
+  for (int64_t b = 0; b < n * (k / info.block); ++b) {
+    const uint8_t* in = bytes.data() + b * info.bytes;
+    // Read d (and m) where the type keeps them, then decode codes with d = 1, m = 0.
+    std::copy(in, in + info.bytes, block.begin());
+    const size_t d_at = (type == G::TQ2_0) ? 64 : (type == G::TQ1_0) ? 52 : 0;
+    const float d = get_half(in + d_at);
+    const float m = info.codes == C::Affine ? get_half(in + 2) : 0.0f;
+    put_half(block.data() + d_at, 1.0f);
+    if (info.codes == C::Affine) put_half(block.data() + 2, 0.0f);
+    info.dequantize(block.data(), info.block, unit.data());
+    const int64_t first = b * info.block;  // value index over all rows (blocks never span rows)
+    for (int j = 0; j < info.block; ++j)
+      out.codes[static_cast<size_t>(first + j)] =
+          static_cast<uint8_t>(static_cast<int>(unit[static_cast<size_t>(j)]) + zero + code_shift);
+    const float bias = info.codes == C::Affine ? m : -d * static_cast<float>(zero + code_shift);
+    for (int g = 0; g < info.block / out.group; ++g) {
+      out.scales[static_cast<size_t>(first / out.group + g)] = d;
+      out.biases[static_cast<size_t>(first / out.group + g)] = bias;
+    }
+  }
+  return out;
+}
+
 uint16_t f32_to_bf16_ggml(float value) {
   uint32_t bits;
   std::memcpy(&bits, &value, 4);

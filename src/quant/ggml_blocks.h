@@ -105,6 +105,24 @@ struct CodeRow {
 // is not −scale·integer, or a code falls outside the type's range.
 std::optional<std::vector<uint8_t>> ggml_carry_codes(GgmlType type, const CodeRow& row);
 
+// The other way: ggml blocks as quantpipe's codes, without dequantizing. Each
+// block's d (and m) become the scale and bias of its storage group (the ggml
+// block; TQ's 256 values as two groups of 128 with the same scale), so
+// w = scale·code + bias gives exactly the block's values:
+//   Q8_0 → 8-bit codes q + 128, bias −128·d;  Q4_0 → 4-bit q, bias −8·d;
+//   Q5_0 → 5-bit q, bias −16·d;  Q4_1 / Q5_1 → q, bias m;  TQ → 2-bit q, bias −d.
+struct BlockCodes {
+  std::vector<uint8_t> codes;  // [n, k]
+  std::vector<float> scales;   // [n, k/group]
+  std::vector<float> biases;
+  int bits = 0;
+  int group = 0;
+  std::string_view scheme;  // quantpipe's name for what the blocks hold: "q4_sym", "q4_affine", "ternary"
+};
+// nullopt for types that hold no such codes (floats, K-quants).
+std::optional<BlockCodes> ggml_block_codes(GgmlType type, std::span<const uint8_t> bytes, int64_t n,
+                                           int64_t k);
+
 // BF16 as ggml rounds it (nearest even, NaN kept quiet).
 uint16_t f32_to_bf16_ggml(float value);
 

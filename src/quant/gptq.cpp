@@ -106,7 +106,7 @@ QuantizedCodes gptq_quantize_codes(std::string_view name, std::span<const float>
         // i .. i + group − 1, updated by every column before them.
         for (int64_t r = 0; r < n; ++r) {
           for (int64_t c = 0; c < group; ++c) group_values[c] = static_cast<float>(wq(r, i + c));
-          const GroupParams p = format.fit(group_values.data(), group, format.bits, options);
+          const GroupParams p = fit_params(format, group_values.data(), group, options);
           out.scales[r * groups + g] = p.scale;
           out.biases[r * groups + g] = p.bias;
         }

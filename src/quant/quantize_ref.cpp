@@ -47,9 +47,9 @@ QuantizedCodes quantize_codes_ref(std::string_view name, std::span<const float> 
   // the params are then repeated over the row's storage groups.
   const bool per_tensor = scheme.granularity == Granularity::PerTensor;
   GroupParams params;
-  if (per_tensor) params = format.fit(w.data(), n * k, format.bits, options);
+  if (per_tensor) params = fit_params(format, w.data(), n * k, options);
   for (int64_t r = 0; r < n; ++r) {
-    if (!per_tensor) params = format.fit(&w[r * k], k, format.bits, options);
+    if (!per_tensor) params = fit_params(format, &w[r * k], k, options);
     format.encode(&w[r * k], k, format.bits, params, options, &out.codes[r * k]);
     std::fill_n(&out.scales[r * groups], groups, params.scale);
     std::fill_n(&out.biases[r * groups], groups, params.bias);

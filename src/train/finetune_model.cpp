@@ -113,6 +113,7 @@ FinetuneModelReport finetune_quantized(const std::filesystem::path& quantized_di
   quant::ConvertOptions convert_options;
   convert_options.plan = plan.plan_options();
   convert_options.quant.ternary_threshold = plan.ternary_threshold;
+  convert_options.quant.half_scales = plan.half_scales;
   convert_options.method = quant::QuantMethod::Rtn;
   convert_options.force = true;
   convert_options.emit_fp16 = options.emit_fp16.value_or(plan.has_fp16);

@@ -19,6 +19,7 @@ QuantizedPlan read_quantized_plan(const std::filesystem::path& dir) {
     plan.quantize_embeddings = embedding != "keep";
     if (plan.quantize_embeddings) plan.embedding = quant::parse_scheme(embedding);
     plan.ternary_threshold = p.value("ternary_threshold", 0.5f);
+    plan.half_scales = p.value("half_scales", false);
     plan.method = p.value("method", std::string("rtn"));
     plan.source = j.at("source").at("path").get<std::string>();
     for (const nlohmann::json& row : j.at("tensors")) {

@@ -23,6 +23,7 @@ struct QuantizedPlan {
   quant::QuantScheme linear, embedding;
   bool quantize_embeddings = true;
   float ternary_threshold = 0.5f;
+  bool half_scales = false;      // scales rounded to half (a conversion made for GGUF)
   std::string method;            // how it was quantized: "rtn", "gptq", "awq"
   std::filesystem::path source;  // the source model it was converted from
   bool has_fp16 = false;         // <dir>/fp16/ exists (the dual output)

@@ -1,7 +1,9 @@
 // quantpipe convert: a Hugging Face model directory → quantpipe's native
 // quantized directory (MLX layout; see docs/FORMAT.md). One progress line per
 // tensor on stderr, a size summary on stdout.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iomanip>
 #include <iostream>
 
@@ -10,6 +12,7 @@
 #include "core/error.h"
 #include "core/json_read.h"
 #include "core/log.h"
+#include "gguf_export_summary.h"
 #include "quant/convert.h"
 #include "quantpipe/model.h"
 #include "text_source.h"
@@ -37,6 +40,32 @@ struct ConvertArgs {
   int calibration_samples = 128, calibration_max_length = 128;
   double gptq_damping = 0.01;
   bool act_order = false;
+  std::string format = "native";
+  bool half_scales = false;
+  std::string gguf_type = "auto";
+};
+
+// A temporary directory beside `out` for the native conversion a GGUF export
+// starts from; removed on every path out.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::filesystem::path& out) {
+    const std::filesystem::path parent = out.has_parent_path() ? out.parent_path() : ".";
+    std::string pattern = (parent / (out.filename().string() + ".native-XXXXXX")).string();
+    if (mkdtemp(pattern.data()) == nullptr)
+      fail(pattern, ": cannot create a scratch directory: ", std::strerror(errno));
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
 };
 
 // Parses a scheme given through `options` (e.g. "--bits 7 --group-size 64"), so
@@ -204,6 +233,19 @@ Action configure_convert(CLI::App& app) {
       ->capture_default_str();
   app.add_flag("--act-order", args->act_order,
                "GPTQ: quantize input columns in order of decreasing activation energy");
+  app.add_option("--format", args->format,
+                 "native (a directory, MLX layout) or gguf (one GGUF file for llama.cpp at --out: the native "
+                 "conversion's codes carried into ggml blocks; see quantpipe export)")
+      ->check(CLI::IsMember({"native", "gguf"}))
+      ->capture_default_str();
+  app.add_flag("--half-scales", args->half_scales,
+               "Round scales and biases to half before choosing codes, so a later GGUF export carries them "
+               "bit-exactly (always on with --format gguf)");
+  app.add_option(
+         "--gguf-type", args->gguf_type,
+         "With --format gguf: ggml type of the linear weights (auto: the block type holding the codes "
+         "exactly; Q8_0, Q5_1, Q5_0, Q4_1, Q4_0, TQ2_0, TQ1_0, F16, BF16, F32: quantized from the source)")
+      ->capture_default_str();
   app.footer("Schemes (for --embedding and --override), e.g. q8_sym_ch, q4_affine_g64, ternary_g64:\n" +
              quant::weight_formats_help());
   return [args] {
@@ -216,6 +258,7 @@ Action configure_convert(CLI::App& app) {
     for (const std::string& text : args->overrides)
       options.plan.overrides.push_back(quant::parse_override(text));
     options.quant.ternary_threshold = args->ternary_threshold;
+    options.quant.half_scales = args->half_scales || args->format == "gguf";
     options.force = args->force;
     options.emit_fp16 = args->emit_fp16;
     if (args->target_size_mb > 0) options.target_size_mb = args->target_size_mb;
@@ -273,6 +316,19 @@ Action configure_convert(CLI::App& app) {
                : calibration->file.empty()   ? calibration->step
                                              : calibration->file.string(),
                " (", calibration->samples, " rows)");
+    if (args->format == "gguf") {
+      GgufExportOptions gguf;
+      gguf.type = parse_gguf_type("--gguf-type", args->gguf_type);
+      gguf.source = args->model;
+      gguf.name = std::filesystem::path(args->model).filename().string();
+      if (std::filesystem::exists(args->out) && !args->force)
+        fail(args->out, ": exists; pass --force to replace it");
+      const ScratchDir scratch(args->out);
+      const std::filesystem::path native = scratch.path() / "native";
+      convert(args->model, native, options, print_progress, calibration, mixed);
+      export_gguf_with_summary(native, args->out, gguf, args->force, false);
+      return 0;
+    }
     const quant::ConvertReport report =
         convert(args->model, args->out, options, print_progress, calibration, mixed);
     if (mixed)

@@ -27,6 +27,8 @@ Action configure_demo(CLI::App& app);
 Action configure_convert(CLI::App& app);
 Action configure_finetune(CLI::App& app);
 Action configure_inspect(CLI::App& app);
+Action configure_export(CLI::App& app);
+Action configure_import(CLI::App& app);
 Action configure_eval(CLI::App& app);
 Action configure_pipeline(CLI::App& app);
 Action configure_monitor(CLI::App& app);
@@ -52,6 +54,14 @@ inline const std::vector<Command>& command_table() {
        "Recover what quantization lost: quantization-aware fine-tuning of a converted model, distilled from its "
        "fp32 source on unlabelled text",
        configure_finetune},
+      {"export",
+       "Write a converted model as one GGUF file for llama.cpp, carrying quantpipe's codes over unchanged where "
+       "a ggml block type holds them",
+       configure_export},
+      {"import",
+       "Read a GGUF encoder (llama.cpp's or quantpipe's) into a native directory, its quantized blocks kept as "
+       "codes (every command also takes a .gguf path directly)",
+       configure_import},
       {"download",
        "Fetch a model's config, weights and tokenizer from the Hugging Face hub into the shared cache and "
        "print the snapshot directory",

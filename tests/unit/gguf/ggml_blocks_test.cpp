@@ -165,3 +165,42 @@ TEST(GgmlBlocks, QuantizedBlocksStayCloseToTheirInput) {
 
 }  // namespace
 }  // namespace qp::quant
+
+namespace qp::quant {
+namespace {
+
+// Blocks read back as quantpipe codes give the blocks' own values, for every
+// type that holds codes, and carrying those codes again gives the same bytes.
+TEST(GgmlBlocks, BlocksReadBackAsCodesWithTheirValues) {
+  const int64_t n = 3, k = 512;
+  const std::vector<float> w = random_weights(n, k, 5);
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                        GgmlType::TQ1_0, GgmlType::TQ2_0}) {
+    const std::vector<uint8_t> bytes = ggml_quantize(type, w, k);
+    const std::vector<float> want = ggml_dequantize(type, bytes, n * k);
+    const auto codes = ggml_block_codes(type, bytes, n, k);
+    ASSERT_TRUE(codes.has_value()) << ggml_type_info(type).name;
+    const int64_t groups = k / codes->group;
+    for (int64_t r = 0; r < n; ++r) {
+      for (int64_t i = 0; i < k; ++i) {
+        const size_t g = static_cast<size_t>(r * groups + i / codes->group);
+        const float value =
+            codes->scales[g] * codes->codes[static_cast<size_t>(r * k + i)] + codes->biases[g];
+        ASSERT_NEAR(value, want[static_cast<size_t>(r * k + i)], 1e-6f * (1.0f + std::fabs(want[r * k + i])))
+            << ggml_type_info(type).name << " row " << r << " value " << i;
+        ASSERT_LT(codes->codes[static_cast<size_t>(r * k + i)], 1 << codes->bits);
+      }
+      const CodeRow row{codes->codes.data() + r * k, codes->scales.data() + r * groups,
+                        codes->biases.data() + r * groups, k, codes->group};
+      const auto again = ggml_carry_codes(type, row);
+      ASSERT_TRUE(again.has_value()) << ggml_type_info(type).name;
+      const int64_t row_bytes = ggml_row_bytes(type, k);
+      EXPECT_TRUE(std::equal(again->begin(), again->end(), bytes.begin() + r * row_bytes))
+          << ggml_type_info(type).name << " row " << r;
+    }
+  }
+  EXPECT_FALSE(ggml_block_codes(GgmlType::F16, std::vector<uint8_t>(2 * k), 1, k).has_value());
+}
+
+}  // namespace
+}  // namespace qp::quant
