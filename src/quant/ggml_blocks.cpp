@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "quant/ggml_kquants.h"
 
 namespace qp::quant {
 namespace {
@@ -310,11 +311,11 @@ constexpr GgmlTypeInfo kTypes[] = {
     {G::TQ2_0, "TQ2_0", 256, 66, C::Symmetric, -1, 1,
      quantize_row<quantize_ternary_block<pack_tq2_0>, 256, 66>, dequantize_row<dequantize_tq2_0, 256, 66>},
     {G::Q8_1, "Q8_1", 32, 36, C::Other, 0, 0, nullptr, nullptr},
-    {G::Q2_K, "Q2_K", 256, 84, C::Other, 0, 0, nullptr, nullptr},
-    {G::Q3_K, "Q3_K", 256, 110, C::Other, 0, 0, nullptr, nullptr},
-    {G::Q4_K, "Q4_K", 256, 144, C::Other, 0, 0, nullptr, nullptr},
-    {G::Q5_K, "Q5_K", 256, 176, C::Other, 0, 0, nullptr, nullptr},
-    {G::Q6_K, "Q6_K", 256, 210, C::Other, 0, 0, nullptr, nullptr},
+    {G::Q2_K, "Q2_K", 256, 84, C::Other, 0, 0, quantize_row_q2_k, dequantize_row_q2_k},
+    {G::Q3_K, "Q3_K", 256, 110, C::Other, 0, 0, quantize_row_q3_k, dequantize_row_q3_k},
+    {G::Q4_K, "Q4_K", 256, 144, C::Other, 0, 0, quantize_row_q4_k, dequantize_row_q4_k},
+    {G::Q5_K, "Q5_K", 256, 176, C::Other, 0, 0, quantize_row_q5_k, dequantize_row_q5_k},
+    {G::Q6_K, "Q6_K", 256, 210, C::Other, 0, 0, quantize_row_q6_k, dequantize_row_q6_k},
     {G::Q8_K, "Q8_K", 256, 292, C::Other, 0, 0, nullptr, nullptr},
     {G::I8, "I8", 1, 1, C::Other, 0, 0, nullptr, nullptr},
     {G::I16, "I16", 1, 2, C::Other, 0, 0, nullptr, nullptr},
