@@ -57,8 +57,11 @@ void copy_companion_files(const fs::path& source, const fs::path& dest) {
   }
 }
 
-// MLX's "quantization" block: the main scheme's group and bits, one entry per
-// module that differs, and false for Linear/Embedding weights left unquantized.
+// MLX's "quantization" block: the main scheme's group and bits, an entry for
+// every quantized module (as mlx-lm writes them: mlx-embeddings otherwise
+// guesses from shapes and leaves a module whose size is not a multiple of 64
+// unquantized, then refuses its scales), and false for Linear/Embedding
+// weights left unquantized.
 nlohmann::json mlx_quantization_config(const std::vector<ConvertedTensor>& tensors, const PlanOptions& plan) {
   const int default_group = storage_group(plan.linear, 1 << 20);
   const int default_bits = weight_format(plan.linear).bits;
@@ -68,8 +71,7 @@ nlohmann::json mlx_quantization_config(const std::vector<ConvertedTensor>& tenso
     if (p.action == TensorAction::Quantize) {
       const int group = storage_group(*p.scheme, p.shape[1]);
       const int bits = weight_format(*p.scheme).bits;
-      if (group != default_group || bits != default_bits)
-        q[p.module_path()] = {{"group_size", group}, {"bits", bits}};
+      q[p.module_path()] = {{"group_size", group}, {"bits", bits}};
     } else if (p.shape.size() == 2 && p.role && !p.is_bias && !role_info(*p.role).is_norm) {
       q[p.module_path()] = false;
     }

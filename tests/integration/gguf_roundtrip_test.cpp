@@ -1,0 +1,271 @@
+// GGUF export and import end to end on tiny models made by code: llama.cpp's
+// names and keys, codes carried over unchanged (quantpipe → GGUF → quantpipe
+// gives the native directory's outputs exactly), the classification head as
+// llama.cpp's RANK pooling, the type fallbacks, and what is refused.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli_runner.h"
+#include "core/error.h"
+#include "gguf/gguf_export.h"
+#include "gguf/gguf_import.h"
+#include "io/gguf.h"
+#include "models/tiny_model.h"
+#include "quantpipe/model.h"
+#include "test_paths.h"
+
+namespace qp::test {
+namespace {
+
+namespace fs = std::filesystem;
+using quant::GgmlType;
+
+const std::vector<TextInput> kTexts = {
+    {"the cat sat on the mat"}, {"a dog runs in the park"}, {"hello world"}, {"numbers 1 2 3 and words"}};
+
+double max_abs_diff(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t j = 0; j < a[i].size(); ++j) worst = std::max(worst, std::fabs(double{a[i][j]} - b[i][j]));
+  return worst;
+}
+
+struct CarryCase {
+  const char* name;
+  std::vector<std::string> convert_args;
+  std::set<GgmlType> carried_as;  // affine codes whose zero is an integer code also fit the symmetric block
+};
+
+class GgufCarry : public ::testing::TestWithParam<CarryCase> {};
+
+TEST_P(GgufCarry, RoundTripGivesTheNativeOutputsExactly) {
+  const CarryCase& c = GetParam();
+  TempDir dir;
+  const fs::path source = dir.path() / "src", native = dir.path() / "native", gguf = dir.path() / "m.gguf";
+  write_tiny_bert(source,
+                  {.hidden = 64, .layers = 2, .heads = 4, .intermediate = 128, .sentence_transformer = true});
+  std::vector<std::string> args = {
+      "convert",       "-q",       "-m",  source.string(), "-o",        native.string(),
+      "--half-scales", "--method", "rtn", "--embedding",   "q8_sym_g32"};
+  args.insert(args.end(), c.convert_args.begin(), c.convert_args.end());
+  const CliResult converted = run_cli(args);
+  ASSERT_EQ(converted.exit_code, 0) << converted;
+
+  const GgufExportReport report = export_gguf(native, gguf);
+  int carried = 0;
+  for (const GgufExportedTensor& t : report.tensors)
+    if (t.gguf_name.find("attn_q.weight") != std::string::npos ||
+        t.gguf_name.find("ffn_down.weight") != std::string::npos) {
+      EXPECT_EQ(t.origin, GgufTensorOrigin::Carried) << t.gguf_name;
+      EXPECT_EQ(c.carried_as.count(t.type), 1u)
+          << t.gguf_name << " is " << quant::ggml_type_info(t.type).name;
+      ++carried;
+    }
+  EXPECT_EQ(carried, 4);
+  EXPECT_EQ(report.pooling, "mean");
+
+  const fs::path imported = dir.path() / "imported";
+  const GgufImportReport back = import_gguf(gguf, imported, false);
+  EXPECT_EQ(back.tokenizer,
+            "vocab.txt rebuilt from tokenizer.ggml.tokens");  // the tiny model has no tokenizer.json
+  const auto want = Model::load(native, {.threads = 1}).embed(kTexts);
+  const auto got = Model::load(imported, {.threads = 1}).embed(kTexts);
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_LE(max_abs_diff(got, want), 1e-6) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Schemes, GgufCarry,
+    ::testing::Values(
+        CarryCase{"q8_sym_g32", {"--bits", "8", "--scheme", "sym", "--group-size", "32"}, {GgmlType::Q8_0}},
+        CarryCase{"q4_affine_g64", {"--bits", "4"}, {GgmlType::Q4_0, GgmlType::Q4_1}},
+        CarryCase{"q4_sym_g64", {"--bits", "4", "--scheme", "sym"}, {GgmlType::Q4_0}},
+        CarryCase{"q5_affine_g32", {"--bits", "5", "--group-size", "32"}, {GgmlType::Q5_0, GgmlType::Q5_1}},
+        CarryCase{"q2_affine_g64", {"--bits", "2"}, {GgmlType::Q4_0, GgmlType::Q4_1}},
+        CarryCase{"ternary_g64", {"--bits", "ternary"}, {GgmlType::Q4_0}}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(GgufExport, NamesKeysAndTokenizerAreLlamaCpps) {
+  TempDir dir;
+  const fs::path source = dir.path() / "src", gguf = dir.path() / "m.gguf";
+  write_tiny_bert(source,
+                  {.hidden = 64, .layers = 2, .heads = 4, .intermediate = 128, .sentence_transformer = true});
+  const GgufExportReport report = export_gguf(source, gguf, {.type = GgmlType::Q8_0});
+  const GgufFile file(gguf);
+  EXPECT_EQ(file.string("general.architecture"), "bert");
+  EXPECT_EQ(file.integer("bert.block_count"), 2);
+  EXPECT_EQ(file.integer("bert.embedding_length"), 64);
+  EXPECT_EQ(file.integer("bert.feed_forward_length"), 128);
+  EXPECT_EQ(file.integer("bert.attention.head_count"), 4);
+  EXPECT_EQ(file.integer("bert.context_length"), 64);
+  EXPECT_EQ(file.require("bert.attention.causal").integer, 0);
+  EXPECT_NEAR(file.number("bert.attention.layer_norm_epsilon"), 1e-12, 1e-15);
+  EXPECT_EQ(file.integer("bert.pooling_type"), 1);  // mean
+  EXPECT_EQ(file.integer("tokenizer.ggml.token_type_count"), 2);
+  EXPECT_EQ(file.integer("general.file_type"), 7);  // LLAMA_FTYPE_MOSTLY_Q8_0
+  EXPECT_EQ(file.string("tokenizer.ggml.model"), "bert");
+  EXPECT_EQ(file.require("tokenizer.ggml.add_bos_token").integer, 1);
+
+  const std::vector<std::string>& vocab = tiny_bert_vocab();
+  const GgufValue& tokens = file.require("tokenizer.ggml.tokens");
+  ASSERT_EQ(tokens.items.size(), vocab.size());
+  const GgufValue& types = file.require("tokenizer.ggml.token_type");
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    const std::string& t = vocab[i];
+    const bool special = t == "[PAD]" || t == "[UNK]" || t == "[CLS]" || t == "[SEP]" || t == "[MASK]";
+    const std::string want = special ? t : t.rfind("##", 0) == 0 ? t.substr(2) : "\xe2\x96\x81" + t;
+    ASSERT_EQ(tokens.items[i].text, want) << i;
+    EXPECT_EQ(types.items[i].integer, special ? 3 : 1) << t;
+  }
+  EXPECT_EQ(file.integer("tokenizer.ggml.bos_token_id"), 2);  // [CLS]: llama.cpp's BOS
+  EXPECT_EQ(file.integer("tokenizer.ggml.seperator_token_id"), 3);
+  EXPECT_EQ(file.integer("tokenizer.ggml.unknown_token_id"), 1);
+  EXPECT_EQ(file.integer("tokenizer.ggml.padding_token_id"), 0);
+
+  std::set<std::string> names;
+  for (const GgufTensorInfo& t : file.tensors()) names.insert(t.name);
+  std::set<std::string> want = {"token_embd.weight", "position_embd.weight", "token_types.weight",
+                                "token_embd_norm.weight", "token_embd_norm.bias"};
+  for (int l = 0; l < 2; ++l)
+    for (const char* part : {"attn_q", "attn_k", "attn_v", "attn_output", "attn_output_norm", "ffn_up",
+                             "ffn_down", "layer_output_norm"})
+      for (const char* kind : {".weight", ".bias"})
+        want.insert("blk." + std::to_string(l) + "." + part + kind);
+  EXPECT_EQ(names, want);  // llama.cpp refuses a file with tensors it does not expect (the pooler)
+  const GgufTensorInfo* q = file.find_tensor("blk.0.attn_q.weight");
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->type, GgmlType::Q8_0);
+  EXPECT_EQ(q->ne, (std::vector<int64_t>{64, 64}));
+  EXPECT_EQ(file.find_tensor("blk.0.ffn_up.weight")->ne, (std::vector<int64_t>{64, 128}));
+  EXPECT_EQ(file.find_tensor("token_embd_norm.weight")->type, GgmlType::F32);
+  EXPECT_EQ(file.find_tensor("position_embd.weight")->type, GgmlType::F32);
+}
+
+TEST(GgufExport, ClassifierBecomesRankPoolingAndComesBackAsTheSameHead) {
+  TempDir dir;
+  const fs::path source = dir.path() / "src", gguf = dir.path() / "c.gguf", imported = dir.path() / "back";
+  write_tiny_bert(source, {.hidden = 64, .layers = 2, .heads = 4, .intermediate = 128, .num_labels = 3});
+  const GgufExportReport report = export_gguf(source, gguf, {.type = GgmlType::F32});
+  EXPECT_EQ(report.pooling, "rank");
+  const GgufFile file(gguf);
+  EXPECT_EQ(file.integer("bert.pooling_type"), 4);
+  const GgufValue& labels = file.require("bert.classifier.output_labels");
+  ASSERT_EQ(labels.items.size(), 3u);
+  EXPECT_EQ(labels.items[2].text, "LABEL_2");
+  // BERT's pooler is llama.cpp's cls (dense → tanh), its classifier cls.output.
+  ASSERT_NE(file.find_tensor("cls.weight"), nullptr);
+  EXPECT_EQ(file.find_tensor("cls.output.weight")->ne, (std::vector<int64_t>{64, 3}));
+
+  import_gguf(gguf, imported, false);
+  const auto want = Model::load(source, {.threads = 1}).classify(kTexts);
+  const auto got = Model::load(imported, {.threads = 1}).classify(kTexts);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].label, want[i].label);
+    for (size_t j = 0; j < want[i].logits.size(); ++j)
+      EXPECT_NEAR(got[i].logits[j], want[i].logits[j], 1e-5f);
+  }
+}
+
+TEST(GgufExport, TypesTheRowsCannotTakeFallBackAsLlamaCppDoes) {
+  TempDir dir;
+  const fs::path source = dir.path() / "src";
+  write_tiny_bert(source,
+                  {.hidden = 64, .layers = 1, .heads = 4, .intermediate = 128, .sentence_transformer = true});
+  const std::pair<GgmlType, GgmlType> cases[] = {
+      {GgmlType::Q4_K, GgmlType::Q5_0}, {GgmlType::Q5_K, GgmlType::Q5_1},  {GgmlType::Q6_K, GgmlType::Q8_0},
+      {GgmlType::Q2_K, GgmlType::Q4_0}, {GgmlType::TQ2_0, GgmlType::Q4_0}, {GgmlType::BF16, GgmlType::BF16}};
+  for (const auto& [asked, got] : cases) {
+    const GgufExportReport report = export_gguf(source, dir.path() / "t.gguf", {.type = asked});
+    for (const GgufExportedTensor& t : report.tensors) {
+      if (t.gguf_name != "blk.0.attn_q.weight") continue;
+      EXPECT_EQ(t.type, got) << quant::ggml_type_info(asked).name;
+      EXPECT_EQ(t.origin, GgufTensorOrigin::FromSource);
+      if (asked != got) EXPECT_NE(t.note.find("as llama.cpp falls back"), std::string::npos) << t.note;
+    }
+    // every file reads back and runs
+    EXPECT_EQ(Model::load(import_gguf(dir.path() / "t.gguf", dir.path() / "t", true).out, {.threads = 1})
+                  .embed(kTexts)
+                  .size(),
+              kTexts.size());
+  }
+}
+
+TEST(GgufExport, RefusesWhatLlamaCppCannotRunWithOneClearError) {
+  TempDir dir;
+  const fs::path source = dir.path() / "src";
+  write_tiny_bert(source, {.hidden = 64, .layers = 1, .heads = 4, .intermediate = 128});
+  const fs::path out = dir.path() / "x.gguf";
+  {
+    nlohmann::json config;
+    std::ifstream(source / "config.json") >> config;
+    config["model_type"] = "electra";
+    std::ofstream(source / "config.json") << config.dump();
+    const CliResult r = run_cli({"export", source.string(), "--gguf", out.string()});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("model_type \"electra\" has no llama.cpp architecture; GGUF export supports bert"),
+              std::string::npos)
+        << r;
+    config["model_type"] = "bert";
+    std::ofstream(source / "config.json") << config.dump();
+  }
+  fs::remove(source / "vocab.txt");
+  fs::remove(source / "tokenizer.json");
+  const CliResult r = run_cli({"export", source.string(), "--gguf", out.string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("no tokenizer.json or vocab.txt"), std::string::npos) << r;
+  EXPECT_FALSE(fs::exists(out));
+  const CliResult bad_type =
+      run_cli({"export", source.string(), "--gguf", out.string(), "--type", "IQ2_XXS"});
+  EXPECT_NE(bad_type.err.find("--type IQ2_XXS: not a GGUF type quantpipe writes"), std::string::npos)
+      << bad_type;
+}
+
+TEST(GgufImport, RefusesOtherArchitecturesAndBrokenFilesLeavingNoOutput) {
+  TempDir dir;
+  GgufWriter writer;
+  writer.set("general.architecture", GgufValue::string("llama"));
+  writer.write(dir.path() / "llama.gguf");
+  const fs::path out = dir.path() / "out";
+  const CliResult r = run_cli({"import", (dir.path() / "llama.gguf").string(), "-o", out.string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("architecture \"llama\" is not one quantpipe imports"), std::string::npos) << r;
+  EXPECT_FALSE(fs::exists(out));
+  std::ofstream(dir.path() / "junk.gguf") << "not a gguf at all";
+  std::ofstream(dir.path() / "in.txt") << "hello\n";
+  const CliResult junk = run_cli({"embed", "-m", (dir.path() / "junk.gguf").string()}, dir.path() / "in.txt");
+  EXPECT_NE(junk.exit_code, 0);
+  EXPECT_NE(junk.err.find("not a GGUF file"), std::string::npos) << junk;
+}
+
+// The exporter's type choices for rows of 384 are llama.cpp's own (recorded
+// from llama-quantize in tests/golden/gguf/kquants.json).
+TEST(GgufExport, FallbacksOnMiniLmMatchLlamaQuantize) {
+  QP_REQUIRE_SHARED("models/minilm-l6-sts");
+  std::ifstream in(source_dir() / "tests/golden/gguf/kquants.json");
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  TempDir dir;
+  for (const auto& [type_name, entry] : golden["types"].items()) {
+    const GgmlType type = quant::find_ggml_type(type_name)->type;
+    const GgufExportReport report =
+        export_gguf(shared_dir() / "models/minilm-l6-sts", dir.path() / "m.gguf", {.type = type});
+    int compared = 0;
+    for (const GgufExportedTensor& t : report.tensors) {
+      if (t.gguf_name.rfind("blk.", 0) != 0 || t.gguf_name.find("norm") != std::string::npos ||
+          t.gguf_name.find(".weight") == std::string::npos)
+        continue;
+      EXPECT_EQ(std::string(quant::ggml_type_info(t.type).name),
+                entry["file_types"][t.gguf_name].get<std::string>())
+          << type_name << " " << t.gguf_name;
+      ++compared;
+    }
+    EXPECT_EQ(compared, 36);
+  }
+}
+
+}  // namespace
+}  // namespace qp::test
