@@ -310,10 +310,20 @@ class Exporter {
       return;
     }
 
+    // The linear weights take the asked type. Float word embeddings take Q8_0 with a quantized
+    // type (llama.cpp's choice for rows of 384; never a K-quant here) and the type itself with a
+    // float one; quantized embeddings and kept tensors (heads) stay as converted.
     const bool linear = role_info(decl.role).quantization == RoleQuantization::Linear;
-    // Only the linear weights take the asked type; embeddings and kept tensors stay as converted.
-    const GgmlType* wanted = linear && options_.type ? &*options_.type : nullptr;
+    std::optional<GgmlType> embedding_type;
+    if (options_.type && decl.role == TensorRole::WordEmbeddings)
+      embedding_type = quant::ggml_type_info(*options_.type).codes == quant::GgmlCodes::Float
+                           ? *options_.type
+                           : GgmlType::Q8_0;
+    const GgmlType* wanted = linear && options_.type ? &*options_.type
+                             : embedding_type        ? &*embedding_type
+                                                     : nullptr;
     if (quantized) {
+      if (!linear) wanted = nullptr;  // a converted embedding keeps its codes
       const int64_t k_in = infer_k(decl);
       const StoredCodes codes = load_stored_codes(weights_, decl.module, n, k_in);
       if (wanted) {

@@ -51,6 +51,8 @@ class ScratchDir {
  public:
   explicit ScratchDir(const std::filesystem::path& out) {
     const std::filesystem::path parent = out.has_parent_path() ? out.parent_path() : ".";
+    if (!std::filesystem::is_directory(parent))
+      fail(out.string(), ": directory ", parent.string(), " does not exist");
     std::string pattern = (parent / (out.filename().string() + ".native-XXXXXX")).string();
     if (mkdtemp(pattern.data()) == nullptr)
       fail(pattern, ": cannot create a scratch directory: ", std::strerror(errno));
@@ -179,8 +181,12 @@ Action configure_convert(CLI::App& app) {
   app.add_option("--scheme", args->scheme, "sym (zero exact, scale only) or affine (scale + bias, as MLX)")
       ->capture_default_str();
   app.add_flag("--per-channel", args->per_channel, "One scale per output channel instead of per group");
-  app.add_option("--embedding", args->embedding, "Scheme of the word embeddings, or 'keep'")
-      ->capture_default_str();
+  CLI::Option* embedding =
+      app.add_option(
+             "--embedding", args->embedding,
+             "Scheme of the word embeddings, or 'keep' (with --format gguf the default is q8_sym_g32, "
+             "which ggml's Q8_0 holds exactly)")
+          ->capture_default_str();
   app.add_option("--keep", args->keep,
                  "Leave tensors whose HF name matches this regex unquantized (repeatable)");
   app.add_option("--override", args->overrides,
@@ -248,7 +254,8 @@ Action configure_convert(CLI::App& app) {
       ->capture_default_str();
   app.footer("Schemes (for --embedding and --override), e.g. q8_sym_ch, q4_affine_g64, ternary_g64:\n" +
              quant::weight_formats_help());
-  return [args] {
+  return [args, embedding] {
+    if (args->format == "gguf" && embedding->count() == 0) args->embedding = "q8_sym_g32";
     quant::ConvertOptions options;
     options.plan.linear = linear_scheme(*args);
     options.plan.quantize_embeddings = args->embedding != "keep";

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""GGUF files from quantpipe, run by llama.cpp itself: every file parsed by the
+PyPI `gguf` package (keys, tensor infos, offsets, alignment), then embedded or
+classified by llama.cpp (PyPI llama-cpp-python) and by quantpipe (which reads
+the same .gguf back), text by text.
+
+  /work/venvs/peers/bin/python scripts/gguf_llama_check.py --quantpipe build/bin/quantpipe
+      [--shared ../shared] [--texts 200] [--work DIR] [--out results.json]
+      [--write-golden tests/golden/gguf/llama_cpp_outputs.json]
+
+Passes (exit 0) when, for every file, the cosine between llama.cpp's and
+quantpipe's embeddings (or logits) is >= 0.999 for every text and the
+classifiers agree on >= 99% of the labels. llama-cpp-python must be built for
+this CPU (see docs/GGUF.md: a wheel compiled with -march=native elsewhere dies
+with "Illegal instruction").
+
+--write-golden records llama.cpp's outputs for the first 16 texts of the two
+files the default test run re-creates (tests/integration/gguf_llama_golden_test.cpp),
+with each file's sha256 so the test knows it rebuilt the very same bytes.
+"""
+import argparse
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from gguf import GGUFReader
+
+try:
+    import llama_cpp
+except ImportError as e:
+    sys.exit(f"llama-cpp-python is not installed ({e})")
+
+MIN_COSINE = 0.999
+MIN_AGREEMENT = 0.99
+GOLDEN_TEXTS = 16
+
+# (name, model, kind, how): how is ("convert", [args]) → convert --format gguf, or ("export", type) from the HF dir.
+CASES = [
+    ("sts-q4-carried", "minilm-l6-sts", "embed", ("convert", [])),
+    ("sts-q8sym-carried", "minilm-l6-sts", "embed", ("convert", ["--bits", "8", "--scheme", "sym", "--group-size", "32"])),
+    ("sts-ternary-carried", "minilm-l6-sts", "embed", ("convert", ["--bits", "ternary", "--method", "rtn"])),
+    ("sts-Q4_K", "minilm-l6-sts", "embed", ("export", "Q4_K")),
+    ("sts-Q5_K", "minilm-l6-sts", "embed", ("export", "Q5_K")),
+    ("sts-Q6_K", "minilm-l6-sts", "embed", ("export", "Q6_K")),
+    ("sts-Q8_0", "minilm-l6-sts", "embed", ("export", "Q8_0")),
+    ("sts-F16", "minilm-l6-sts", "embed", ("export", "F16")),
+    ("genre-q4-carried", "minilm-l6-genre", "classify", ("convert", [])),
+    ("genre-Q8_0", "minilm-l6-genre", "classify", ("export", "Q8_0")),
+]
+GOLDEN_CASES = ["sts-q4-carried", "genre-q4-carried"]
+
+
+def texts_for(shared, model, n):
+    if model == "minilm-l6-sts":
+        with open(os.path.join(shared, "data/stsb/dev_a.tsv"), newline="") as f:
+            rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        return [r["sentence1"] for r in rows[:n]]
+    with open(os.path.join(shared, "data/genre/dev_a.jsonl")) as f:
+        return [json.loads(line)["text"] for line in f][:n]
+
+
+def make_gguf(qp, shared, model, how, out):
+    src = os.path.join(shared, "models", model)
+    if how[0] == "convert":
+        cmd = [qp, "-q", "convert", "-m", src, "-o", out, "--format", "gguf", "--force"] + how[1]
+    else:
+        cmd = [qp, "-q", "export", src, "--gguf", out, "--type", how[1], "--force"]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return cmd
+
+
+def check_with_gguf_package(path):
+    r = GGUFReader(path)
+    size = os.path.getsize(path)
+    align = int(r.fields["general.alignment"].contents()) if "general.alignment" in r.fields else 32
+    problems = []
+    for t in r.tensors:
+        if t.data_offset % align:
+            problems.append(f"{t.name}: data at {t.data_offset} is not {align}-aligned")
+        if t.data_offset + t.n_bytes > size:
+            problems.append(f"{t.name}: ends past the file")
+    arch = r.fields["general.architecture"].contents()
+    return {"tensors": len(r.tensors), "keys": len(r.fields), "architecture": arch, "problems": problems}
+
+
+def llama_outputs(path, texts, kind, labels):
+    pooling = llama_cpp.LLAMA_POOLING_TYPE_RANK if kind == "classify" else llama_cpp.LLAMA_POOLING_TYPE_UNSPECIFIED
+    m = llama_cpp.Llama(model_path=path, embedding=True, verbose=False, n_ctx=512, n_batch=512, n_ubatch=512,
+                        n_threads=2, pooling_type=pooling)
+    out = []
+    for text in texts:  # one at a time: RANK rows come back as the first n_labels values
+        v = m.embed(text, normalize=False)
+        v = np.asarray(v[0] if isinstance(v[0], list) else v, dtype=np.float64)
+        out.append(v[:labels] if kind == "classify" else v)
+    m.close()
+    return np.stack(out)
+
+
+def quantpipe_outputs(qp, path, texts, kind):
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(t.replace("\n", " ") for t in texts) + "\n")
+        name = f.name
+    try:
+        res = subprocess.run([qp, "-q", kind, "-m", path], stdin=open(name), capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(name)
+    rows = [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+    key = "embedding" if kind == "embed" else "logits"
+    return np.asarray([r[key] for r in rows], dtype=np.float64)
+
+
+def cosines(a, b):
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quantpipe", required=True)
+    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+    ap.add_argument("--texts", type=int, default=200)
+    ap.add_argument("--work", default=None)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--write-golden", default=None)
+    args = ap.parse_args()
+    work = args.work or tempfile.mkdtemp(prefix="gguf-llama-check-")
+    os.makedirs(work, exist_ok=True)
+    os.environ.setdefault("XDG_CACHE_HOME", os.path.join(work, "cache"))  # quantpipe's .gguf import cache
+    results, golden, failed = [], {"llama_cpp_python": llama_cpp.__version__, "files": {}}, False
+    for name, model, kind, how in CASES:
+        path = os.path.join(work, name + ".gguf")
+        cmd = make_gguf(args.quantpipe, args.shared, model, how, path)
+        parsed = check_with_gguf_package(path)
+        texts = texts_for(args.shared, model, args.texts)
+        labels = 4 if kind == "classify" else 0
+        ours = quantpipe_outputs(args.quantpipe, path, texts, kind)
+        theirs = llama_outputs(path, texts, kind, ours.shape[1] if kind == "classify" else labels)
+        cos = cosines(ours, theirs)
+        row = {"file": name, "how": " ".join(cmd[2:]), "gguf_package": parsed, "texts": len(texts),
+               "cosine_min": float(cos.min()), "cosine_mean": float(cos.mean()),
+               "bytes": os.path.getsize(path)}
+        ok = cos.min() >= MIN_COSINE and not parsed["problems"]
+        if kind == "classify":
+            agree = float((ours.argmax(1) == theirs.argmax(1)).mean())
+            row["label_agreement"] = agree
+            ok = ok and agree >= MIN_AGREEMENT
+        row["pass"] = bool(ok)
+        failed |= not ok
+        results.append(row)
+        print(f"{'PASS' if ok else 'FAIL'} {name:22s} {row['bytes'] / 2**20:6.2f} MiB  cos min {cos.min():.6f} "
+              f"mean {cos.mean():.6f}" + (f"  labels agree {row['label_agreement']:.3f}" if kind == "classify" else "")
+              + f"  gguf: {parsed['tensors']} tensors, {parsed['keys']} keys" + (f" PROBLEMS {parsed['problems']}" if parsed["problems"] else ""),
+              flush=True)
+        if name in GOLDEN_CASES:
+            with open(path, "rb") as f:
+                sha = hashlib.sha256(f.read()).hexdigest()
+            golden["files"][name] = {"model": model, "kind": kind, "convert_args": how[1], "sha256": sha,
+                                     "texts": texts[:GOLDEN_TEXTS], "llama_cpp": theirs[:GOLDEN_TEXTS].tolist()}
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"llama_cpp_python": llama_cpp.__version__, "results": results}, f, indent=1)
+    if args.write_golden:
+        with open(args.write_golden, "w") as f:
+            json.dump(golden, f, indent=0)
+        print("wrote", args.write_golden)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
