@@ -53,6 +53,9 @@ CASES = [
     ("genre-Q8_0", "minilm-l6-genre", "classify", ("export", "Q8_0")),
 ]
 GOLDEN_CASES = ["sts-q4-carried", "genre-q4-carried"]
+# Tiny random models of each family llama.cpp runs, with Hugging Face's own outputs
+# (../shared/oracle/<arch>-tiny): llama.cpp runs their token ids from the exported file.
+ORACLE_ARCHS = ["bert", "roberta", "xlm-roberta", "distilbert", "modernbert"]
 
 
 def texts_for(shared, model, n):
@@ -114,6 +117,62 @@ def quantpipe_outputs(qp, path, texts, kind):
     return np.asarray([r[key] for r in rows], dtype=np.float64)
 
 
+def llama_on_ids(path, rows, pooling):
+    """llama.cpp's output for token-id rows: RANK logits, or per-token states (NONE)."""
+    m = llama_cpp.Llama(model_path=path, embedding=True, verbose=False, n_ctx=256, n_batch=256, n_ubatch=256,
+                        n_threads=2, pooling_type=pooling)
+    out = []
+    for ids in rows:
+        m.tokenize = lambda *a, _ids=ids, **k: list(_ids)  # feed the ids as they are
+        out.append(np.asarray(m.embed("x", normalize=False), dtype=np.float64))
+    m.close()
+    return out
+
+
+def oracle_check(qp, shared, work, arch):
+    """Export ../shared/oracle/<arch>-tiny as F32 (a placeholder vocabulary: the
+    oracle models carry none; ids go in directly) and compare llama.cpp with
+    Hugging Face's reference logits or last hidden states on the unpadded rows."""
+    import shutil
+    src = os.path.join(shared, "oracle", f"{arch}-tiny")
+    d = os.path.join(work, f"oracle-{arch}")
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(src, d)
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    vocab = [f"w{i}" for i in range(cfg["vocab_size"])]
+    for i, t in {0: "[PAD]", 100: "[UNK]", 101: "[CLS]", 102: "[SEP]", 103: "[MASK]"}.items():
+        if i < len(vocab):
+            vocab[i] = t
+    open(os.path.join(d, "vocab.txt"), "w").write("\n".join(vocab) + "\n")
+    path = os.path.join(work, f"oracle-{arch}.gguf")
+    res = subprocess.run([qp, "-q", "export", d, "--gguf", path, "--type", "F32", "--force"], capture_output=True,
+                         text=True)
+    if res.returncode != 0:
+        return {"file": f"oracle-{arch}", "pass": False, "error": res.stderr.strip()}
+    ref = json.load(open(os.path.join(d, "reference_outputs.json")))
+    rows, idx = [], []
+    for r, (ids, mask) in enumerate(zip(ref["input_ids"], ref["attention_mask"])):
+        n = sum(mask)
+        if arch == "bert" and ids[:n].count(102) > 1:
+            continue  # a sentence pair: llama.cpp gives every token type 0
+        rows.append(ids[:n])
+        idx.append(r)
+    head = GGUFReader(path).fields.get(f"{'modern-bert' if arch == 'modernbert' else 'bert'}.pooling_type")
+    rank = head is not None and int(head.contents()) == 4
+    outs = llama_on_ids(path, rows, llama_cpp.LLAMA_POOLING_TYPE_RANK if rank else llama_cpp.LLAMA_POOLING_TYPE_NONE)
+    worst_cos, worst_abs = 1.0, 0.0
+    for r, o in zip(idx, outs):
+        want = np.asarray(ref["logits"][r] if rank else ref["last_hidden_state"][r][: len(rows[idx.index(r)])],
+                          dtype=np.float64)
+        got = o[: want.shape[-1]] if rank else o[:, : want.shape[-1]]
+        a, b = got.reshape(-1 if rank else want.shape[0], want.shape[-1]), want.reshape(-1, want.shape[-1])
+        worst_cos = min(worst_cos, float(cosines(a, b).min()))
+        worst_abs = max(worst_abs, float(np.abs(a - b).max()))
+    return {"file": f"oracle-{arch}", "compared": "logits (RANK)" if rank else "last hidden state",
+            "rows": len(rows), "cosine_min": worst_cos, "max_abs": worst_abs,
+            "gguf_package": check_with_gguf_package(path), "pass": worst_cos >= MIN_COSINE}
+
+
 def cosines(a, b):
     return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
@@ -160,6 +219,15 @@ def main():
                 sha = hashlib.sha256(f.read()).hexdigest()
             golden["files"][name] = {"model": model, "kind": kind, "convert_args": how[1], "sha256": sha,
                                      "texts": texts[:GOLDEN_TEXTS], "llama_cpp": theirs[:GOLDEN_TEXTS].tolist()}
+    for arch in ORACLE_ARCHS:
+        row = oracle_check(args.quantpipe, args.shared, work, arch)
+        results.append(row)
+        failed |= not row["pass"]
+        if "error" in row:
+            print(f"FAIL {row['file']:22s} export: {row['error']}", flush=True)
+        else:
+            print(f"{'PASS' if row['pass'] else 'FAIL'} {row['file']:22s} vs Hugging Face ({row['compared']}, "
+                  f"{row['rows']} rows): cos min {row['cosine_min']:.6f}, max |diff| {row['max_abs']:.2e}", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"llama_cpp_python": llama_cpp.__version__, "results": results}, f, indent=1)

@@ -161,10 +161,13 @@ class Exporter {
     const TensorDecl& embeddings = table_.require(TensorRole::WordEmbeddings);
     const int64_t rows = weights_.require(embeddings.weight()).shape.at(0);
     write_gguf_vocab(writer_, read_gguf_vocab(model_.dir, rows));
+    // llama.cpp's BERT loader needs the count even without a token_types tensor (DistilBERT):
+    // 1, as its converter writes, and the tensor stays optional.
+    uint32_t token_types = 1;
     if (const TensorDecl* types = table_.find(TensorRole::TokenTypeEmbeddings);
         types != nullptr && weights_.find(types->weight()) != nullptr)
-      writer_.set("tokenizer.ggml.token_type_count",
-                  GgufValue::u32(static_cast<uint32_t>(weights_.require(types->weight()).shape.at(0))));
+      token_types = static_cast<uint32_t>(weights_.require(types->weight()).shape.at(0));
+    writer_.set("tokenizer.ggml.token_type_count", GgufValue::u32(token_types));
     writer_.set("general.file_type", GgufValue::u32(llama_file_type(main_type(report))));
     writer_.write(out);
     report.file_bytes = static_cast<int64_t>(fs::file_size(out));

@@ -71,8 +71,13 @@ void read_tokenizer_json(GgufVocab& v, const fs::path& path) {
     fail(path.string(), ": not valid JSON: ", e.what());
   }
   const json& model = tj.at("model");
-  const std::string type = model.value("type", "");
-  if (type == "WordPiece" || (type.empty() && model.contains("continuing_subword_prefix"))) {
+  // Older tokenizer.json files leave "type" out: BPE has merges, Unigram a list vocabulary.
+  std::string type = model.value("type", "");
+  if (type.empty())
+    type = model.contains("merges")                               ? "BPE"
+           : model.contains("vocab") && model["vocab"].is_array() ? "Unigram"
+                                                                  : "WordPiece";
+  if (type == "WordPiece") {
     v.model = "bert";
     for (const auto& [text, id] : model.at("vocab").items()) put_token(v, id.get<int64_t>(), text, path);
   } else if (type == "BPE") {
