@@ -173,6 +173,54 @@ def oracle_check(qp, shared, work, arch):
             "gguf_package": check_with_gguf_package(path), "pass": worst_cos >= MIN_COSINE}
 
 
+def llama_written_files(qp, shared, work, texts):
+    """Files llama.cpp itself wrote, read by quantpipe: llama-quantize's Q4_0 / Q8_0 / Q4_K_M of an
+    F32 export, and a copy without tokenizer.huggingface.json (as convert_hf_to_gguf.py writes
+    them), so quantpipe rebuilds the WordPiece vocabulary from llama.cpp's tokens."""
+    from gguf import GGUFWriter  # noqa: F401  (the package writes the stripped copy)
+    import gguf
+    f32 = os.path.join(work, "sts-f32.gguf")
+    subprocess.run([qp, "-q", "export", os.path.join(shared, "models", "minilm-l6-sts"), "--gguf", f32, "--type", "F32",
+                    "--force"], check=True, stdout=subprocess.DEVNULL)
+    rows = []
+    for name, ftype in [("Q4_0", llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0), ("Q8_0", llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0),
+                        ("Q4_K_M", llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M)]:
+        out = os.path.join(work, f"llama-quantize-{name}.gguf")
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = ftype
+        params.nthread = 2
+        if llama_cpp.llama_model_quantize(f32.encode(), out.encode(), params) != 0:
+            raise SystemExit(f"llama_model_quantize {name} failed")
+        rows.append((f"llama-quantize {name}", out))
+    # the same file without the Hugging Face tokenizer: only llama.cpp's tokens remain
+    reader = GGUFReader(rows[0][1])
+    stripped = os.path.join(work, "llama-quantize-Q4_0-no-hf-tokenizer.gguf")
+    w = gguf.GGUFWriter(stripped, arch=reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key in ("general.architecture", "tokenizer.huggingface.json"):
+            continue
+        vtype = field.types[0]
+        if vtype == gguf.GGUFValueType.ARRAY:
+            w.add_key_value(key, field.contents(), vtype, sub_type=field.types[-1])
+        else:
+            w.add_key_value(key, field.contents(), vtype)
+    for t in reader.tensors:
+        w.add_tensor(t.name, np.asarray(t.data), raw_dtype=t.tensor_type)  # byte shape → logical shape
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    rows.append(("llama-quantize Q4_0, no tokenizer.huggingface.json", stripped))
+    results = []
+    for label, path in rows:
+        ours = quantpipe_outputs(qp, path, texts, "embed")
+        theirs = llama_outputs(path, texts, "embed", 0)
+        cos = cosines(ours, theirs)
+        results.append({"file": label, "cosine_min": float(cos.min()), "cosine_mean": float(cos.mean()),
+                        "pass": bool(cos.min() >= MIN_COSINE), "bytes": os.path.getsize(path)})
+    return results
+
+
 def cosines(a, b):
     return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
@@ -228,6 +276,11 @@ def main():
         else:
             print(f"{'PASS' if row['pass'] else 'FAIL'} {row['file']:22s} vs Hugging Face ({row['compared']}, "
                   f"{row['rows']} rows): cos min {row['cosine_min']:.6f}, max |diff| {row['max_abs']:.2e}", flush=True)
+    for row in llama_written_files(args.quantpipe, args.shared, work, texts_for(args.shared, "minilm-l6-sts", args.texts)):
+        results.append(row)
+        failed |= not row["pass"]
+        print(f"{'PASS' if row['pass'] else 'FAIL'} read by quantpipe: {row['file']:45s} {row['bytes'] / 2**20:6.2f} MiB  "
+              f"cos min {row['cosine_min']:.6f} mean {row['cosine_mean']:.6f}", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"llama_cpp_python": llama_cpp.__version__, "results": results}, f, indent=1)
