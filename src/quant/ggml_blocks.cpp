@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "quant/ggml_common.h"
 #include "quant/ggml_kquants.h"
 
 namespace qp::quant {
@@ -19,16 +20,9 @@ namespace {
 constexpr int kQ = 32;    // values per block of the legacy types
 constexpr int kQK = 256;  // values per super-block (K-quants, TQ)
 
-void put_half(uint8_t* out, float value) {
-  const uint16_t h = f32_to_f16(value);
-  std::memcpy(out, &h, 2);
-}
-
-float get_half(const uint8_t* in) {
-  uint16_t h;
-  std::memcpy(&h, in, 2);
-  return f16_to_f32(h);
-}
+using ggml::get_half;
+using ggml::put_half;
+using ggml::signed_absmax;
 
 // ---- packers: codes (already offset to unsigned where the type stores them so) ----
 
@@ -197,17 +191,6 @@ void quantize_q8_0_block(const float* x, uint8_t* out) {
   int q[kQ];
   for (int j = 0; j < kQ; ++j) q[j] = static_cast<int>(std::round(x[j] * id));
   pack_q8_0(q, d, 0.0f, out);
-}
-
-// The value of largest magnitude, sign kept (the first one on ties).
-float signed_absmax(const float* x, int count) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < count; ++j)
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  return max;
 }
 
 // Q4_0 / Q5_0: d = max/−half, q = min(top, trunc(x/d + half + 0.5)).

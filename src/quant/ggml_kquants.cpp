@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "core/half.h"
+#include "quant/ggml_common.h"
 
 namespace qp::quant {
 namespace {
@@ -32,30 +33,15 @@ int nearest_int(float value) {
 
 float half_value(float value) { return f16_to_f32(f32_to_f16(value)); }
 
-void put_half(uint8_t* out, float value) {
-  const uint16_t h = f32_to_f16(value);
-  std::memcpy(out, &h, 2);
-}
-
-float get_half(const uint8_t* in) {
-  uint16_t h;
-  std::memcpy(&h, in, 2);
-  return f16_to_f32(h);
-}
+using ggml::get_half;
+using ggml::put_half;
 
 // Symmetric codes in [−nmax, nmax) with the scale chosen by weighted least
 // squares over 19 trial inverse scales (ggml's make_qx_quants, rmse_type 1:
 // weights x²). L gets the codes + nmax.
 float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = ggml::signed_absmax(x, n);
+  if (std::fabs(max) < kGroupMaxEps) {
     std::fill(L, L + n, 0);
     return 0.f;
   }
@@ -161,15 +147,8 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
 // Symmetric codes in [−nmax, nmax) refined one code at a time (ggml's
 // make_q3_quants with do_rmse). L gets the codes + nmax.
 float make_q3_quants(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = ggml::signed_absmax(x, n);
+  if (std::fabs(max) < kGroupMaxEps) {
     std::fill(L, L + n, 0);
     return 0.f;
   }

@@ -250,7 +250,8 @@ Action configure_convert(CLI::App& app) {
   app.add_option(
          "--gguf-type", args->gguf_type,
          "With --format gguf: ggml type of the linear weights (auto: the block type holding the codes "
-         "exactly; Q8_0, Q5_1, Q5_0, Q4_1, Q4_0, TQ2_0, TQ1_0, F16, BF16, F32: quantized from the source)")
+         "exactly; Q8_0, Q6_K, Q5_K, Q5_1, Q5_0, Q4_K, Q4_1, Q4_0, Q3_K, Q2_K, TQ2_0, TQ1_0, F16, BF16, F32: "
+         "quantized from the source)")
       ->capture_default_str();
   app.footer("Schemes (for --embedding and --override), e.g. q8_sym_ch, q4_affine_g64, ternary_g64:\n" +
              quant::weight_formats_help());

@@ -23,7 +23,10 @@ Action configure_export(CLI::App& app) {
   app.add_option(
          "--type", args->type,
          "ggml type of the linear weights: auto (carry quantpipe's codes unchanged into the smallest block "
-         "type that holds them exactly), Q8_0, Q5_1, Q5_0, Q4_1, Q4_0, TQ2_0, TQ1_0, F16, BF16, F32")
+         "type that holds them exactly), or one of Q8_0, Q6_K, Q5_K, Q5_1, Q5_0, Q4_K, Q4_1, Q4_0, Q3_K, "
+         "Q2_K, "
+         "TQ2_0, TQ1_0, F16, BF16, F32 (quantized from the source where the codes do not fit; rows too "
+         "short for K-quants / TQ fall back as llama-quantize does)")
       ->capture_default_str();
   app.add_option("--source", args->source,
                  "fp32 model to quantize from where codes cannot be carried (default: the source in "

@@ -19,9 +19,10 @@ Action configure_tokenize(CLI::App& app) {
     bool tokens = false;
   };
   auto args = std::make_shared<Args>();
-  app.add_option("-m,--model", args->model,
-                 "Model directory holding tokenizer.json (or vocab.txt, vocab.json + merges.txt, spm.model), or a "
-                 "hub id org/name[@revision]")
+  app.add_option(
+         "-m,--model", args->model,
+         "Model directory holding tokenizer.json (or vocab.txt, vocab.json + merges.txt, spm.model), or a "
+         "hub id org/name[@revision]")
       ->required();
   app.add_option("-i,--input", args->input,
                  "Input file (default: standard input): JSONL {\"text\", \"text_pair\"} when the first line "

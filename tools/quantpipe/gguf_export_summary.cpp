@@ -15,7 +15,7 @@ std::optional<quant::GgmlType> parse_gguf_type(const std::string& option, const 
   if (info == nullptr || info->quantize == nullptr) {
     std::string names;
     for (const quant::GgmlTypeInfo& t : quant::ggml_types())
-      if (t.quantize != nullptr) names += " " + std::string(t.name);
+      if (t.quantize != nullptr) names += cat(" ", t.name);
     fail(option, " ", text, ": not a GGUF type quantpipe writes (auto", names, ")");
   }
   return info->type;
@@ -32,8 +32,7 @@ void export_gguf_with_summary(const std::filesystem::path& model_dir, const std:
       });
   std::map<std::string, std::pair<int, int64_t>> by_kind;  // "Q4_0, codes carried" → tensors, bytes
   for (const GgufExportedTensor& t : report.tensors) {
-    auto& [count, bytes] = by_kind[std::string(quant::ggml_type_info(t.type).name) + ", " +
-                                   std::string(gguf_origin_name(t.origin))];
+    auto& [count, bytes] = by_kind[cat(quant::ggml_type_info(t.type).name, ", ", gguf_origin_name(t.origin))];
     ++count;
     bytes += t.bytes;
     if (!t.note.empty()) log_info(t.gguf_name, ": ", t.note);
@@ -43,7 +42,7 @@ void export_gguf_with_summary(const std::filesystem::path& model_dir, const std:
     for (const GgufExportedTensor& t : report.tensors)
       std::cout << "| " << t.gguf_name << " | " << t.source_name << " | "
                 << quant::ggml_type_info(t.type).name << " | " << gguf_origin_name(t.origin)
-                << (t.note.empty() ? "" : " (" + t.note + ")") << " |\n";
+                << (t.note.empty() ? std::string() : cat(" (", t.note, ")")) << " |\n";
   }
   std::cout << "wrote " << out.string() << " (GGUF v3, llama.cpp architecture " << report.architecture
             << ", pooling " << report.pooling << ", " << std::fixed << std::setprecision(2)

@@ -12,25 +12,15 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "hex_golden.h"
 #include "quant/quantize_ref.h"
 #include "test_paths.h"
 
 namespace qp::quant {
 namespace {
 
-std::vector<uint8_t> from_hex(const std::string& hex) {
-  std::vector<uint8_t> out(hex.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
-  return out;
-}
-
-std::vector<float> floats_from_hex(const std::string& hex) {
-  const std::vector<uint8_t> bytes = from_hex(hex);
-  std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), bytes.size());
-  return out;
-}
+using test::hex_bytes;
+using test::hex_floats;
 
 const nlohmann::json& golden() {
   static const nlohmann::json json = [] {
@@ -45,13 +35,13 @@ class GgmlBlocksGolden : public ::testing::TestWithParam<std::string> {};
 TEST_P(GgmlBlocksGolden, QuantizeAndDequantizeMatchTheGgufPackage) {
   const auto& g = golden();
   const int64_t k = g["k"];
-  const std::vector<float> x = floats_from_hex(g["input_f32"]);
+  const std::vector<float> x = hex_floats(g["input_f32"]);
   const auto& expected = g["types"][GetParam()];
   const GgmlTypeInfo* info = find_ggml_type(GetParam());
   ASSERT_NE(info, nullptr);
 
   const std::vector<uint8_t> bytes = ggml_quantize(info->type, x, k);
-  const std::vector<uint8_t> want = from_hex(expected["bytes"]);
+  const std::vector<uint8_t> want = hex_bytes(expected["bytes"]);
   ASSERT_EQ(bytes.size(), want.size());
   size_t first_diff = bytes.size();
   for (size_t i = 0; i < bytes.size() && first_diff == bytes.size(); ++i)
@@ -60,7 +50,7 @@ TEST_P(GgmlBlocksGolden, QuantizeAndDequantizeMatchTheGgufPackage) {
                                       << first_diff / static_cast<size_t>(info->bytes) << ")";
 
   const std::vector<float> back = ggml_dequantize(info->type, want, static_cast<int64_t>(x.size()));
-  const std::vector<float> want_back = floats_from_hex(expected["dequantized_f32"]);
+  const std::vector<float> want_back = hex_floats(expected["dequantized_f32"]);
   ASSERT_EQ(back.size(), want_back.size());
   for (size_t i = 0; i < back.size(); ++i) ASSERT_EQ(back[i], want_back[i]) << GetParam() << " value " << i;
 }

@@ -8,25 +8,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "hex_golden.h"
 #include "quant/ggml_blocks.h"
 #include "test_paths.h"
 
 namespace qp::quant {
 namespace {
 
-std::vector<uint8_t> hex_bytes(const std::string& hex) {
-  std::vector<uint8_t> out(hex.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
-  return out;
-}
-
-std::vector<float> hex_floats(const std::string& hex) {
-  const std::vector<uint8_t> bytes = hex_bytes(hex);
-  std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), bytes.size());
-  return out;
-}
+using test::hex_bytes;
+using test::hex_floats;
 
 const nlohmann::json& golden() {
   static const nlohmann::json json = [] {
