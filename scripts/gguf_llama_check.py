@@ -221,6 +221,66 @@ def llama_written_files(qp, shared, work, texts):
     return results
 
 
+def write_random_roberta(d, tokenizer_dir, vocab):
+    """A RoBERTa with random weights around a real tokenizer, so llama.cpp's BPE reading of
+    the exported tokenizer keys can be checked on real text (the shared models are all WordPiece)."""
+    import shutil
+    from safetensors.numpy import save_file
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(tokenizer_dir):
+        if f.startswith("tokenizer") or f in ("vocab.json", "merges.txt", "special_tokens_map.json"):
+            shutil.copy(os.path.join(tokenizer_dir, f), d)
+    h, inter, positions = 32, 64, 514
+    cfg = {"model_type": "roberta", "architectures": ["RobertaModel"], "hidden_size": h, "num_hidden_layers": 1,
+           "num_attention_heads": 2, "intermediate_size": inter, "max_position_embeddings": positions,
+           "vocab_size": vocab, "type_vocab_size": 1, "pad_token_id": 1, "layer_norm_eps": 1e-5, "hidden_act": "gelu"}
+    json.dump(cfg, open(os.path.join(d, "config.json"), "w"))
+    rng = np.random.default_rng(0)
+    w = lambda *shape: (rng.standard_normal(shape) * 0.02).astype(np.float32)
+    t = {"roberta.embeddings.word_embeddings.weight": w(vocab, h),
+         "roberta.embeddings.position_embeddings.weight": w(positions, h),
+         "roberta.embeddings.token_type_embeddings.weight": w(1, h),
+         "roberta.embeddings.LayerNorm.weight": np.ones(h, np.float32),
+         "roberta.embeddings.LayerNorm.bias": np.zeros(h, np.float32)}
+    p = "roberta.encoder.layer.0."
+    for name, shape in [("attention.self.query", (h, h)), ("attention.self.key", (h, h)), ("attention.self.value", (h, h)),
+                        ("attention.output.dense", (h, h)), ("intermediate.dense", (inter, h)), ("output.dense", (h, inter))]:
+        t[p + name + ".weight"] = w(*shape)
+        t[p + name + ".bias"] = w(shape[0])
+    for name in ["attention.output.LayerNorm", "output.LayerNorm"]:
+        t[p + name + ".weight"] = np.ones(h, np.float32)
+        t[p + name + ".bias"] = np.zeros(h, np.float32)
+    save_file(t, os.path.join(d, "model.safetensors"))
+
+
+def tokenizer_check(qp, shared, work, texts):
+    """llama.cpp's tokenizer reading quantpipe's tokenizer keys gives the ids quantpipe (= Hugging
+    Face) gives: WordPiece (MiniLM) and byte-level BPE (roberta-large-mnli's tokenizer)."""
+    cases = [("WordPiece (all-MiniLM-L6-v2)", os.path.join(shared, "models", "minilm-l6-sts"))]
+    roberta = os.path.join(work, "random-roberta")
+    write_random_roberta(roberta, os.path.join(shared, "tokenizers", "roberta-large-mnli"), 50265)
+    cases.append(("byte-level BPE (roberta-large-mnli)", roberta))
+    rows = []
+    for label, d in cases:
+        path = os.path.join(work, "tok-" + os.path.basename(d) + ".gguf")
+        subprocess.run([qp, "-q", "export", d, "--gguf", path, "--type", "F16", "--force"], check=True,
+                       stdout=subprocess.DEVNULL)
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(t.replace("\n", " ") for t in texts) + "\n")
+        res = subprocess.run([qp, "-q", "tokenize", "-m", d, "-i", f.name], capture_output=True, text=True, check=True)
+        os.unlink(f.name)
+        ours = [json.loads(line)["input_ids"] for line in res.stdout.splitlines() if line.strip()]
+        m = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+        theirs = [m.tokenize(t.encode(), add_bos=True, special=False) for t in texts]
+        same = sum(a == b for a, b in zip(ours, theirs))
+        first = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), None)
+        rows.append({"file": f"tokenizer {label}", "identical": same, "texts": len(texts),
+                     "first_difference": None if first is None else {"text": texts[first], "quantpipe": ours[first],
+                                                                      "llama_cpp": theirs[first]},
+                     "pass": same == len(texts)})
+    return rows
+
+
 def cosines(a, b):
     return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
@@ -281,6 +341,11 @@ def main():
         failed |= not row["pass"]
         print(f"{'PASS' if row['pass'] else 'FAIL'} read by quantpipe: {row['file']:45s} {row['bytes'] / 2**20:6.2f} MiB  "
               f"cos min {row['cosine_min']:.6f} mean {row['cosine_mean']:.6f}", flush=True)
+    for row in tokenizer_check(args.quantpipe, args.shared, work, texts_for(args.shared, "minilm-l6-sts", args.texts)):
+        results.append(row)
+        failed |= not row["pass"]
+        print(f"{'PASS' if row['pass'] else 'FAIL'} {row['file']:45s} identical ids on {row['identical']}/{row['texts']} "
+              f"texts" + (f"; first difference: {row['first_difference']}" if row["first_difference"] else ""), flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"llama_cpp_python": llama_cpp.__version__, "results": results}, f, indent=1)
