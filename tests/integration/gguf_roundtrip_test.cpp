@@ -16,6 +16,7 @@
 #include "io/gguf.h"
 #include "models/tiny_model.h"
 #include "quantpipe/model.h"
+#include "scoped_env.h"
 #include "test_paths.h"
 
 namespace qp::test {
@@ -185,7 +186,9 @@ TEST(GgufExport, TypesTheRowsCannotTakeFallBackAsLlamaCppDoes) {
       if (t.gguf_name != "blk.0.attn_q.weight") continue;
       EXPECT_EQ(t.type, got) << quant::ggml_type_info(asked).name;
       EXPECT_EQ(t.origin, GgufTensorOrigin::FromSource);
-      if (asked != got) EXPECT_NE(t.note.find("as llama.cpp falls back"), std::string::npos) << t.note;
+      if (asked != got) {
+        EXPECT_NE(t.note.find("as llama.cpp falls back"), std::string::npos) << t.note;
+      }
     }
     // every file reads back and runs
     EXPECT_EQ(Model::load(import_gguf(dir.path() / "t.gguf", dir.path() / "t", true).out, {.threads = 1})
@@ -236,6 +239,7 @@ TEST(GgufImport, RefusesOtherArchitecturesAndBrokenFilesLeavingNoOutput) {
   EXPECT_NE(r.err.find("architecture \"llama\" is not one quantpipe imports"), std::string::npos) << r;
   EXPECT_FALSE(fs::exists(out));
   std::ofstream(dir.path() / "junk.gguf") << "not a gguf at all";
+  const ScopedEnv cache("XDG_CACHE_HOME", (dir.path() / "cache").c_str());  // .gguf imports go here
   std::ofstream(dir.path() / "in.txt") << "hello\n";
   const CliResult junk = run_cli({"embed", "-m", (dir.path() / "junk.gguf").string()}, dir.path() / "in.txt");
   EXPECT_NE(junk.exit_code, 0);
