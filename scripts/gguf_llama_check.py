@@ -173,29 +173,11 @@ def oracle_check(qp, shared, work, arch):
             "gguf_package": check_with_gguf_package(path), "pass": worst_cos >= MIN_COSINE}
 
 
-def llama_written_files(qp, shared, work, texts):
-    """Files llama.cpp itself wrote, read by quantpipe: llama-quantize's Q4_0 / Q8_0 / Q4_K_M of an
-    F32 export, and a copy without tokenizer.huggingface.json (as convert_hf_to_gguf.py writes
-    them), so quantpipe rebuilds the WordPiece vocabulary from llama.cpp's tokens."""
-    from gguf import GGUFWriter  # noqa: F401  (the package writes the stripped copy)
+def strip_hf_tokenizer(source, out):
+    """A copy of a GGUF without tokenizer.huggingface.json, as llama.cpp's converter writes files."""
     import gguf
-    f32 = os.path.join(work, "sts-f32.gguf")
-    subprocess.run([qp, "-q", "export", os.path.join(shared, "models", "minilm-l6-sts"), "--gguf", f32, "--type", "F32",
-                    "--force"], check=True, stdout=subprocess.DEVNULL)
-    rows = []
-    for name, ftype in [("Q4_0", llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0), ("Q8_0", llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0),
-                        ("Q4_K_M", llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M)]:
-        out = os.path.join(work, f"llama-quantize-{name}.gguf")
-        params = llama_cpp.llama_model_quantize_default_params()
-        params.ftype = ftype
-        params.nthread = 2
-        if llama_cpp.llama_model_quantize(f32.encode(), out.encode(), params) != 0:
-            raise SystemExit(f"llama_model_quantize {name} failed")
-        rows.append((f"llama-quantize {name}", out))
-    # the same file without the Hugging Face tokenizer: only llama.cpp's tokens remain
-    reader = GGUFReader(rows[0][1])
-    stripped = os.path.join(work, "llama-quantize-Q4_0-no-hf-tokenizer.gguf")
-    w = gguf.GGUFWriter(stripped, arch=reader.fields["general.architecture"].contents())
+    reader = GGUFReader(source)
+    w = gguf.GGUFWriter(out, arch=reader.fields["general.architecture"].contents())
     for key, field in reader.fields.items():
         if key.startswith("GGUF.") or key in ("general.architecture", "tokenizer.huggingface.json"):
             continue
@@ -210,6 +192,28 @@ def llama_written_files(qp, shared, work, texts):
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+
+
+def llama_written_files(qp, shared, work, texts):
+    """Files llama.cpp itself wrote, read by quantpipe: llama-quantize's Q4_0 / Q8_0 / Q4_K_M of an
+    F32 export, and a copy without tokenizer.huggingface.json (as convert_hf_to_gguf.py writes
+    them), so quantpipe rebuilds the WordPiece vocabulary from llama.cpp's tokens."""
+    f32 = os.path.join(work, "sts-f32.gguf")
+    subprocess.run([qp, "-q", "export", os.path.join(shared, "models", "minilm-l6-sts"), "--gguf", f32, "--type", "F32",
+                    "--force"], check=True, stdout=subprocess.DEVNULL)
+    rows = []
+    for name, ftype in [("Q4_0", llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0), ("Q8_0", llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0),
+                        ("Q4_K_M", llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M)]:
+        out = os.path.join(work, f"llama-quantize-{name}.gguf")
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = ftype
+        params.nthread = 2
+        if llama_cpp.llama_model_quantize(f32.encode(), out.encode(), params) != 0:
+            raise SystemExit(f"llama_model_quantize {name} failed")
+        rows.append((f"llama-quantize {name}", out))
+    # the same file without the Hugging Face tokenizer: only llama.cpp's tokens remain
+    stripped = os.path.join(work, "llama-quantize-Q4_0-no-hf-tokenizer.gguf")
+    strip_hf_tokenizer(rows[0][1], stripped)
     rows.append(("llama-quantize Q4_0, no tokenizer.huggingface.json", stripped))
     results = []
     for label, path in rows:
@@ -260,11 +264,21 @@ def tokenizer_check(qp, shared, work, texts):
     roberta = os.path.join(work, "random-roberta")
     write_random_roberta(roberta, os.path.join(shared, "tokenizers", "roberta-large-mnli"), 50265)
     cases.append(("byte-level BPE (roberta-large-mnli)", roberta))
+    # and quantpipe's rebuild of the BPE vocabulary from llama.cpp's keys alone (no tokenizer.huggingface.json)
+    exported = os.path.join(work, "tok-random-roberta.gguf")
+    subprocess.run([qp, "-q", "export", roberta, "--gguf", exported, "--type", "F16", "--force"], check=True,
+                   stdout=subprocess.DEVNULL)
+    stripped = os.path.join(work, "tok-roberta-no-hf.gguf")
+    strip_hf_tokenizer(exported, stripped)
+    imported = os.path.join(work, "tok-roberta-imported")
+    subprocess.run([qp, "-q", "import", stripped, "-o", imported, "--force"], check=True, stdout=subprocess.DEVNULL)
+    cases.append(("BPE rebuilt by quantpipe from llama.cpp keys", imported))
     rows = []
     for label, d in cases:
-        path = os.path.join(work, "tok-" + os.path.basename(d) + ".gguf")
-        subprocess.run([qp, "-q", "export", d, "--gguf", path, "--type", "F16", "--force"], check=True,
-                       stdout=subprocess.DEVNULL)
+        path = stripped if d == imported else os.path.join(work, "tok-" + os.path.basename(d) + ".gguf")
+        if d != imported:
+            subprocess.run([qp, "-q", "export", d, "--gguf", path, "--type", "F16", "--force"], check=True,
+                           stdout=subprocess.DEVNULL)
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
             f.write("\n".join(t.replace("\n", " ") for t in texts) + "\n")
         res = subprocess.run([qp, "-q", "tokenize", "-m", d, "-i", f.name], capture_output=True, text=True, check=True)

@@ -329,10 +329,12 @@ class Importer {
       return "tokenizer.huggingface.json";
     }
     const std::string model = file_.string("tokenizer.ggml.model");
+    if (model == "gpt2") return write_byte_level_bpe();
     if (model != "bert")
       fail(
           where(), "tokenizer.ggml.model \"", model,
-          "\" without tokenizer.huggingface.json: quantpipe rebuilds only WordPiece (\"bert\") vocabularies");
+          "\" without tokenizer.huggingface.json: quantpipe rebuilds WordPiece (\"bert\") and byte-level BPE "
+          "(\"gpt2\") vocabularies only");
     const GgufValue& tokens = file_.require("tokenizer.ggml.tokens");
     const GgufValue* types = file_.find("tokenizer.ggml.token_type");
     std::string vocab;
@@ -351,11 +353,8 @@ class Importer {
       vocab += t + "\n";
     }
     write_file_atomic(dir_ / "vocab.txt", vocab);
-    auto special = [&](const char* key, const char* fallback) -> std::string {
-      const GgufValue* v = file_.find(std::string("tokenizer.ggml.") + key);
-      if (v == nullptr || v->integer < 0 || static_cast<size_t>(v->integer) >= tokens.items.size())
-        return fallback;
-      return tokens.items[static_cast<size_t>(v->integer)].text;
+    auto special = [&](const char* key, const char* fallback) {
+      return special_token(tokens, key, fallback);
     };
     // llama.cpp's WPM lowercases every input; BERT's uncased tokenizer does the same.
     const json config = {{"tokenizer_class", "BertTokenizer"},
@@ -368,6 +367,43 @@ class Importer {
                          {"model_max_length", 512}};
     write_file_atomic(dir_ / "tokenizer_config.json", config.dump(2) + "\n");
     return "vocab.txt rebuilt from tokenizer.ggml.tokens";
+  }
+
+  // The special token `key` names, else `fallback`.
+  std::string special_token(const GgufValue& tokens, const char* key, const char* fallback) const {
+    const GgufValue* v = file_.find(std::string("tokenizer.ggml.") + key);
+    if (v == nullptr || v->integer < 0 || static_cast<size_t>(v->integer) >= tokens.items.size())
+      return fallback;
+    return tokens.items[static_cast<size_t>(v->integer)].text;
+  }
+
+  // RoBERTa's byte-level BPE from llama.cpp's "gpt2" keys: its tokens are the
+  // byte-level strings of vocab.json and its merges those of merges.txt.
+  std::string write_byte_level_bpe() {
+    const GgufValue& tokens = file_.require("tokenizer.ggml.tokens");
+    const GgufValue& merges = file_.require("tokenizer.ggml.merges");
+    const GgufValue* types = file_.find("tokenizer.ggml.token_type");
+    json vocab = json::object();
+    for (size_t i = 0; i < tokens.items.size(); ++i) {
+      const int64_t type = types != nullptr && i < types->items.size() ? types->items[i].integer : 1;
+      if (type != 5) vocab[tokens.items[i].text] = i;  // unused placeholders were never in the vocabulary
+    }
+    write_file_atomic(dir_ / "vocab.json", vocab.dump() + "\n");
+    std::string text = "#version: 0.2\n";
+    for (const GgufValue& m : merges.items) text += m.text + "\n";
+    write_file_atomic(dir_ / "merges.txt", text);
+    const json config = {{"tokenizer_class", "RobertaTokenizer"},
+                         {"add_prefix_space", false},
+                         {"bos_token", special_token(tokens, "bos_token_id", "<s>")},
+                         {"eos_token", special_token(tokens, "eos_token_id", "</s>")},
+                         {"sep_token", special_token(tokens, "seperator_token_id", "</s>")},
+                         {"cls_token", special_token(tokens, "bos_token_id", "<s>")},
+                         {"unk_token", special_token(tokens, "unknown_token_id", "<unk>")},
+                         {"pad_token", special_token(tokens, "padding_token_id", "<pad>")},
+                         {"mask_token", special_token(tokens, "mask_token_id", "<mask>")},
+                         {"model_max_length", 512}};
+    write_file_atomic(dir_ / "tokenizer_config.json", config.dump(2) + "\n");
+    return "vocab.json + merges.txt rebuilt from tokenizer.ggml.tokens / merges";
   }
 
   GgufFile file_;

@@ -273,3 +273,56 @@ TEST(GgufExport, FallbacksOnMiniLmMatchLlamaQuantize) {
 
 }  // namespace
 }  // namespace qp::test
+
+namespace qp::test {
+namespace {
+
+// A file as llama.cpp's converter writes a RoBERTa: a "gpt2" vocabulary with
+// merges and no tokenizer.huggingface.json. quantpipe rebuilds vocab.json +
+// merges.txt from llama.cpp's keys and tokenizes as RoBERTa does.
+TEST(GgufImport, RebuildsByteLevelBpeFromLlamaCppKeys) {
+  TempDir dir;
+  const fs::path source = dir.path() / "src", bert = dir.path() / "bert.gguf",
+                 roberta = dir.path() / "r.gguf";
+  write_tiny_bert(source, {.hidden = 32, .layers = 1, .heads = 2, .intermediate = 64});
+  export_gguf(source, bert, {.type = GgmlType::F32});
+  const GgufFile in(bert);
+  const int64_t rows = in.find_tensor("token_embd.weight")->ne[1];
+  std::vector<std::string> tokens = {"<s>",   "<pad>", "</s>", "<unk>", "h",     "e",        "l",
+                                     "o",     "he",    "ll",   "hell",  "hello", "\xc4\xa0", "\xc4\xa0hello",
+                                     "<mask>"};
+  std::vector<int32_t> types(tokens.size(), 1);
+  for (int i : {0, 1, 2, 3, 14}) types[static_cast<size_t>(i)] = 3;
+  for (int64_t i = static_cast<int64_t>(tokens.size()); i < rows; ++i) {
+    tokens.push_back("[PAD" + std::to_string(i) + "]");
+    types.push_back(5);
+  }
+  GgufWriter out;
+  for (const auto& [key, value] : in.metadata())
+    if (key.rfind("tokenizer.", 0) != 0) out.set(key, value);
+  out.set("tokenizer.ggml.model", GgufValue::string("gpt2"));
+  out.set("tokenizer.ggml.pre", GgufValue::string("roberta-bpe"));
+  out.set("tokenizer.ggml.tokens", GgufValue::strings(tokens));
+  out.set("tokenizer.ggml.token_type", GgufValue::i32s(types));
+  out.set("tokenizer.ggml.merges", GgufValue::strings({"h e", "l l", "he ll", "hell o", "\xc4\xa0 hello"}));
+  out.set("tokenizer.ggml.bos_token_id", GgufValue::u32(0));
+  out.set("tokenizer.ggml.eos_token_id", GgufValue::u32(2));
+  out.set("tokenizer.ggml.padding_token_id", GgufValue::u32(1));
+  out.set("tokenizer.ggml.unknown_token_id", GgufValue::u32(3));
+  out.set("tokenizer.ggml.mask_token_id", GgufValue::u32(14));
+  for (const GgufTensorInfo& t : in.tensors()) {
+    const auto bytes = in.tensor_bytes(t);
+    out.add_tensor({t.name, t.type, t.ne, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+  }
+  out.write(roberta);
+
+  const GgufImportReport report = import_gguf(roberta, dir.path() / "imported", false);
+  EXPECT_EQ(report.tokenizer, "vocab.json + merges.txt rebuilt from tokenizer.ggml.tokens / merges");
+  const Model model = Model::load(report.out, {.threads = 1});
+  const auto encodings = model.tokenize({{"hello hello"}});
+  ASSERT_EQ(encodings.size(), 1u);
+  EXPECT_EQ(encodings[0].input_ids, (std::vector<int32_t>{0, 11, 13, 2}));  // <s> hello Ġhello </s>
+}
+
+}  // namespace
+}  // namespace qp::test
