@@ -84,9 +84,10 @@ class Importer {
  public:
   Importer(const fs::path& gguf, const fs::path& dir) : file_(gguf), dir_(dir) {
     arch_ = file_.string("general.architecture");
-    if (arch_ != "bert")
+    modern_ = arch_ == "modern-bert";
+    if (arch_ != "bert" && !modern_)
       fail("[gguf] ", gguf.string(), ": architecture \"", arch_,
-           "\" is not one quantpipe imports yet (bert: BERT, RoBERTa, XLM-R, DistilBERT files)");
+           "\" is not one quantpipe imports yet (bert: BERT, RoBERTa, XLM-R, DistilBERT files; modern-bert)");
     a_ = arch_ + ".";
   }
 
@@ -96,28 +97,12 @@ class Importer {
     const GgufTensorInfo& embd = require_tensor("token_embd.weight");
     hidden_ = embd.ne[0];
     const int64_t vocab = embd.ne.size() > 1 ? embd.ne[1] : 1;
-    const GgufTensorInfo* types = file_.find_tensor("token_types.weight");
-    const GgufTensorInfo* positions = file_.find_tensor("position_embd.weight");
-    if (positions == nullptr)
-      fail(where(), "no position_embd.weight: only absolute-position BERT files import");
     head_ = file_.find_tensor("cls.output.weight") != nullptr;
     if (head_ && file_.find_tensor("cls.weight") == nullptr)
       fail(where(),
            "cls.output without cls: llama.cpp then classifies the raw [CLS] state, which no BERT head does");
     const int64_t pooling = file_.integer_or(a_ + "pooling_type", 0);
-
-    json config = {{"model_type", "bert"},
-                   {"architectures", {head_ ? "BertForSequenceClassification" : "BertModel"}},
-                   {"hidden_size", hidden_},
-                   {"num_hidden_layers", file_.integer(a_ + "block_count")},
-                   {"num_attention_heads", file_.integer(a_ + "attention.head_count")},
-                   {"intermediate_size", file_.integer(a_ + "feed_forward_length")},
-                   {"max_position_embeddings", positions->ne.size() > 1 ? positions->ne[1] : 1},
-                   {"vocab_size", vocab},
-                   {"type_vocab_size", types != nullptr ? (types->ne.size() > 1 ? types->ne[1] : 1) : 0},
-                   {"layer_norm_eps", file_.number(a_ + "attention.layer_norm_epsilon")},
-                   {"hidden_act", "gelu"},
-                   {"position_embedding_type", "absolute"}};
+    json config = modern_ ? modernbert_config(vocab) : bert_config(vocab);
     if (head_) {
       const GgufTensorInfo& out = require_tensor("cls.output.weight");
       const int64_t labels = out.ne.size() > 1 ? out.ne[1] : 1;
@@ -146,15 +131,16 @@ class Importer {
 
     // The BERT tensor table for this config says which HF name each GGUF tensor becomes.
     const ModelDir model = read_model_dir(dir_);
-    const WeightStore names = WeightStore::names_only(dir_, {"bert.embeddings.word_embeddings.weight"});
+    const WeightStore names = WeightStore::names_only(
+        dir_,
+        {modern_ ? "model.embeddings.tok_embeddings.weight" : "bert.embeddings.word_embeddings.weight"});
     const TensorTable table = declare_tensors(model, names);
-    const GgufArchitecture& bert = *find_gguf_architecture("bert");
+    const GgufArchitecture& names_of = *find_gguf_architecture(modern_ ? "modernbert" : "bert");
     json quantization = json::object();
     std::map<std::string, std::string> metadata = {{"format", "mlx"}, {"quantpipe.format_version", "1"}};
     int main_bits = 0, main_group = 0;
     for (const TensorDecl& decl : table.modules) {
-      std::optional<std::string> gguf_name = gguf_tensor_name(bert, decl.role, decl.layer);
-      if (decl.role == TensorRole::HeadDense) gguf_name.reset();
+      const std::optional<std::string> gguf_name = gguf_tensor_name(names_of, decl.role, decl.layer);
       if (!gguf_name) continue;
       const std::string module = decl.module;
       const GgufTensorInfo* weight = file_.find_tensor(*gguf_name + ".weight");
@@ -369,6 +355,53 @@ class Importer {
     return "vocab.txt rebuilt from tokenizer.ggml.tokens";
   }
 
+  json bert_config(int64_t vocab) const {
+    const GgufTensorInfo* types = file_.find_tensor("token_types.weight");
+    const GgufTensorInfo* positions = file_.find_tensor("position_embd.weight");
+    if (positions == nullptr)
+      fail(where(), "no position_embd.weight: only absolute-position BERT files import");
+    return {{"model_type", "bert"},
+            {"architectures", {head_ ? "BertForSequenceClassification" : "BertModel"}},
+            {"hidden_size", hidden_},
+            {"num_hidden_layers", file_.integer(a_ + "block_count")},
+            {"num_attention_heads", file_.integer(a_ + "attention.head_count")},
+            {"intermediate_size", file_.integer(a_ + "feed_forward_length")},
+            {"max_position_embeddings", positions->ne.size() > 1 ? positions->ne[1] : 1},
+            {"vocab_size", vocab},
+            {"type_vocab_size", types != nullptr ? (types->ne.size() > 1 ? types->ne[1] : 1) : 0},
+            {"layer_norm_eps", file_.number(a_ + "attention.layer_norm_epsilon")},
+            {"hidden_act", "gelu"},
+            {"position_embedding_type", "absolute"}};
+  }
+
+  // ModernBERT as llama.cpp runs it: no biases but the classifier's, GEGLU,
+  // alternating global / sliding-window attention, and a RANK head that mean
+  // pools and applies GELU (classifier_pooling "mean").
+  json modernbert_config(int64_t vocab) const {
+    return {{"model_type", "modernbert"},
+            {"architectures", {head_ ? "ModernBertForSequenceClassification" : "ModernBertModel"}},
+            {"hidden_size", hidden_},
+            {"num_hidden_layers", file_.integer(a_ + "block_count")},
+            {"num_attention_heads", file_.integer(a_ + "attention.head_count")},
+            {"intermediate_size", file_.integer(a_ + "feed_forward_length")},
+            {"max_position_embeddings", file_.integer(a_ + "context_length")},
+            {"vocab_size", vocab},
+            {"norm_eps", file_.number(a_ + "attention.layer_norm_epsilon")},
+            {"local_attention", file_.integer_or(a_ + "attention.sliding_window", 128)},
+            {"global_attn_every_n_layers", file_.integer_or(a_ + "attention.sliding_window_pattern", 3)},
+            {"global_rope_theta",
+             file_.find(a_ + "rope.freq_base") ? file_.number(a_ + "rope.freq_base") : 160000.0},
+            {"local_rope_theta",
+             file_.find(a_ + "rope.freq_base_swa") ? file_.number(a_ + "rope.freq_base_swa") : 10000.0},
+            {"norm_bias", false},
+            {"attention_bias", false},
+            {"mlp_bias", false},
+            {"classifier_bias", file_.find_tensor("cls.bias") != nullptr},
+            {"classifier_pooling", "mean"},
+            {"classifier_activation", "gelu"},
+            {"hidden_activation", "gelu"}};
+  }
+
   // The special token `key` names, else `fallback`.
   std::string special_token(const GgufValue& tokens, const char* key, const char* fallback) const {
     const GgufValue* v = file_.find(std::string("tokenizer.ggml.") + key);
@@ -411,6 +444,7 @@ class Importer {
   std::string arch_, a_;
   int64_t hidden_ = 0;
   bool head_ = false;
+  bool modern_ = false;
   std::vector<OwnedTensor> tensors_;
 };
 

@@ -4,8 +4,10 @@
 // llama.cpp's RANK pooling, the type fallbacks, and what is refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -323,6 +325,68 @@ TEST(GgufImport, RebuildsByteLevelBpeFromLlamaCppKeys) {
   ASSERT_EQ(encodings.size(), 1u);
   EXPECT_EQ(encodings[0].input_ids, (std::vector<int32_t>{0, 11, 13, 2}));  // <s> hello Ġhello </s>
 }
+
+}  // namespace
+}  // namespace qp::test
+
+namespace qp::test {
+namespace {
+
+class GgufOracleFamilies : public ::testing::TestWithParam<std::string> {};
+
+// Each family llama.cpp runs, through GGUF and back: the tiny random models of
+// ../shared/oracle (which carry Hugging Face's own logits) exported as F32 and
+// imported again give Hugging Face's logits. RoBERTa and XLM-R come back as
+// BERT with their positions already shifted; ModernBERT as ModernBERT.
+TEST_P(GgufOracleFamilies, ExportedAndImportedGiveHuggingFacesLogits) {
+  const std::string arch = GetParam();
+  QP_REQUIRE_SHARED("oracle/" + arch + "-tiny");
+  TempDir dir;
+  const fs::path source = dir.path() / "src";
+  fs::copy(shared_dir() / "oracle" / (arch + "-tiny"), source, fs::copy_options::recursive);
+  std::ifstream config_in(source / "config.json");
+  const nlohmann::json config = nlohmann::json::parse(config_in);
+  std::ofstream vocab(source / "vocab.txt");  // the oracle models carry no tokenizer; ids go in directly
+  const std::map<int, std::string> specials = {
+      {0, "[PAD]"}, {100, "[UNK]"}, {101, "[CLS]"}, {102, "[SEP]"}, {103, "[MASK]"}};
+  for (int i = 0; i < config["vocab_size"].get<int>(); ++i)
+    vocab << (specials.count(i) ? specials.at(i) : "w" + std::to_string(i)) << "\n";
+  vocab.close();
+  export_gguf(source, dir.path() / "m.gguf", {.type = GgmlType::F32});
+  const GgufImportReport back = import_gguf(dir.path() / "m.gguf", dir.path() / "back", false);
+  const Model model = Model::load(back.out, {.threads = 1});
+
+  std::ifstream ref_in(source / "reference_outputs.json");
+  const nlohmann::json ref = nlohmann::json::parse(ref_in);
+  std::vector<Encoding> rows;
+  std::vector<size_t> which;
+  for (size_t r = 0; r < ref["input_ids"].size(); ++r) {
+    Encoding e;
+    for (size_t i = 0; i < ref["input_ids"][r].size(); ++i)
+      if (ref["attention_mask"][r][i].get<int>() == 1)
+        e.input_ids.push_back(ref["input_ids"][r][i].get<int32_t>());
+    // BERT's second segment has token type 1 in Hugging Face's run; rows with one segment only
+    if (arch == "bert" && std::count(e.input_ids.begin(), e.input_ids.end(), 102) > 1) continue;
+    e.token_type_ids.assign(e.input_ids.size(), 0);
+    e.attention_mask.assign(e.input_ids.size(), 1);
+    rows.push_back(e);
+    which.push_back(r);
+  }
+  ASSERT_FALSE(rows.empty());
+  const auto logits = model.logits_for_encodings(rows, static_cast<int>(rows.size()));
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (size_t j = 0; j < logits[i].size(); ++j)
+      EXPECT_NEAR(logits[i][j], ref["logits"][which[i]][j].get<float>(), 1e-4f)
+          << arch << " row " << which[i];
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, GgufOracleFamilies,
+                         ::testing::Values("bert", "roberta", "xlm-roberta", "modernbert"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace qp::test
