@@ -51,15 +51,18 @@ inline const std::vector<Command>& command_table() {
        "Quantize a Hugging Face model into quantpipe's native format (packed integers, MLX layout)",
        configure_convert},
       {"finetune",
-       "Recover what quantization lost: quantization-aware fine-tuning of a converted model, distilled from its "
+       "Recover what quantization lost: quantization-aware fine-tuning of a converted model, distilled from "
+       "its "
        "fp32 source on unlabelled text",
        configure_finetune},
       {"export",
-       "Write a converted model as one GGUF file for llama.cpp, carrying quantpipe's codes over unchanged where "
+       "Write a converted model as one GGUF file for llama.cpp, carrying quantpipe's codes over unchanged "
+       "where "
        "a ggml block type holds them",
        configure_export},
       {"import",
-       "Read a GGUF encoder (llama.cpp's or quantpipe's) into a native directory, its quantized blocks kept as "
+       "Read a GGUF encoder (llama.cpp's or quantpipe's) into a native directory, its quantized blocks kept "
+       "as "
        "codes (every command also takes a .gguf path directly)",
        configure_import},
       {"download",
