@@ -41,29 +41,22 @@ constexpr std::array<GgufRoleName, 12> kModernBertNames = {{
     {R::HeadOut, "cls.output"},
 }};
 
-constexpr K kHidden[] = {"hidden_size"};
-constexpr K kIntermediate[] = {"intermediate_size"};
-constexpr K kLayers[] = {"num_hidden_layers"};
-constexpr K kHeads[] = {"num_attention_heads"};
-constexpr K kEps[] = {"layer_norm_eps"};
-constexpr K kDistilHidden[] = {"dim"};
-constexpr K kDistilIntermediate[] = {"hidden_dim"};
-constexpr K kDistilLayers[] = {"n_layers"};
-constexpr K kDistilHeads[] = {"n_heads"};
-constexpr K kNoEps[] = {"layer_norm_eps"};  // DistilBERT's is fixed at 1e-12
-constexpr K kModernEps[] = {"norm_eps"};
+constexpr K kBertKeys[] = {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"};
+constexpr K kDistilKeys[] = {"dim", "hidden_dim", "n_layers", "n_heads"};
 
 const GgufArchitecture kArchitectures[] = {
-    {"bert", "bert", kHidden, kIntermediate, kLayers, kHeads, kEps, 1e-12f, false, GgufHead::PoolerThenOut,
-     kBertNames},
-    {"roberta", "bert", kHidden, kIntermediate, kLayers, kHeads, kEps, 1e-5f, true, GgufHead::DenseThenOut,
-     kBertNames},
-    {"xlm-roberta", "bert", kHidden, kIntermediate, kLayers, kHeads, kEps, 1e-5f, true,
+    // model_type, arch, hidden, intermediate, layers, heads, eps key and default, positions, head, names
+    {"bert", "bert", kBertKeys[0], kBertKeys[1], kBertKeys[2], kBertKeys[3], "layer_norm_eps", 1e-12f, false,
+     GgufHead::PoolerThenOut, kBertNames},
+    {"roberta", "bert", kBertKeys[0], kBertKeys[1], kBertKeys[2], kBertKeys[3], "layer_norm_eps", 1e-5f, true,
      GgufHead::DenseThenOut, kBertNames},
-    {"distilbert", "bert", kDistilHidden, kDistilIntermediate, kDistilLayers, kDistilHeads, kNoEps, 1e-12f,
-     false, GgufHead::None, kBertNames},
-    {"modernbert", "modern-bert", kHidden, kIntermediate, kLayers, kHeads, kModernEps, 1e-5f, false,
-     GgufHead::DenseThenOut, kModernBertNames},
+    {"xlm-roberta", "bert", kBertKeys[0], kBertKeys[1], kBertKeys[2], kBertKeys[3], "layer_norm_eps", 1e-5f,
+     true, GgufHead::DenseThenOut, kBertNames},
+    // DistilBERT's eps is fixed at 1e-12 (no config key)
+    {"distilbert", "bert", kDistilKeys[0], kDistilKeys[1], kDistilKeys[2], kDistilKeys[3], "layer_norm_eps",
+     1e-12f, false, GgufHead::None, kBertNames},
+    {"modernbert", "modern-bert", kBertKeys[0], kBertKeys[1], kBertKeys[2], kBertKeys[3], "norm_eps", 1e-5f,
+     false, GgufHead::DenseThenOut, kModernBertNames},
 };
 
 }  // namespace

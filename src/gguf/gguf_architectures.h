@@ -31,8 +31,8 @@ enum class GgufHead {
 struct GgufArchitecture {
   std::string_view model_type;  // config.json model_type
   std::string_view arch;        // general.architecture
-  // config.json keys, the first present wins
-  std::span<const std::string_view> hidden, intermediate, layers, heads, eps;
+  // config.json keys of the hyper-parameters (DistilBERT names them differently)
+  std::string_view hidden, intermediate, layers, heads, eps;
   float default_eps;
   // RoBERTa numbers positions from pad_token_id + 1: the first rows go.
   bool positions_after_padding;

@@ -28,31 +28,19 @@ constexpr GgmlType kCarryOrder[] = {GgmlType::TQ2_0, GgmlType::Q4_0, GgmlType::Q
                                     GgmlType::Q5_0,  GgmlType::Q5_1, GgmlType::Q8_0};
 
 // llama.cpp's tensor_type_fallback (src/llama-quant.cpp): the type a row
-// that does not split into the asked type's blocks gets instead.
+// that does not split into the asked type's blocks gets instead; F16 when
+// neither fits.
+constexpr std::pair<GgmlType, GgmlType> kFallbacks[] = {
+    {GgmlType::Q2_K, GgmlType::Q4_0},  {GgmlType::Q3_K, GgmlType::Q4_0}, {GgmlType::TQ1_0, GgmlType::Q4_0},
+    {GgmlType::TQ2_0, GgmlType::Q4_0}, {GgmlType::Q4_K, GgmlType::Q5_0}, {GgmlType::Q5_K, GgmlType::Q5_1},
+    {GgmlType::Q6_K, GgmlType::Q8_0}};
+
 GgmlType fallback_type(GgmlType type, int64_t k, std::string& note) {
   const quant::GgmlTypeInfo& info = quant::ggml_type_info(type);
   if (k % info.block == 0) return type;
   GgmlType next = GgmlType::F16;
-  switch (type) {
-    case GgmlType::Q2_K:
-    case GgmlType::Q3_K:
-    case GgmlType::TQ1_0:
-    case GgmlType::TQ2_0:
-      next = GgmlType::Q4_0;
-      break;
-    case GgmlType::Q4_K:
-      next = GgmlType::Q5_0;
-      break;
-    case GgmlType::Q5_K:
-      next = GgmlType::Q5_1;
-      break;
-    case GgmlType::Q6_K:
-      next = GgmlType::Q8_0;
-      break;
-    default:
-      break;
-  }
-  if (k % quant::ggml_type_info(next).block != 0) next = GgmlType::F16;
+  for (const auto& [from, to] : kFallbacks)
+    if (from == type && k % quant::ggml_type_info(to).block == 0) next = to;
   note = cat("rows of ", k, " do not split into ", info.name, " blocks of ", info.block, ": ",
              quant::ggml_type_info(next).name, " as llama.cpp falls back");
   return next;
@@ -67,20 +55,6 @@ uint32_t llama_file_type(GgmlType type) {
       {GgmlType::BF16, 32}, {GgmlType::TQ1_0, 36}, {GgmlType::TQ2_0, 37}};
   const auto it = kFileTypes.find(type);
   return it == kFileTypes.end() ? 0 : it->second;
-}
-
-int config_first_int(const ModelDir& model, std::span<const std::string_view> keys) {
-  for (std::string_view key : keys)
-    if (model.config.contains(std::string(key))) return config_int(model, std::string(key));
-  fail((model.dir / "config.json").string(), ": none of the keys ", std::string(keys.front()),
-       "… is present");
-}
-
-float config_first_float(const ModelDir& model, std::span<const std::string_view> keys, float fallback) {
-  for (std::string_view key : keys)
-    if (model.config.contains(std::string(key)))
-      return static_cast<float>(config_double_or(model, std::string(key), fallback));
-  return fallback;
 }
 
 std::vector<uint8_t> float_bytes(std::span<const float> values, GgmlType type) {
@@ -122,19 +96,20 @@ class Exporter {
                 GgufValue::string(options_.name.empty() ? model_.dir.filename().string() : options_.name));
     writer_.set("general.quantization_version", GgufValue::u32(2));
 
-    const int hidden = config_first_int(model_, arch_->hidden);
+    const int hidden = config_int(model_, std::string(arch_->hidden));
     const int offset = arch_->positions_after_padding ? config_int_or(model_, "pad_token_id", 1, 0) + 1 : 0;
     writer_.set(a + ".context_length", GgufValue::u32(static_cast<uint32_t>(
                                            config_int_or(model_, "max_position_embeddings", 512) - offset)));
     writer_.set(a + ".embedding_length", GgufValue::u32(static_cast<uint32_t>(hidden)));
     writer_.set(a + ".feed_forward_length",
-                GgufValue::u32(static_cast<uint32_t>(config_first_int(model_, arch_->intermediate))));
+                GgufValue::u32(static_cast<uint32_t>(config_int(model_, std::string(arch_->intermediate)))));
     writer_.set(a + ".block_count",
-                GgufValue::u32(static_cast<uint32_t>(config_first_int(model_, arch_->layers))));
+                GgufValue::u32(static_cast<uint32_t>(config_int(model_, std::string(arch_->layers)))));
     writer_.set(a + ".attention.head_count",
-                GgufValue::u32(static_cast<uint32_t>(config_first_int(model_, arch_->heads))));
+                GgufValue::u32(static_cast<uint32_t>(config_int(model_, std::string(arch_->heads)))));
     writer_.set(a + ".attention.layer_norm_epsilon",
-                GgufValue::f32(config_first_float(model_, arch_->eps, arch_->default_eps)));
+                GgufValue::f32(static_cast<float>(
+                    config_double_or(model_, std::string(arch_->eps), arch_->default_eps))));
     writer_.set(a + ".attention.causal", GgufValue::boolean(false));
     if (arch_->arch == "modern-bert") set_modernbert_keys(a);
 
@@ -168,7 +143,7 @@ class Exporter {
         types != nullptr && weights_.find(types->weight()) != nullptr)
       token_types = static_cast<uint32_t>(weights_.require(types->weight()).shape.at(0));
     writer_.set("tokenizer.ggml.token_type_count", GgufValue::u32(token_types));
-    writer_.set("general.file_type", GgufValue::u32(llama_file_type(main_type(report))));
+    writer_.set("general.file_type", GgufValue::u32(llama_file_type(main_type())));
     writer_.write(out);
     report.file_bytes = static_cast<int64_t>(fs::file_size(out));
     return report;
@@ -329,26 +304,21 @@ class Exporter {
       if (!linear) wanted = nullptr;  // a converted embedding keeps its codes
       const int64_t k_in = infer_k(decl);
       const StoredCodes codes = load_stored_codes(weights_, decl.module, n, k_in);
-      if (wanted) {
-        row.type = fallback_type(*wanted, k_in, row.note);
-      } else {
-        row.type = GgmlType::Q8_0;
-        for (GgmlType type : kCarryOrder)
-          if (auto carried = carry(type, codes, n, k_in)) {
-            row.type = type;
-            bytes = std::move(*carried);
-            row.origin = GgufTensorOrigin::Carried;
-            break;
-          }
-        if (bytes.empty()) row.note = "no ggml block type holds these codes exactly";
-      }
-      if (bytes.empty() && quant::ggml_type_info(row.type).codes != quant::GgmlCodes::Float)
-        if (auto carried = carry(row.type, codes, n, k_in)) {
+      // The asked type (after llama.cpp's fallback), else each block type smallest first;
+      // the codes go in unchanged where the type holds them, else Q8_0 / the type from floats.
+      std::vector<GgmlType> candidates(std::begin(kCarryOrder), std::end(kCarryOrder));
+      if (wanted) candidates = {fallback_type(*wanted, k_in, row.note)};
+      row.type = wanted ? candidates.front() : GgmlType::Q8_0;
+      for (GgmlType type : candidates)
+        if (auto carried = carry(type, codes, n, k_in)) {
+          row.type = type;
           bytes = std::move(*carried);
           row.origin = GgufTensorOrigin::Carried;
+          break;
         }
+      if (bytes.empty() && !wanted) row.note = "no ggml block type holds these codes exactly";
       if (bytes.empty()) bytes = quantize_floats(row, floats(decl, n, k_in, &codes, row.origin), k_in);
-      add(row, {k_in, n}, std::move(bytes), report);
+      add(row, {k_in, n}, std::move(bytes), report, linear);
       return;
     }
     const int64_t kk = view.shape.at(1);
@@ -361,13 +331,13 @@ class Exporter {
                                              : GgmlType::F32;
       bytes = float_bytes(weights_.load_f32(decl.weight(), {n, kk}), row.type);
     }
-    add(row, {kk, n}, std::move(bytes), report);
+    add(row, {kk, n}, std::move(bytes), report, linear);
   }
 
   // K of a quantized weight (its U32 words hide it): the declared input width.
   int64_t infer_k(const TensorDecl& decl) const {
     if (decl.shape.size() == 2 && decl.shape[1] != kAnyDim) return decl.shape[1];
-    return config_first_int(model_, arch_->hidden);
+    return config_int(model_, std::string(arch_->hidden));
   }
 
   std::vector<uint8_t> quantize_floats(GgufExportedTensor& row, const std::vector<float>& w,
@@ -387,22 +357,18 @@ class Exporter {
   }
 
   void add(GgufExportedTensor row, std::vector<int64_t> ne, std::vector<uint8_t> bytes,
-           GgufExportReport& report) {
+           GgufExportReport& report, bool linear = false) {
     row.bytes = static_cast<int64_t>(bytes.size());
+    if (linear) linear_bytes_[row.type] += row.bytes;
     writer_.add_tensor({row.gguf_name, row.type, std::move(ne), std::move(bytes)});
     report.tensors.push_back(std::move(row));
   }
 
-  GgmlType main_type(const GgufExportReport& report) const {
-    std::map<GgmlType, int64_t> bytes;
-    for (const GgufExportedTensor& t : report.tensors)
-      if (t.gguf_name.rfind("blk.", 0) == 0 && t.gguf_name.size() > 7 &&
-          t.gguf_name.compare(t.gguf_name.size() - 7, 7, ".weight") == 0 &&
-          t.gguf_name.find("norm") == std::string::npos)
-        bytes[t.type] += t.bytes;
+  // The type most of the linear weights' bytes are in: llama.cpp's general.file_type.
+  GgmlType main_type() const {
     GgmlType best = GgmlType::F32;
     int64_t most = -1;
-    for (const auto& [type, n] : bytes)
+    for (const auto& [type, n] : linear_bytes_)
       if (n > most) best = type, most = n;
     return best;
   }
@@ -414,6 +380,7 @@ class Exporter {
   TensorTable table_;
   std::optional<WeightStore> source_;
   GgufWriter writer_;
+  std::map<GgmlType, int64_t> linear_bytes_;  // bytes written per type, linear weights only
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/staging_dir.h"
 #include "gguf/gguf_architectures.h"
+#include "gguf/gguf_vocab.h"
 #include "io/gguf.h"
 #include "io/model_dir.h"
 #include "io/safetensors.h"
@@ -26,8 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using quant::GgmlType;
-
-const std::string kPhantomSpace = "\xe2\x96\x81";
 
 // One tensor to write, owning its bytes.
 struct OwnedTensor {
@@ -127,10 +126,11 @@ class Importer {
       if (pooling > 2)
         report.notes.push_back("pooling type " + std::to_string(pooling) + " has no BERT counterpart");
     }
-    write_file_atomic(dir_ / "config.json", config.dump(2) + "\n");
-
-    // The BERT tensor table for this config says which HF name each GGUF tensor becomes.
-    const ModelDir model = read_model_dir(dir_);
+    // The architecture's tensor table for this config says which HF name each GGUF tensor becomes.
+    ModelDir model;
+    model.dir = dir_;
+    model.config = config;
+    model.model_type = config["model_type"].get<std::string>();
     const WeightStore names = WeightStore::names_only(
         dir_,
         {modern_ ? "model.embeddings.tok_embeddings.weight" : "bert.embeddings.word_embeddings.weight"});
@@ -197,8 +197,8 @@ class Importer {
       quantization["bits"] = main_bits;
       quantization["mode"] = "affine";
       config["quantization"] = quantization;
-      write_file_atomic(dir_ / "config.json", config.dump(2) + "\n");
     }
+    write_file_atomic(dir_ / "config.json", config.dump(2) + "\n");
     std::vector<TensorToWrite> views;
     for (const OwnedTensor& t : tensors_) views.push_back({t.name, t.dtype, t.shape, t.bytes});
     write_safetensors(dir_ / "model.safetensors", views, metadata);
@@ -325,15 +325,8 @@ class Importer {
     const GgufValue* types = file_.find("tokenizer.ggml.token_type");
     std::string vocab;
     for (size_t i = 0; i < tokens.items.size(); ++i) {
-      std::string t = tokens.items[i].text;
       const int64_t type = types != nullptr && i < types->items.size() ? types->items[i].integer : 1;
-      if (type == 3 || type == 5) {
-        // control and unused tokens are kept as written
-      } else if (t.rfind(kPhantomSpace, 0) == 0) {
-        t = t.substr(kPhantomSpace.size());
-      } else {
-        t = "##" + t;
-      }
+      const std::string t = wordpiece_from_gguf(tokens.items[i].text, static_cast<GgufTokenType>(type));
       if (t.find('\n') != std::string::npos)
         fail(where(), "token ", i, " holds a newline: no vocab.txt can keep it");
       vocab += t + "\n";

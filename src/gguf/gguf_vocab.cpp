@@ -145,17 +145,19 @@ void read_vocab_txt(GgufVocab& v, const fs::path& path) {
       if (v.tokens[i] == special) v.types[i] = static_cast<int32_t>(T::Control);
 }
 
-// llama.cpp's WPM looks words up as "▁word" and continuations bare.
-void add_phantom_spaces(GgufVocab& v) {
-  for (size_t i = 0; i < v.tokens.size(); ++i) {
-    if (v.types[i] == static_cast<int32_t>(T::Control) || v.types[i] == static_cast<int32_t>(T::Unused))
-      continue;
-    std::string& t = v.tokens[i];
-    t = t.rfind("##", 0) == 0 ? t.substr(2) : kPhantomSpace + t;
-  }
-}
+bool kept_as_written(GgufTokenType type) { return type == T::Control || type == T::Unused; }
 
 }  // namespace
+
+std::string wordpiece_to_gguf(const std::string& token, GgufTokenType type) {
+  if (kept_as_written(type)) return token;
+  return token.rfind("##", 0) == 0 ? token.substr(2) : kPhantomSpace + token;
+}
+
+std::string wordpiece_from_gguf(const std::string& token, GgufTokenType type) {
+  if (kept_as_written(type)) return token;
+  return token.rfind(kPhantomSpace, 0) == 0 ? token.substr(kPhantomSpace.size()) : "##" + token;
+}
 
 GgufVocab read_gguf_vocab(const fs::path& dir, int64_t rows) {
   GgufVocab v;
@@ -186,7 +188,9 @@ GgufVocab read_gguf_vocab(const fs::path& dir, int64_t rows) {
   if (fs::exists(dir / "tokenizer_config.json"))
     config = read_json_object_file(dir / "tokenizer_config.json");
   set_specials(v, config, v.model == "bert");
-  if (v.model == "bert") add_phantom_spaces(v);
+  if (v.model == "bert")  // llama.cpp's WPM looks words up as "▁word" and continuations bare
+    for (size_t i = 0; i < v.tokens.size(); ++i)
+      v.tokens[i] = wordpiece_to_gguf(v.tokens[i], static_cast<GgufTokenType>(v.types[i]));
   return v;
 }
 

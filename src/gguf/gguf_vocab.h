@@ -42,6 +42,11 @@ struct GgufVocab {
   std::string huggingface_json;  // tokenizer.json as read ("" without one)
 };
 
+// A WordPiece token as llama.cpp's WPM keeps it, and back: "##x" ↔ "x",
+// "word" ↔ "▁word" (U+2581); control and unused tokens stay as they are.
+std::string wordpiece_to_gguf(const std::string& token, GgufTokenType type);
+std::string wordpiece_from_gguf(const std::string& token, GgufTokenType type);
+
 // Reads <dir>/tokenizer.json (else vocab.txt) and pads the vocabulary to
 // `rows` (the word embedding rows) with unused "[PAD<i>]" tokens, as llama.cpp
 // needs one token per row. Throws naming the file when there is no tokenizer,

@@ -23,10 +23,7 @@ using test::hex_bytes;
 using test::hex_floats;
 
 const nlohmann::json& golden() {
-  static const nlohmann::json json = [] {
-    std::ifstream in(test::source_dir() / "tests/golden/gguf/ggml_blocks.json");
-    return nlohmann::json::parse(in);
-  }();
+  static const nlohmann::json json = test::read_gguf_golden("ggml_blocks.json");
   return json;
 }
 

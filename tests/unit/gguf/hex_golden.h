@@ -1,10 +1,15 @@
-// Hex strings of golden files (tests/golden/gguf) as bytes and float32 values.
+// The GGUF golden files (tests/golden/gguf): read once, hex strings as bytes
+// and float32 values.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "test_paths.h"
 
 namespace qp::test {
 
@@ -21,6 +26,12 @@ inline std::vector<float> hex_floats(const std::string& hex) {
   std::vector<float> out(bytes.size() / 4);
   std::memcpy(out.data(), bytes.data(), out.size() * 4);
   return out;
+}
+
+// tests/golden/gguf/<name>, parsed.
+inline nlohmann::json read_gguf_golden(const std::string& name) {
+  std::ifstream in(source_dir() / "tests/golden/gguf" / name);
+  return nlohmann::json::parse(in);
 }
 
 }  // namespace qp::test

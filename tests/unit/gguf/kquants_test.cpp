@@ -19,10 +19,7 @@ using test::hex_bytes;
 using test::hex_floats;
 
 const nlohmann::json& golden() {
-  static const nlohmann::json json = [] {
-    std::ifstream in(test::source_dir() / "tests/golden/gguf/kquants.json");
-    return nlohmann::json::parse(in);
-  }();
+  static const nlohmann::json json = test::read_gguf_golden("kquants.json");
   return json;
 }
 
