@@ -45,6 +45,12 @@ class Tokenizer {
   Encoding encode(std::string_view text, std::optional<std::string_view> pair = std::nullopt,
                   int max_length = 0) const;
 
+  // The ids of one text alone: no special tokens, no truncation (what Hugging
+  // Face's encode(text, add_special_tokens=False) gives without a truncation setting).
+  std::vector<int32_t> encode_without_special_tokens(std::string_view text) const;
+  // Whether id is a special token: one the post-processor adds ([CLS], </s>),
+  // an added token marked special, or padding.
+  bool is_special_token(int32_t id) const;
   // Truncation length from tokenizer.json / tokenizer_config.json, if any.
   std::optional<int> default_max_length() const;
   int pad_token_id() const;

@@ -31,12 +31,10 @@ int entailment_index(const Model& model) {
        "this model's labels are ", known.empty() ? std::string("none") : known, " (id2label in config.json)");
 }
 
-ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::string>& texts,
-                                  const std::vector<std::string>& candidate_labels,
-                                  const std::string& hypothesis_template, const RunOptions& options,
-                                  bool multi_label) {
+std::vector<TextInput> zero_shot_pairs(const std::vector<std::string>& texts,
+                                       const std::vector<std::string>& candidate_labels,
+                                       const std::string& hypothesis_template) {
   if (candidate_labels.empty()) fail("zero-shot: no candidate labels");
-  const int entailment = entailment_index(model);
   std::vector<std::string> hypotheses;
   for (const std::string& label : candidate_labels)
     hypotheses.push_back(fill_hypothesis(hypothesis_template, label));
@@ -44,14 +42,20 @@ ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::str
   pairs.reserve(texts.size() * hypotheses.size());
   for (const std::string& text : texts)
     for (const std::string& hypothesis : hypotheses) pairs.push_back({text, hypothesis});
-  const std::vector<Encoding> encodings = model.tokenize(pairs, options.max_length);
-  ZeroShotResult result;
-  for (const Encoding& encoding : encodings) result.tokens += count_tokens(encoding);
-  const std::vector<std::vector<float>> logits = model.logits_for_encodings(encodings, options.batch_size);
+  return pairs;
+}
+
+ZeroShotResult zero_shot_scores(const Model& model, const std::vector<std::vector<float>>& logits,
+                                size_t num_texts, const std::vector<std::string>& candidate_labels,
+                                bool multi_label) {
+  const int entailment = entailment_index(model);
   const size_t k = candidate_labels.size();
+  if (logits.size() != num_texts * k)
+    fail("zero-shot: ", logits.size(), " rows of logits for ", num_texts, " texts x ", k, " labels");
   const size_t num_labels = model.labels().size();
   const size_t contradiction = entailment == 0 ? num_labels - 1 : 0;
-  for (size_t t = 0; t < texts.size(); ++t) {
+  ZeroShotResult result;
+  for (size_t t = 0; t < num_texts; ++t) {
     std::vector<float> row;
     row.reserve(k);
     for (size_t c = 0; c < k; ++c) row.push_back(logits[t * k + c][static_cast<size_t>(entailment)]);
@@ -71,6 +75,39 @@ ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::str
     result.entailment_logits.push_back(std::move(row));
   }
   return result;
+}
+
+ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::string>& texts,
+                                  const std::vector<std::string>& candidate_labels,
+                                  const std::string& hypothesis_template, const RunOptions& options,
+                                  bool multi_label) {
+  entailment_index(model);  // a model without one fails before any work
+  const std::vector<Encoding> encodings =
+      model.tokenize(zero_shot_pairs(texts, candidate_labels, hypothesis_template), options.max_length);
+  int64_t tokens = 0;
+  for (const Encoding& encoding : encodings) tokens += count_tokens(encoding);
+  ZeroShotResult result = zero_shot_scores(model, model.logits_for_encodings(encodings, options.batch_size),
+                                           texts.size(), candidate_labels, multi_label);
+  result.tokens = tokens;
+  return result;
+}
+
+nlohmann::ordered_json zero_shot_json(const std::string& text,
+                                      const std::vector<std::string>& candidate_labels,
+                                      const std::vector<float>& scores) {
+  std::vector<size_t> order(candidate_labels.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  nlohmann::ordered_json out = {
+      {"sequence", text}, {"labels", nlohmann::json::array()}, {"scores", nlohmann::json::array()}};
+  for (size_t i : order) {
+    out["labels"].push_back(candidate_labels[i]);
+    if (std::isfinite(scores[i]))
+      out["scores"].push_back(scores[i]);
+    else
+      out["scores"].push_back(nullptr);
+  }
+  return out;
 }
 
 }  // namespace qp::eval

@@ -9,6 +9,7 @@
 // is the first.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -33,11 +34,31 @@ struct ZeroShotResult {
   int64_t tokens = 0;          // tokens of every pair
 };
 
+// The (premise, hypothesis) pairs of texts × candidate labels, text-major:
+// pair t·k + c is text t with label c. Throws when there are no candidate
+// labels or the template has no {}.
+std::vector<TextInput> zero_shot_pairs(const std::vector<std::string>& texts,
+                                       const std::vector<std::string>& candidate_labels,
+                                       const std::string& hypothesis_template);
+
+// Scores from the model's logits of those pairs (one row per pair, in
+// zero_shot_pairs' order); `tokens` is left 0.
+ZeroShotResult zero_shot_scores(const Model& model, const std::vector<std::vector<float>>& pair_logits,
+                                size_t num_texts, const std::vector<std::string>& candidate_labels,
+                                bool multi_label);
+
 // Runs texts × candidate_labels pairs through the model in batches of
 // options.batch_size. Throws when there are no candidate labels.
 ZeroShotResult zero_shot_classify(const Model& model, const std::vector<std::string>& texts,
                                   const std::vector<std::string>& candidate_labels,
                                   const std::string& hypothesis_template, const RunOptions& options,
                                   bool multi_label = false);
+
+// One result as transformers' zero-shot-classification pipeline prints it:
+// {"sequence", "labels", "scores"}, labels highest score first (ties keep
+// the candidate order), a non-finite score as null.
+nlohmann::ordered_json zero_shot_json(const std::string& text,
+                                      const std::vector<std::string>& candidate_labels,
+                                      const std::vector<float>& scores);
 
 }  // namespace qp::eval

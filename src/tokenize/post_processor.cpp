@@ -157,4 +157,11 @@ int32_t PostProcessor::max_id() const {
   return max;
 }
 
+bool PostProcessor::adds_id(int32_t id) const {
+  for (const auto* pieces : {&single_, &pair_})
+    for (const TemplatePiece& p : *pieces)
+      if (std::find(p.ids.begin(), p.ids.end(), id) != p.ids.end()) return true;
+  return false;
+}
+
 }  // namespace qp::tok

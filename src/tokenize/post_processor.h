@@ -35,7 +35,8 @@ class PostProcessor {
   // How many special tokens the template adds.
   size_t added_tokens(bool is_pair) const;
   Encoding apply(const std::vector<int32_t>& a, const std::vector<int32_t>* b) const;
-  int32_t max_id() const;  // of the special tokens it adds; -1 when none
+  int32_t max_id() const;          // of the special tokens it adds; -1 when none
+  bool adds_id(int32_t id) const;  // whether the template adds this special token
 
  private:
   std::vector<TemplatePiece> single_;

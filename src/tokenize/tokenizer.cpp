@@ -133,6 +133,18 @@ Encoding Tokenizer::encode(std::string_view text, std::optional<std::string_view
   return impl_->post_processor.apply(a, b_ptr);
 }
 
+std::vector<int32_t> Tokenizer::encode_without_special_tokens(std::string_view text) const {
+  Impl::Scratch scratch;
+  return impl_->encode_sequence(text, scratch);
+}
+
+bool Tokenizer::is_special_token(int32_t id) const {
+  if (id == impl_->pad_id || impl_->post_processor.adds_id(id)) return true;
+  const auto& added = impl_->added_tokens.tokens();
+  return std::any_of(added.begin(), added.end(),
+                     [&](const tok::AddedToken& t) { return t.special && t.id == id; });
+}
+
 std::optional<int> Tokenizer::default_max_length() const {
   if (!impl_->truncation) return std::nullopt;
   return impl_->truncation->max_length;

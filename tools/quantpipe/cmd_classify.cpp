@@ -59,25 +59,6 @@ std::vector<std::string> split_labels(const std::string& text) {
   return labels;
 }
 
-// As transformers' zero-shot-classification pipeline prints a result: the
-// text, then the candidate labels and their scores, highest first.
-nlohmann::ordered_json zero_shot_json(const std::string& text, const std::vector<std::string>& labels,
-                                      const std::vector<float>& scores) {
-  std::vector<size_t> order(labels.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-  nlohmann::ordered_json out = {
-      {"sequence", text}, {"labels", nlohmann::json::array()}, {"scores", nlohmann::json::array()}};
-  for (size_t i : order) {
-    out["labels"].push_back(labels[i]);
-    if (std::isfinite(scores[i]))
-      out["scores"].push_back(scores[i]);
-    else
-      out["scores"].push_back(nullptr);
-  }
-  return out;
-}
-
 int run_zero_shot(const Model& model, const ModelRunArgs& args, const ZeroShotArgs& zero_shot) {
   const std::vector<std::string> labels = split_labels(zero_shot.labels);
   eval::fill_hypothesis(zero_shot.hypothesis_template, "x");  // a template without {} fails before any work
@@ -99,7 +80,7 @@ int run_zero_shot(const Model& model, const ModelRunArgs& args, const ZeroShotAr
         model, texts, labels, zero_shot.hypothesis_template, args.run_options(), zero_shot.multi_label);
     for (size_t i = 0; i < texts.size(); ++i) {
       non_finite.add(batch[i], result.predicted[i] >= 0);
-      std::cout << zero_shot_json(texts[i], labels, result.scores[i])
+      std::cout << eval::zero_shot_json(texts[i], labels, result.scores[i])
                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";
     }

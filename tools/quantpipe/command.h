@@ -34,6 +34,7 @@ Action configure_pipeline(CLI::App& app);
 Action configure_monitor(CLI::App& app);
 Action configure_download(CLI::App& app);
 Action configure_upload(CLI::App& app);
+Action configure_serve(CLI::App& app);
 
 inline const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
@@ -85,6 +86,11 @@ inline const std::vector<Command>& command_table() {
        configure_pipeline},
       {"monitor", "Follow a running or finished pipeline in the workspace: jobs done/running/failed, ETA",
        configure_monitor},
+      {"serve",
+       "Serve the model over HTTP (text-embeddings-inference's /embed, /predict, /rerank, /tokenize; "
+       "OpenAI's "
+       "/v1/embeddings; /zero-shot), batching requests dynamically",
+       configure_serve},
       {"bench", "Measure sentences/s, tokens/s and latency of embedding on this machine", configure_bench},
       {"demo",
        "Run the pipeline on the ../shared models and data (else on tiny generated models) and print the "
