@@ -23,6 +23,7 @@
 
 const fs = require('fs');
 const http = require('http');
+const util = require('util');
 
 function usage(message) {
   if (message) console.error(`ort_server.js: ${message}`);
@@ -31,30 +32,30 @@ function usage(message) {
   process.exit(2);
 }
 
+// Node's own option parser (util.parseArgs); integers checked here.
 function parseArgs(argv) {
-  const args = { model: null, tokenizer: null, port: 8080, host: '127.0.0.1', threads: 1, maxLength: 256 };
-  const integer = (flag, text) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 0) usage(`${flag} wants a non-negative integer, got ${text}`);
+  let parsed;
+  try {
+    parsed = util.parseArgs({
+      args: argv,
+      options: {
+        model: { type: 'string' }, tokenizer: { type: 'string' }, port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '127.0.0.1' }, threads: { type: 'string', default: '1' },
+        'max-length': { type: 'string', default: '256' }, help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    usage(e.message);
+  }
+  if (parsed.help) usage();
+  const integer = (flag, minimum) => {
+    const value = Number(parsed[flag]);
+    if (!Number.isInteger(value) || value < minimum) usage(`--${flag} wants an integer >= ${minimum}, got ${parsed[flag]}`);
     return value;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const next = () => (i + 1 < argv.length ? argv[++i] : usage(`${arg} needs a value`));
-    switch (arg) {
-      case '--model': args.model = next(); break;
-      case '--tokenizer': args.tokenizer = next(); break;
-      case '--port': args.port = integer(arg, next()); break;
-      case '--host': args.host = next(); break;
-      case '--threads': args.threads = integer(arg, next()); break;
-      case '--max-length': args.maxLength = integer(arg, next()); break;
-      case '-h': case '--help': usage(); break;
-      default: usage(`unknown argument ${arg}`);
-    }
-  }
-  if (!args.model || !args.tokenizer) usage('wants --model and --tokenizer');
-  if (args.threads < 1 || args.maxLength < 1) usage('--threads and --max-length must be at least 1');
-  return args;
+  if (!parsed.model || !parsed.tokenizer) usage('wants --model and --tokenizer');
+  return { model: parsed.model, tokenizer: parsed.tokenizer, host: parsed.host, port: integer('port', 0),
+           threads: integer('threads', 1), maxLength: integer('max-length', 1) };
 }
 
 function reply(res, status, body) {

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 
 #include "core/json_fields.h"
 #include "core/json_read.h"
+#include "eval/ranking.h"
 #include "io/base64.h"
 #include "serve/request_error.h"
 
@@ -234,14 +236,8 @@ nlohmann::ordered_json predictions_json(const std::vector<float>& logits,
 
 nlohmann::ordered_json rerank_json(const std::vector<std::optional<float>>& scores,
                                    const std::vector<std::string>& texts, bool return_text) {
-  std::vector<size_t> order(scores.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (!scores[a] || !scores[b]) return scores[a].has_value() && !scores[b].has_value();
-    return *scores[a] > *scores[b];
-  });
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (size_t i : order) {
+  for (size_t i : eval::order_by_score(scores)) {
     nlohmann::ordered_json item = {{"index", i}};
     if (return_text) item["text"] = texts[i];
     item["score"] = scores[i] ? nlohmann::json(*scores[i]) : nlohmann::json();
@@ -250,26 +246,55 @@ nlohmann::ordered_json rerank_json(const std::vector<std::optional<float>>& scor
   return out;
 }
 
-nlohmann::ordered_json openai_embeddings_json(const std::vector<std::vector<float>>& embeddings, bool base64,
-                                              const std::string& model_id, int64_t tokens) {
+namespace {
+
+void append_float_row(std::string& out, const std::vector<float>& row) {
+  out += '[';
+  char text[32];
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i) out += ',';
+    if (!std::isfinite(row[i])) {
+      out += "null";
+      continue;
+    }
+    const auto [end, error] = std::to_chars(text, text + sizeof text, row[i]);
+    out.append(text, end);
+  }
+  out += ']';
+}
+
+}  // namespace
+
+std::string float_rows_json(const std::vector<std::vector<float>>& rows) {
+  std::string out = "[";
+  out.reserve(rows.size() * (rows.empty() ? 2 : rows[0].size() * 12 + 2) + 2);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (r) out += ',';
+    append_float_row(out, rows[r]);
+  }
+  return out + "]";
+}
+
+std::string openai_embeddings_json(const std::vector<std::vector<float>>& embeddings, bool base64,
+                                   const std::string& model_id, int64_t tokens) {
   static_assert(std::endian::native == std::endian::little, "base64 embeddings are little-endian float32");
-  nlohmann::ordered_json data = nlohmann::ordered_json::array();
+  std::string out = R"({"object":"list","data":[)";
   for (size_t i = 0; i < embeddings.size(); ++i) {
-    nlohmann::ordered_json item = {{"object", "embedding"}};
+    out += i ? R"(,{"object":"embedding","embedding":)" : R"({"object":"embedding","embedding":)";
     if (base64) {
       std::string bytes(embeddings[i].size() * sizeof(float), '\0');
       std::memcpy(bytes.data(), embeddings[i].data(), bytes.size());
-      item["embedding"] = base64_encode(bytes);
+      out += '"' + base64_encode(bytes) + '"';
     } else {
-      item["embedding"] = embeddings[i];
+      append_float_row(out, embeddings[i]);
     }
-    item["index"] = i;
-    data.push_back(std::move(item));
+    out += R"(,"index":)" + std::to_string(i) + "}";
   }
-  return {{"object", "list"},
-          {"data", std::move(data)},
-          {"model", model_id},
-          {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
+  out += R"(],"model":)" +
+         nlohmann::json(model_id).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += R"(,"usage":{"prompt_tokens":)" + std::to_string(tokens) + R"(,"total_tokens":)" +
+         std::to_string(tokens) + "}}";
+  return out;
 }
 
 std::string error_json(const std::string& message, const std::string& type, int status, bool openai) {

@@ -87,10 +87,15 @@ nlohmann::ordered_json predictions_json(const std::vector<float>& logits,
 nlohmann::ordered_json rerank_json(const std::vector<std::optional<float>>& scores,
                                    const std::vector<std::string>& texts, bool return_text);
 
+// [[…], …]: each float in the shortest text that reads back as the same
+// float (as TEI's serde_json writes f32), a non-finite value as null. Half
+// the bytes of printing them as doubles, for clients to parse too.
+std::string float_rows_json(const std::vector<std::vector<float>>& rows);
+
 // {"object": "list", "data": [{"object": "embedding", "embedding", "index"}], "model", "usage"};
 // base64: the little-endian float32 bytes.
-nlohmann::ordered_json openai_embeddings_json(const std::vector<std::vector<float>>& embeddings, bool base64,
-                                              const std::string& model_id, int64_t tokens);
+std::string openai_embeddings_json(const std::vector<std::vector<float>>& embeddings, bool base64,
+                                   const std::string& model_id, int64_t tokens);
 
 // {"error": message, "error_type": type}, or OpenAI's {"error": {"message", "type", "code"}}.
 std::string error_json(const std::string& message, const std::string& type, int status, bool openai);

@@ -1,11 +1,15 @@
 #include "serve/server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <filesystem>
 #include <functional>
 #include <set>
 #include <thread>
@@ -65,6 +69,34 @@ const char* pooling_name(PoolingMode mode) {
   for (const auto& [m, name] : kPoolingNames)
     if (m == mode) return name;
   return "mean";
+}
+
+// Debian's cpp-httplib (0.11) listens with a backlog of 5, fixed when the
+// library was built: 32 clients connecting at once overflow it, and the
+// kernel then drops connections that clients already count as open (they see
+// a failed read). Calling listen() again on the listening socket sets a new
+// backlog; the socket is found as the one of this process accepting on `port`.
+void raise_listen_backlog(int port) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    int accepting = 0;
+    socklen_t length = sizeof accepting;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) != 0 || !accepting) continue;
+    sockaddr_storage address{};
+    socklen_t address_length = sizeof address;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &address_length) != 0) continue;
+    const int bound =
+        address.ss_family == AF_INET    ? ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port)
+        : address.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port)
+                                        : -1;
+    if (bound == port) ::listen(fd, SOMAXCONN);
+  }
 }
 
 void check_option(bool ok, const char* option, int64_t value, const char* expected) {
@@ -272,8 +304,7 @@ void Server::Impl::add_routes() {
   add_post("/embed", [this](const nlohmann::json& body, httplib::Response& res, RouteCost& cost) {
     const EmbedRequest request = parse_embed(body);
     res.set_content(
-        nlohmann::json(embed(request.inputs, request.truncate, request.dimensions, request.normalize, cost))
-            .dump(),
+        float_rows_json(embed(request.inputs, request.truncate, request.dimensions, request.normalize, cost)),
         kJson);
   });
   add_post(
@@ -281,8 +312,7 @@ void Server::Impl::add_routes() {
       [this](const nlohmann::json& body, httplib::Response& res, RouteCost& cost) {
         const OpenAiEmbedRequest request = parse_openai_embed(body);
         const Rows rows = embed(request.inputs, std::nullopt, request.dimensions, true, cost);
-        res.set_content(openai_embeddings_json(rows, request.base64, options.model_id, cost.tokens).dump(),
-                        kJson);
+        res.set_content(openai_embeddings_json(rows, request.base64, options.model_id, cost.tokens), kJson);
       },
       /*openai_errors=*/true);
   add_post("/predict", [this](const nlohmann::json& body, httplib::Response& res, RouteCost& cost) {
@@ -431,6 +461,9 @@ Server::Server(Model model, ServeOptions options) {
   impl.http.set_write_timeout(o.read_timeout_seconds, 0);
   impl.http.set_keep_alive_timeout(5);
   impl.http.set_keep_alive_max_count(1000000);
+  // Headers and body are separate writes: without this, Nagle's algorithm holds the body
+  // until the client's delayed ACK (40 ms on Linux) on every keep-alive answer.
+  impl.http.set_tcp_nodelay(true);
   impl.http.set_logger(
       [&impl](const httplib::Request& req, const httplib::Response& res) { impl.log_access(req, res); });
   impl.http.set_pre_routing_handler([&impl](const httplib::Request& req, httplib::Response& res) {
@@ -488,6 +521,7 @@ int Server::bind() {
     fail("serve: cannot listen on ", impl.options.host, ":", wanted,
          " (the port is taken, or the host is not an address of this machine)");
   impl.port = port;
+  raise_listen_backlog(port);
   return port;
 }
 

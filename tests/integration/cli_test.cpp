@@ -75,7 +75,7 @@ TEST(CliInfo, TopLevelHelpListsSubcommands) {
   const CliResult r = run_cli({"--help"});
   ASSERT_EQ(r.exit_code, 0) << r;
   for (const char* part :
-       {"--version", "--verbose", "tokenize", "embed", "classify", "rerank", "bench", "demo"})
+       {"--version", "--verbose", "tokenize", "embed", "classify", "rerank", "serve", "bench", "demo"})
     EXPECT_TRUE(contains(r.out, part)) << part << " not in:\n" << r.out;
 }
 
@@ -104,7 +104,11 @@ INSTANTIATE_TEST_SUITE_P(
         HelpCase{"rerank", {"--model", "--input", "--query", "--threads", "--batch-size", "--max-length"}},
         HelpCase{"bench",
                  {"--model", "--input", "--threads", "--batch-size", "--runs", "--warmup", "--json"}},
-        HelpCase{"demo", {"--threads"}}),
+        HelpCase{"demo", {"--threads"}},
+        HelpCase{"serve",
+                 {"--model", "--host", "--port", "--max-batch-tokens", "--max-queue", "--threads",
+                  "--api-key", "--max-client-batch-size", "--max-input-length", "--auto-truncate",
+                  "--max-body-bytes", "--cors-allow-origin", "--access-log", "--read-timeout"}}),
     [](const auto& info) { return info.param.subcommand; });
 
 TEST(CliInfo, UnknownOptionIsRefused) {

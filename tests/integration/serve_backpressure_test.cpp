@@ -9,6 +9,7 @@
 #include <regex>
 #include <thread>
 
+#include "../unit/serve/gate_sink.h"
 #include "serve/server.h"
 #include "serve_process.h"
 
@@ -16,32 +17,6 @@ namespace qp::test {
 namespace {
 
 using nlohmann::json;
-
-class GateSink : public TensorSink {
- public:
-  void begin_pass() override {
-    std::unique_lock lock(mutex_);
-    ++passes_;
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return open_; });
-  }
-  void on_tensor(const std::string&, const float*, int64_t, int64_t) override {}
-  void wait_for_passes(int n) {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return passes_ >= n; });
-  }
-  void open() {
-    const std::lock_guard lock(mutex_);
-    open_ = true;
-    changed_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int passes_ = 0;
-  bool open_ = false;
-};
 
 class ServeInProcess : public ::testing::Test {
  protected:

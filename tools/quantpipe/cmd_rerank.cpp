@@ -16,6 +16,7 @@
 #include "core/json_fields.h"
 #include "core/json_read.h"
 #include "core/log.h"
+#include "eval/ranking.h"
 #include "io/tensor_dump.h"
 #include "run_options.h"
 
@@ -79,15 +80,8 @@ void rerank_query(const Model& model, const Query& query, const std::string& sou
     non_finite.add({query.passages[i].line_number, {}}, c.has_label());
     scores.push_back(c.has_label() ? std::optional(c.scores[0]) : std::nullopt);
   }
-  // Highest first; ties keep input order; non-finite scores (null) last.
-  std::vector<size_t> order(scores.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (!scores[a] || !scores[b]) return scores[a].has_value() && !scores[b].has_value();
-    return *scores[a] > *scores[b];
-  });
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (size_t i : order)
+  for (size_t i : eval::order_by_score(scores))
     out.push_back({{"index", i},
                    {"score", scores[i] ? nlohmann::json(*scores[i]) : nlohmann::json()},
                    {"text", query.passages[i].text}});

@@ -137,7 +137,7 @@ TEST(ServeApiJson, RerankOrderAndText) {
 
 TEST(ServeApiJson, OpenAiBase64IsLittleEndianFloat32) {
   const std::vector<std::vector<float>> rows = {{1.0f, -0.5f, 3.25f}};
-  const nlohmann::ordered_json out = openai_embeddings_json(rows, true, "m", 7);
+  const json out = json::parse(openai_embeddings_json(rows, true, "m", 7));
   EXPECT_EQ(out["object"], "list");
   EXPECT_EQ(out["model"], "m");
   EXPECT_EQ(out["usage"]["prompt_tokens"], 7);
@@ -145,7 +145,27 @@ TEST(ServeApiJson, OpenAiBase64IsLittleEndianFloat32) {
   EXPECT_EQ(out["data"][0]["index"], 0);
   // 1.0f = 00 00 80 3f, -0.5f = 00 00 00 bf, 3.25f = 00 00 50 40
   EXPECT_EQ(out["data"][0]["embedding"], "AACAPwAAAL8AAFBA");
-  EXPECT_EQ(openai_embeddings_json(rows, false, "m", 7)["data"][0]["embedding"][2], 3.25);
+  EXPECT_EQ(json::parse(openai_embeddings_json(rows, false, "m\"q", 7))["data"][0]["embedding"][2], 3.25);
+  EXPECT_EQ(json::parse(openai_embeddings_json(rows, false, "m\"q", 7))["model"], "m\"q");
+}
+
+TEST(ServeApiJson, FloatRowsReadBackAsTheSameFloats) {
+  const std::vector<std::vector<float>> rows = {
+      {0.1f, -1.0f / 3.0f, 1e-38f, 3.4e38f, 0.0f, std::nanf("")}, {}, {123456.789f}};
+  const std::string text = float_rows_json(rows);
+  EXPECT_EQ(text.substr(0, 5), "[[0.1") << "shortest form, not 0.10000000149011612";
+  const json parsed = json::parse(text);
+  ASSERT_EQ(parsed.size(), 3u);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    ASSERT_EQ(parsed[r].size(), rows[r].size());
+    for (size_t i = 0; i < rows[r].size(); ++i) {
+      if (std::isnan(rows[r][i])) {
+        EXPECT_TRUE(parsed[r][i].is_null());
+      } else {
+        EXPECT_EQ(parsed[r][i].get<float>(), rows[r][i]) << text;
+      }
+    }
+  }
 }
 
 TEST(ServeApiJson, ErrorBodies) {

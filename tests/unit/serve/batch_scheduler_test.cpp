@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "gate_sink.h"
 #include "io_test_util.h"
 #include "models/tiny_model.h"
 #include "serve/request_error.h"
@@ -18,34 +19,8 @@
 namespace qp::serve {
 namespace {
 
+using test::GateSink;
 using test::TempDir;
-
-// Holds every forward pass at its start until open() (the scheduler then sits in a batch).
-class GateSink : public TensorSink {
- public:
-  void begin_pass() override {
-    std::unique_lock lock(mutex_);
-    ++passes_;
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return open_; });
-  }
-  void on_tensor(const std::string&, const float*, int64_t, int64_t) override {}
-  void wait_for_passes(int n) {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return passes_ >= n; });
-  }
-  void open() {
-    const std::lock_guard lock(mutex_);
-    open_ = true;
-    changed_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int passes_ = 0;
-  bool open_ = false;
-};
 
 class BatchSchedulerTest : public ::testing::Test {
  protected:
