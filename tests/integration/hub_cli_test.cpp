@@ -9,6 +9,7 @@
 #include "../unit/fake_hub.h"
 #include "cli_runner.h"
 #include "models/tiny_model.h"
+#include "serve_process.h"
 
 namespace qp::test {
 namespace {
@@ -67,6 +68,25 @@ TEST_F(HubCli, EmbedAndConvertTakeAHubId) {
   const CliResult convert = run({"convert", "-m", "tiny-org/tiny-st", "-o", (tmp_.path() / "q8").string()});
   ASSERT_EQ(convert.exit_code, 0) << convert;
   EXPECT_TRUE(fs::exists(tmp_.path() / "q8" / "quantpipe.json"));
+}
+
+TEST_F(HubCli, ServeTakesAHubId) {
+  const CliResult local = run({"embed", "--model", (tmp_.path() / "model").string(), "--input",
+                               (tmp_.path() / "texts.txt").string()});
+  ASSERT_EQ(local.exit_code, 0) << local;
+  const std::vector<std::string> serve = ServeProcess::serve_argv("tiny-org/tiny-st", {});
+  ServeProcess server(command(std::vector<std::string>(serve.begin() + 1, serve.end())));
+  ASSERT_TRUE(server.started());
+  const nlohmann::json rows = server.post_json("/embed", {{"inputs", {"hello world"}}});
+  ASSERT_EQ(rows.size(), 1u);
+  const nlohmann::json expected = parse_jsonl(local.out).at(0).at("embedding");
+  ASSERT_EQ(rows[0].size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(rows[0][i].get<double>(), expected[i].get<double>(), 1e-5);
+  const auto info = server.client()->Get("/info");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(nlohmann::json::parse(info->body)["model_id"], "tiny-org/tiny-st");
+  EXPECT_EQ(server.terminate_and_wait().exit_code, 0);
 }
 
 TEST_F(HubCli, EvalTakesAHubIdAndOfflineUsesTheCache) {

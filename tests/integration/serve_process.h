@@ -21,12 +21,11 @@ namespace qp::test {
 
 class ServeProcess {
  public:
-  ServeProcess(const std::filesystem::path& model, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {
-        quantpipe_binary().string(), "serve", "--model", model.string(), "--port", "0"};
-    if (std::find(extra.begin(), extra.end(), "--threads") == extra.end())
-      extra.insert(extra.end(), {"--threads", "1"});
-    argv.insert(argv.end(), extra.begin(), extra.end());
+  ServeProcess(const std::filesystem::path& model, std::vector<std::string> extra = {})
+      : ServeProcess(serve_argv(model.string(), std::move(extra))) {}
+
+  // Any command line that ends in `quantpipe serve … --port 0` (e.g. behind /usr/bin/env).
+  explicit ServeProcess(const std::vector<std::string>& argv) {
     child_ = std::make_unique<ChildProcess>(argv);
     // Loading a tiny model takes milliseconds; 60 s is a hang, not a slow machine.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -42,6 +41,15 @@ class ServeProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ADD_FAILURE() << "quantpipe serve did not start:\n" << child_->stderr_so_far();
+  }
+
+  // quantpipe serve --model MODEL --port 0 [--threads 1] EXTRA…
+  static std::vector<std::string> serve_argv(const std::string& model, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {quantpipe_binary().string(), "serve", "--model", model, "--port", "0"};
+    if (std::find(extra.begin(), extra.end(), "--threads") == extra.end())
+      extra.insert(extra.end(), {"--threads", "1"});
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
   }
 
   int port() const { return port_; }
