@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages quantpipe needs to build, test and benchmark.
-# Usage: scripts/install-deps.sh [--oracles]
+# Usage: scripts/install-deps.sh [--oracles] [--fuzz]
 #   --oracles  also installs PyTorch (python3-torch) for the golden-file generators and the
 #              PyTorch benchmarks, and python3-onnx for bench/onnx_export.py. The tokenizer
 #              goldens need Node.js + npm, which are not installed here (the machine's own
 #              Node.js is used when present).
+#   --fuzz     also installs Clang and its libFuzzer / sanitizer runtimes (scripts/fuzz.sh).
 set -euo pipefail
 packages=(build-essential cmake pkg-config git
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libutf8proc-dev
@@ -13,9 +14,13 @@ packages=(build-essential cmake pkg-config git
           pybind11-dev python3-dev
           libeigen3-dev  # GPTQ: Cholesky factorisations
           chromium)  # chromium: the headless-browser check of the HTML report (tests ReportChromium*)
-if [[ "${1:-}" == "--oracles" ]]; then
-  packages+=(python3-torch python3-onnx)  # python3-onnx: bench/onnx_export.py
-fi
+for option in "$@"; do
+  case "$option" in
+    --oracles) packages+=(python3-torch python3-onnx) ;;  # python3-onnx: bench/onnx_export.py
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps.sh: unknown option $option" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -389,6 +389,15 @@ TEST_F(PipelineConfigStrict, RepeatedKeyIsRefusedWithBothLines) {
       Contains(error_with_dataset("models:\n  - name: m1\n    name: m2\n"), "key 'name' appears twice"));
 }
 
+// A malformed stream on which yaml-cpp 0.7's LoadAll never returns (it piles
+// up empty documents until memory runs out), found by fuzz/pipeline_yaml_fuzz.cpp:
+// now one clear error.
+TEST_F(PipelineConfigStrict, StreamThatNeverEndsIsOneError) {
+  const std::string error =
+      load_error({(test::source_dir() / "fuzz/corpus/pipeline_yaml/endless_documents.yaml").string()});
+  EXPECT_TRUE(Contains(error, "endless_documents.yaml:")) << error;
+}
+
 TEST_F(PipelineConfigStrict, SecondYamlDocumentIsRefused) {
   const std::string error = load_error({write("c.yaml", kModel + "---\n" + kDataset)});
   EXPECT_TRUE(Contains(error, "c.yaml:"));
