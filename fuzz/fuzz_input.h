@@ -14,6 +14,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
@@ -36,6 +37,27 @@ inline std::filesystem::path write_input(const std::string& name, const uint8_t*
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   return path;
+}
+
+// A fresh directory scratch_dir()/name holding the input cut into files at
+// NUL bytes: files[0] gets the bytes up to the first NUL, files[1] the next
+// part, and so on; files past the end of the input are not written.
+inline std::filesystem::path write_split_input(const std::string& name, const std::vector<std::string>& files,
+                                               const uint8_t* data, size_t size) {
+  const std::filesystem::path dir = scratch_dir() / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  size_t begin = 0;
+  for (const std::string& file : files) {
+    if (begin > size) break;
+    size_t end = begin;
+    while (end < size && data[end] != 0) ++end;
+    std::filesystem::create_directories((dir / file).parent_path());
+    std::ofstream out(dir / file, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(data + begin), static_cast<std::streamsize>(end - begin));
+    begin = end + 1;
+  }
+  return dir;
 }
 
 inline std::string_view as_text(const uint8_t* data, size_t size) {

@@ -3,8 +3,8 @@
 # UndefinedBehaviorSanitizer) in build-fuzz/ and runs them.
 #
 # Usage: scripts/fuzz.sh [--seconds N] [--runs N] [--regress] [TARGET...]
-#   TARGET     of: safetensors gguf tokenizer_json model_dir serve_request dataset
-#              torch_checkpoint pickle pipeline_yaml (default: all)
+#   TARGET     of: safetensors sharded_index gguf tokenizer_json vocab_txt bpe_files spm_model
+#              model_dir serve_request dataset torch_checkpoint pickle pipeline_yaml (default: all)
 #   --seconds  fuzz each target this long (default 60)
 #   --runs     or stop after this many executions each (e.g. 10000000)
 #   --regress  only run the stored corpus (fuzz/corpus/TARGET) once: no new inputs
@@ -16,7 +16,9 @@
 # Needs: apt-get install clang libclang-rt-14-dev (scripts/install-deps.sh --fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-all_targets="safetensors gguf tokenizer_json model_dir serve_request dataset torch_checkpoint pickle pipeline_yaml"
+all_targets="safetensors sharded_index gguf tokenizer_json vocab_txt bpe_files spm_model model_dir serve_request dataset
+             torch_checkpoint pickle pipeline_yaml"
+all_targets=$(echo $all_targets)
 seconds=60 runs= regress=0 targets=()
 while (($#)); do
   case "$1" in
@@ -45,14 +47,26 @@ seed() {
   local roots=(tests/golden)
   [[ -d ../shared ]] && roots+=(../shared)
   case "$target" in
-    safetensors) find "${roots[@]}" -name '*.safetensors' -size -2M -exec cp -n {} "$dir"/ \; 2>/dev/null ;;
-    gguf) find "${roots[@]}" -name '*.gguf' -size -2M -exec cp -n {} "$dir"/ \; 2>/dev/null ;;
-    tokenizer_json) find "${roots[@]}" -name 'tokenizer.json' -size -3M | head -20 |
+    safetensors) find "${roots[@]}" -name '*.safetensors' -size -2048k -exec cp -n {} "$dir"/ \; 2>/dev/null ;;
+    gguf) find "${roots[@]}" -name '*.gguf' -size -2048k -exec cp -n {} "$dir"/ \; 2>/dev/null ;;
+    # Small files first: a multi-MB vocabulary makes each execution take ~20 ms.
+    tokenizer_json) { find "${roots[@]}" -name 'tokenizer.json' -size -300k; find "${roots[@]}" -name 'tokenizer.json' -size -3072k | head -3; } |
                       while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-12).json"; done ;;
+    sharded_index) find "${roots[@]}" -name '*.safetensors.index.json' -size -1024k |
+                     while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-12).json"; done ;;
+    # Files of one model directory joined by NUL bytes, as the targets cut them.
+    vocab_txt) find "${roots[@]}" -name 'vocab.txt' -size -1024k | while read -r f; do d=$(dirname "$f")
+                 { cat "$f"; printf '\0'; cat "$d/tokenizer_config.json" 2>/dev/null || true; printf '\0';
+                   cat "$d/special_tokens_map.json" 2>/dev/null || true; } > "$dir/$(echo "$f" | md5sum | cut -c1-12)"; done ;;
+    bpe_files) find "${roots[@]}" -name 'merges.txt' -size -2048k | while read -r f; do d=$(dirname "$f")
+                 [[ -f "$d/vocab.json" ]] || continue
+                 { cat "$d/vocab.json"; printf '\0'; cat "$f"; } > "$dir/$(echo "$f" | md5sum | cut -c1-12)"; done ;;
+    spm_model) find "${roots[@]}" \( -name 'spm.model' -o -name 'sentencepiece.bpe.model' \) -size -6144k |
+                 while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-12).model"; done ;;
     model_dir) find "${roots[@]}" -name 'config.json' -size -64k | head -40 |
                  while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-12).json"; done ;;
-    torch_checkpoint) find "${roots[@]}" -name '*.bin' -size -2M -exec cp -n {} "$dir"/ \; 2>/dev/null ;;
-    pickle) find "${roots[@]}" -name '*.bin' -size -2M | while read -r f; do
+    torch_checkpoint) find "${roots[@]}" -name '*.bin' -size -2048k -exec cp -n {} "$dir"/ \; 2>/dev/null ;;
+    pickle) find "${roots[@]}" -name '*.bin' -size -2048k | while read -r f; do
               /usr/bin/python3 -c 'import sys, zipfile
 try:
     z = zipfile.ZipFile(sys.argv[1])
@@ -62,7 +76,7 @@ except Exception:
     pass' "$f" "$dir/$(echo "$f" | md5sum | cut -c1-12).pkl"; done ;;
     pipeline_yaml) find configs tests/configs ../shared/seed_configs -name '*.yaml' -size -64k 2>/dev/null |
                      while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-12).yaml"; done ;;
-    dataset) for f in $(find "${roots[@]}" \( -name '*.jsonl' -o -name '*.tsv' -o -name '*.csv' \) -size -8M | head -30); do
+    dataset) for f in $(find "${roots[@]}" \( -name '*.jsonl' -o -name '*.tsv' -o -name '*.csv' \) -size -8192k | head -30); do
                case "$f" in *.jsonl) b='\x00' ;; *.tsv) b='\x01' ;; *) b='\x02' ;; esac
                { printf "$b"; head -c 4096 "$f"; } > "$dir/$(echo "$f" | md5sum | cut -c1-12)"; done ;;
     serve_request) ;;  # the stored corpus only
@@ -76,13 +90,16 @@ dict_of() {
   esac
 }
 
+# Whole real files fit: SentencePiece models are a few MB.
+max_len_of() { [[ "$1" == spm_model || "$1" == bpe_files ]] && echo 6291456 || echo 1048576; }
+
 failed=()
 for target in "${targets[@]}"; do
   findings=$build/findings/$target
   mkdir -p "$findings"
   binary=$build/bin/fuzz_$target
   common=(-dict="$(dict_of "$target")" -artifact_prefix="$findings/" -rss_limit_mb=2048 -timeout=20
-          -print_final_stats=1 -max_len=1048576)
+          -print_final_stats=1 -max_len="$(max_len_of "$target")")
   echo "== $target" >&2
   if ((regress)); then
     inputs=(fuzz/corpus/$target/*)
