@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "io/model_dir.h"
@@ -11,6 +12,20 @@
 #include "models/weight_loader.h"
 
 namespace qp {
+
+// The YAML / sentence-transformers spelling of each pooling mode (CLI
+// --pooling, serve's /info).
+inline constexpr std::pair<const char*, PoolingMode> kPoolingModeNames[] = {
+    {"cls", PoolingMode::Cls},
+    {"mean", PoolingMode::Mean},
+    {"max", PoolingMode::Max},
+    {"mean_sqrt_len", PoolingMode::MeanSqrtLen}};
+
+inline const char* pooling_mode_name(PoolingMode mode) {
+  for (const auto& [name, m] : kPoolingModeNames)
+    if (m == mode) return name;
+  return "mean";
+}
 
 // [S × width] from hidden [T × width] of the packed batch.
 std::vector<float> pool_sequences(const std::vector<float>& hidden, int width, const EncoderBatch& batch,

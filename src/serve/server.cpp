@@ -60,17 +60,6 @@ bool equal_in_constant_time(const std::string& a, const std::string& b) {
   return difference == 0;
 }
 
-constexpr std::pair<PoolingMode, const char*> kPoolingNames[] = {{PoolingMode::Cls, "cls"},
-                                                                 {PoolingMode::Mean, "mean"},
-                                                                 {PoolingMode::Max, "max"},
-                                                                 {PoolingMode::MeanSqrtLen, "mean_sqrt_len"}};
-
-const char* pooling_name(PoolingMode mode) {
-  for (const auto& [m, name] : kPoolingNames)
-    if (m == mode) return name;
-  return "mean";
-}
-
 // Debian's cpp-httplib (0.11) listens with a backlog of 5, fixed when the
 // library was built: 32 clients connecting at once overflow it, and the
 // kernel then drops connections that clients already count as open (they see
@@ -97,6 +86,12 @@ void raise_listen_backlog(int port) {
                                         : -1;
     if (bound == port) ::listen(fd, SOMAXCONN);
   }
+}
+
+// TEI's refusal of a request with more inputs than --max-client-batch-size allows.
+void check_batch_size(size_t inputs, size_t limit, const char* what = "") {
+  if (inputs > limit)
+    reject(kValidation, "batch size ", inputs, " > maximum allowed batch size ", limit, what);
 }
 
 void check_option(bool ok, const char* option, int64_t value, const char* expected) {
@@ -185,8 +180,7 @@ void Server::Impl::add_post(const std::string& path, Route route, bool openai_er
 std::vector<Encoding> Server::Impl::encode(const std::vector<TextInput>& inputs, std::optional<bool> truncate,
                                            RouteCost& cost, size_t max_inputs) {
   const std::string& route = cost.route;
-  if (inputs.size() > max_inputs)
-    reject(kValidation, "batch size ", inputs.size(), " > maximum allowed batch size ", max_inputs);
+  check_batch_size(inputs.size(), max_inputs);
   const Clock::time_point start = Clock::now();
   const bool cut = truncate.value_or(options.auto_truncate);
   const Tokenizer& tokenizer = model.tokenizer();
@@ -266,7 +260,7 @@ nlohmann::ordered_json Server::Impl::info_json() const {
   const EncoderInfo& info = model.info();
   nlohmann::ordered_json model_type;
   if (info.num_labels == 0) {
-    model_type["embedding"] = {{"pooling", pooling_name(model.embedding_head().pooling)}};
+    model_type["embedding"] = {{"pooling", pooling_mode_name(model.embedding_head().pooling)}};
   } else {
     nlohmann::ordered_json id2label = nlohmann::ordered_json::object(),
                            label2id = nlohmann::ordered_json::object();
@@ -348,9 +342,7 @@ void Server::Impl::add_routes() {
   });
   add_post("/tokenize", [this](const nlohmann::json& body, httplib::Response& res, RouteCost& cost) {
     const TokenizeRequest request = parse_tokenize(body);
-    if (request.inputs.size() > static_cast<size_t>(options.max_client_batch_size))
-      reject(kValidation, "batch size ", request.inputs.size(), " > maximum allowed batch size ",
-             options.max_client_batch_size);
+    check_batch_size(request.inputs.size(), static_cast<size_t>(options.max_client_batch_size));
     const Clock::time_point start = Clock::now();
     const Tokenizer& tokenizer = model.tokenizer();
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -389,9 +381,8 @@ void Server::Impl::add_routes() {
       reject(kBackend, "Backend error: ", e.what());
     }
     const size_t limit = static_cast<size_t>(options.max_client_batch_size);
-    if (request.inputs.size() > limit || request.candidate_labels.size() > limit)
-      reject(kValidation, "batch size ", std::max(request.inputs.size(), request.candidate_labels.size()),
-             " > maximum allowed batch size ", limit, " (of inputs, and of candidate_labels)");
+    check_batch_size(std::max(request.inputs.size(), request.candidate_labels.size()), limit,
+                     " (of inputs, and of candidate_labels)");
     const std::vector<TextInput> pairs =
         eval::zero_shot_pairs(request.inputs, request.candidate_labels, request.hypothesis_template);
     const Rows logits = run(Head::Logits, encode(pairs, request.truncate, cost, limit * limit), cost);

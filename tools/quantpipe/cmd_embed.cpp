@@ -10,6 +10,7 @@
 #include "command.h"
 #include "core/log.h"
 #include "io/tensor_dump.h"
+#include "models/pooling.h"
 #include "progress_line.h"
 #include "run_options.h"
 
@@ -17,20 +18,14 @@ namespace qp::cli {
 
 namespace {
 
-// The YAML / sentence-transformers spelling of each pooling mode.
-constexpr std::pair<const char*, PoolingMode> kPoolingNames[] = {{"cls", PoolingMode::Cls},
-                                                                 {"mean", PoolingMode::Mean},
-                                                                 {"max", PoolingMode::Max},
-                                                                 {"mean_sqrt_len", PoolingMode::MeanSqrtLen}};
-
 std::string pooling_choices() {
   std::string names;
-  for (const auto& [name, mode] : kPoolingNames) names += (names.empty() ? "" : ", ") + std::string(name);
+  for (const auto& [name, mode] : kPoolingModeNames) names += (names.empty() ? "" : ", ") + std::string(name);
   return names;
 }
 
 std::optional<PoolingMode> pooling_named(const std::string& text) {
-  for (const auto& [name, mode] : kPoolingNames)
+  for (const auto& [name, mode] : kPoolingModeNames)
     if (text == name) return mode;
   return std::nullopt;
 }
