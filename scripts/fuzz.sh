@@ -5,8 +5,9 @@
 # Usage: scripts/fuzz.sh [--seconds N] [--runs N] [--regress] [TARGET...]
 #   TARGET     of: safetensors sharded_index gguf tokenizer_json vocab_txt bpe_files spm_model
 #              model_dir serve_request dataset torch_checkpoint pickle pipeline_yaml (default: all)
-#   --seconds  fuzz each target this long (default 60)
-#   --runs     or stop after this many executions each (e.g. 10000000)
+#   --seconds  fuzz each target at most this long (default 60, or no limit with --runs)
+#   --runs     stop after this many executions each (e.g. 10000000); with --seconds,
+#              whichever comes first (the long run: --runs 10000000 --seconds 3600)
 #   --regress  only run the stored corpus (fuzz/corpus/TARGET) once: no new inputs
 # Corpora grow in build-fuzz/corpus/TARGET, seeded from fuzz/corpus/TARGET (the
 # stored regression inputs) and the real files of tests/golden and ../shared.
@@ -19,13 +20,13 @@ cd "$(dirname "$0")/.."
 all_targets="safetensors sharded_index gguf tokenizer_json vocab_txt bpe_files spm_model model_dir serve_request dataset
              torch_checkpoint pickle pipeline_yaml"
 all_targets=$(echo $all_targets)
-seconds=60 runs= regress=0 targets=()
+seconds= runs= regress=0 targets=()
 while (($#)); do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --regress) regress=1; shift ;;
-    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
     -*) echo "scripts/fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) [[ " $all_targets " == *" $1 "* ]] || { echo "scripts/fuzz.sh: unknown target $1 (of: $all_targets)" >&2; exit 2; }
        targets+=("$1"); shift ;;
@@ -107,8 +108,9 @@ for target in "${targets[@]}"; do
     "$binary" "${common[@]}" "${inputs[@]}" > "$build/$target.log" 2>&1 || failed+=("$target")
   else
     seed "$target"
-    limit=(-max_total_time="$seconds")
-    [[ -n "$runs" ]] && limit=(-runs="$runs")
+    limit=()
+    [[ -n "$runs" ]] && limit+=(-runs="$runs")
+    [[ -n "$seconds" || -z "$runs" ]] && limit+=(-max_total_time="${seconds:-60}")
     "$binary" "${common[@]}" "${limit[@]}" "$build/corpus/$target" > "$build/$target.log" 2>&1 || failed+=("$target")
   fi
   grep -E '^stat::number_of_executed_units|^stat::average_exec_per_sec|^stat::peak_rss_mb|cov: [0-9]+ ft: [0-9]+' \

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/kill_point.h"
 #include "core/unique_name.h"
 
 namespace qp {
@@ -75,6 +76,7 @@ void AtomicFile::write(const void* data, size_t size) {
     bytes += written;
     size -= static_cast<size_t>(written);
   }
+  kill_point("file.write", path_);
 }
 
 void AtomicFile::commit() {
@@ -93,6 +95,7 @@ void AtomicFile::commit() {
     discard();
     fail(path_.string(), ": cannot close: ", std::strerror(err));
   }
+  kill_point("file.complete", path_);
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     const int err = errno;
     discard();
@@ -100,6 +103,7 @@ void AtomicFile::commit() {
   }
   committed_ = true;
   temp_path_.clear();
+  kill_point("file.renamed", path_);
   sync_directory(parent_or_cwd(path_));
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/kill_point.h"
 #include "core/log.h"
 #include "core/unique_name.h"
 
@@ -224,6 +225,7 @@ fs::path swap_into_place(const fs::path& ready, const fs::path& target, bool all
   Fd lock(::open(target.c_str(), O_RDONLY | O_CLOEXEC));
   if (lock.get() >= 0) try_lock(lock.get());
   const fs::path aside = move_aside(target);
+  kill_point("dir.moved_aside", target);
   const int error = rename_no_replace(ready, target);
   if (error != 0) {
     ::rename(aside.c_str(), target.c_str());  // put the earlier output back
@@ -259,12 +261,15 @@ StagingDir::~StagingDir() {
 
 void StagingDir::commit() {
   sync_tree(temp_);
+  kill_point("dir.complete", target_);
   const fs::path previous = staging::swap_into_place(temp_, target_);
   committed_ = true;
   ::close(std::exchange(lock_fd_, -1));
+  kill_point("dir.swapped", target_);
   sync_directory(target_.parent_path());
   std::error_code ec;
   if (!previous.empty()) fs::remove_all(previous, ec);
+  kill_point("dir.previous_removed", target_);
 }
 
 }  // namespace qp

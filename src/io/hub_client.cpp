@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/kill_point.h"
 
 namespace qp {
 namespace fs = std::filesystem;
@@ -78,6 +79,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     if (!t.out) return t.write_failed = true, t.write_errno = errno, 0;
   }
   if (std::fwrite(data, size, count, t.out) != count) return t.write_failed = true, t.write_errno = errno, 0;
+  kill_point("download.chunk", *t.file);
   return size * count;
 }
 

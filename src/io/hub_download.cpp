@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/kill_point.h"
 #include "core/log.h"
 #include "io/hub_cache.h"
 #include "io/sha256_file.h"
@@ -74,6 +75,7 @@ void link_into_snapshot(const fs::path& snapshot, const std::string& file, const
   fs::remove(tmp, ec);
   fs::create_symlink(target, tmp);
   fs::rename(tmp, link);
+  kill_point("download.linked", link);
 }
 
 bool matches_any(const std::string& name, const std::vector<std::string>& globs) {
@@ -111,7 +113,9 @@ fs::path fetch_file(const HubClient& client, const HubRepoRef& ref, const std::s
              " (corrupt transfer; run again)");
       }
     }
+    kill_point("download.complete", partial);
     fs::rename(partial, blob);
+    kill_point("download.blob", blob);
   }
   return blob;
 }
@@ -205,7 +209,11 @@ fs::path download_hub_model(const HubRepoRef& ref, const HubDownloadOptions& opt
     fail("[hub] ", what, ": the model info is not what the hub API sends (", e.what(), ")");
   }
   if (!is_commit_sha(sha)) fail("[hub] ", what, ": the model info names commit '", sha, "', not a sha");
-  const std::vector<std::string> files = files_to_fetch(siblings, options.include);
+  std::vector<std::string> files = files_to_fetch(siblings, options.include);
+  // config.json is linked last: a snapshot that has it is complete, which is
+  // what cached_hub_snapshot (offline runs, a hub that cannot be reached)
+  // trusts, so a download killed halfway never passes for a finished one.
+  std::stable_partition(files.begin(), files.end(), [](const std::string& f) { return f != "config.json"; });
   for (const std::string& glob : options.include)
     if (std::none_of(siblings.begin(), siblings.end(),
                      [&](const std::string& f) { return matches_any(f, {glob}); }))
