@@ -2,8 +2,6 @@
 #include "pipeline/config.h"
 
 #include <glob.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/parser.h>
 
 #include <cstdio>
 #include <fstream>
@@ -12,6 +10,7 @@
 
 #include "core/error.h"
 #include "pipeline/config_parse.h"
+#include "pipeline/yaml_stream_check.h"
 
 namespace qp::pipeline {
 namespace {
@@ -48,40 +47,17 @@ std::vector<std::string> expand_patterns(const std::vector<std::string>& pattern
   return files;
 }
 
-// Where each YAML document of a stream starts, without building them.
-class DocumentStarts : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-  }
-  void OnMapEnd() override {}
-  std::vector<YAML::Mark> starts;
-};
-
-// One YAML document per file: a second one ("---") would otherwise be
-// dropped without a word, with every model or dataset in it. Documents are
-// counted first, two at most: yaml-cpp 0.7's LoadAll never returns on some
-// malformed streams, piling up empty documents until memory runs out (found
-// by fuzz/pipeline_yaml_fuzz.cpp; tests/configs/fuzz/ holds the input).
+// One document per file, within the depth and alias-expansion limits
+// (yaml_stream_check.h), checked before yaml-cpp builds the tree.
 YAML::Node load_yaml(const std::string& file) {
   try {
     std::ifstream in(file, std::ios::binary);
     if (!in) fail(file, ": cannot open config file");
-    YAML::Parser parser(in);
-    DocumentStarts documents;
-    while (documents.starts.size() < 2 && parser.HandleNextDocument(documents)) {
-    }
-    if (documents.starts.size() > 1)
-      fail(file, ":", documents.starts[1].line + 1, ": a second YAML document ('---'); quantpipe reads one ",
+    const YamlStreamShape shape = check_yaml_stream(in, file);
+    if (shape.documents > 1)
+      fail(file, ":", shape.second_document_line, ": a second YAML document ('---'); quantpipe reads one ",
            "document per config file: put it in a file of its own");
-    return documents.starts.empty() ? YAML::Node() : YAML::LoadFile(file);
+    return shape.documents == 0 ? YAML::Node() : YAML::LoadFile(file);
   } catch (const YAML::BadFile&) {
     fail(file, ": cannot open config file");
   } catch (const YAML::ParserException& e) {

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "pipeline/config.h"
+#include "pipeline/yaml_stream_check.h"
 #include "test_paths.h"
 
 namespace qp::pipeline {
@@ -404,6 +405,50 @@ TEST_F(PipelineConfigStrict, SecondYamlDocumentIsRefused) {
   EXPECT_TRUE(Contains(error, "a second YAML document"));
   // A leading '---' is one document, as YAML has it.
   EXPECT_EQ(load_pipeline_config({write("one.yaml", "---\n" + kModel + kDataset)}).models.size(), 1u);
+}
+
+// "Billion laughs": ten anchors, each aliasing the one before ten times,
+// would expand to 10^10 nodes. Refused from the parser's events, before
+// anything is built or walked.
+TEST_F(PipelineConfigStrict, AliasExpansionIsLimited) {
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) text += ", " + prev;
+    text += "]\n";
+  }
+  const std::string error = load_error({write("laughs.yaml", text)});
+  EXPECT_TRUE(Contains(error, "laughs.yaml:"));
+  EXPECT_TRUE(Contains(error, "more than 100000 YAML nodes once aliases are expanded"));
+}
+
+// Anchors and aliases within the limit are YAML as usual: shared settings work.
+TEST_F(PipelineConfigStrict, AliasesWithinTheLimitLoad) {
+  const std::string text = R"(models:
+  - name: m1
+    hf_name: org/m1
+    task: nli
+    quantization: &q8 {bits: 8}
+    benchmarks: &bench [d1]
+  - name: m2
+    hf_name: org/m2
+    task: nli
+    quantization: *q8
+    benchmarks: *bench
+)" + kDataset;
+  const PipelineConfig config = load_pipeline_config({write("shared.yaml", text)});
+  ASSERT_EQ(config.models.size(), 2u);
+  EXPECT_EQ(config.models[1].quantization.size(), 1u);
+}
+
+TEST_F(PipelineConfigStrict, NestingDepthIsLimited) {
+  const std::string deep = std::string(kMaxYamlDepth + 1, '[') + std::string(kMaxYamlDepth + 1, ']') + "\n";
+  const std::string error = load_error({write("deep.yaml", "models: " + deep)});
+  EXPECT_TRUE(Contains(error, "deep.yaml:1: YAML nested more than 64 levels deep"));
+  // 64 levels are still YAML (and then not a valid config, which says so).
+  const std::string ok = std::string(kMaxYamlDepth - 1, '[') + std::string(kMaxYamlDepth - 1, ']') + "\n";
+  EXPECT_FALSE(Contains(load_error({write("ok.yaml", "models: " + ok)}), "nested more than"));
 }
 
 }  // namespace
