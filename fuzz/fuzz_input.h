@@ -20,12 +20,20 @@
 
 namespace qp::fuzz {
 
-// A directory of this process's own, made once (/dev/shm when it exists).
+// A directory of this process's own, made once (/dev/shm when it exists),
+// removed when the process exits.
 inline const std::filesystem::path& scratch_dir() {
   static const std::filesystem::path dir = [] {
     const std::filesystem::path base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
     std::filesystem::path d = base / ("quantpipe-fuzz-" + std::to_string(getpid()));
     std::filesystem::create_directories(d);
+    // Removed at exit. The path is copied to a string never destroyed: static
+    // objects may be gone by the time atexit handlers run.
+    static const std::string* const removed_at_exit = new std::string(d.string());
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(*removed_at_exit, ec);
+    });
     return d;
   }();
   return dir;

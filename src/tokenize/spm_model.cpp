@@ -22,10 +22,22 @@ namespace qp::tok {
 
 namespace {
 
+// libsentencepiece reports most bad files in its status, but a few escape as
+// exceptions from inside it (darts_clone's "zero-length key" for an empty
+// piece, found by fuzz/spm_model_fuzz.cpp): both become one qp::Error.
+void load_spm(sentencepiece::SentencePieceProcessor& sp, const std::filesystem::path& path) {
+  sentencepiece::util::Status status;
+  try {
+    status = sp.Load(path.string());
+  } catch (const std::exception& e) {
+    fail(path.string(), ": not a SentencePiece model: ", e.what());
+  }
+  if (!status.ok()) fail(path.string(), ": not a SentencePiece model: ", status.ToString());
+}
+
 std::unique_ptr<Model> read_spm(const std::filesystem::path& path, const std::string& unk_token) {
   sentencepiece::SentencePieceProcessor sp;
-  const auto status = sp.Load(path.string());
-  if (!status.ok()) fail(path.string(), ": not a SentencePiece model: ", status.ToString());
+  load_spm(sp, path);
   ScoredPieces pieces;
   std::optional<int32_t> unk_id;
   const int n = sp.GetPieceSize();
@@ -106,8 +118,7 @@ TokenizerParts load_xlmr_spm(const std::filesystem::path& dir) {
     const std::string mask = config.special("mask_token", "<mask>");
     const auto path = dir / "sentencepiece.bpe.model";
     sentencepiece::SentencePieceProcessor sp;
-    if (const auto status = sp.Load(path.string()); !status.ok())
-      fail(path.string(), ": not a SentencePiece model: ", status.ToString());
+    load_spm(sp, path);
 
     // fairseq's dictionary: four specials, the spm pieces from id 3 on shifted by one, <mask> last.
     ScoredPieces pieces = {{bos, 0.0}, {pad, 0.0}, {eos, 0.0}, {unk, 0.0}};

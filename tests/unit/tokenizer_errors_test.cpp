@@ -158,6 +158,15 @@ TEST_F(TokenizerFileErrors, BadRegexAndSpmModel) {
                {(spm_dir.path() / "spm.model").string(), "not a SentencePiece model"});
 }
 
+// Found by fuzz/spm_model_fuzz.cpp: a model with an empty piece made
+// libsentencepiece throw its own exception type from inside Load.
+TEST_F(TokenizerFileErrors, SpmModelWithAnEmptyPieceIsAnError) {
+  test::TempDir spm_dir;
+  fs::copy_file(test::source_dir() / "fuzz/corpus/spm_model/empty_piece.model", spm_dir.path() / "spm.model");
+  expect_error(error_of([&] { Tokenizer::from_dir(spm_dir.path()); }),
+               {(spm_dir.path() / "spm.model").string(), "not a SentencePiece model"});
+}
+
 // Every id a shared tokenizer can give has a row in its model's embeddings.
 TEST(SharedTokenizers, FitTheirModelsEmbeddings) {
   QP_REQUIRE_SHARED("tokenizers");
