@@ -43,14 +43,6 @@ std::vector<std::byte> as_bytes(const std::vector<T>& values) {
   return out;
 }
 
-// Rows [first, first + count) of a tensor's bytes (ggml rows are independent).
-std::span<const uint8_t> row_slice(const GgufFile& file, const GgufTensorInfo& t, int64_t first,
-                                   int64_t count) {
-  const int64_t row_bytes = quant::ggml_row_bytes(t.type, t.ne[0]);
-  return file.tensor_bytes(t).subspan(static_cast<size_t>(first * row_bytes),
-                                      static_cast<size_t>(count * row_bytes));
-}
-
 // Merges neighbouring groups that share scale and bias in every row into the
 // largest storage group quantpipe has (128, 64, 32): a tensor converted with
 // group 64 comes back as group 64, so the kernels run exactly as on the
@@ -151,6 +143,8 @@ class Importer {
         continue;
       }
       const int64_t k = weight->ne[0];
+      if (decl.shape.size() == 2 && decl.shape[1] != kAnyDim && decl.shape[1] != k)
+        fail(where(), weight->name, " has rows of ", k, " values where ", module, " needs ", decl.shape[1]);
       // Rows: the declared ones (a fused tensor holds more), a head's from the file; a norm's length.
       const int64_t n = decl.shape.size() == 1                               ? k
                         : decl.shape.size() == 2 && decl.shape[0] != kAnyDim ? decl.shape[0]
@@ -159,8 +153,7 @@ class Importer {
       if (decl.shape.size() == 1) {
         add_float(module + ".weight", *weight, {k}, 0, 1);
         ++report.floats;
-      } else if (auto codes =
-                     quant::ggml_block_codes(weight->type, row_slice(file_, *weight, first_row, n), n, k)) {
+      } else if (auto codes = quant::ggml_block_codes(weight->type, row_slice(*weight, first_row, n), n, k)) {
         coarsen_groups(*codes, n, k);
         add_codes(module, *codes, n, k);
         ++report.carried;
@@ -243,6 +236,19 @@ class Importer {
     return file_.find_tensor(fused_weight.substr(0, fused_weight.size() - 6) + "bias");
   }
 
+  // Rows [first, first + count) of a tensor's bytes (ggml rows are
+  // independent), refused unless the tensor has them: the row count comes
+  // from the config, the tensor from the file, and a file may disagree.
+  std::span<const uint8_t> row_slice(const GgufTensorInfo& t, int64_t first, int64_t count) const {
+    const int64_t width = t.ne.empty() ? 0 : t.ne[0];
+    const int64_t rows = width > 0 ? t.count() / width : 0;
+    if (first < 0 || count < 0 || first > rows || count > rows - first)
+      fail(where(), t.name, ": rows ", first, "..", first + count, " are needed but the tensor has ", rows);
+    const int64_t row_bytes = quant::ggml_row_bytes(t.type, width);
+    return file_.tensor_bytes(t).subspan(static_cast<size_t>(first * row_bytes),
+                                         static_cast<size_t>(count * row_bytes));
+  }
+
   void add_float(const std::string& name, const GgufTensorInfo& t, Shape shape, int64_t first_row,
                  int64_t rows, bool vector = false) {
     std::vector<float> values;
@@ -251,12 +257,12 @@ class Importer {
       if (first_row + rows > static_cast<int64_t>(all.size())) fail(where(), t.name, ": too few values");
       values.assign(all.begin() + first_row, all.begin() + first_row + rows);
     } else {
-      values = quant::ggml_dequantize(t.type, row_slice(file_, t, first_row, rows), rows * t.ne[0]);
+      values = quant::ggml_dequantize(t.type, row_slice(t, first_row, rows), rows * t.ne[0]);
     }
     if (shape_numel(shape) != static_cast<int64_t>(values.size()))
       fail(where(), t.name, ": ", values.size(), " values where ", name, " needs ", shape_numel(shape));
     if (!vector && (t.type == GgmlType::F16 || t.type == GgmlType::BF16)) {  // kept in its own dtype
-      const auto raw = row_slice(file_, t, first_row, rows);
+      const auto raw = row_slice(t, first_row, rows);
       std::vector<std::byte> bytes(raw.size());
       std::memcpy(bytes.data(), raw.data(), raw.size());
       tensors_.push_back(

@@ -51,9 +51,12 @@ void set_specials(GgufVocab& v, const json& config, bool wordpiece) {
   v.mask = find("mask", wordpiece ? "[MASK]" : "<mask>");
 }
 
-// Token ids of tokenizer.json's model vocabulary, as a dense list.
-void put_token(GgufVocab& v, int64_t id, std::string text, const fs::path& path) {
-  if (id < 0 || id > (int64_t{1} << 24)) fail(path.string(), ": token id ", id, " is out of range");
+// Token ids of tokenizer.json's model vocabulary, as a dense list. An id must
+// have its row in the word embeddings (`rows`): checked before the list grows.
+void put_token(GgufVocab& v, int64_t id, std::string text, const fs::path& path, int64_t rows) {
+  if (id < 0 || id >= rows)
+    fail(path.string(), ": token id ", id, " has no row in the word embeddings (", rows,
+         " rows): tokenizer and model do not belong together");
   if (static_cast<size_t>(id) >= v.tokens.size()) {
     v.tokens.resize(static_cast<size_t>(id) + 1);
     v.types.resize(static_cast<size_t>(id) + 1, 0);
@@ -62,14 +65,9 @@ void put_token(GgufVocab& v, int64_t id, std::string text, const fs::path& path)
   v.types[static_cast<size_t>(id)] = static_cast<int32_t>(T::Normal);
 }
 
-void read_tokenizer_json(GgufVocab& v, const fs::path& path) {
+void read_tokenizer_json(GgufVocab& v, const fs::path& path, int64_t rows) {
   v.huggingface_json = read_text(path);
-  json tj;
-  try {
-    tj = json::parse(v.huggingface_json);
-  } catch (const json::exception& e) {
-    fail(path.string(), ": not valid JSON: ", e.what());
-  }
+  const json tj = parse_json(v.huggingface_json, path.string());
   const json& model = tj.at("model");
   // Older tokenizer.json files leave "type" out: BPE has merges, Unigram a list vocabulary.
   std::string type = model.value("type", "");
@@ -79,11 +77,13 @@ void read_tokenizer_json(GgufVocab& v, const fs::path& path) {
                                                                   : "WordPiece";
   if (type == "WordPiece") {
     v.model = "bert";
-    for (const auto& [text, id] : model.at("vocab").items()) put_token(v, id.get<int64_t>(), text, path);
+    for (const auto& [text, id] : model.at("vocab").items())
+      put_token(v, id.get<int64_t>(), text, path, rows);
   } else if (type == "BPE") {
     v.model = "gpt2";
     v.pre = "roberta-bpe";
-    for (const auto& [text, id] : model.at("vocab").items()) put_token(v, id.get<int64_t>(), text, path);
+    for (const auto& [text, id] : model.at("vocab").items())
+      put_token(v, id.get<int64_t>(), text, path, rows);
     for (const json& merge : model.at("merges")) {
       if (merge.is_string())
         v.merges.push_back(merge.get<std::string>());
@@ -95,7 +95,7 @@ void read_tokenizer_json(GgufVocab& v, const fs::path& path) {
     v.pre = "default";
     const json& vocab = model.at("vocab");
     for (size_t i = 0; i < vocab.size(); ++i) {
-      put_token(v, static_cast<int64_t>(i), vocab[i].at(0).get<std::string>(), path);
+      put_token(v, static_cast<int64_t>(i), vocab[i].at(0).get<std::string>(), path, rows);
       v.scores.push_back(vocab[i].at(1).get<float>());
     }
     if (model.contains("unk_id") && model["unk_id"].is_number_integer()) {
@@ -124,7 +124,7 @@ void read_tokenizer_json(GgufVocab& v, const fs::path& path) {
   if (tj.contains("added_tokens"))
     for (const json& added : tj["added_tokens"]) {
       const auto id = added.at("id").get<int64_t>();
-      put_token(v, id, added.at("content").get<std::string>(), path);
+      put_token(v, id, added.at("content").get<std::string>(), path, rows);
       const bool special = added.value("special", false);
       v.types[static_cast<size_t>(id)] = static_cast<int32_t>(special ? T::Control : T::UserDefined);
     }
@@ -164,7 +164,7 @@ GgufVocab read_gguf_vocab(const fs::path& dir, int64_t rows) {
   fs::path source;
   if (fs::exists(dir / "tokenizer.json")) {
     source = dir / "tokenizer.json";
-    read_tokenizer_json(v, source);
+    read_tokenizer_json(v, source, rows);
   } else if (fs::exists(dir / "vocab.txt")) {
     source = dir / "vocab.txt";
     read_vocab_txt(v, source);

@@ -3,6 +3,7 @@
 // (types, shapes, alignment, offsets and sizes inside the data section).
 #include <cstring>
 #include <limits>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -153,6 +154,12 @@ GgufValue read_value(Cursor& in, const std::string& key) {
   return v;
 }
 
+std::string shape_text(const std::vector<int64_t>& ne) {
+  std::string text = "[";
+  for (size_t i = 0; i < ne.size(); ++i) text += (i ? ", " : "") + std::to_string(ne[i]);
+  return text + "]";
+}
+
 }  // namespace
 
 std::string_view gguf_type_name(GgufType type) {
@@ -198,10 +205,10 @@ GgufFile::GgufFile(const std::filesystem::path& path)
     fail(where, "truncated or corrupt: key/value count ", kv_count, " cannot fit in the file (",
          file_->size(), " bytes)");
 
+  std::unordered_set<std::string> keys;  // a set: a scan per key is quadratic in a crafted file
   for (int64_t i = 0; i < kv_count; ++i) {
     std::string key = in.text("key " + std::to_string(i));
-    for (const auto& [k, v] : kv_)
-      if (k == key) fail(where, "key '", key, "' appears twice");
+    if (!keys.insert(key).second) fail(where, "key '", key, "' appears twice");
     GgufValue value = read_value(in, key);
     kv_.emplace_back(std::move(key), std::move(value));
   }
@@ -219,11 +226,14 @@ GgufFile::GgufFile(const std::filesystem::path& path)
     if (tensor_index_.count(t.name) != 0) fail(tw, "the name appears twice");
     const auto dims = in.pod<uint32_t>("the dims of '" + t.name + "'");
     if (dims == 0 || dims > kMaxDims) fail(tw, dims, " dimensions (GGUF allows 1 to ", kMaxDims, ")");
-    int64_t count = 1;
+    // The product of the non-zero dimensions must fit too: a zero would
+    // otherwise let the others be anything, and readers use them one by one.
+    int64_t count = 1, nonzero = 1;
     for (uint32_t d = 0; d < dims; ++d) {
       const auto n = in.pod<int64_t>("the shape of '" + t.name + "'");
-      if (n < 0 || (n != 0 && count > std::numeric_limits<int64_t>::max() / n))
+      if (n < 0 || (n != 0 && nonzero > std::numeric_limits<int64_t>::max() / n))
         fail(tw, "dimension ", d, " = ", n, " is negative or overflows");
+      if (n != 0) nonzero *= n;
       count *= n;
       t.ne.push_back(n);
     }
@@ -233,6 +243,12 @@ GgufFile::GgufFile(const std::filesystem::path& path)
     t.type = info->type;
     if (t.ne[0] % info->block != 0)
       fail(tw, "rows of ", t.ne[0], " values do not split into ", info->name, " blocks of ", info->block);
+    // Checked against the file before multiplying: no overflow, and no tensor
+    // claims more bytes than there are, nor, with a zero dimension, other
+    // dimensions larger than the file could hold.
+    if (static_cast<uint64_t>(nonzero) / info->block > file_->size() / static_cast<uint64_t>(info->bytes))
+      fail(tw, "shape ", shape_text(t.ne), " of ", info->name, " needs more bytes than the whole file has (",
+           file_->size(), ")");
     t.bytes = static_cast<uint64_t>(count / info->block) * static_cast<uint64_t>(info->bytes);
     t.offset = in.pod<uint64_t>("the offset of '" + t.name + "'");
     if (t.offset % alignment_ != 0)

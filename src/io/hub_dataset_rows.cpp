@@ -5,6 +5,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_read.h"
 
 namespace qp {
 namespace {
@@ -32,11 +33,8 @@ std::string describe(const HubDatasetSplit& s) {
 }
 
 nlohmann::json parse_answer(const HttpResponse& response, const std::string& what) {
-  try {
-    return nlohmann::json::parse(response.body);
-  } catch (const std::exception& e) {
-    fail("[hub] ", what, ": the dataset viewer's answer is not JSON (", e.what(), ")");
-  }
+  // parse_json: the depth limit too, since the rows are copied and dumped recursively.
+  return parse_json(response.body, "[hub] " + what + ": the dataset viewer's answer");
 }
 
 // The config holding the split, from /splits, when the dataset config names none.

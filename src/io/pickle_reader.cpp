@@ -18,6 +18,8 @@ std::string_view pickle_kind_name(PickleKind kind) {
   return names[static_cast<size_t>(kind)];
 }
 
+constexpr size_t kItemsPerByte = 8;  // container items a pickle may build per byte of it
+
 class PickleMachine {
  public:
   PickleMachine(std::span<const std::byte> bytes, const PickleGlobals& allowed, const std::string& what)
@@ -108,7 +110,18 @@ class PickleMachine {
     v->text = read_string(n);
     push(v);
   }
+  // Items put into containers, held to a few per byte of the pickle: a
+  // memoised container used again costs two bytes but its items again (a
+  // REDUCE copies its argument tuple), which would let a small file ask for
+  // terabytes.
+  void count_items(size_t n) {
+    items_made_ += n;
+    if (items_made_ > kItemsPerByte * bytes_.size() + 1024)
+      error("the pickle builds more than ", kItemsPerByte, " container items per byte of it (a memoised ",
+            "container used again and again?); torch.save writes nothing like that");
+  }
   void push_tuple(std::vector<PickleValue*> items) {
+    count_items(items.size());
     PickleValue* v = make(PickleKind::Tuple);
     v->items.assign(items.begin(), items.end());
     push(v);
@@ -136,6 +149,7 @@ class PickleMachine {
   void set_items(PickleValue* dict, const std::vector<PickleValue*>& items) {
     expect(dict, PickleKind::Dict, "the SETITEM target");
     if (items.size() % 2) error("SETITEMS has an odd number of items (", items.size(), ")");
+    count_items(items.size());
     dict->items.insert(dict->items.end(), items.begin(), items.end());
   }
 
@@ -189,11 +203,13 @@ class PickleMachine {
   void op_empty_dict() { push(make(PickleKind::Dict)); }
   void op_append() {
     PickleValue* item = pop();
+    count_items(1);
     expect(top(), PickleKind::List, "the APPEND target")->items.push_back(item);
   }
   void op_appends() {
     const std::vector<PickleValue*> items = pop_to_mark();
     PickleValue* list = expect(top(), PickleKind::List, "the APPENDS target");
+    count_items(items.size());
     list->items.insert(list->items.end(), items.begin(), items.end());
   }
   void op_setitem() {
@@ -238,6 +254,7 @@ class PickleMachine {
       case GlobalUse::Call: {
         PickleValue* v = make(PickleKind::Call);
         v->text = callee->text;
+        count_items(args->items.size());
         v->items = args->items;
         push(v);
         return;
@@ -256,6 +273,7 @@ class PickleMachine {
   const std::string& what_;
   size_t pos_ = 0;
   size_t op_pos_ = 0;
+  size_t items_made_ = 0;
   bool stopped_ = false;
   std::vector<PickleValue*> stack_;
   std::vector<size_t> marks_;

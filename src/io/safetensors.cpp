@@ -108,13 +108,25 @@ class HeaderParser {
 
   void check_size(const Entry& e) const {
     // numel * size, refusing overflow (a hostile shape must not wrap around).
-    uint64_t expected = dtype_size(e.dtype);
+    // A zero dimension makes the tensor empty; the other dimensions must then
+    // still fit the data section, or they could be anything a reader takes
+    // one by one (rows of an embedding, labels).
+    uint64_t nonzero = dtype_size(e.dtype);
+    bool empty = false;
     for (int64_t d : e.shape) {
       const uint64_t dim = static_cast<uint64_t>(d);
-      if (dim != 0 && expected > std::numeric_limits<uint64_t>::max() / dim)
+      if (dim == 0) {
+        empty = true;
+        continue;
+      }
+      if (nonzero > std::numeric_limits<uint64_t>::max() / dim)
         error("tensor '", e.name, "' has shape ", shape_string(e.shape), " whose byte count overflows");
-      expected *= dim;
+      nonzero *= dim;
     }
+    if (empty && nonzero > data_size_)
+      error("tensor '", e.name, "' has shape ", shape_string(e.shape), ": empty, but its other dimensions ",
+            "are more than the ", data_size_, "-byte data section could hold");
+    const uint64_t expected = empty ? 0 : nonzero;
     const uint64_t actual = e.end - e.begin;
     if (actual != expected)
       error("tensor '", e.name, "' has ", actual, " bytes but shape ", shape_string(e.shape), " of ",

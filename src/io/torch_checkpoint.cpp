@@ -1,5 +1,6 @@
 #include "io/torch_checkpoint.h"
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <limits>
@@ -13,6 +14,8 @@ namespace qp {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr size_t kMaxRank = 64;  // dimensions of a tensor: encoders use at most 4
 
 constexpr std::string_view kRebuildTensorV2 = "torch._utils._rebuild_tensor_v2";
 constexpr std::string_view kRebuildTensor = "torch._utils._rebuild_tensor";
@@ -103,7 +106,7 @@ class TensorBuilder {
     const Shape stride = int_tuple(name, "stride", *value.items[3]);
     if (stride.size() != view.shape.size())
       error("tensor '", name, "' has size ", shape_string(view.shape), " but stride ", shape_string(stride));
-    const uint64_t numel = checked_numel(name, view.shape);
+    const uint64_t numel = checked_numel(name, view.shape, storage.numel);
     if (numel > 0) {
       check_contiguous(name, view.shape, stride);
       if (static_cast<uint64_t>(offset) > storage.numel ||
@@ -134,17 +137,26 @@ class TensorBuilder {
   Shape int_tuple(const std::string& name, std::string_view role, const PickleValue& v) const {
     if (v.kind != PickleKind::Tuple)
       error("tensor '", name, "' has a ", role, " that is a ", pickle_kind_name(v.kind));
+    if (v.items.size() > kMaxRank)
+      error("tensor '", name, "' has a ", role, " of ", v.items.size(), " dimensions (at most ", kMaxRank,
+            ")");
     Shape out;
     for (const PickleValue* item : v.items) out.push_back(integer(name, role, *item));
     return out;
   }
 
-  uint64_t checked_numel(const std::string& name, const Shape& shape) const {
-    uint64_t n = 1;
+  // The element count, refusing overflow. The non-zero dimensions are held
+  // to what the storage holds (or a small empty shape): a zero among them
+  // would otherwise let the others be anything, and readers take them one by one.
+  uint64_t checked_numel(const std::string& name, const Shape& shape, uint64_t storage_numel) const {
+    const uint64_t bound = std::max<uint64_t>(storage_numel, uint64_t{1} << 16);
+    uint64_t n = 1, nonzero = 1;
     for (int64_t d : shape) {
       const uint64_t dim = static_cast<uint64_t>(d);
-      if (dim != 0 && n > std::numeric_limits<uint64_t>::max() / 16 / dim)
-        error("tensor '", name, "' has size ", shape_string(shape), " whose element count overflows");
+      if (dim != 0 && nonzero > bound / dim)
+        error("tensor '", name, "' has size ", shape_string(shape), " but its storage holds ", storage_numel,
+              " elements");
+      if (dim != 0) nonzero *= dim;
       n *= dim;
     }
     return n;

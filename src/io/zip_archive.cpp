@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "core/error.h"
@@ -102,6 +104,10 @@ ZipArchive::ZipArchive(const std::filesystem::path& path) : file_(path) {
          file_.size(), " bytes; a truncated download?)");
 
   std::vector<char> name(65536 + 1);
+  // Entries' data spans, begin → end. torch.save's entries never share bytes;
+  // entries that do would have the same bytes CRC-checked again for each
+  // (quadratic in a crafted file), so overlaps are refused.
+  std::map<uint64_t, uint64_t> spans;
   int status = unzGoToFirstFile(zip.get());
   for (; status == UNZ_OK; status = unzGoToNextFile(zip.get())) {
     unz_file_info64 info{};
@@ -123,6 +129,13 @@ ZipArchive::ZipArchive(const std::filesystem::path& path) : file_(path) {
     const uint64_t size = info.uncompressed_size;
     if (begin > file_.size() || size > file_.size() - begin)
       fail(what, "spans bytes [", begin, ", ", begin + size, ") but the file has ", file_.size());
+    if (size > 0) {
+      const auto next = spans.lower_bound(begin);
+      if ((next != spans.end() && next->first < begin + size) ||
+          (next != spans.begin() && std::prev(next)->second > begin))
+        fail(what, "shares bytes with another entry: the central directory is corrupt or crafted");
+      spans.emplace(begin, begin + size);
+    }
     const std::span<const std::byte> bytes(file_.data() + begin, size);
     if (crc32_of(bytes) != static_cast<uint32_t>(info.crc))
       fail(what, "fails its CRC-32 check: the file is corrupt");

@@ -82,6 +82,11 @@ const RoleInfo& role_info(TensorRole role) {
 }
 
 void TensorTable::add(std::string module, TensorRole role, Shape shape, int layer, bool bias, bool required) {
+  // Tables are declared from config.json before any tensor is looked at: a
+  // layer count of 2^30 would otherwise declare modules until memory runs out.
+  if (modules.size() >= kMaxTensorDecls)
+    fail("the config declares more than ", kMaxTensorDecls,
+         " modules (a layer count far beyond any encoder's?); at ", module);
   modules.push_back({std::move(module), role, layer, std::move(shape), bias, required});
 }
 

@@ -78,12 +78,16 @@ struct TensorDecl {
   std::string bias_name() const { return module + ".bias"; }
 };
 
+// Modules one table may declare: 48 layers of 16 are under 800; 2^30 layers would never end.
+inline constexpr size_t kMaxTensorDecls = 65536;
+
 struct TensorTable {
   std::vector<TensorDecl> modules;
   // Tensors a checkpoint may hold that the engine does not use (an MLM head,
   // position-id buffers), by name prefix: neither loaded nor reported.
   std::vector<std::string> ignored_prefixes;
 
+  // Throws qp::Error past kMaxTensorDecls modules.
   void add(std::string module, TensorRole role, Shape shape, int layer = -1, bool bias = true,
            bool required = true);
   // The module of `role` (in `layer`), nullptr when not declared.

@@ -65,11 +65,11 @@ PackedWeight read_packed(const WeightStore& weights, const std::string& prefix, 
   return q;
 }
 
-// Unpacks the codes into `codes_out` ([out × in] bytes) when given, else
-// into the returned codes.
-QuantizedWeight read_quantized(const WeightStore& weights, const std::string& prefix, int out, int in,
-                               uint8_t* codes_out = nullptr) {
-  PackedWeight packed = read_packed(weights, prefix, out, in);
+// Unpacks checked codes into `codes_out` ([out × in] bytes) when given, else
+// into the returned codes. Callers allocate codes_out only after read_packed
+// has checked the tensors: out × in comes from the config, and only the
+// packed tensor's size bounds it.
+QuantizedWeight unpack(PackedWeight packed, int out, int in, uint8_t* codes_out = nullptr) {
   QuantizedWeight q;
   q.bits = packed.bits;
   q.group = packed.group;
@@ -83,6 +83,10 @@ QuantizedWeight read_quantized(const WeightStore& weights, const std::string& pr
     quant::unpack_codes_into(packed.words + r * packed.words_per_row, q.bits, in,
                              codes_out + static_cast<size_t>(r) * in);
   return q;
+}
+
+QuantizedWeight read_quantized(const WeightStore& weights, const std::string& prefix, int out, int in) {
+  return unpack(read_packed(weights, prefix, out, in), out, in);
 }
 
 std::vector<float> optional_bias(const WeightStore& weights, const std::string& prefix, int out, bool bias) {
@@ -99,10 +103,11 @@ StoredCodes load_stored_codes(const WeightStore& weights, const std::string& pre
                               int64_t in) {
   if (out > kMaxConfigInt || in > kMaxConfigInt)
     fail(weights.dir().string(), ": ", prefix, ".weight: shape [", out, ", ", in, "] is too large");
+  PackedWeight packed = read_packed(weights, prefix, static_cast<int>(out), static_cast<int>(in));
   StoredCodes result;
   result.codes.resize(static_cast<size_t>(out * in));
   QuantizedWeight q =
-      read_quantized(weights, prefix, static_cast<int>(out), static_cast<int>(in), result.codes.data());
+      unpack(std::move(packed), static_cast<int>(out), static_cast<int>(in), result.codes.data());
   result.scales = std::move(q.scales);
   result.biases = std::move(q.biases);
   result.bits = q.bits;
@@ -141,12 +146,15 @@ LinearPtr load_stacked_linear(const WeightStore& weights, const std::vector<std:
     return std::make_unique<kernels::LinearF32>(w.data(), total, in, bias.data());
   }
   if (quantized == prefixes.size()) {
-    // Each part's codes go straight into their rows of the stacked weight.
+    // Each part's codes go straight into their rows of the stacked weight,
+    // allocated once every part is checked.
+    std::vector<PackedWeight> packed;
+    for (const std::string& p : prefixes) packed.push_back(read_packed(weights, p, out_each, in));
     UninitializedVector<uint8_t> codes(static_cast<size_t>(total) * in);
     std::vector<QuantizedWeight> parts;
     for (size_t i = 0; i < prefixes.size(); ++i)
-      parts.push_back(read_quantized(weights, prefixes[i], out_each, in,
-                                     codes.data() + i * static_cast<size_t>(out_each) * in));
+      parts.push_back(
+          unpack(std::move(packed[i]), out_each, in, codes.data() + i * static_cast<size_t>(out_each) * in));
     const bool same_format = std::all_of(parts.begin(), parts.end(), [&](const QuantizedWeight& q) {
       return q.bits == parts[0].bits && q.group == parts[0].group;
     });

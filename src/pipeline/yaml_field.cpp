@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 #include "core/error.h"
 
@@ -89,9 +90,14 @@ std::vector<YamlField> YamlField::items() const {
 
 YamlMap::YamlMap(YamlField field) : self_(std::move(field)) {
   if (!self_.node.IsMap()) self_.fail("expected a map, got " + describe(self_.node));
+  std::unordered_set<std::string> seen;  // a set: scanning the entries per key is quadratic
   for (const auto& pair : self_.node) {
     // yaml-cpp keeps both entries of a repeated key, and lookups see only the
     // first: the second value would be silently ignored.
+    if (seen.insert(pair.first.Scalar()).second) {
+      entries_.push_back({pair.first.Scalar(), pair.first, pair.second});
+      continue;
+    }
     if (const Entry* earlier = find(pair.first.Scalar())) {
       const YamlField at{self_.file, self_.key, pair.first, self_.line()};
       const YamlField first_at{self_.file, self_.key, earlier->key, self_.line()};

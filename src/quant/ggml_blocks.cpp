@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -359,9 +360,11 @@ const GgmlTypeInfo& ggml_type_info(GgmlType type) {
 
 int64_t ggml_row_bytes(GgmlType type, int64_t k) {
   const GgmlTypeInfo& info = ggml_type_info(type);
-  if (k % info.block != 0)
+  if (k < 0 || k % info.block != 0)
     fail("[gguf] a row of ", k, " values cannot be stored as ", info.name, ": rows must be a multiple of ",
          info.block);
+  if (k / info.block > std::numeric_limits<int64_t>::max() / info.bytes)
+    fail("[gguf] a row of ", k, " ", info.name, " values overflows");
   return k / info.block * info.bytes;
 }
 
@@ -380,7 +383,9 @@ std::vector<uint8_t> ggml_quantize(GgmlType type, std::span<const float> x, int6
 std::vector<float> ggml_dequantize(GgmlType type, std::span<const uint8_t> bytes, int64_t count) {
   const GgmlTypeInfo& info = ggml_type_info(type);
   if (info.dequantize == nullptr) fail("[gguf] quantpipe cannot read ", info.name, " tensors");
-  if (count % info.block != 0 || static_cast<int64_t>(bytes.size()) != count / info.block * info.bytes)
+  // Compared by division: count comes from a file and count * bytes may overflow.
+  if (count < 0 || count % info.block != 0 || bytes.size() % static_cast<size_t>(info.bytes) != 0 ||
+      bytes.size() / static_cast<size_t>(info.bytes) != static_cast<size_t>(count / info.block))
     fail("[gguf] ", bytes.size(), " bytes do not hold ", count, " ", info.name, " values");
   std::vector<float> out(static_cast<size_t>(count));
   info.dequantize(bytes.data(), count, out.data());

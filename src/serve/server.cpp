@@ -94,6 +94,23 @@ void check_batch_size(size_t inputs, size_t limit, const char* what = "") {
     reject(kValidation, "batch size ", inputs, " > maximum allowed batch size ", limit, what);
 }
 
+// Every input is paired with every label's hypothesis, each pair a copy:
+// refused before they are built when they would hold more than
+// kMaxZeroShotPairBytes (a 2 MiB body could otherwise ask for gigabytes).
+constexpr size_t kMaxZeroShotPairBytes = size_t{32} << 20;
+
+void check_pair_bytes(const ZeroShotRequest& request) {
+  size_t inputs = 0, labels = 0;
+  for (const std::string& text : request.inputs) inputs += text.size();
+  for (const std::string& label : request.candidate_labels) labels += label.size();
+  const size_t n_inputs = request.inputs.size(), n_labels = request.candidate_labels.size();
+  const size_t bytes =
+      n_labels * inputs + n_inputs * (labels + n_labels * request.hypothesis_template.size());
+  if (bytes > kMaxZeroShotPairBytes)
+    reject(kValidation, "the ", n_inputs, " x ", n_labels, " premise/hypothesis pairs would hold ", bytes,
+           " bytes (at most ", kMaxZeroShotPairBytes, "): send fewer or shorter inputs, labels or template");
+}
+
 void check_option(bool ok, const char* option, int64_t value, const char* expected) {
   if (!ok) fail("serve: ", option, " ", value, ": expected ", expected);
 }
@@ -324,6 +341,8 @@ void Server::Impl::add_routes() {
   add_post("/rerank", [this](const nlohmann::json& body, httplib::Response& res, RouteCost& cost) {
     const RerankRequest request = parse_rerank(body);
     require_labels("/rerank", true);
+    // Checked before the pairs are built: each holds its own copy of the query.
+    check_batch_size(request.texts.size(), static_cast<size_t>(options.max_client_batch_size));
     std::vector<TextInput> pairs;
     for (const std::string& text : request.texts) pairs.push_back({request.query, text});
     const Rows logits =
@@ -383,6 +402,7 @@ void Server::Impl::add_routes() {
     const size_t limit = static_cast<size_t>(options.max_client_batch_size);
     check_batch_size(std::max(request.inputs.size(), request.candidate_labels.size()), limit,
                      " (of inputs, and of candidate_labels)");
+    check_pair_bytes(request);
     const std::vector<TextInput> pairs =
         eval::zero_shot_pairs(request.inputs, request.candidate_labels, request.hypothesis_template);
     const Rows logits = run(Head::Logits, encode(pairs, request.truncate, cost, limit * limit), cost);

@@ -10,7 +10,7 @@ namespace qp::tok {
 
 Bpe::Bpe(Vocab vocab, const Merges& merges, BpeOptions options, const std::string& source)
     : vocab_(std::move(vocab)), options_(std::move(options)) {
-  tokens_ = invert_vocab(vocab_);
+  tokens_ = invert_vocab(vocab_, source);
   if (options_.unk_token) {
     unk_id_ = token_to_id(*options_.unk_token);
     if (unk_id_ < 0) fail(source, ": BPE unk_token '", *options_.unk_token, "' is not in the vocabulary");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/error.h"
 #include "tokenize/unicode.h"
 
 namespace qp::tok {
@@ -22,8 +23,14 @@ int32_t max_vocab_id(const Vocab& vocab) {
   return max;
 }
 
-std::vector<const std::string*> invert_vocab(const Vocab& vocab) {
-  std::vector<const std::string*> tokens(static_cast<size_t>(max_vocab_id(vocab) + 1), nullptr);
+std::vector<const std::string*> invert_vocab(const Vocab& vocab, const std::string& source) {
+  // The table has a slot per id up to the largest: gaps are allowed, but not
+  // ones that would make a 60-byte file ask for gigabytes.
+  const int32_t max_id = max_vocab_id(vocab);
+  if (static_cast<size_t>(max_id) > kMaxVocabIdGapFactor * vocab.size() + kMaxVocabIdSlack)
+    fail(source, source.empty() ? "" : ": ", "the vocabulary's largest id is ", max_id, " but it has only ",
+         vocab.size(), " entries; ids must be (nearly) dense");
+  std::vector<const std::string*> tokens(static_cast<size_t>(max_id + 1), nullptr);
   for (const auto& [token, id] : vocab)
     if (!tokens[id]) tokens[id] = &token;
   return tokens;

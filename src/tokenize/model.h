@@ -46,8 +46,12 @@ class Model {
 // Fills scratch.utf8 / scratch.offsets from word.
 void encode_word_utf8(std::u32string_view word, ModelScratch& scratch);
 
-// Reverse lookup table of a vocabulary (ids may have gaps).
-std::vector<const std::string*> invert_vocab(const Vocab& vocab);
+// Reverse lookup table of a vocabulary. Ids may have gaps, up to a largest id
+// of kMaxVocabIdGapFactor x entries + kMaxVocabIdSlack; past that throws
+// qp::Error naming `source`.
+inline constexpr size_t kMaxVocabIdGapFactor = 4;
+inline constexpr size_t kMaxVocabIdSlack = 65536;
+std::vector<const std::string*> invert_vocab(const Vocab& vocab, const std::string& source = "");
 int32_t max_vocab_id(const Vocab& vocab);
 
 // Builds the model from tokenizer.json's "model" object. A missing "type" is

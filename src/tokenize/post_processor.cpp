@@ -17,11 +17,16 @@ size_t count_special(const std::vector<TemplatePiece>& pieces) {
   return n;
 }
 
+// Special token ids one template may add to an encoding; real ones add two
+// to four, and each model input has a few hundred to a few thousand tokens.
+constexpr size_t kMaxTemplateSpecialIds = 1024;
+
 // One template ("single" or "pair") of TemplateProcessing.
 std::vector<TemplatePiece> parse_template(const JsonFields& spec, const std::string& key,
                                           const JsonFields& specials) {
   std::vector<TemplatePiece> pieces;
   const nlohmann::json& items = spec.array(key);
+  size_t special_ids = 0;  // across the template: each reference copies its token's ids
   for (size_t i = 0; i < items.size(); ++i) {
     const JsonFields item(items[i], spec.file(), cat(spec.key_path(key), "[", i, "]"));
     TemplatePiece piece;
@@ -36,6 +41,10 @@ std::vector<TemplatePiece> parse_template(const JsonFields& spec, const std::str
         sp->error("id", "names special token ", json_excerpt(id), ", which is not in ",
                   specials.key_path(""));
       const JsonFields def = specials.object(id);
+      special_ids += def.array("ids").size();
+      if (special_ids > kMaxTemplateSpecialIds)
+        fail(spec.file(), ": key '", spec.key_path(key), "' adds more than ", kMaxTemplateSpecialIds,
+             " special token ids to every encoding");
       for (const nlohmann::json& token : def.array("ids"))
         piece.ids.push_back(static_cast<int32_t>(def.integer_value(token, "ids[]", 0, kMaxTokenId)));
       piece.type_id = static_cast<int32_t>(sp->integer_or("type_id", 0, 0, 255));

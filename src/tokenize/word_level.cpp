@@ -10,7 +10,7 @@ namespace {
 class WordLevel final : public Model {
  public:
   WordLevel(Vocab vocab, const std::string& unk_token, const std::string& source) : vocab_(std::move(vocab)) {
-    tokens_ = invert_vocab(vocab_);
+    tokens_ = invert_vocab(vocab_, source);
     unk_id_ = token_to_id(unk_token);
     if (unk_id_ < 0) fail(source, ": WordLevel unk_token '", unk_token, "' is not in the vocabulary");
   }

@@ -238,6 +238,20 @@ TEST_F(ServeTest, RerankEqualsTheCli) {
   }
   const json bare = server.post_json("/rerank", {{"query", query}, {"texts", kTexts}});
   EXPECT_FALSE(bare[0].contains("text")) << "text only with return_text";
+
+  // Issue 21: a 1 MiB query with 200k one-letter texts fits the 2 MiB body
+  // limit, and pairing the query with each text asked for 200 GiB before
+  // the batch size was checked. Refused at once now; the server stays up.
+  std::string body = json({{"query", std::string(1 << 20, 'q')}}).dump();
+  body.pop_back();
+  body += ",\"texts\":[\"a\"";
+  for (int i = 1; i < 200000; ++i) body += ",\"a\"";
+  body += "]}";
+  const auto [status, answer] = server.post("/rerank", body);
+  EXPECT_EQ(status, 413) << answer.substr(0, 300);
+  EXPECT_NE(answer.find("batch size 200000 > maximum allowed batch size 32"), std::string::npos)
+      << answer.substr(0, 300);
+  EXPECT_EQ(server.post_json("/rerank", {{"query", query}, {"texts", kTexts}}).size(), kTexts.size());
   const auto info = server.client()->Get("/info");
   ASSERT_TRUE(info);
   EXPECT_TRUE(json::parse(info->body)["model_type"].contains("reranker")) << info->body;
@@ -270,6 +284,19 @@ TEST_F(ServeTest, ZeroShotEqualsTheCli) {
   }
   const json one = server.post_json("/zero-shot", {{"inputs", kTexts[0]}, {"candidate_labels", labels}});
   EXPECT_TRUE(one.is_object()) << "a single text is answered with one object, as the pipeline does";
+
+  // Issue 21: every input is paired with every label's hypothesis, each a
+  // copy; 32 inputs of 60 KB and 32 labels with a 60 KB template would be
+  // 120 MB of pairs from a 2 MB body. Refused before they are built.
+  const std::vector<std::string> long_inputs(32, std::string(60000, 'x'));
+  const std::vector<std::string> many_labels(32, "label");
+  const auto [status, answer] =
+      server.post("/zero-shot", json({{"inputs", long_inputs},
+                                      {"candidate_labels", many_labels},
+                                      {"hypothesis_template", std::string(1000, 'y') + " {}"}})
+                                    .dump());
+  EXPECT_EQ(status, 413) << answer.substr(0, 300);
+  EXPECT_NE(answer.find("premise/hypothesis pairs would hold"), std::string::npos) << answer.substr(0, 300);
 }
 
 // 32 clients × 50 requests of 1–3 texts each, every text different: each
