@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../unit/io_test_util.h"
+#include "../unit/sanitizer_skip.h"
 #include "../unit/test_paths.h"
 #include "cli_runner.h"
 #include "core/thread_pool.h"
@@ -186,9 +187,7 @@ INSTANTIATE_TEST_SUITE_P(
 // the model and a few dozen thread stacks; `timeout` turns a hang into a
 // failure instead of a stalled suite.
 TEST_F(CliIo, ThreadsTheSystemRefusesAreAnErrorNotAHang) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "an address-space limit cannot be set under a sanitizer";
-#endif
+  QP_SKIP_UNDER_SANITIZER("an address-space limit cannot be set");
   const CliResult r =
       run_cli_in_shell("ulimit -s 8192; ulimit -v 600000",
                        {"embed", "-m", embed_model().string(), "-i", write_file("in.txt", "hello\n").string(),

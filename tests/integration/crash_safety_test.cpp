@@ -314,14 +314,7 @@ TEST_F(CrashSafety, KilledDownloadNeverPassesForACompleteSnapshot) {
   const std::map<std::string, std::string> v1_files = digests(hub.repos["org/model"].files);
 
   const fs::path home = dir_.path() / "hf";
-  const std::vector<std::string> env = {"-u",
-                                        "HF_TOKEN",
-                                        "-u",
-                                        "HF_HUB_CACHE",
-                                        "-u",
-                                        "HF_HUB_OFFLINE",
-                                        "HF_ENDPOINT=" + hub.endpoint(),
-                                        "HF_HOME=" + home.string()};
+  const std::vector<std::string> env = hub.client_env(home);
   const std::vector<std::string> download = {quantpipe_binary().string(), "download", "org/model"};
   ASSERT_EQ(run_program(with_env(env, download)).exit_code, 0);
   const fs::path good_home = dir_.path() / "hf-v1";

@@ -22,6 +22,7 @@
 #include "core/thread_pool.h"
 #include "io_test_util.h"
 #include "quantpipe/model.h"
+#include "sanitizer_skip.h"
 #include "test_paths.h"
 
 namespace qp {
@@ -128,6 +129,7 @@ TEST(ThreadPool, RefusesCountsOutOfRange) {
 // limit deadlocked in the pool's constructor, printing nothing. Here the
 // limit leaves room for a few thread stacks only.
 TEST(ThreadPool, RefusedThreadIsAnErrorNotAHang) {
+  QP_SKIP_UNDER_SANITIZER("an address-space limit cannot be set");
   const ChildOutcome child = run_in_child([](int report_fd) {
     const rlim_t limit = mapped_bytes() + (48u << 20);
     const rlimit rl{limit, limit};

@@ -144,6 +144,18 @@ class FakeHub {
   }
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // /usr/bin/env arguments for a quantpipe child that talks to this hub with
+  // its cache in `hf_home`: the caller's HF_TOKEN, HF_HUB_CACHE and HF_HUB_OFFLINE cleared.
+  std::vector<std::string> client_env(const std::filesystem::path& hf_home) const {
+    return {"-u",
+            "HF_TOKEN",
+            "-u",
+            "HF_HUB_CACHE",
+            "-u",
+            "HF_HUB_OFFLINE",
+            "HF_ENDPOINT=" + endpoint(),
+            "HF_HOME=" + hf_home.string()};
+  }
   // The same server under another host name: another origin, as the real
   // CDN is, so clients treat the redirect as leaving the hub.
   std::string cdn_endpoint() const { return "http://localhost:" + std::to_string(port_); }

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <iterator>
 
+#include "sanitizer_skip.h"
+
 namespace {
 
 long minor_faults() {
@@ -38,6 +40,7 @@ long faults_for_one_layer() {
 }
 
 TEST(HeapTuning, FreedActivationBuffersAreReusedWithoutPageFaults) {
+  QP_SKIP_UNDER_SANITIZER("the sanitizer replaces glibc malloc, whose tuning this measures");
 #if !defined(__GLIBC__)
   GTEST_SKIP() << "retain_freed_memory tunes glibc malloc only";
 #else

@@ -19,6 +19,7 @@
 #include "io/gguf.h"
 #include "io/pickle_reader.h"
 #include "io/safetensors.h"
+#include "io_test_util.h"
 #include "models/tiny_model.h"
 #include "quantpipe/model.h"
 #include "quantpipe/tokenizer.h"
@@ -29,29 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
-}
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_all(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
 
 // The byte position just after the first occurrence of `text`.
 size_t after(const std::string& bytes, const std::string& text) {
@@ -79,42 +57,40 @@ fs::path tiny_gguf(const test::TempDir& dir) {
 // 4 bytes after the wrap and passed the bounds check.
 TEST(UntrustedSizes, GgufTensorByteCountMayNotOverflow) {
   test::TempDir dir;
-  std::string bytes = read_all(tiny_gguf(dir));
+  std::string bytes = test::read_bytes(tiny_gguf(dir));
   // Tensor info: name, n_dims (u32), dims (i64 each), type, offset.
   const size_t dims = after(bytes, "output_norm.weight");
   ASSERT_EQ(bytes[dims], 1);  // one dimension
   put<int64_t>(bytes, dims + 4, (int64_t{1} << 62) + 1);
-  write_all(dir.path() / "bad.gguf", bytes);
-  const std::string error = error_of([&] { GgufFile file(dir.path() / "bad.gguf"); });
-  EXPECT_TRUE(Contains(error, "needs more bytes than the whole file has")) << error;
+  test::write_bytes(dir.path() / "bad.gguf", bytes);
+  test::expect_error([&] { GgufFile file(dir.path() / "bad.gguf"); },
+                     {"needs more bytes than the whole file has"});
 }
 
 // A zero dimension made the tensor empty and let the other be anything
 // (2^40 rows), which readers then used as a count.
 TEST(UntrustedSizes, GgufZeroDimensionDoesNotLetTheOthersBeAnything) {
   test::TempDir dir;
-  std::string bytes = read_all(tiny_gguf(dir));
+  std::string bytes = test::read_bytes(tiny_gguf(dir));
   const size_t dims = after(bytes, "token_embd.weight");
   ASSERT_EQ(bytes[dims], 2);
   put<int64_t>(bytes, dims + 4, int64_t{1} << 40);
   put<int64_t>(bytes, dims + 12, 0);
-  write_all(dir.path() / "bad.gguf", bytes);
-  const std::string error = error_of([&] { GgufFile file(dir.path() / "bad.gguf"); });
-  EXPECT_TRUE(Contains(error, "token_embd.weight")) << error;
-  EXPECT_TRUE(Contains(error, "needs more bytes than the whole file has")) << error;
+  test::write_bytes(dir.path() / "bad.gguf", bytes);
+  test::expect_error([&] { GgufFile file(dir.path() / "bad.gguf"); },
+                     {"token_embd.weight", "needs more bytes than the whole file has"});
 }
 
 // The import sliced feed_forward_length rows out of ffn_up without asking
 // whether the tensor has them: a read past the tensor (and the mapping).
 TEST(UntrustedSizes, GgufImportChecksTheRowsTheConfigAsksFor) {
   test::TempDir dir;
-  std::string bytes = read_all(tiny_gguf(dir));
+  std::string bytes = test::read_bytes(tiny_gguf(dir));
   const size_t value = after(bytes, "bert.feed_forward_length") + 4;  // past the u32 type
   put<uint32_t>(bytes, value, 64 * 8);
-  write_all(dir.path() / "bad.gguf", bytes);
-  const std::string error =
-      error_of([&] { import_gguf(dir.path() / "bad.gguf", dir.path() / "imported", false); });
-  EXPECT_TRUE(Contains(error, "are needed but the tensor has")) << error;
+  test::write_bytes(dir.path() / "bad.gguf", bytes);
+  test::expect_error([&] { import_gguf(dir.path() / "bad.gguf", dir.path() / "imported", false); },
+                     {"are needed but the tensor has"});
   EXPECT_FALSE(fs::exists(dir.path() / "imported"));
 }
 
@@ -125,9 +101,9 @@ TEST(UntrustedSizes, SafetensorsZeroDimensionDoesNotLetTheOthersBeAnything) {
   const std::string header = R"({"w":{"dtype":"F32","shape":[1099511627776,0],"data_offsets":[0,0]}})";
   std::string bytes(8, '\0');
   put<uint64_t>(bytes, 0, header.size());
-  write_all(dir.path() / "w.safetensors", bytes + header);
-  const std::string error = error_of([&] { SafetensorsFile file(dir.path() / "w.safetensors"); });
-  EXPECT_TRUE(Contains(error, "more than the 0-byte data section could hold")) << error;
+  test::write_bytes(dir.path() / "w.safetensors", bytes + header);
+  test::expect_error([&] { SafetensorsFile file(dir.path() / "w.safetensors"); },
+                     {"more than the 0-byte data section could hold"});
 }
 
 // --- pickle (pytorch_model.bin)
@@ -146,9 +122,9 @@ TEST(UntrustedSizes, PickleMemoisedTupleUsedAgainIsLimited) {
   for (int i = 0; i < 20000; ++i) p += "c__main__\nf\nh\x01R";  // GLOBAL, BINGET 1, REDUCE
   p += "e.";                                                    // APPENDS, STOP
   const PickleGlobals allowed = {{"__main__.f", GlobalUse::Call}};
-  const std::string error = error_of(
-      [&] { read_pickle(std::as_bytes(std::span<const char>(p.data(), p.size())), allowed, "crafted.pkl"); });
-  EXPECT_TRUE(Contains(error, "container items per byte")) << error;
+  test::expect_error(
+      [&] { read_pickle(std::as_bytes(std::span<const char>(p.data(), p.size())), allowed, "crafted.pkl"); },
+      {"container items per byte"});
 }
 
 // --- tokenizers
@@ -157,10 +133,10 @@ TEST(UntrustedSizes, PickleMemoisedTupleUsedAgainIsLimited) {
 TEST(UntrustedSizes, VocabularyIdsMustBeNearlyDense) {
   test::TempDir dir;
   const fs::path path = dir.path() / "tokenizer.json";
-  write_all(path, R"({"model":{"type":"WordLevel","vocab":{"<unk>":2147483646},"unk_token":"<unk>"}})");
-  const std::string error = error_of([&] { Tokenizer::from_tokenizer_json(path); });
-  EXPECT_TRUE(Contains(error, path.string())) << error;
-  EXPECT_TRUE(Contains(error, "largest id is 2147483646 but it has only 1 entries")) << error;
+  test::write_bytes(path,
+                    R"({"model":{"type":"WordLevel","vocab":{"<unk>":2147483646},"unk_token":"<unk>"}})");
+  test::expect_error([&] { Tokenizer::from_tokenizer_json(path); },
+                     {path.string(), "largest id is 2147483646 but it has only 1 entries"});
 }
 
 // Every reference to a special token in a template copied its ids: a few
@@ -179,10 +155,9 @@ TEST(UntrustedSizes, TemplateSpecialIdsAreLimited) {
                         {{"Sequence", {{"id", "A"}}}}}},
                       {"pair", {{{"Sequence", {{"id", "A"}}}}, {{"Sequence", {{"id", "B"}}}}}},
                       {"special_tokens", {{"X", {{"id", "X"}, {"ids", ids}, {"tokens", json::array()}}}}}}}};
-  write_all(path, doc.dump());
-  const std::string error = error_of([&] { Tokenizer::from_tokenizer_json(path); });
-  EXPECT_TRUE(Contains(error, "post_processor.single")) << error;
-  EXPECT_TRUE(Contains(error, "more than 1024 special token ids")) << error;
+  test::write_bytes(path, doc.dump());
+  test::expect_error([&] { Tokenizer::from_tokenizer_json(path); },
+                     {"post_processor.single", "more than 1024 special token ids"});
 }
 
 // Found by fuzz/spm_model_fuzz.cpp: see tokenizer_errors_test.cpp
@@ -195,11 +170,10 @@ TEST(UntrustedSizes, TemplateSpecialIdsAreLimited) {
 TEST(UntrustedSizes, LayerCountIsBoundedBeforeTensorsAreDeclared) {
   test::TempDir dir;
   write_tiny_bert(dir.path() / "model", {.hidden = 32, .layers = 1, .heads = 2, .intermediate = 64});
-  json config = json::parse(read_all(dir.path() / "model" / "config.json"));
+  json config = json::parse(test::read_bytes(dir.path() / "model" / "config.json"));
   config["num_hidden_layers"] = 1 << 30;
-  write_all(dir.path() / "model" / "config.json", config.dump());
-  const std::string error = error_of([&] { Model::load(dir.path() / "model", {1}); });
-  EXPECT_TRUE(Contains(error, "declares more than 65536 modules")) << error;
+  test::write_bytes(dir.path() / "model" / "config.json", config.dump());
+  test::expect_error([&] { Model::load(dir.path() / "model", {1}); }, {"declares more than 65536 modules"});
 }
 
 }  // namespace
