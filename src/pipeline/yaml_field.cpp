@@ -94,13 +94,9 @@ YamlMap::YamlMap(YamlField field) : self_(std::move(field)) {
   for (const auto& pair : self_.node) {
     // yaml-cpp keeps both entries of a repeated key, and lookups see only the
     // first: the second value would be silently ignored.
-    if (seen.insert(pair.first.Scalar()).second) {
-      entries_.push_back({pair.first.Scalar(), pair.first, pair.second});
-      continue;
-    }
-    if (const Entry* earlier = find(pair.first.Scalar())) {
+    if (!seen.insert(pair.first.Scalar()).second) {
       const YamlField at{self_.file, self_.key, pair.first, self_.line()};
-      const YamlField first_at{self_.file, self_.key, earlier->key, self_.line()};
+      const YamlField first_at{self_.file, self_.key, find(pair.first.Scalar())->key, self_.line()};
       at.fail(cat("key '", pair.first.Scalar(), "' appears twice in this map (first at line ",
                   first_at.line(), ")"));
     }

@@ -27,7 +27,7 @@ std::vector<const std::string*> invert_vocab(const Vocab& vocab, const std::stri
   // The table has a slot per id up to the largest: gaps are allowed, but not
   // ones that would make a 60-byte file ask for gigabytes.
   const int32_t max_id = max_vocab_id(vocab);
-  if (static_cast<size_t>(max_id) > kMaxVocabIdGapFactor * vocab.size() + kMaxVocabIdSlack)
+  if (max_id >= 0 && static_cast<size_t>(max_id) > kMaxVocabIdGapFactor * vocab.size() + kMaxVocabIdSlack)
     fail(source, source.empty() ? "" : ": ", "the vocabulary's largest id is ", max_id, " but it has only ",
          vocab.size(), " entries; ids must be (nearly) dense");
   std::vector<const std::string*> tokens(static_cast<size_t>(max_id + 1), nullptr);
