@@ -8,9 +8,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <system_error>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/kill_point.h"
+#include "core/log.h"
 #include "core/unique_name.h"
 
 namespace qp {
@@ -30,20 +33,61 @@ void sync_directory(const std::filesystem::path& dir) {
   ::close(fd);
 }
 
+constexpr const char* kTempTag = ".tmp-";
+
+// Whether `fd` is the file named `path` now (not one unlinked meanwhile).
+bool same_file(int fd, const std::string& path) {
+  struct stat held, named;
+  return ::fstat(fd, &held) == 0 && ::lstat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+         held.st_dev == named.st_dev;
+}
+
+// Removes the "<path>.tmp-XXXXXX" files that killed writers of `path` left:
+// those whose lock can be taken. A running writer holds its lock; on a file
+// system without flock nothing is removed, as whose a file is cannot be told.
+void remove_stale_temp_files(const std::filesystem::path& path) {
+  const std::string prefix = path.filename().string() + kTempTag;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(parent_or_cwd(path), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != prefix.size() + kRandomSuffixLength || name.compare(0, prefix.size(), prefix) != 0 ||
+        !is_random_suffix(std::string_view(name).substr(prefix.size())))
+      continue;
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec) || entry.is_symlink(type_ec)) continue;
+    const Fd fd(::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (fd.get() < 0 || try_lock(fd.get()) != Lock::Taken || !same_file(fd.get(), entry.path().string()))
+      continue;
+    if (::unlink(entry.path().c_str()) == 0)
+      log_info("removed ", entry.path().string(), ", left by an interrupted run");
+  }
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(const std::filesystem::path& path) : path_(path) {
+  remove_stale_temp_files(path);
   // Created 0666 less the umask, like any file the user's tools write
-  // (mkstemp would make it 0600, unreadable to the group the umask allows).
+  // (mkstemp would make it 0600, unreadable to the group the umask allows),
+  // and locked while it is written: "in use", not a killed run's leftover.
   for (int attempt = 0;; ++attempt) {
-    std::string candidate = path.string() + ".tmp-" + random_suffix();
-    fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd_ >= 0) {
-      temp_path_ = std::move(candidate);
-      return;
+    std::string candidate = path.string() + kTempTag + random_suffix();
+    Fd fd(::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+    if (fd.get() < 0) {
+      if (errno != EEXIST || attempt == 100)
+        fail(path.string(), ": cannot create temporary file ", candidate, ": ", std::strerror(errno));
+      continue;
     }
-    if (errno != EEXIST || attempt == 100)
-      fail(path.string(), ": cannot create temporary file ", candidate, ": ", std::strerror(errno));
+    // Between open and flock another writer tidying leftovers may have taken
+    // it for one and removed it: only a file still at its name is ours.
+    if (try_lock(fd.get()) == Lock::Busy || !same_file(fd.get(), candidate)) {
+      if (attempt == 100)
+        fail(path.string(), ": cannot create temporary file beside it: others keep removing them");
+      continue;
+    }
+    fd_ = fd.release();
+    temp_path_ = std::move(candidate);
+    return;
   }
 }
 
@@ -52,13 +96,14 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::discard() noexcept {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
+  // Unlinked while still locked, so no other writer tidies it meanwhile.
   if (!temp_path_.empty()) {
     ::unlink(temp_path_.c_str());
     temp_path_.clear();
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
   }
 }
 
@@ -88,6 +133,9 @@ void AtomicFile::commit() {
     discard();
     fail(path_.string(), ": cannot sync: ", std::strerror(err));
   }
+  // The lock stays on a duplicate until the rename: closing fd_ (and seeing
+  // its error) must not make the finished file look like a leftover.
+  const Fd lock(::dup(fd_));
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) {

@@ -4,6 +4,9 @@
 // renamed over the target. Readers see
 // either the old file or the complete new one; on any error the temporary file
 // is removed and the old file is left as it was.
+// The temporary file is flocked while it is written; each new AtomicFile for
+// a path first removes the unlocked "<path>.tmp-XXXXXX" files beside it, the
+// leftovers of killed writers (a running writer's file stays).
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,6 @@
 #include "core/staging_dir.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/file_lock.h"
 #include "core/kill_point.h"
 #include "core/log.h"
 #include "core/unique_name.h"
@@ -27,39 +27,6 @@ constexpr const char* kTempTag = ".tmp-";
 constexpr const char* kOldTag = ".old-";
 constexpr unsigned kRenameNoReplace = 1u << 0;  // RENAME_NOREPLACE, <linux/fs.h>
 constexpr unsigned kRenameExchange = 1u << 1;   // RENAME_EXCHANGE
-
-// An open descriptor, closed on scope exit; closing it drops any flock on it.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
-enum class Lock { Taken, Busy, Unsupported };
-
-// An exclusive flock, without waiting. A flock dies with its process, so a
-// directory whose lock can be taken belongs to no running process.
-Lock try_lock(int fd) {
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return Lock::Taken;
-  return errno == EWOULDBLOCK ? Lock::Busy : Lock::Unsupported;
-}
 
 Fd open_dir(const fs::path& dir) {
   return Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));

@@ -6,7 +6,8 @@
 //    "<name>.tmp-*", "<dir>.old-*" and "<blob>.incomplete" may stay behind),
 //  - the output's readers still work: `monitor` reads the workspace, an
 //    offline run finds a complete hub snapshot,
-//  - and the next run completes and replaces what the killed one left.
+//  - and the next run completes and replaces what the killed one left
+//    (a complete run leaves none of those temporary names).
 // The points are quantpipe's own kill points (core/kill_point.h): every
 // chunk written to a temporary file, every rename into place, directory swap
 // and downloaded blob. A counting run (QUANTPIPE_KILL_TRACE) lists them; the
@@ -299,6 +300,13 @@ datasets:
               verdicts[i]["comparison"]["quantized"]["metrics"]);
   }
   for (const auto& [name, bytes] : files_under(ws)) expect_whole(ws, name, bytes);
+  // A full rerun writes every file again, and each write first removes the
+  // temporary file that killed writers of that file left.
+  const CliResult full = run_program(rerun_all);
+  ASSERT_EQ(full.exit_code, 0) << full;
+  for (const auto& entry : fs::recursive_directory_iterator(ws))
+    EXPECT_FALSE(is_leftover_name(entry.path().filename().string()))
+        << entry.path() << " still stands after a complete run";
 }
 
 // ---------------------------------------------------------------- download

@@ -421,8 +421,10 @@ TEST_F(ServeTest, BadRequestsGet4xxAndTheServerStaysUp) {
     char buffer[512];
     const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
     EXPECT_GE(n, 0) << "the server dropped the silent client (closed, or answered 4xx)";
-    if (n > 0) EXPECT_EQ(std::string(buffer, 9), "HTTP/1.1 ") << std::string(buffer, static_cast<size_t>(n));
-    if (n > 0) EXPECT_EQ(buffer[9], '4') << std::string(buffer, static_cast<size_t>(n));
+    if (n > 0) {
+      const std::string answer(buffer, static_cast<size_t>(n));
+      EXPECT_EQ(answer.substr(0, 10), "HTTP/1.1 4") << answer;
+    }
     close(fd);
   }
   const auto health = server.client()->Get("/health");

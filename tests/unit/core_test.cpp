@@ -354,5 +354,35 @@ TEST(StagingDir, KilledRunsDirectoryIsRemovedByTheNextRun) {
   EXPECT_EQ(test::read_bytes(target / "model.txt"), "old");
 }
 
+// A writer killed mid-write leaves "<path>.tmp-XXXXXX"; the next write of the
+// same path removes it. Another path's temporary files, names AtomicFile never
+// makes, and the file a running writer holds stay.
+TEST(AtomicFile, KilledWritersTemporaryFileIsRemovedByTheNextWrite) {
+  const test::TempDir tmp;
+  const fs::path path = tmp.path() / "scores.json";
+  write_file_atomic(path, "old");
+  const ChildOutcome child = run_in_child([&](int report_fd) {
+    AtomicFile file(path);
+    file.write("half of the new");
+    report(report_fd, file.temp_path().string());
+    ::raise(SIGKILL);
+    return 0;
+  });
+  ASSERT_EQ(child.term_signal, SIGKILL);
+  ASSERT_TRUE(fs::exists(child.message)) << child.message;
+  for (const char* name : {"scores.json.tmp-keep-this", "scores.json.tmp-", "other.json.tmp-Ab3xZ9"})
+    test::write_bytes(tmp.path() / name, "user data");
+  AtomicFile running(path);
+  running.write("the running writer's");
+  write_file_atomic(path, "new");
+  EXPECT_FALSE(fs::exists(child.message)) << "the killed writer's temporary file is removed";
+  EXPECT_TRUE(fs::exists(running.temp_path())) << "a running writer's temporary file stays";
+  for (const char* name : {"scores.json.tmp-keep-this", "scores.json.tmp-", "other.json.tmp-Ab3xZ9"})
+    EXPECT_EQ(test::read_bytes(tmp.path() / name), "user data") << name;
+  EXPECT_EQ(test::read_bytes(path), "new");
+  running.commit();
+  EXPECT_EQ(test::read_bytes(path), "the running writer's");
+}
+
 }  // namespace
 }  // namespace qp
