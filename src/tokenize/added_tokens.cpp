@@ -10,7 +10,14 @@ void AddedTokens::add(AddedToken token) {
   if (token.content.empty()) return;
   if (token.raw_content.empty()) token.raw_content = token.content;
   by_first_char_[token.content[0]].push_back(static_cast<int>(tokens_.size()));
+  by_raw_content_.emplace(token.raw_content, token.id);
+  max_id_ = std::max(max_id_, token.id);
   tokens_.push_back(std::move(token));
+}
+
+int32_t AddedTokens::find_raw(const std::u32string& raw_content) const {
+  const auto it = by_raw_content_.find(raw_content);
+  return it == by_raw_content_.end() ? -1 : it->second;
 }
 
 int AddedTokens::longest_match(const std::u32string& text, size_t pos, size_t end, bool normalized) const {
@@ -64,12 +71,6 @@ void AddedTokens::split(const std::u32string& text, Span span, bool normalized,
     pos = stop;
   }
   if (emitted < end) out.push_back({{emitted, end}, -1});
-}
-
-int32_t AddedTokens::max_id() const {
-  int32_t max = -1;
-  for (const AddedToken& t : tokens_) max = std::max(max, t.id);
-  return max;
 }
 
 }  // namespace qp::tok

@@ -34,7 +34,9 @@ class AddedTokens {
  public:
   void add(AddedToken token);
   bool empty() const { return tokens_.empty(); }
-  int32_t max_id() const;  // -1 when there are none
+  int32_t max_id() const { return max_id_; }  // -1 when there are none
+  // The id of the first token added with this raw content, or -1.
+  int32_t find_raw(const std::u32string& raw_content) const;
   const std::vector<AddedToken>& tokens() const { return tokens_; }
 
   // Cuts text[span] into segments using the tokens whose normalized flag equals
@@ -48,6 +50,10 @@ class AddedTokens {
   std::vector<AddedToken> tokens_;
   // Indices of the tokens starting with each character: only those are tried at a position.
   std::unordered_map<char32_t, std::vector<int>> by_first_char_;
+  // Raw content -> id of the first token with it: lookups while a file's
+  // tokens are added stay linear in their number.
+  std::unordered_map<std::u32string, int32_t> by_raw_content_;
+  int32_t max_id_ = -1;
 };
 
 }  // namespace qp::tok

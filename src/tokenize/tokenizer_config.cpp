@@ -90,8 +90,7 @@ void TokenizerConfig::add_declared_tokens(const Normalizer* normalizer, AddedTok
 void add_special_tokens(const std::vector<std::string>& names, const Model& model, AddedTokens& out) {
   for (const std::string& name : names) {
     const std::u32string content = decode_utf8(name);
-    bool present = false;
-    for (const AddedToken& t : out.tokens()) present = present || t.raw_content == content;
+    const bool present = out.find_raw(content) >= 0;
     const int32_t id = model.token_to_id(name);
     if (present || id < 0) continue;
     AddedToken t;
@@ -104,11 +103,8 @@ void add_special_tokens(const std::vector<std::string>& names, const Model& mode
 
 int32_t added_token_id(const std::string& content, const Model& model, const AddedTokens& added) {
   const std::u32string wanted = decode_utf8(content);
-  int32_t max_added = -1;
-  for (const AddedToken& t : added.tokens()) {
-    if (t.raw_content == wanted) return t.id;
-    max_added = std::max(max_added, t.id);
-  }
+  if (const int32_t id = added.find_raw(wanted); id >= 0) return id;
+  const int32_t max_added = added.max_id();
   if (const int32_t id = model.token_to_id(content); id >= 0) return id;
   const auto vocab_size = static_cast<int32_t>(model.size());
   if (max_added < 0) return vocab_size;
@@ -118,9 +114,7 @@ int32_t added_token_id(const std::string& content, const Model& model, const Add
 void add_new_special_tokens(const std::vector<std::string>& names, const Model& model, AddedTokens& out) {
   for (const std::string& name : names) {
     const std::u32string content = decode_utf8(name);
-    bool present = false;
-    for (const AddedToken& t : out.tokens()) present = present || t.raw_content == content;
-    if (present || content.empty()) continue;
+    if (content.empty() || out.find_raw(content) >= 0) continue;
     AddedToken t;
     t.content = content;
     t.id = added_token_id(name, model, out);

@@ -323,6 +323,38 @@ TEST(TokenizerFallback, MpnetVocabTxtMatchesTokenizerJson) {
   expect_fallback_matches(test::shared_dir() / "tokenizers/all-mpnet-base-v2", 128);
 }
 
+// Many added tokens (some tokenizer.json files list tens of thousands): each
+// new content gets the next id after the vocabulary, a repeated content the id
+// of its first entry, as Hugging Face assigns them; loading stays linear (the
+// lookup of earlier tokens was a scan per token, 4 s for 30 000).
+TEST(TokenizerAddedTokens, ManyAddedTokensGetHuggingFacesIds) {
+  json doc = {{"version", "1.0"},
+              {"normalizer", nullptr},
+              {"pre_tokenizer", {{"type", "Whitespace"}}},
+              {"post_processor", nullptr},
+              {"decoder", nullptr},
+              {"model",
+               {{"type", "WordPiece"},
+                {"unk_token", "[UNK]"},
+                {"continuing_subword_prefix", "##"},
+                {"max_input_chars_per_word", 100},
+                {"vocab", {{"[UNK]", 0}, {"hello", 1}, {"world", 2}}}}}};
+  constexpr int kCount = 30000;
+  json added = json::array();
+  for (int i = 0; i < kCount; ++i)
+    added.push_back({{"id", 3 + i}, {"content", "<t" + std::to_string(i) + ">"}, {"special", true}});
+  added.push_back({{"id", 3 + kCount}, {"content", "<t17>"}, {"special", true}});  // a repeat
+  added.push_back({{"id", 4 + kCount}, {"content", "world"}, {"special", true}});  // in the vocabulary
+  doc["added_tokens"] = added;
+  test::TempDir tmp;
+  std::ofstream(tmp.path() / "tokenizer.json") << doc.dump();
+  const Tokenizer tokenizer = Tokenizer::from_tokenizer_json(tmp.path() / "tokenizer.json");
+  EXPECT_EQ(tokenizer.encode("hello <t29999> <t17> world <t0>").input_ids,
+            (std::vector<int32_t>{1, 3 + 29999, 3 + 17, 2, 3}));
+  EXPECT_EQ(tokenizer.token_to_id("<t12345>"), 3 + 12345);
+  EXPECT_EQ(tokenizer.max_token_id(), 3 + kCount - 1);
+}
+
 TEST(TokenizerReference, ProbesOfSharedModels) {
   QP_REQUIRE_SHARED("models");
   size_t probes = 0;
