@@ -1,10 +1,9 @@
 #include "core/json_read.h"
 
-#include <algorithm>
 #include <fstream>
-#include <functional>
 #include <sstream>
-#include <unordered_set>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -19,104 +18,133 @@ struct StructureProblem {
   std::string message;
 };
 
-// Counts the keys of every open object and compares the count with the
-// finished object's size: nlohmann keeps the last value of a repeated key
-// without a word, so fewer members than keys means a key appeared twice.
-// Counting instead of remembering every key keeps a 30,000-entry vocabulary
-// cheap to read; the rare file that has a repeat is read again by
-// NameTheRepeatedKey for the message.
+// Builds the document from nlohmann's SAX events, refusing what the library
+// would accept: nesting deeper than kMaxJsonDepth (checked before the level is
+// built) and a key repeated in one object (nlohmann keeps the last value
+// without a word). Not json::parse with a callback: its parser, after every
+// finished object, walks the whole enclosing container looking for a discarded
+// value, so an array of n objects took O(n²) (40,000 "{}" took two minutes).
 //
-// With a JsonDivert, the members of the object at its path are refused at
-// their key (nlohmann then stores neither key nor value) and handed to it at
-// their value; the key path to the current value is tracked for that.
-class StrictParse {
+// With a JsonDivert, the members of the object at its path are handed to it
+// instead of stored (a container member as an empty one of its kind, its
+// contents skipped); the key path to the open containers is tracked for that.
+class StrictDomBuilder {
  public:
-  explicit StrictParse(const JsonDivert* divert) : divert_(divert) {}
+  using string_t = json::string_t;
 
-  bool operator()(int depth, json::parse_event_t event, json& parsed) {
-    // Depths as nlohmann counts them: a container's start and end at its own
-    // depth d, its members' keys and scalar values at d + 1.
-    const bool member = diverting_depth_ >= 0 && depth == diverting_depth_ + 1;
-    switch (event) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
-        if (depth >= kMaxJsonDepth)
-          throw StructureProblem{cat("nesting is deeper than ", kMaxJsonDepth, " levels")};
-        if (member)
-          return hand_over(event == json::parse_event_t::object_start ? json::object() : json::array());
-        if (event == json::parse_event_t::array_start) {
-          if (divert_) set_key(depth + 1, kArrayElement);
-        } else {
-          open_key_counts_.push_back(0);
-          if (divert_ && diverting_depth_ < 0 && depth == static_cast<int>(divert_->path.size()) &&
-              std::equal(divert_->path.begin(), divert_->path.end(), keys_.begin()))
-            diverting_depth_ = depth;
-        }
-        break;
-      case json::parse_event_t::object_end:
-        if (!open_key_counts_.empty()) {
-          if (parsed.is_object() && parsed.size() != open_key_counts_.back()) repeated_ = true;
-          open_key_counts_.pop_back();
-        }
-        if (depth == diverting_depth_) diverting_depth_ = -1;
-        break;
-      case json::parse_event_t::key:
-        if (member) {
-          member_key_ = parsed.get_ref<const std::string&>();
-          return false;  // nlohmann stores neither this key nor its value
-        }
-        if (!open_key_counts_.empty()) ++open_key_counts_.back();
-        if (divert_) set_key(depth, parsed.get_ref<const std::string&>());
-        break;
-      case json::parse_event_t::value:
-        if (member) hand_over(parsed);
-        break;
-      default:
-        break;
+  explicit StrictDomBuilder(const JsonDivert* divert) : divert_(divert) {}
+  json take_result() { return std::move(root_); }
+
+  bool null() { return scalar(json(nullptr)); }
+  bool boolean(bool value) { return scalar(json(value)); }
+  bool number_integer(json::number_integer_t value) { return scalar(json(value)); }
+  bool number_unsigned(json::number_unsigned_t value) { return scalar(json(value)); }
+  bool number_float(json::number_float_t value, const string_t&) { return scalar(json(value)); }
+  bool string(string_t& value) { return scalar(json(std::move(value))); }
+  bool binary(json::binary_t& value) { return scalar(json::binary(std::move(value))); }
+
+  bool start_object(std::size_t) { return open(json::object()); }
+  bool start_array(std::size_t) { return open(json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(string_t& name) {
+    if (skipping_ > 0) return true;
+    if (in_diverted_object()) {
+      member_key_ = std::move(name);
+      return true;
     }
+    auto& members = open_.back()->get_ref<json::object_t&>();
+    const auto [slot, added] = members.emplace(name, nullptr);
+    if (!added)
+      throw StructureProblem{cat("key ", json_excerpt(json(name), 60), " appears twice in one object")};
+    slot_ = &slot->second;
+    if (divert_) member_key_ = std::move(name);
     return true;
   }
-  bool repeated() const { return repeated_; }
+
+  // The library's own error (syntax, number range): thrown as it is, for the
+  // messages parse_json() words from it.
+  template <class Exception>
+  bool parse_error(std::size_t, const std::string&, const Exception& error) {
+    throw error;
+  }
 
  private:
   // Marks array elements in the key path: no diverted path goes through one.
   static constexpr std::string_view kArrayElement{"\0[]", 3};
 
-  // keys_[d − 1]: the key of the member being read at depth d; deeper entries
-  // are stale and cut.
-  void set_key(int depth, std::string_view key) {
-    keys_.resize(static_cast<size_t>(depth));
-    keys_.back() = key;
+  bool in_diverted_object() const { return diverted_ != nullptr && open_.back() == diverted_; }
+
+  // Where the next value goes: the root, the end of the open array, or the
+  // slot of the open object's last key.
+  json* place(json&& value) {
+    if (open_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    json& parent = *open_.back();
+    if (parent.is_array()) {
+      auto& items = parent.get_ref<json::array_t&>();
+      items.push_back(std::move(value));
+      return &items.back();
+    }
+    *slot_ = std::move(value);
+    return slot_;
   }
+
+  bool scalar(json&& value) {
+    if (skipping_ > 0) return true;
+    if (in_diverted_object()) return hand_over(value);
+    place(std::move(value));
+    return true;
+  }
+
+  bool open(json&& empty) {
+    if (depth_ >= kMaxJsonDepth)
+      throw StructureProblem{cat("nesting is deeper than ", kMaxJsonDepth, " levels")};
+    ++depth_;
+    if (skipping_ > 0 || in_diverted_object()) {
+      if (skipping_ == 0) hand_over(empty);
+      ++skipping_;
+      return true;
+    }
+    if (divert_ && !open_.empty())
+      keys_.emplace_back(open_.back()->is_array() ? std::string(kArrayElement) : member_key_);
+    const bool is_object = empty.is_object();
+    open_.push_back(place(std::move(empty)));
+    if (divert_ && is_object && diverted_ == nullptr && keys_ == divert_->path) diverted_ = open_.back();
+    return true;
+  }
+
+  bool close() {
+    --depth_;
+    if (skipping_ > 0) {
+      --skipping_;
+      return true;
+    }
+    if (open_.back() == diverted_) diverted_ = nullptr;
+    open_.pop_back();
+    if (divert_ && !open_.empty()) keys_.pop_back();  // it was a member: its key goes too
+    return true;
+  }
+
   bool hand_over(const json& value) {
     if (!divert_->take(member_key_, value))
       throw StructureProblem{
           cat("key ", json_excerpt(json(member_key_), 60), " appears twice in one object")};
-    return false;
-  }
-
-  const JsonDivert* divert_;
-  std::vector<size_t> open_key_counts_;
-  bool repeated_ = false;
-  std::vector<std::string> keys_;
-  int diverting_depth_ = -1;  // the diverted object's depth while inside it
-  std::string member_key_;
-};
-
-// Finds the first repeated key (only once a repeat is known to be there).
-class NameTheRepeatedKey {
- public:
-  bool operator()(int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) open_keys_.emplace_back();
-    if (event == json::parse_event_t::object_end && !open_keys_.empty()) open_keys_.pop_back();
-    if (event == json::parse_event_t::key && !open_keys_.empty() &&
-        !open_keys_.back().insert(parsed.get<std::string>()).second)
-      throw StructureProblem{cat("key ", json_excerpt(parsed, 60), " appears twice in one object")};
     return true;
   }
 
- private:
-  std::vector<std::unordered_set<std::string>> open_keys_;
+  const JsonDivert* divert_;
+  json root_;
+  std::vector<json*> open_;        // the containers being built, innermost last
+  json* slot_ = nullptr;           // the value of the open object's last key
+  int depth_ = 0;                  // open containers, skipped ones included
+  int skipping_ = 0;               // open containers inside a diverted member
+  json* diverted_ = nullptr;       // the diverted object while it is open
+  std::vector<std::string> keys_;  // with a divert: keys from the root to open_.back()
+  std::string member_key_;         // the last key read (with a divert, or in the diverted object)
 };
 
 // nlohmann's what() without its "[json.exception.parse_error.101] " prefix.
@@ -175,14 +203,9 @@ void append_excerpt(const json& value, size_t budget, int depth, std::string& ou
 
 json parse_json(std::string_view text, const std::string& where, const JsonDivert* divert) {
   try {
-    // nlohmann copies the callback: keep the state outside it.
-    StrictParse strict(divert);
-    json value = json::parse(text.begin(), text.end(), std::ref(strict));
-    // The second parse only throws, naming the repeated key; its value is not wanted.
-    if (strict.repeated()) {
-      [[maybe_unused]] const json again = json::parse(text.begin(), text.end(), NameTheRepeatedKey());
-    }
-    return value;
+    StrictDomBuilder builder(divert);
+    json::sax_parse(text.begin(), text.end(), &builder);
+    return builder.take_result();
   } catch (const StructureProblem& p) {
     fail(where, ": ", p.message);
   } catch (const json::parse_error& e) {
