@@ -38,7 +38,9 @@ command -v clang++ >/dev/null || { echo "scripts/fuzz.sh: no clang++ (scripts/in
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUANTPIPE_FUZZ=ON \
   -DQUANTPIPE_BUILD_TESTS=OFF -DQUANTPIPE_BUILD_BENCH=OFF -DQUANTPIPE_BUILD_PYTHON=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >&2
+# One build at a time: several fuzz.sh may run at once (one target per core).
+mkdir -p "$build"
+flock "$build/.build-lock" cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >&2
 
 # Real files as seeds: what each reader meets in practice.
 seed() {
