@@ -109,19 +109,22 @@ YamlMap::YamlMap(YamlField field, std::vector<std::string_view> known) : YamlMap
 }
 
 void YamlMap::reject_unknown(const std::vector<std::string_view>& known) const {
+  // The first few by name: a map of thousands of stray keys stays a one-line message.
+  constexpr size_t kNamed = 8;
   const Entry* first = nullptr;
   std::string names;
+  size_t unknown = 0;
   for (const Entry& entry : entries_) {
     if (std::find(known.begin(), known.end(), entry.name) != known.end()) continue;
     if (!first) first = &entry;
-    names += (names.empty() ? "'" : ", '") + entry.name + "'";
+    if (unknown++ < kNamed) names += (names.empty() ? "'" : ", '") + entry.name + "'";
   }
   if (!first) return;
+  if (unknown > kNamed) names += cat(" and ", unknown - kNamed, " more");
   std::string list;
   for (std::string_view name : known) list += cat(list.empty() ? "" : ", ", name);
   const YamlField at{self_.file, self_.key, first->key, self_.line()};
-  at.fail(
-      cat("unknown key", names.find(',') == std::string::npos ? " " : "s ", names, " (known: ", list, ")"));
+  at.fail(cat("unknown key", unknown == 1 ? " " : "s ", names, " (known: ", list, ")"));
 }
 
 const YamlMap::Entry* YamlMap::find(std::string_view name) const {

@@ -244,6 +244,14 @@ TEST_F(PipelineConfigTest, UnknownKeyIsNamed) {
 )");
   EXPECT_TRUE(Contains(error, "c.yaml:5: models[0]: unknown key 'quantisation' (known: name, hf_name,"));
   EXPECT_TRUE(Contains(error_with_dataset("model: []\n"), "c.yaml:1: unknown key 'model'"));
+  // Many stray keys: the first eight by name, the rest counted.
+  std::string stray;
+  for (int i = 0; i < 4000; ++i) stray += "a" + std::to_string(i) + ": 1\n";
+  const std::string many = error_with_dataset(stray);
+  EXPECT_TRUE(Contains(
+      many, "c.yaml:1: unknown keys 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7' and 3992 more (known: "))
+      << many;
+  EXPECT_LT(many.size(), 400u) << many;
 }
 
 TEST_F(PipelineConfigTest, BadBitsNamesFileLineAndKey) {
