@@ -113,6 +113,14 @@ SentenceTransformerConfig read_modules(const std::filesystem::path& dir) {
     const std::string type = module.string("type");
     const std::string path = module.string("path");
     if (type_is(type, "Transformer")) continue;
+    // Pooling and Dense are read from their folder: one inside the model
+    // directory, as sentence-transformers saves them ("1_Pooling").
+    const std::filesystem::path folder(path);
+    if ((type_is(type, "Pooling") || type_is(type, "Dense")) &&
+        (folder.empty() || folder.is_absolute() ||
+         std::any_of(folder.begin(), folder.end(),
+                     [](const std::filesystem::path& part) { return part == ".."; })))
+      module.error("path", "is ", json_excerpt(json(path)), ", expected a folder inside the model directory");
     if (type_is(type, "Pooling")) {
       if (has_pooling) fail(file.string(), ": more than one Pooling module");
       st.pooling = read_pooling(dir / path);

@@ -38,15 +38,20 @@ void add_shards(const std::filesystem::path& dir, const std::filesystem::path& i
   std::map<std::string, std::map<std::string, const TensorView*>> shards;
   for (const std::string& shard : shard_names) {
     const std::filesystem::path shard_path = dir / shard;
-    if (!std::filesystem::exists(shard_path))
-      fail(index_path.string(), ": shard '", shard, "' does not exist (", shard_path.string(), ")");
+    // The name comes from the file: it may be too long for the file system
+    // (status() then throws where exists() with an error code does not).
+    std::error_code ec;
+    if (!std::filesystem::exists(shard_path, ec))
+      fail(index_path.string(), ": shard ", json_excerpt(json(shard)), " does not exist in ", dir.string(),
+           ec ? cat(" (", ec.message(), ")") : std::string());
     for (const TensorView& view : open(shard_path)) shards[shard].emplace(view.name, &view);
   }
   for (const auto& [name, shard] : weight_map.items()) {
     const auto& tensors = shards[shard.get<std::string>()];
     const auto it = tensors.find(name);
     if (it == tensors.end())
-      fail(index_path.string(), ": tensor '", name, "' is not in its shard '", shard.get<std::string>(), "'");
+      fail(index_path.string(), ": tensor ", json_excerpt(json(name)), " is not in its shard ",
+           json_excerpt(shard));
     by_name.emplace(name, it->second);
   }
 }

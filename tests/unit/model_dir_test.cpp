@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/atomic_file.h"
-#include "models/tiny_model.h"
 #include "io_test_util.h"
+#include "models/tiny_model.h"
 #include "test_paths.h"
 
 namespace qp {
@@ -151,6 +151,18 @@ TEST(ModelDir, ModulesWithoutPoolingOrWithUnknownTypes) {
                     R"([{"path":"1_Pooling","type":"sentence_transformers.models.Pooling"}])");
   expect_error([&] { read_model_dir(tmp.path()); },
                {(tmp.path() / "1_Pooling" / "config.json").string(), "not found"});
+  // Module folders stay inside the model directory: a modules.json may not
+  // send the reader to another folder's config.json.
+  for (const char* path : {"/etc", "../other_model/1_Pooling", "1_Pooling/../../x", ""}) {
+    SCOPED_TRACE(path);
+    write_file_atomic(
+        tmp.path() / "modules.json",
+        std::string(R"([{"path":")") + path + R"(","type":"sentence_transformers.models.Pooling"}])");
+    expect_error([&] { read_model_dir(tmp.path()); },
+                 {file, "[0].path", "expected a folder inside the model directory"});
+  }
+  write_file_atomic(tmp.path() / "modules.json", R"([{"path":"../2_Dense","type":"Dense"}])");
+  expect_error([&] { read_model_dir(tmp.path()); }, {file, "expected a folder inside the model directory"});
 }
 
 TEST(ModelDir, DenseModuleNeedsFeatures) {

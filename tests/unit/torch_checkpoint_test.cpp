@@ -83,7 +83,7 @@ TEST(TorchBinGolden, ShardedIndexNamesAMissingShard) {
   fs::remove(tmp.path() / "pytorch_model-00002-of-00002.bin");
   expect_error([&] { WeightStore::open_dir(tmp.path()); },
                {(tmp.path() / "pytorch_model.bin.index.json").string(),
-                "shard 'pytorch_model-00002-of-00002.bin' does not exist"});
+                R"(shard "pytorch_model-00002-of-00002.bin" does not exist)"});
 }
 
 TEST(TorchBinGolden, PickleProtocol4) {
