@@ -13,7 +13,7 @@ namespace {
 
 using json = nlohmann::json;
 
-// Thrown from inside the parser callback to stop at the first problem.
+// Thrown from inside the SAX handler to stop at the first problem.
 struct StructureProblem {
   std::string message;
 };
