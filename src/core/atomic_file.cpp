@@ -35,13 +35,6 @@ void sync_directory(const std::filesystem::path& dir) {
 
 constexpr const char* kTempTag = ".tmp-";
 
-// Whether `fd` is the file named `path` now (not one unlinked meanwhile).
-bool same_file(int fd, const std::string& path) {
-  struct stat held, named;
-  return ::fstat(fd, &held) == 0 && ::lstat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
-         held.st_dev == named.st_dev;
-}
-
 // Removes the "<path>.tmp-XXXXXX" files that killed writers of `path` left:
 // those whose lock can be taken. A running writer holds its lock; on a file
 // system without flock nothing is removed, as whose a file is cannot be told.
@@ -56,7 +49,7 @@ void remove_stale_temp_files(const std::filesystem::path& path) {
     std::error_code type_ec;
     if (!entry.is_regular_file(type_ec) || entry.is_symlink(type_ec)) continue;
     const Fd fd(::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (fd.get() < 0 || try_lock(fd.get()) != Lock::Taken || !same_file(fd.get(), entry.path().string()))
+    if (fd.get() < 0 || try_lock(fd.get()) != Lock::Taken || !same_file(fd.get(), entry.path().c_str()))
       continue;
     if (::unlink(entry.path().c_str()) == 0)
       log_info("removed ", entry.path().string(), ", left by an interrupted run");
@@ -80,7 +73,7 @@ AtomicFile::AtomicFile(const std::filesystem::path& path) : path_(path) {
     }
     // Between open and flock another writer tidying leftovers may have taken
     // it for one and removed it: only a file still at its name is ours.
-    if (try_lock(fd.get()) == Lock::Busy || !same_file(fd.get(), candidate)) {
+    if (try_lock(fd.get()) == Lock::Busy || !same_file(fd.get(), candidate.c_str())) {
       if (attempt == 100)
         fail(path.string(), ": cannot create temporary file beside it: others keep removing them");
       continue;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,6 +46,14 @@ enum class Lock { Taken, Busy, Unsupported };
 inline Lock try_lock(int fd) {
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return Lock::Taken;
   return errno == EWOULDBLOCK ? Lock::Busy : Lock::Unsupported;
+}
+
+// Whether `fd` is the file or directory named `path` now: after taking a lock,
+// the name may already have been removed by a run tidying leftovers.
+inline bool same_file(int fd, const char* path) {
+  struct stat held, named;
+  return ::fstat(fd, &held) == 0 && ::lstat(path, &named) == 0 && held.st_ino == named.st_ino &&
+         held.st_dev == named.st_dev;
 }
 
 }  // namespace qp

@@ -75,10 +75,7 @@ fs::path make_locked_dir(const fs::path& target, const char* tag, Fd& lock) {
     if (state == Lock::Busy) continue;  // a run tidying leftovers is removing it
     // Between mkdir and flock another run may have taken it for a leftover
     // and removed it: only a directory still at its name is ours.
-    struct stat held, named;
-    if (::fstat(fd.get(), &held) != 0 || ::stat(dir.c_str(), &named) != 0 || held.st_ino != named.st_ino ||
-        held.st_dev != named.st_dev)
-      continue;
+    if (!same_file(fd.get(), dir.c_str())) continue;
     lock = std::move(fd);
     return dir;
   }
