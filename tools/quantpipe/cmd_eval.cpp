@@ -187,13 +187,17 @@ void print_table(const std::vector<const eval::RunResult*>& runs) {
   row("latency p50 / p95 / p99 ms", [](const eval::RunResult& r) {
     return fixed(r.latency.p50, 2) + " / " + fixed(r.latency.p95, 2) + " / " + fixed(r.latency.p99, 2);
   });
-  for (const auto& [name, value] : first.metrics)
+  // Loop over the pair, not a structured binding: C++17 lambdas (and clang 14) cannot capture
+  // a binding's name.
+  for (const auto& metric : first.metrics) {
+    const std::string& name = metric.first;
     if (name != first.primary_metric)
       row(name, [&name](const eval::RunResult& r) {
         const auto it = r.metrics.find(name);
         if (it == r.metrics.end()) return std::string("—");
         return fixed(it->second, name == "invalid" ? 0 : 4);
       });
+  }
 }
 
 void print_comparison(const eval::Comparison& c) {
