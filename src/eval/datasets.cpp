@@ -170,11 +170,12 @@ std::vector<LabelledExample> read_tsv_dataset(const std::filesystem::path& path,
   return examples;
 }
 
-std::vector<std::vector<std::string>> parse_csv_records(const std::string& text, const std::string& source) {
-  std::vector<std::vector<std::string>> records;
+void for_each_csv_record(const std::string& text, const std::string& source,
+                         const std::function<void(std::vector<std::string>&, int)>& visit) {
   int line = 1;
   size_t pos = 0;
   while (pos < text.size()) {
+    const int first_line = line;
     std::vector<std::string> record;
     for (;;) {
       std::string field;
@@ -190,8 +191,14 @@ std::vector<std::vector<std::string>> parse_csv_records(const std::string& text,
     if (pos < text.size() && text[pos] == '\n') ++pos;
     ++line;
     const bool blank = record.size() == 1 && record[0].empty();
-    if (!blank) records.push_back(std::move(record));
+    if (!blank) visit(record, first_line);
   }
+}
+
+std::vector<std::vector<std::string>> parse_csv_records(const std::string& text, const std::string& source) {
+  std::vector<std::vector<std::string>> records;
+  for_each_csv_record(text, source,
+                      [&](std::vector<std::string>& record, int) { records.push_back(std::move(record)); });
   return records;
 }
 
@@ -199,17 +206,22 @@ std::vector<LabelledExample> read_csv_dataset(const std::filesystem::path& path,
                                               const ColumnMapping& columns) {
   std::ifstream in = open_dataset(path);
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  std::vector<std::vector<std::string>> records = parse_csv_records(text, path.string());
-  if (records.empty()) fail(path.string(), ": dataset is empty (expected a header row)");
-  const std::vector<std::string>& header = records.front();
-  const ColumnIndex index(header, columns, path);
+  // Each record becomes an example as soon as it is parsed: a malformed record fails before
+  // the rest of the file is split, and only the file text and the examples stay in memory.
+  std::vector<std::string> header;
+  std::optional<ColumnIndex> index;
   std::vector<LabelledExample> examples;
-  for (size_t r = 1; r < records.size(); ++r) {
-    if (records[r].size() != header.size())
-      fail(path.string(), ": record ", r + 1, ": ", records[r].size(), " fields, the header has ",
-           header.size());
-    examples.push_back(index.example(records[r]));
-  }
+  for_each_csv_record(text, path.string(), [&](std::vector<std::string>& record, int line) {
+    if (!index) {
+      header = std::move(record);
+      index.emplace(header, columns, path);
+      return;
+    }
+    if (record.size() != header.size())
+      fail(path.string(), ":", line, ": ", record.size(), " fields, the header has ", header.size());
+    examples.push_back(index->example(record));
+  });
+  if (!index) fail(path.string(), ": dataset is empty (expected a header row)");
   require_rows(examples, path);
   return examples;
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,11 @@ std::vector<LabelledExample> read_csv_dataset(const std::filesystem::path& path,
 // The records of a CSV text (RFC 4180), for tests and other readers. Throws
 // "<source>:<line>: ..." on an unterminated quote or text after a closing quote.
 std::vector<std::vector<std::string>> parse_csv_records(const std::string& text, const std::string& source);
+
+// The same records one at a time, each with the line it starts on (blank lines skipped); the
+// visitor may move the fields out. Dataset readers use it to keep one record in memory.
+void for_each_csv_record(const std::string& text, const std::string& source,
+                         const std::function<void(std::vector<std::string>&, int)>& visit);
 
 // `count` rows spread evenly over the examples (every n/count-th), in order:
 // dev sets are often sorted by label, so the first rows would be one class.

@@ -59,7 +59,10 @@ TEST_F(EvalDatasets, CsvFileWithPairsAndQuotedCommas) {
   EXPECT_EQ(examples[1].input.text_pair, "Sun,\nsun.");
   EXPECT_EQ(examples[1].label, "contradiction");
   test::expect_error([&] { read_csv_dataset(write("bad.csv", "text,label\nx\n"), {}); },
-                     {"bad.csv: record 2: 1 fields, the header has 2"});
+                     {"bad.csv:2: 1 fields, the header has 2"});
+  // A record with a quoted line break: the error names the line the bad record starts on.
+  test::expect_error([&] { read_csv_dataset(write("bad2.csv", "text,label\n\"a\nb\",x\nlast\n"), {}); },
+                     {"bad2.csv:4: 1 fields, the header has 2"});
 }
 
 TEST_F(EvalDatasets, GlueLayouts) {

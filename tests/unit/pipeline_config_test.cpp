@@ -246,7 +246,11 @@ TEST_F(PipelineConfigTest, UnknownKeyIsNamed) {
   EXPECT_TRUE(Contains(error_with_dataset("model: []\n"), "c.yaml:1: unknown key 'model'"));
   // Many stray keys: the first eight by name, the rest counted.
   std::string stray;
-  for (int i = 0; i < 4000; ++i) stray += "a" + std::to_string(i) + ": 1\n";
+  for (int i = 0; i < 4000; ++i) {
+    stray += 'a';
+    stray += std::to_string(i);
+    stray += ": 1\n";
+  }
   const std::string many = error_with_dataset(stray);
   EXPECT_TRUE(Contains(
       many, "c.yaml:1: unknown keys 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7' and 3992 more (known: "))
@@ -421,8 +425,8 @@ TEST_F(PipelineConfigStrict, SecondYamlDocumentIsRefused) {
 TEST_F(PipelineConfigStrict, AliasExpansionIsLimited) {
   std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i < 10; ++i) {
-    const std::string prev = "*a" + std::to_string(i - 1);
-    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    const std::string prev = std::string("*a") + std::to_string(i - 1);
+    text += std::string("a") + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
     for (int k = 1; k < 10; ++k) text += ", " + prev;
     text += "]\n";
   }
