@@ -36,8 +36,12 @@ done
 command -v clang++ >/dev/null || { echo "scripts/fuzz.sh: no clang++ (scripts/install-deps.sh --fuzz)" >&2; exit 1; }
 
 build=build-fuzz
+# The compiler launcher is pinned here: CMake takes it from the environment only as a plain
+# variable, so a configure from a shell without it changed every compile line (a full rebuild).
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUANTPIPE_FUZZ=ON \
-  -DQUANTPIPE_BUILD_TESTS=OFF -DQUANTPIPE_BUILD_BENCH=OFF -DQUANTPIPE_BUILD_PYTHON=OFF >/dev/null
+  -DQUANTPIPE_BUILD_TESTS=OFF -DQUANTPIPE_BUILD_BENCH=OFF -DQUANTPIPE_BUILD_PYTHON=OFF "${launcher[@]}" >/dev/null
 # One build at a time: several fuzz.sh may run at once (one target per core).
 mkdir -p "$build"
 flock "$build/.build-lock" cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}") >&2
