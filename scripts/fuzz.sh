@@ -36,8 +36,8 @@ done
 command -v clang++ >/dev/null || { echo "scripts/fuzz.sh: no clang++ (scripts/install-deps.sh --fuzz)" >&2; exit 1; }
 
 build=build-fuzz
-# The compiler launcher is pinned here: CMake takes it from the environment only as a plain
-# variable, so a configure from a shell without it changed every compile line (a full rebuild).
+# The compiler launcher is pinned here, not taken from the caller's environment: a configure
+# from a shell with other launcher settings changed every compile line (a full rebuild).
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUANTPIPE_FUZZ=ON \
